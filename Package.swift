@@ -1,0 +1,110 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "DeliveryTracker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "delivery-ingest", targets: ["Ingest"]),
+        .executable(name: "delivery-aggregate", targets: ["Aggregate"]),
+        .executable(name: "delivery-query", targets: ["Query"]),
+        .executable(name: "deliveries", targets: ["CLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZeroMQ",
+            path: "Shared/CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(
+            name: "ZeroMQ",
+            dependencies: ["CZeroMQ"],
+            path: "Shared/ZeroMQ",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DeliveryMessages",
+            path: "Shared/DeliveryMessages",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DeliveryCore",
+            dependencies: ["DeliveryMessages"],
+            path: "Shared/DeliveryCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "ZeroMQ", "DeliveryMessages", "DeliveryCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Shared/ServiceKit",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Ingest",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Services/Ingest",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Aggregate",
+            dependencies: ["ServiceKit"],
+            path: "Services/Aggregate",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Query",
+            dependencies: ["ServiceKit"],
+            path: "Services/Query",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CLI",
+            dependencies: ["ServiceKit"],
+            path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ZeroMQTests",
+            dependencies: ["ZeroMQ"],
+            path: "Tests/ZeroMQTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryMessagesTests",
+            dependencies: ["DeliveryMessages"],
+            path: "Tests/DeliveryMessagesTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryCoreTests",
+            dependencies: ["DeliveryCore"],
+            path: "Tests/DeliveryCoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ZeroMQ", "DeliveryMessages"],
+            path: "Tests/IntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,40 @@
+import ArgumentParser
+import ServiceKit
+
+@main
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delivery-ingest",
+        abstract: "Validates delivery reports, stores them durably and publishes them."
+    )
+
+    @Option(help: "ROUTER endpoint for requests (env DELIVERY_INGEST_BIND; default tcp://*:5550).")
+    var ingestBind: String?
+
+    @Option(help: "PUB endpoint for report events (env DELIVERY_INGEST_PUBLISH; default tcp://*:5551).")
+    var ingestPublish: String?
+
+    @Option(help: "Where the log lives (env DELIVERY_DATA_DIR; default ./data).")
+    var dataDir: String?
+
+    @Option(help: "Most reports in one submit (env DELIVERY_MAX_BATCH; default 50000).")
+    var maxBatch: Int?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger("delivery-ingest")
+        let settings = IngestService.Settings(
+            bind: setting(ingestBind, "DELIVERY_INGEST_BIND", default: "tcp://*:5550"),
+            publish: setting(ingestPublish, "DELIVERY_INGEST_PUBLISH", default: "tcp://*:5551"),
+            dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
+            instance: common.resolvedInstance,
+            maxRequestBytes: common.resolvedMaxRequestBytes,
+            maxBatch: maxBatch ?? Int(setting(nil, "DELIVERY_MAX_BATCH", default: "50000")) ?? 50_000
+        )
+        let service = IngestService(settings: settings, logger: logger)
+        await ServiceRunner.main(name: "ingest", logger: logger) { stop in
+            try service.run(stop: stop)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import DeliveryCore
+import DeliveryMessages
+import Logging
+import ServiceKit
+import ZeroMQ
+
+/// The ingest loop: validates and stores reports, acknowledges them once durable, publishes them
+/// and serves replay. It owns its ROUTER and PUB on one thread.
+final class IngestService: Sendable {
+    struct Settings: Sendable {
+        var bind: String
+        var publish: String
+        var dataDirectory: String
+        var instance: String
+        var maxRequestBytes: Int
+        var maxBatch: Int
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+    private let started = monotonicMillis()
+
+    init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    static let serves = [
+        MessageType.submit, MessageType.catalogPut, MessageType.replay, MessageType.status, MessageType.ping,
+    ]
+
+    func run(stop: StopFlag) throws {
+        let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance)
+        let context = try Context()
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq)
+        logger.info(
+            "ingest ready",
+            metadata: [
+                "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)", "stream": "\(log.stream)",
+                "seq": "\(log.lastSeq)",
+            ]
+        )
+        let poller = Poller([router])
+        while !stop.isSet {
+            let ready = try poller.poll(timeoutMilliseconds: 100)
+            if ready[0] {
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
+                    handle(request, head, log: log, router: router, publisher: publisher)
+                }
+            }
+            publisher.heartbeatIfIdle()
+        }
+        // Every write finished before its reply was sent; close with a short linger.
+        router.close()
+        publisher.close()
+        context.terminate()
+        try log.close()
+    }
+
+    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, log: IngestLog, router: Socket, publisher: Publisher) {
+        switch head.type {
+        case MessageType.ping:
+            request.reply(pong(head, service: "ingest", instance: settings.instance), on: router)
+        case MessageType.status:
+            let catalog = log.catalog.counts
+            let body = StatusResult(
+                service: "ingest", version: serviceVersion, instance: settings.instance, streams: [log.stream],
+                positions: [log.stream: log.lastSeq],
+                counts: [
+                    "reports": log.reportCount, "catalogPuts": log.catalogCount, "groups": catalog.groups,
+                    "brands": catalog.brands, "models": catalog.models, "segments": catalog.segments,
+                ],
+                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: true,
+                endpoints: ["bind": settings.bind, "publish": settings.publish]
+            )
+            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
+        case MessageType.submit:
+            switch submit(request.payload, head, log: log, publisher: publisher) {
+            case .success(let result):
+                request.reply(Envelope(type: MessageType.submitOK, id: head.id, body: result), on: router)
+            case .failure(let error):
+                request.reply(error, on: router)
+            }
+        case MessageType.catalogPut:
+            switch Wire.decodeBody(CatalogDocument.self, from: request.payload, id: head.id, code: .invalidReport) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let document):
+                do {
+                    let (seq, duplicate, event) = try log.putCatalog(document)
+                    if let event {
+                        publisher.publish(
+                            topic: event.topic, seq: seq, type: MessageType.catalogAccepted,
+                            body: CatalogAcceptedEvent(catalog: document, stream: log.stream, seq: seq)
+                        )
+                    }
+                    let counts = log.catalog.counts
+                    let body = CatalogPutResult(
+                        stream: log.stream, seq: seq, groups: counts.groups, brands: counts.brands, models: counts.models,
+                        segments: counts.segments, duplicate: duplicate
+                    )
+                    request.reply(Envelope(type: MessageType.catalogOK, id: head.id, body: body), on: router)
+                } catch var error as ProtocolError {
+                    error.id = head.id
+                    request.reply(error, on: router)
+                } catch {
+                    logger.error("catalog write failed", metadata: ["error": "\(error)"])
+                    request.reply(ProtocolError(.internal, "the catalog could not be stored", id: head.id), on: router)
+                }
+            }
+        case MessageType.replay:
+            switch Wire.decodeBody(ReplayRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let replay):
+                let limit = min(max(replay.limit ?? 1000, 1), 10_000)
+                do {
+                    let events = try log.events(from: max(replay.from, 1), limit: limit)
+                    let body = ReplayResult(stream: log.stream, events: events, last: log.lastSeq)
+                    request.reply(Envelope(type: MessageType.replayResult, id: head.id, body: body), on: router)
+                } catch {
+                    logger.error("replay read failed", metadata: ["error": "\(error)"])
+                    request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
+                }
+            }
+        default:
+            request.reply(unknownType(head, serves: Self.serves), on: router)
+        }
+    }
+
+    private func submit(_ payload: [UInt8], _ head: EnvelopeHead, log: IngestLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
+        let body: SubmitRequest
+        switch Wire.decodeBody(SubmitRequest.self, from: payload, id: head.id, code: .invalidReport) {
+        case .failure(let error): return .failure(error)
+        case .success(let decoded): body = decoded
+        }
+        guard !body.reports.isEmpty else {
+            return .failure(ProtocolError(.invalidReport, "reports is empty; send at least one report", id: head.id))
+        }
+        guard body.reports.count <= settings.maxBatch else {
+            return .failure(
+                ProtocolError(
+                    .tooLarge, "a batch holds at most \(settings.maxBatch) reports; this one has \(body.reports.count)",
+                    details: ["limit": .int(Int64(settings.maxBatch))], id: head.id
+                )
+            )
+        }
+        let now = wallMillis()
+        var validated: [ReportValidator.Validated] = []
+        var problems: [ProtocolError] = []
+        for (index, value) in body.reports.enumerated() {
+            do {
+                validated.append(try ReportValidator.validate(value, index: index, catalog: log.catalog, receivedAt: now))
+            } catch {
+                problems.append(error)
+            }
+        }
+        if let first = problems.first {
+            // The batch is rejected whole; every bad report is listed by index.
+            var details = first.details ?? [:]
+            details["errors"] = .array(
+                problems.prefix(100).map { problem in
+                    var entry = problem.details ?? [:]
+                    entry["code"] = .string(problem.code.rawValue)
+                    entry["message"] = .string(problem.message)
+                    return .object(entry)
+                }
+            )
+            details["count"] = .int(Int64(problems.count))
+            let prefix = problems.count == 1 ? "" : "\(problems.count) reports are bad; the first: "
+            return .failure(ProtocolError(first.code, prefix + "report \(indexOf(first)): \(first.message)", details: details, id: head.id))
+        }
+        do {
+            let (outcomes, stored) = try log.append(validated)
+            for event in stored {
+                guard let report = event.report else { continue }
+                publisher.publish(
+                    topic: event.topic, seq: event.seq, type: MessageType.reportAccepted,
+                    body: ReportAcceptedEvent(report: report, stream: log.stream, seq: event.seq)
+                )
+            }
+            let acks = zip(validated, outcomes).enumerated().map { index, pair in
+                switch pair.1 {
+                case .stored(let seq):
+                    SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: false)
+                case .duplicate(let seq):
+                    SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: true)
+                }
+            }
+            return .success(SubmitResult(accepted: acks))
+        } catch var error as ProtocolError {
+            error.id = head.id
+            return .failure(error)
+        } catch {
+            logger.error("write failed", metadata: ["error": "\(error)"])
+            return .failure(ProtocolError(.internal, "the batch could not be stored; nothing was acknowledged", id: head.id))
+        }
+    }
+
+    private func indexOf(_ error: ProtocolError) -> String {
+        if case .int(let index)? = error.details?["index"] { return "\(index)" }
+        return "?"
+    }
+}

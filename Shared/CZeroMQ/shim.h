@@ -1,0 +1,5 @@
+#ifndef DELIVERY_CZEROMQ_SHIM_H
+#define DELIVERY_CZEROMQ_SHIM_H
+#include <zmq.h>
+#include <errno.h>
+#endif

@@ -1,0 +1,199 @@
+import DeliveryMessages
+
+/// Checks a submitted report field by field and resolves its names against the catalog, so that
+/// each problem is named precisely (`units must be a whole number >= 0, not a string`).
+public enum ReportValidator {
+    /// The longest string any report field may hold.
+    public static let maxFieldLength = 1024
+    /// The longest note.
+    public static let maxNoteLength = 4096
+
+    /// A report that passed validation, with what the stored form needs besides the report.
+    public struct Validated: Sendable {
+        public var report: DeliveryReport
+        /// A hash of what the sender gave (not of defaults filled in), to tell a duplicate from
+        /// another report under the same id.
+        public var contentHash: String
+    }
+
+    /// Validates one report of a batch. `receivedAt` fills in a missing `reportedAt`.
+    public static func validate(
+        _ value: JSONValue,
+        index: Int,
+        catalog: Catalog,
+        receivedAt: Int64
+    ) throws(ProtocolError) -> Validated {
+        guard case .object(let fields) = value else {
+            throw error(.invalidReport, index, "report", "a report is a JSON object, not \(value.kind)")
+        }
+        func string(_ name: String, required: Bool, limit: Int = maxFieldLength) throws(ProtocolError) -> String? {
+            guard let field = fields[name], field != .null else {
+                if required { throw error(.invalidReport, index, name, "\(name) is required") }
+                return nil
+            }
+            guard case .string(let text) = field else {
+                throw error(.invalidReport, index, name, "\(name) must be a string, not \(field.kind)")
+            }
+            let trimmed = text.trimmingWhitespace
+            guard !trimmed.isEmpty else { throw error(.invalidReport, index, name, "\(name) must not be empty") }
+            guard trimmed.utf8.count <= limit else {
+                throw error(.invalidReport, index, name, "\(name) is longer than \(limit) bytes")
+            }
+            return trimmed
+        }
+        let source = try string("source", required: true)!
+        let periodText = try string("period", required: true)!
+        let period: Period
+        do {
+            period = try Period(parsing: periodText)
+        } catch {
+            throw Self.error(.invalidReport, index, "period", error.description)
+        }
+        let group = try string("group", required: false)
+        let brand = try string("brand", required: false)
+        let model = try string("model", required: false)
+        let note = try string("note", required: false, limit: maxNoteLength)
+        let givenID = try string("id", required: false, limit: 256)
+
+        let units: Int64
+        switch fields["units"] {
+        case nil, .null?:
+            throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
+        case .int(let value)?:
+            guard value >= 0 else { throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)") }
+            units = value
+        case .double(let value)?:
+            guard value >= 0, value.rounded() == value, value < 9e15 else {
+                throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)")
+            }
+            units = Int64(value)
+        case let other?:
+            throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(other.kind)")
+        }
+
+        var qualifier = Qualifier.exact
+        if let text = try string("qualifier", required: false) {
+            guard let parsed = Qualifier(rawValue: text) else {
+                throw error(
+                    .invalidReport, index, "qualifier",
+                    "qualifier must be one of exact, approximate, atLeast, atMost, not '\(text)'"
+                )
+            }
+            qualifier = parsed
+        }
+
+        let givenTime = try string("reportedAt", required: false, limit: 64)
+        var reportedAt = Timestamp.format(millis: receivedAt)
+        if let givenTime {
+            guard Timestamp.millis(givenTime) != nil else {
+                throw error(
+                    .invalidReport, index, "reportedAt",
+                    "reportedAt must be an ISO 8601 time such as 2025-06-01T00:00:00Z, not '\(givenTime)'"
+                )
+            }
+            reportedAt = givenTime
+        }
+
+        let entity: EntityKey
+        do {
+            entity = try resolve(group: group, brand: brand, model: model, catalog: catalog)
+        } catch var failure {
+            var details = failure.details ?? [:]
+            details["index"] = .int(Int64(index))
+            failure.details = details
+            throw failure
+        }
+
+        var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
+        content += "|group=\(group ?? "")|brand=\(brand ?? "")|model=\(model ?? "")"
+        content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
+        let hash = fnv1a(content)
+        let id = givenID ?? "r-" + hash
+        let report = DeliveryReport(
+            id: id, source: source, period: period.description, group: group, brand: brand, model: model,
+            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity)
+        )
+        return Validated(report: report, contentHash: hash)
+    }
+
+    /// Resolves a report's names: the deepest level named is the entity, and every level named
+    /// above it must be its actual parent.
+    public static func resolve(group: String?, brand: String?, model: String?, catalog: Catalog) throws(ProtocolError) -> EntityKey {
+        func lookup(_ name: String, _ level: Level) throws(ProtocolError) -> EntityKey {
+            // Resolving the deepest name on its own first tells "unknown" from "under another parent".
+            try catalog.resolve(
+                EntitySelector(group: level == .group ? name : nil, brand: level == .brand ? name : nil, model: level == .model ? name : nil)
+            )
+        }
+        if group == nil && brand == nil && model == nil { return .market }
+        let entity: EntityKey
+        if let model {
+            entity = try resolveDeepest(model, .model, brand: brand, group: group, catalog: catalog)
+        } else if let brand {
+            entity = try resolveDeepest(brand, .brand, brand: nil, group: group, catalog: catalog)
+        } else {
+            entity = try lookup(group!, .group)
+        }
+        if let brand, entity.level == .model {
+            let named = try lookup(brand, .brand)
+            guard catalog.parent(of: entity) == named else {
+                throw ProtocolError(
+                    .invalidReport,
+                    "model '\(model!)' belongs to brand '\(catalog.parent(of: entity)?.id ?? "?")', not '\(named.id)'",
+                    details: ["field": .string("brand")]
+                )
+            }
+        }
+        if let group, entity.level != .group {
+            let named = try lookup(group, .group)
+            var ancestor = catalog.parent(of: entity)
+            while let current = ancestor, current.level != .group { ancestor = catalog.parent(of: current) }
+            guard ancestor == named else {
+                throw ProtocolError(
+                    .invalidReport,
+                    "\(entity.level.rawValue) '\(entity.id)' belongs to group '\(ancestor?.id ?? "?")', not '\(named.id)'",
+                    details: ["field": .string("group")]
+                )
+            }
+        }
+        return entity
+    }
+
+    private static func resolveDeepest(
+        _ name: String, _ level: Level, brand: String?, group: String?, catalog: Catalog
+    ) throws(ProtocolError) -> EntityKey {
+        let alone = EntitySelector(brand: level == .brand ? name : nil, model: level == .model ? name : nil)
+        do {
+            return try catalog.resolve(alone)
+        } catch let failure where failure.message.contains("ambiguous") {
+            // Same name in several places: the parents named in the report pick one.
+            return try catalog.resolve(
+                EntitySelector(group: group, brand: level == .model ? brand : name, model: level == .model ? name : nil)
+            )
+        }
+    }
+
+    static func error(_ code: ErrorCode, _ index: Int, _ field: String, _ message: String) -> ProtocolError {
+        ProtocolError(code, message, details: ["index": .int(Int64(index)), "field": .string(field)])
+    }
+
+    /// FNV-1a, 64 bits, as 16 hex digits: a stable content hash with no dependency.
+    public static func fnv1a(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var view = Substring(self)
+        while let first = view.first, first.isWhitespace { view = view.dropFirst() }
+        while let last = view.last, last.isWhitespace { view = view.dropLast() }
+        return String(view)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// The protocol version this library speaks.
+public let protocolVersion = 1
+
+/// Every request, reply and event: `{"v": 1, "type": …, "id": …, "body": …}`; events add the
+/// publisher's `stream` and `seq`.
+public struct Envelope<Body: Codable & Sendable>: Codable, Sendable {
+    public var v: Int
+    public var type: String
+    public var id: JSONValue
+    public var body: Body
+    public var stream: String?
+    public var seq: UInt64?
+
+    public init(type: String, id: JSONValue, body: Body, stream: String? = nil, seq: UInt64? = nil) {
+        self.v = protocolVersion
+        self.type = type
+        self.id = id
+        self.body = body
+        self.stream = stream
+        self.seq = seq
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(v, forKey: .v)
+        try container.encode(type, forKey: .type)
+        try container.encode(id, forKey: .id)
+        try container.encode(body, forKey: .body)
+        try container.encodeIfPresent(stream, forKey: .stream)
+        try container.encodeIfPresent(seq, forKey: .seq)
+    }
+}
+
+/// The head of an incoming message, read before its body: what it is and what to echo.
+public struct EnvelopeHead: Sendable {
+    public var type: String
+    public var id: JSONValue
+    public var stream: String?
+    public var seq: UInt64?
+}
+
+/// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
+/// as a `ProtocolError` with the code PROTOCOL.md gives for it.
+public enum Wire {
+    private struct RawHead: Decodable {
+        var v: JSONValue?
+        var type: JSONValue?
+        var id: JSONValue?
+        var stream: JSONValue?
+        var seq: JSONValue?
+    }
+
+    private struct BodyOnly<Body: Decodable>: Decodable {
+        var body: Body?
+    }
+
+    public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(envelope))
+        } catch {
+            // Every body type is plain data; failing to encode one is a programming error.
+            preconditionFailure("cannot encode \(envelope.type): \(error)")
+        }
+    }
+
+    /// Reads the head of a message: valid JSON, an object, `v` 1, a `type` string.
+    /// The id is returned even when the rest is bad, so that the error can echo it.
+    public static func decodeHead(_ bytes: [UInt8]) -> Result<EnvelopeHead, ProtocolError> {
+        let data = Data(bytes)
+        let raw: RawHead
+        do {
+            raw = try JSONDecoder().decode(RawHead.self, from: data)
+        } catch DecodingError.typeMismatch(_, _) {
+            return .failure(ProtocolError(.badEnvelope, "a message is one JSON object"))
+        } catch {
+            if (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) == nil {
+                return .failure(ProtocolError(.badJSON, "the message is not valid UTF-8 JSON"))
+            }
+            return .failure(ProtocolError(.badEnvelope, "a message is one JSON object"))
+        }
+        let id = raw.id ?? .null
+        guard let version = raw.v else {
+            return .failure(ProtocolError(.badEnvelope, "v is missing (the protocol version, 1)", id: id))
+        }
+        guard case .int(let number) = version else {
+            return .failure(ProtocolError(.badEnvelope, "v must be a whole number, not \(version.kind)", id: id))
+        }
+        guard number == Int64(protocolVersion) else {
+            return .failure(
+                ProtocolError(.unsupportedVersion, "version \(number) is not supported; this service speaks v 1", id: id)
+            )
+        }
+        guard let typeValue = raw.type else {
+            return .failure(ProtocolError(.badEnvelope, "type is missing", id: id))
+        }
+        guard case .string(let type) = typeValue, !type.isEmpty else {
+            return .failure(ProtocolError(.badEnvelope, "type must be a non-empty string, not \(typeValue.kind)", id: id))
+        }
+        switch id {
+        case .null, .string, .int: break
+        default:
+            return .failure(ProtocolError(.badEnvelope, "id must be a string or a number, not \(id.kind)", id: .null))
+        }
+        var seq: UInt64?
+        if case .int(let value) = raw.seq, value >= 0 { seq = UInt64(value) }
+        return .success(EnvelopeHead(type: type, id: id, stream: raw.stream?.stringValue, seq: seq))
+    }
+
+    /// Decodes the body of a message whose head was read. A missing body decodes as `{}`.
+    public static func decodeBody<Body: Decodable>(
+        _ type: Body.Type,
+        from bytes: [UInt8],
+        id: JSONValue = .null,
+        code: ErrorCode = .badEnvelope
+    ) -> Result<Body, ProtocolError> {
+        do {
+            if let body = try JSONDecoder().decode(BodyOnly<Body>.self, from: Data(bytes)).body {
+                return .success(body)
+            }
+            return .success(try JSONDecoder().decode(Body.self, from: Data("{}".utf8)))
+        } catch let error as DecodingError {
+            return .failure(ProtocolError(describing: error, id: id, code: code))
+        } catch let error as ProtocolError {
+            var error = error
+            error.id = id
+            return .failure(error)
+        } catch {
+            return .failure(ProtocolError(.badEnvelope, "\(error)", id: id))
+        }
+    }
+
+    /// Decodes a whole envelope of a known body type (replies and events, on the client side).
+    public static func decode<Body: Codable & Sendable>(
+        _ type: Body.Type,
+        from bytes: [UInt8]
+    ) -> Result<Envelope<Body>, ProtocolError> {
+        switch decodeHead(bytes) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let head):
+            return decodeBody(Body.self, from: bytes, id: head.id).map {
+                Envelope(type: head.type, id: head.id, body: $0, stream: head.stream, seq: head.seq)
+            }
+        }
+    }
+}

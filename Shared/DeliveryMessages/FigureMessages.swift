@@ -1,0 +1,110 @@
+/// Which stream position caused a figure's last change.
+public struct Cause: Codable, Sendable, Hashable {
+    public var stream: String
+    public var seq: UInt64
+    public var reportId: String?
+
+    public init(stream: String, seq: UInt64, reportId: String?) {
+        self.stream = stream
+        self.seq = seq
+        self.reportId = reportId
+    }
+}
+
+/// One source's report for a figure: what it said, and when.
+public struct SourceFigure: Codable, Sendable, Hashable {
+    public var source: String
+    public var units: Int64
+    public var qualifier: Qualifier
+    public var reportedAt: String
+    public var reportId: String
+    public var stream: String
+    public var seq: UInt64
+
+    public init(
+        source: String, units: Int64, qualifier: Qualifier, reportedAt: String, reportId: String, stream: String,
+        seq: UInt64
+    ) {
+        self.source = source
+        self.units = units
+        self.qualifier = qualifier
+        self.reportedAt = reportedAt
+        self.reportId = reportId
+        self.stream = stream
+        self.seq = seq
+    }
+}
+
+/// The body of `figure.changed`, and one entry of a snapshot: a figure for an entity and period.
+/// Beyond PROTOCOL.md's fields it carries what a replica needs to answer every query from it: the
+/// reported and computed values apart, whether a quarter or year sum is complete, and the latest
+/// report of each source.
+public struct FigureBody: Codable, Sendable, Hashable {
+    public var entity: EntityRef
+    public var period: String
+    /// The figure: the reported value where there is one, else the computed sum.
+    public var units: Int64
+    public var previous: Int64
+    public var basis: Basis
+    public var qualifier: Qualifier
+    public var cause: Cause?
+    /// For a reported figure: the source whose report won (latest `reportedAt`, then latest).
+    public var source: String?
+    public var reported: Int64?
+    public var reportedQualifier: Qualifier?
+    public var computed: Int64?
+    public var computedQualifier: Qualifier?
+    /// For a computed quarter or year: whether every month in it has a figure.
+    public var complete: Bool
+    public var sources: [SourceFigure]
+
+    public init(
+        entity: EntityRef, period: String, units: Int64, previous: Int64, basis: Basis, qualifier: Qualifier,
+        cause: Cause?, source: String?, reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?,
+        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure]
+    ) {
+        self.entity = entity
+        self.period = period
+        self.units = units
+        self.previous = previous
+        self.basis = basis
+        self.qualifier = qualifier
+        self.cause = cause
+        self.source = source
+        self.reported = reported
+        self.reportedQualifier = reportedQualifier
+        self.computed = computed
+        self.computedQualifier = computedQualifier
+        self.complete = complete
+        self.sources = sources
+    }
+}
+
+/// `snapshot`: every figure under a topic prefix.
+public struct SnapshotRequest: Codable, Sendable {
+    public var prefix: String?
+
+    public init(prefix: String? = nil) {
+        self.prefix = prefix
+    }
+}
+
+public struct SnapshotResult: Codable, Sendable {
+    public var figures: [FigureBody]
+    /// The last seq of each stream on the same PUB that the snapshot reflects.
+    public var positions: [String: UInt64]
+    /// The upstream (ingest) positions reflected.
+    public var upstream: [String: UInt64]?
+    /// The merged catalog, so that a replica can resolve names.
+    public var catalog: CatalogDocument?
+
+    public init(
+        figures: [FigureBody], positions: [String: UInt64], upstream: [String: UInt64]? = nil,
+        catalog: CatalogDocument? = nil
+    ) {
+        self.figures = figures
+        self.positions = positions
+        self.upstream = upstream
+        self.catalog = catalog
+    }
+}

@@ -1,0 +1,229 @@
+/// A delivery report as it is stored and published: validated, with its entity resolved against
+/// the catalog and its defaults filled in.
+public struct DeliveryReport: Codable, Sendable, Hashable {
+    public var id: String
+    public var source: String
+    public var period: String
+    public var group: String?
+    public var brand: String?
+    public var model: String?
+    public var units: Int64
+    public var qualifier: Qualifier
+    public var reportedAt: String
+    public var note: String?
+    /// The catalog entity the names resolved to.
+    public var entity: EntityRef
+
+    public init(
+        id: String, source: String, period: String, group: String?, brand: String?, model: String?,
+        units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef
+    ) {
+        self.id = id
+        self.source = source
+        self.period = period
+        self.group = group
+        self.brand = brand
+        self.model = model
+        self.units = units
+        self.qualifier = qualifier
+        self.reportedAt = reportedAt
+        self.note = note
+        self.entity = entity
+    }
+}
+
+/// `submit`: one or many reports, checked by hand so that every bad one is named by index.
+public struct SubmitRequest: Codable, Sendable {
+    public var reports: [JSONValue]
+
+    public init(reports: [JSONValue]) {
+        self.reports = reports
+    }
+}
+
+public struct SubmitAck: Codable, Sendable, Hashable {
+    public var index: Int
+    public var id: String
+    public var stream: String
+    public var seq: UInt64
+    public var duplicate: Bool
+
+    public init(index: Int, id: String, stream: String, seq: UInt64, duplicate: Bool) {
+        self.index = index
+        self.id = id
+        self.stream = stream
+        self.seq = seq
+        self.duplicate = duplicate
+    }
+}
+
+public struct SubmitResult: Codable, Sendable {
+    public var accepted: [SubmitAck]
+
+    public init(accepted: [SubmitAck]) {
+        self.accepted = accepted
+    }
+}
+
+/// `catalog.ok`: the catalog event's place in the stream and what the catalog now holds.
+public struct CatalogPutResult: Codable, Sendable {
+    public var stream: String
+    public var seq: UInt64
+    public var groups: Int
+    public var brands: Int
+    public var models: Int
+    public var segments: Int
+    public var duplicate: Bool
+
+    public init(stream: String, seq: UInt64, groups: Int, brands: Int, models: Int, segments: Int, duplicate: Bool) {
+        self.stream = stream
+        self.seq = seq
+        self.groups = groups
+        self.brands = brands
+        self.models = models
+        self.segments = segments
+        self.duplicate = duplicate
+    }
+}
+
+/// `replay`: the stored events from `from` on.
+public struct ReplayRequest: Codable, Sendable {
+    public var from: UInt64
+    public var limit: Int?
+
+    public init(from: UInt64, limit: Int? = nil) {
+        self.from = from
+        self.limit = limit
+    }
+}
+
+/// One stored event of an ingest log: a report or a catalog document, with its place.
+public struct LoggedEvent: Codable, Sendable {
+    public var type: String
+    public var stream: String
+    public var seq: UInt64
+    public var topic: String
+    public var report: DeliveryReport?
+    public var catalog: CatalogDocument?
+
+    public init(type: String, stream: String, seq: UInt64, topic: String, report: DeliveryReport?, catalog: CatalogDocument?) {
+        self.type = type
+        self.stream = stream
+        self.seq = seq
+        self.topic = topic
+        self.report = report
+        self.catalog = catalog
+    }
+}
+
+public struct ReplayResult: Codable, Sendable {
+    public var stream: String
+    public var events: [LoggedEvent]
+    /// The last seq stored; a reader is caught up once it has applied this much.
+    public var last: UInt64
+
+    public init(stream: String, events: [LoggedEvent], last: UInt64) {
+        self.stream = stream
+        self.events = events
+        self.last = last
+    }
+}
+
+/// `report.accepted`: the stored report with its place in the stream.
+public struct ReportAcceptedEvent: Codable, Sendable {
+    public var report: DeliveryReport
+    public var stream: String
+    public var seq: UInt64
+
+    public init(report: DeliveryReport, stream: String, seq: UInt64) {
+        self.report = report
+        self.stream = stream
+        self.seq = seq
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        // The stored report's own fields at the top level, as PROTOCOL.md shows it.
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(stream, forKey: .stream)
+        try container.encode(seq, forKey: .seq)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        report = try DeliveryReport(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        stream = try container.decode(String.self, forKey: .stream)
+        seq = try container.decode(UInt64.self, forKey: .seq)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case stream, seq
+    }
+}
+
+/// `catalog.accepted`: a catalog document merged at ingest, with its place in the stream.
+public struct CatalogAcceptedEvent: Codable, Sendable {
+    public var catalog: CatalogDocument
+    public var stream: String
+    public var seq: UInt64
+
+    public init(catalog: CatalogDocument, stream: String, seq: UInt64) {
+        self.catalog = catalog
+        self.stream = stream
+        self.seq = seq
+    }
+}
+
+public struct HeartbeatBody: Codable, Sendable {
+    public var stream: String
+    public var seq: UInt64
+    /// Aggregate and query: the upstream positions reflected so far.
+    public var positions: [String: UInt64]?
+
+    public init(stream: String, seq: UInt64, positions: [String: UInt64]? = nil) {
+        self.stream = stream
+        self.seq = seq
+        self.positions = positions
+    }
+}
+
+public struct Empty: Codable, Sendable, Hashable {
+    public init() {}
+}
+
+public struct StatusResult: Codable, Sendable {
+    public var service: String
+    public var version: String
+    public var instance: String
+    public var streams: [String]
+    public var positions: [String: UInt64]
+    public var counts: [String: Int]
+    public var uptimeSeconds: Double
+    public var ready: Bool
+    public var endpoints: [String: String]
+
+    public init(
+        service: String, version: String, instance: String, streams: [String], positions: [String: UInt64],
+        counts: [String: Int], uptimeSeconds: Double, ready: Bool, endpoints: [String: String]
+    ) {
+        self.service = service
+        self.version = version
+        self.instance = instance
+        self.streams = streams
+        self.positions = positions
+        self.counts = counts
+        self.uptimeSeconds = uptimeSeconds
+        self.ready = ready
+        self.endpoints = endpoints
+    }
+}
+
+public struct PongBody: Codable, Sendable {
+    public var service: String
+    public var instance: String
+
+    public init(service: String, instance: String) {
+        self.service = service
+        self.instance = instance
+    }
+}

@@ -1,0 +1,67 @@
+import DeliveryMessages
+import ZeroMQ
+
+/// A PUB socket with its stream id and gapless sequence numbers. Every event takes the next seq;
+/// a heartbeat repeats the last seq sent, so it never makes a gap.
+public final class Publisher {
+    public let socket: Socket
+    public let stream: String
+    public private(set) var seq: UInt64
+    private var lastSent: Int64 = 0
+    public let heartbeatMillis: Int64
+
+    public init(context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = 1000) throws {
+        socket = try Socket(context, .pub)
+        try socket.set([.linger(200), .sendHighWaterMark(100_000)])
+        try socket.bind(endpoint)
+        self.stream = stream
+        self.seq = seq
+        self.heartbeatMillis = heartbeatMillis
+    }
+
+    /// Publishes an event on a topic with the next seq; returns that seq.
+    @discardableResult
+    public func publish<Body: Codable & Sendable>(topic: String, type: String, body: Body) -> UInt64 {
+        seq += 1
+        publish(topic: topic, seq: seq, type: type, body: body)
+        return seq
+    }
+
+    /// Publishes with a seq given by the caller (an ingest log's own numbering).
+    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: String, body: Body) {
+        self.seq = max(self.seq, seq)
+        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        send(topic: topic, Wire.encode(envelope))
+    }
+
+    private func send(_ topic: String, _ bytes: [UInt8]) {
+        send(topic: topic, bytes)
+    }
+
+    private func send(topic: String, _ bytes: [UInt8]) {
+        do {
+            // A PUB never blocks: past the high-water mark a slow subscriber loses messages and
+            // finds the gap by seq.
+            try socket.send([Array(topic.utf8), bytes], wait: false)
+        } catch {
+            // EAGAIN cannot happen on PUB; anything else means the socket is closing.
+        }
+        lastSent = monotonicMillis()
+    }
+
+    /// Sends a heartbeat when nothing went out for a heartbeat interval.
+    public func heartbeatIfIdle(positions: [String: UInt64]? = nil) {
+        guard monotonicMillis() - lastSent >= heartbeatMillis else { return }
+        heartbeat(positions: positions)
+    }
+
+    public func heartbeat(positions: [String: UInt64]? = nil) {
+        let body = HeartbeatBody(stream: stream, seq: seq, positions: positions)
+        let envelope = Envelope(type: MessageType.heartbeat, id: .string("\(stream):hb"), body: body, stream: stream, seq: seq)
+        send(topic: Topic.heartbeat, Wire.encode(envelope))
+    }
+
+    public func close() {
+        socket.close()
+    }
+}
