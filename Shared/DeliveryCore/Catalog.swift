@@ -35,6 +35,7 @@ public struct Catalog: Sendable {
             try Self.checkID(segment.id, name: segment.name, list: "segments", index: index)
             next.segments[segment.id] = segment
         }
+        next.reindex()
         for (index, brand) in document.brands.enumerated() {
             try Self.checkID(brand.id, name: brand.name, list: "brands", index: index)
             guard let group = next.resolveID(brand.group, level: .group) else {
@@ -47,6 +48,7 @@ public struct Catalog: Sendable {
             entry.group = group
             next.brands[brand.id] = entry
         }
+        next.reindex()
         for (index, model) in document.models.enumerated() {
             try Self.checkID(model.id, name: model.name, list: "models", index: index)
             guard let brand = next.resolveID(model.brand, level: .brand) else {

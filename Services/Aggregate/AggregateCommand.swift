@@ -1,0 +1,47 @@
+import ArgumentParser
+import ServiceKit
+
+@main
+struct AggregateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delivery-aggregate",
+        abstract: "Follows the ingest streams, keeps every figure and publishes each change."
+    )
+
+    @Option(help: "PUB endpoint for figure updates (env DELIVERY_AGGREGATE_PUBLISH; default tcp://*:5552).")
+    var aggregatePublish: String?
+
+    @Option(help: "ROUTER endpoint for snapshots (env DELIVERY_AGGREGATE_BIND; default tcp://*:5553).")
+    var aggregateBind: String?
+
+    @Option(help: "Ingest ROUTERs to replay from, comma-separated (env DELIVERY_INGEST_ENDPOINTS).")
+    var ingestEndpoints: String?
+
+    @Option(help: "Ingest PUBs to follow, comma-separated (env DELIVERY_INGEST_FEEDS).")
+    var ingestFeeds: String?
+
+    @Option(help: "Group ids this shard owns, comma-separated; empty: all (env DELIVERY_AGGREGATE_GROUPS).")
+    var aggregateGroups: String?
+
+    @Option(help: "Where durable state lives (env DELIVERY_DATA_DIR; default ./data).")
+    var dataDir: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger("delivery-aggregate")
+        let settings = AggregateService.Settings(
+            publish: setting(aggregatePublish, "DELIVERY_AGGREGATE_PUBLISH", default: "tcp://*:5552"),
+            bind: setting(aggregateBind, "DELIVERY_AGGREGATE_BIND", default: "tcp://*:5553"),
+            ingestEndpoints: listSetting(ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", default: "tcp://127.0.0.1:5550"),
+            ingestFeeds: listSetting(ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551"),
+            groups: Set(listSetting(aggregateGroups, "DELIVERY_AGGREGATE_GROUPS", default: "").map { $0.lowercased() }),
+            instance: common.resolvedInstance,
+            maxRequestBytes: common.resolvedMaxRequestBytes
+        )
+        let service = AggregateService(settings: settings, logger: logger)
+        await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
+            try service.run(stop: stop)
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import Logging
+import ServiceKit
+import ZeroMQ
+
+/// The aggregate loop: follows every ingest stream in order, keeps every figure in a
+/// `FigureBook`, publishes each changed figure and serves snapshots. One thread owns its sockets.
+final class AggregateService: Sendable {
+    struct Settings: Sendable {
+        var publish: String
+        var bind: String
+        var ingestEndpoints: [String]
+        var ingestFeeds: [String]
+        var groups: Set<String>
+        var instance: String
+        var maxRequestBytes: Int
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+
+    init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func run(stop: StopFlag) throws {
+        var state = AggregateState(settings: settings, logger: logger)
+        try state.run(stop: stop)
+    }
+}
+
+/// Everything the aggregate loop owns, on its thread.
+struct AggregateState {
+    let settings: AggregateService.Settings
+    let logger: Logger
+    let started = monotonicMillis()
+    var book = FigureBook()
+    /// Last applied seq per ingest stream.
+    var positions: [String: UInt64] = [:]
+    /// Reports whose entity the catalog does not know yet (a catalog put on another ingest
+    /// stream may still be on its way); applied after the next catalog change.
+    var waiting: [(DeliveryReport, String, UInt64)] = []
+    var skipped = 0
+
+    init(settings: AggregateService.Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    static let serves = [MessageType.snapshot, MessageType.status, MessageType.ping]
+    static let requestTimeout: Int64 = 3000
+
+    mutating func run(stop: StopFlag) throws {
+        let context = try Context()
+        let epoch = String(UInt64(wallMillis()), radix: 36)
+        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)")
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        let feed = try Socket(context, .sub)
+        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        for prefix in ["report.", Topic.catalog, Topic.heartbeat] { try feed.set(.subscribe(prefix)) }
+        for endpoint in settings.ingestFeeds { try feed.connect(endpoint) }
+        let followers = try settings.ingestEndpoints.map { try IngestFollower(context: context, endpoint: $0) }
+        logger.info(
+            "aggregate starting",
+            metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)"]
+        )
+        var wasReady = false
+
+        while !stop.isSet {
+            // Made anew each turn: a follower whose request timed out has a new socket.
+            let poller = Poller([router, feed] + followers.map(\.client.pollable))
+            let ready = try poller.poll(timeoutMilliseconds: 100)
+            if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
+            for (index, follower) in followers.enumerated() where ready[2 + index] {
+                takeReplies(follower, publisher: publisher)
+            }
+            for follower in followers { try tend(follower) }
+            let isReady = followers.allSatisfy(\.caughtUp)
+            if isReady && !wasReady {
+                logger.info("aggregate ready", metadata: ["figures": "\(book.figureCount)", "positions": "\(positions)"])
+                wasReady = true
+            }
+            if ready[0] {
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
+                    handle(request, head, router: router, publisher: publisher, ready: isReady)
+                }
+            }
+            publisher.heartbeatIfIdle(positions: positions)
+        }
+        for follower in followers { follower.client.close() }
+        feed.close()
+        router.close()
+        publisher.close()
+        context.terminate()
+    }
+
+    // MARK: Following ingest
+
+    /// Sends what a follower needs next: its status, or a replay after a gap; drops a request
+    /// that took too long.
+    mutating func tend(_ follower: IngestFollower) throws {
+        if let pending = follower.pending {
+            guard monotonicMillis() - pending.sentAt > Self.requestTimeout else { return }
+            logger.debug("ingest request timed out", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
+            follower.client.reset()
+            follower.pending = nil
+        }
+        if let stream = follower.stream {
+            if follower.replayWanted { try follower.askReplay(from: (positions[stream] ?? 0) + 1) }
+        } else {
+            try follower.askStatus()
+        }
+    }
+
+    mutating func takeReplies(_ follower: IngestFollower, publisher: Publisher) {
+        while let (head, bytes) = try? follower.client.take() {
+            guard let pending = follower.pending, head.id == .string(pending.id) else { continue }
+            follower.pending = nil
+            switch pending {
+            case .status:
+                guard case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
+                    let stream = status.streams.first
+                else {
+                    logger.warning("unexpected status reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
+                    continue
+                }
+                follower.stream = stream
+                let last = status.positions[stream] ?? 0
+                if (positions[stream] ?? 0) < last {
+                    follower.replayWanted = true
+                } else {
+                    positions[stream] = positions[stream] ?? 0
+                    follower.caughtUp = true
+                }
+            case .replay:
+                guard case .success(let result) = Wire.decodeBody(ReplayResult.self, from: bytes) else {
+                    logger.warning("unexpected replay reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
+                    follower.replayWanted = true
+                    continue
+                }
+                for event in result.events {
+                    apply(event, publisher: publisher)
+                }
+                if (positions[result.stream] ?? 0) < result.last {
+                    follower.replayWanted = true
+                } else {
+                    follower.caughtUp = true
+                }
+            }
+        }
+    }
+
+    mutating func drainFeed(_ feed: Socket, followers: [IngestFollower], publisher: Publisher) {
+        for _ in 0..<1000 {
+            guard let frames = try? feed.receive(wait: false) else { return }
+            guard frames.count == 2, case .success(let head) = Wire.decodeHead(frames[1]),
+                let stream = head.stream, let seq = head.seq,
+                let follower = followers.first(where: { $0.stream == stream })
+            else { continue }
+            let applied = positions[stream] ?? 0
+            if head.type == MessageType.heartbeat {
+                if seq > applied && follower.pending == nil { follower.replayWanted = true }
+                continue
+            }
+            if seq <= applied { continue }
+            guard seq == applied + 1, follower.caughtUp, follower.pending == nil else {
+                // A gap, or a catch-up still under way: the log has it; replay from there.
+                follower.replayWanted = follower.pending == nil
+                continue
+            }
+            switch head.type {
+            case MessageType.reportAccepted:
+                if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: frames[1]) {
+                    apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: event.report, catalog: nil), publisher: publisher)
+                }
+            case MessageType.catalogAccepted:
+                if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, from: frames[1]) {
+                    apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: nil, catalog: event.catalog), publisher: publisher)
+                }
+            default:
+                continue
+            }
+        }
+    }
+
+    // MARK: Applying
+
+    mutating func apply(_ event: LoggedEvent, publisher: Publisher) {
+        let applied = positions[event.stream] ?? 0
+        guard event.seq == applied + 1 else { return }
+        positions[event.stream] = event.seq
+        if let report = event.report {
+            apply(report, stream: event.stream, seq: event.seq, publisher: publisher)
+        } else if let document = event.catalog {
+            do {
+                try book.apply(catalog: document)
+            } catch {
+                logger.error("catalog event does not merge", metadata: ["stream": "\(event.stream)", "seq": "\(event.seq)", "error": "\(error)"])
+            }
+            publisher.publish(
+                topic: Topic.catalog, type: MessageType.catalogAccepted,
+                body: CatalogAcceptedEvent(catalog: book.catalog.document, stream: event.stream, seq: event.seq)
+            )
+            let retry = waiting
+            waiting = []
+            for (report, stream, seq) in retry {
+                apply(report, stream: stream, seq: seq, publisher: publisher, marker: false)
+            }
+        }
+    }
+
+    mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64, publisher: Publisher, marker: Bool = true) {
+        let owned = settings.groups.isEmpty || settings.groups.contains(report.entity.path.first ?? "market")
+        if owned {
+            if book.catalog.contains(EntityKey(report.entity.level, report.entity.id)) {
+                for change in book.apply(report, stream: stream, seq: seq) {
+                    guard let body = book.body(change.key, previous: change.previous) else { continue }
+                    publisher.publish(topic: body.entity.topic("figure"), type: MessageType.figureChanged, body: body)
+                }
+            } else {
+                waiting.append((report, stream, seq))
+            }
+        } else {
+            skipped += 1
+        }
+        if marker {
+            // After the figures: a follower that sees this has every figure of the report.
+            publisher.publish(
+                topic: report.entity.topic("report"), type: MessageType.reportAccepted,
+                body: ReportAcceptedEvent(report: report, stream: stream, seq: seq)
+            )
+        }
+    }
+
+    // MARK: Requests
+
+    func handle(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool) {
+        switch head.type {
+        case MessageType.ping:
+            if ready {
+                request.reply(pong(head, service: "aggregate", instance: settings.instance), on: router)
+            } else {
+                request.reply(ProtocolError(.unavailable, "catching up with the ingest logs", id: head.id), on: router)
+            }
+        case MessageType.status:
+            let body = StatusResult(
+                service: "aggregate", version: serviceVersion, instance: settings.instance,
+                streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
+                counts: [
+                    "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
+                    "notOwned": skipped,
+                ],
+                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
+                endpoints: ["bind": settings.bind, "publish": settings.publish]
+            )
+            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
+        case MessageType.snapshot:
+            guard ready else {
+                request.reply(ProtocolError(.unavailable, "catching up with the ingest logs; ask again", id: head.id), on: router)
+                return
+            }
+            switch Wire.decodeBody(SnapshotRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let query):
+                let prefix = query.prefix ?? ""
+                let figures = book.keys.compactMap { book.body($0, previous: nil) }
+                    .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
+                let body = SnapshotResult(
+                    figures: figures, positions: [publisher.stream: publisher.seq], upstream: positions,
+                    catalog: book.catalog.document
+                )
+                request.reply(Envelope(type: MessageType.snapshotResult, id: head.id, body: body), on: router)
+            }
+        default:
+            request.reply(unknownType(head, serves: Self.serves), on: router)
+        }
+    }
+}

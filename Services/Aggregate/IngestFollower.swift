@@ -1,0 +1,49 @@
+import DeliveryMessages
+import ServiceKit
+import ZeroMQ
+
+/// Follows one ingest instance: learns its stream id with `status`, then replays what the
+/// aggregate has not applied, and replays again whenever a gap shows.
+final class IngestFollower {
+    enum Pending {
+        case status(id: String, sentAt: Int64)
+        case replay(id: String, sentAt: Int64)
+
+        var id: String {
+            switch self {
+            case .status(let id, _), .replay(let id, _): id
+            }
+        }
+
+        var sentAt: Int64 {
+            switch self {
+            case .status(_, let at), .replay(_, let at): at
+            }
+        }
+    }
+
+    let endpoint: String
+    let client: RequestClient
+    var stream: String?
+    var pending: Pending?
+    /// Set once the follower has applied everything the ingest had when it was first asked.
+    var caughtUp = false
+    /// A gap was seen while a request was under way: replay again when it ends.
+    var replayWanted = false
+
+    init(context: Context, endpoint: String) throws {
+        self.endpoint = endpoint
+        client = try RequestClient(context: context, endpoints: [endpoint])
+    }
+
+    func askStatus() throws {
+        let id = try client.send(type: MessageType.status, body: Empty())
+        pending = .status(id: id, sentAt: monotonicMillis())
+    }
+
+    func askReplay(from seq: UInt64) throws {
+        let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 2000))
+        pending = .replay(id: id, sentAt: monotonicMillis())
+        replayWanted = false
+    }
+}

@@ -1,0 +1,340 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import Logging
+import ServiceKit
+import ZeroMQ
+
+/// The query replica: a copy of the aggregate's figures (snapshot, then updates: the Clone
+/// pattern), answers every query from memory, and republishes updates with its own numbering.
+final class QueryService: Sendable {
+    struct Settings: Sendable {
+        var bind: String
+        var publish: String
+        var aggregateEndpoints: [String]
+        var aggregateFeeds: [String]
+        var instance: String
+        var maxRequestBytes: Int
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+
+    init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func run(stop: StopFlag) throws {
+        var state = ReplicaState(settings: settings, logger: logger)
+        try state.run(stop: stop)
+    }
+}
+
+/// A query waiting for its `after` positions (or for the first snapshot).
+struct WaitingQuery {
+    var request: RouterRequest
+    var head: EnvelopeHead
+    var after: [String: UInt64]
+    var deadline: Int64
+}
+
+/// One aggregate endpoint the replica takes snapshots from.
+final class SnapshotSource {
+    let endpoint: String
+    let client: RequestClient
+    var stream: String?
+    var pending: (id: String, sentAt: Int64)?
+    var wanted = true
+    var loaded = false
+
+    init(context: Context, endpoint: String) throws {
+        self.endpoint = endpoint
+        client = try RequestClient(context: context, endpoints: [endpoint])
+    }
+}
+
+struct ReplicaState {
+    let settings: QueryService.Settings
+    let logger: Logger
+    let started = monotonicMillis()
+    var replica = FigureReplica()
+    /// Last applied seq per aggregate stream.
+    var streams: [String: UInt64] = [:]
+    /// Ingest positions the replica reflects.
+    var upstream: [String: UInt64] = [:]
+    /// Events from streams not yet snapshotted, kept until the snapshot tells where to start.
+    var buffered: [String: [(UInt64, String, [UInt8])]] = [:]
+    var bufferedCount = 0
+    var waiting: [WaitingQuery] = []
+    var resyncs = 0
+    var answered = 0
+
+    static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
+    static let bufferLimit = 200_000
+    static let snapshotTimeout: Int64 = 5000
+
+    init(settings: QueryService.Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    var asOf: [String: UInt64] { upstream.merging(streams) { $1 } }
+
+    mutating func run(stop: StopFlag) throws {
+        let context = try Context()
+        let epoch = String(UInt64(wallMillis()), radix: 36)
+        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)")
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        let feed = try Socket(context, .sub)
+        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        try feed.set(.subscribe(""))
+        for endpoint in settings.aggregateFeeds { try feed.connect(endpoint) }
+        let sources = try settings.aggregateEndpoints.map { try SnapshotSource(context: context, endpoint: $0) }
+        logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
+        var wasReady = false
+
+        while !stop.isSet {
+            let poller = Poller([router, feed] + sources.map(\.client.pollable))
+            let ready = try poller.poll(timeoutMilliseconds: 50)
+            // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
+            if ready[1] { drainFeed(feed, sources: sources, publisher: publisher) }
+            for (index, source) in sources.enumerated() where ready[2 + index] {
+                takeSnapshot(source, publisher: publisher)
+            }
+            for source in sources { try tend(source) }
+            let isReady = sources.allSatisfy(\.loaded)
+            if isReady && !wasReady {
+                logger.info("query ready", metadata: ["figures": "\(replica.count)", "asOf": "\(asOf)"])
+                wasReady = true
+            }
+            if ready[0] {
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
+                    handle(request, head, router: router, publisher: publisher, ready: isReady)
+                }
+            }
+            answerWaiting(router: router, ready: isReady)
+            publisher.heartbeatIfIdle(positions: asOf)
+        }
+        for source in sources { source.client.close() }
+        feed.close()
+        router.close()
+        publisher.close()
+        context.terminate()
+    }
+
+    // MARK: Clone pattern
+
+    mutating func tend(_ source: SnapshotSource) throws {
+        if let pending = source.pending {
+            guard monotonicMillis() - pending.sentAt > Self.snapshotTimeout else { return }
+            source.client.reset()
+            source.pending = nil
+            source.wanted = true
+        }
+        guard source.wanted else { return }
+        let id = try source.client.send(type: MessageType.snapshot, body: SnapshotRequest(prefix: ""))
+        source.pending = (id, monotonicMillis())
+        source.wanted = false
+    }
+
+    mutating func takeSnapshot(_ source: SnapshotSource, publisher: Publisher) {
+        while let (head, bytes) = try? source.client.take() {
+            guard let pending = source.pending, head.id == .string(pending.id) else { continue }
+            source.pending = nil
+            guard head.type == MessageType.snapshotResult,
+                case .success(let snapshot) = Wire.decodeBody(SnapshotResult.self, from: bytes),
+                let stream = snapshot.positions.keys.first, let position = snapshot.positions[stream]
+            else {
+                // Not ready yet (unavailable) or not an aggregate: ask again on the next turn.
+                source.wanted = true
+                continue
+            }
+            if let old = source.stream, old != stream {
+                streams[old] = nil
+                resyncs += 1
+                logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
+            }
+            source.stream = stream
+            if let catalog = snapshot.catalog { replica.mergeCatalog(catalog) }
+            for figure in snapshot.figures {
+                install(figure, publisher: publisher, previous: nil)
+            }
+            for (ingest, seq) in snapshot.upstream ?? [:] { upstream[ingest] = max(upstream[ingest] ?? 0, seq) }
+            streams[stream] = position
+            source.loaded = true
+            // Updates that came while the snapshot was on its way: only the newer ones count.
+            let held = buffered.removeValue(forKey: stream) ?? []
+            bufferedCount -= held.count
+            for (seq, type, payload) in held.sorted(by: { $0.0 < $1.0 }) where seq > (streams[stream] ?? 0) {
+                if seq != streams[stream]! + 1 {
+                    source.wanted = true
+                    break
+                }
+                apply(type: type, payload: payload, stream: stream, seq: seq, publisher: publisher)
+            }
+        }
+    }
+
+    mutating func drainFeed(_ feed: Socket, sources: [SnapshotSource], publisher: Publisher) {
+        for _ in 0..<2000 {
+            guard let frames = try? feed.receive(wait: false) else { return }
+            guard frames.count == 2, case .success(let head) = Wire.decodeHead(frames[1]),
+                let stream = head.stream, let seq = head.seq
+            else { continue }
+            guard let last = streams[stream] else {
+                // A stream with no snapshot yet (a new aggregate, or one that restarted).
+                if head.type != MessageType.heartbeat {
+                    if bufferedCount < Self.bufferLimit {
+                        buffered[stream, default: []].append((seq, head.type, frames[1]))
+                        bufferedCount += 1
+                    }
+                }
+                if sources.allSatisfy({ $0.pending == nil }) && !sources.contains(where: { $0.wanted }) {
+                    for source in sources where source.stream != stream { source.wanted = true }
+                }
+                continue
+            }
+            if head.type == MessageType.heartbeat {
+                if seq > last {
+                    resync(stream, sources: sources, reason: "heartbeat ahead")
+                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
+                    for (ingest, position) in beat.positions ?? [:] { upstream[ingest] = max(upstream[ingest] ?? 0, position) }
+                }
+                continue
+            }
+            if seq <= last { continue }
+            guard seq == last + 1 else {
+                resync(stream, sources: sources, reason: "gap")
+                continue
+            }
+            apply(type: head.type, payload: frames[1], stream: stream, seq: seq, publisher: publisher)
+        }
+    }
+
+    mutating func resync(_ stream: String, sources: [SnapshotSource], reason: String) {
+        guard let source = sources.first(where: { $0.stream == stream }), source.pending == nil else { return }
+        logger.info("resync", metadata: ["stream": "\(stream)", "reason": "\(reason)"])
+        resyncs += 1
+        streams[stream] = nil
+        source.wanted = true
+    }
+
+    mutating func apply(type: String, payload: [UInt8], stream: String, seq: UInt64, publisher: Publisher) {
+        streams[stream] = seq
+        switch type {
+        case MessageType.figureChanged:
+            if case .success(let figure) = Wire.decodeBody(FigureBody.self, from: payload) {
+                install(figure, publisher: publisher, previous: figure.previous)
+            }
+        case MessageType.reportAccepted:
+            if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: payload) {
+                upstream[event.stream] = max(upstream[event.stream] ?? 0, event.seq)
+                publisher.publish(topic: event.report.entity.topic("report"), type: type, body: event)
+            }
+        case MessageType.catalogAccepted:
+            if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, from: payload) {
+                replica.mergeCatalog(event.catalog)
+                upstream[event.stream] = max(upstream[event.stream] ?? 0, event.seq)
+                publisher.publish(topic: Topic.catalog, type: type, body: event)
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func install(_ figure: FigureBody, publisher: Publisher, previous: Int64?) {
+        let before = figure.key.flatMap { replica.figure($0.entity, $0.period) }
+        guard replica.install(figure) else { return }
+        var mirrored = figure
+        mirrored.previous = previous ?? before?.units ?? 0
+        publisher.publish(topic: figure.entity.topic("figure"), type: MessageType.figureChanged, body: mirrored)
+    }
+
+    // MARK: Requests
+
+    func satisfied(_ after: [String: UInt64]) -> Bool {
+        let positions = asOf
+        return after.allSatisfy { stream, seq in (positions[stream] ?? 0) >= seq }
+    }
+
+    mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool) {
+        switch head.type {
+        case MessageType.ping:
+            if ready {
+                request.reply(pong(head, service: "query", instance: settings.instance), on: router)
+            } else {
+                request.reply(ProtocolError(.unavailable, "loading the first snapshot", id: head.id), on: router)
+            }
+        case MessageType.status:
+            let body = StatusResult(
+                service: "query", version: serviceVersion, instance: settings.instance, streams: [publisher.stream],
+                positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
+                counts: ["figures": replica.count, "resyncs": resyncs, "answered": answered, "waiting": waiting.count],
+                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
+                endpoints: ["bind": settings.bind, "publish": settings.publish]
+            )
+            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
+        case MessageType.snapshot:
+            switch Wire.decodeBody(SnapshotRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let query):
+                let body = SnapshotResult(
+                    figures: replica.figures(prefix: query.prefix ?? ""), positions: [publisher.stream: publisher.seq],
+                    upstream: asOf, catalog: replica.catalog.document
+                )
+                request.reply(Envelope(type: MessageType.snapshotResult, id: head.id, body: body), on: router)
+            }
+        case let type where MessageType.queries.contains(type):
+            let control: QueryControl
+            switch Wire.decodeBody(QueryControl.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+                return
+            case .success(let decoded):
+                control = decoded
+            }
+            let after = control.after ?? [:]
+            if ready && satisfied(after) {
+                answer(request, head, router: router)
+            } else {
+                let timeout = Int64(min(max(control.timeoutMs ?? 2000, 0), 60_000))
+                waiting.append(WaitingQuery(request: request, head: head, after: after, deadline: monotonicMillis() + timeout))
+            }
+        default:
+            request.reply(unknownType(head, serves: Self.serves), on: router)
+        }
+    }
+
+    mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket) {
+        answered += 1
+        request.reply(
+            QueryDispatcher.answer(type: head.type, payload: request.payload, id: head.id, store: replica, asOf: asOf),
+            on: router
+        )
+    }
+
+    mutating func answerWaiting(router: Socket, ready: Bool) {
+        guard !waiting.isEmpty else { return }
+        let now = monotonicMillis()
+        var still: [WaitingQuery] = []
+        for query in waiting {
+            if ready && satisfied(query.after) {
+                answer(query.request, query.head, router: router)
+            } else if now >= query.deadline {
+                let error =
+                    ready
+                    ? ProtocolError(
+                        .stale, "the replica has not reached the positions in 'after' in time",
+                        details: ["asOf": .object(asOf.mapValues { .int(Int64($0)) })], id: query.head.id
+                    )
+                    : ProtocolError(.unavailable, "the replica is still loading its first snapshot", id: query.head.id)
+                query.request.reply(error, on: router)
+            } else {
+                still.append(query)
+            }
+        }
+        waiting = still
+    }
+}
