@@ -1,0 +1,29 @@
+# DeliveryTracker: `make run` sets up and runs the stack with the sample data; `make test` runs every test.
+PYTHON ?= /usr/bin/python3
+DATA ?= ./data
+
+.PHONY: deps build run stop test unit-test protocol-test compose-check bench
+
+deps:
+	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq' 2>/dev/null || { \
+	  echo "installing libzmq3-dev, python3-zmq and pkg-config (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq pkg-config; }
+
+build: deps
+	swift build
+
+# Starts ingest, aggregate and query on PROTOCOL.md's default ports with state under ./data,
+# loads the sample, answers a query, then shows live updates until Ctrl-C.
+run: build
+	@scripts/run-demo "$(DATA)"
+
+stop:
+	@for f in $(DATA)/run/*.pid; do [ -f "$$f" ] && kill -TERM $$(cat "$$f") 2>/dev/null; rm -f "$$f"; done; true
+
+test: build
+	swift test
+	$(PYTHON) tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
+
+compose-check:
+	docker-compose -f deploy/docker-compose.yml config -q

@@ -1,0 +1,116 @@
+import ArgumentParser
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+@main
+struct Deliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deliveries",
+        abstract: "Submit delivery figures, query them and follow live updates.",
+        subcommands: [Submit.self, Query.self, Chart.self, Subscribe.self, Ping.self, Status.self]
+    )
+}
+
+/// Where the client connects; each a flag with an environment fallback.
+struct Endpoints: ParsableArguments {
+    @Option(help: "Query endpoint(s), comma-separated (env DELIVERY_ENDPOINT; default tcp://127.0.0.1:5554).")
+    var endpoint: String?
+
+    @Option(help: "Ingest endpoint (env DELIVERY_INGEST; default tcp://127.0.0.1:5550).")
+    var ingest: String?
+
+    @Option(help: "Live feed endpoint (env DELIVERY_FEED; default tcp://127.0.0.1:5555).")
+    var feed: String?
+
+    @Option(help: "How long to wait for a reply, in milliseconds.")
+    var timeout: Int64 = 10_000
+
+    var queryEndpoints: [String] { listSetting(endpoint, "DELIVERY_ENDPOINT", default: "tcp://127.0.0.1:5554") }
+    var ingestEndpoint: String { setting(ingest, "DELIVERY_INGEST", default: "tcp://127.0.0.1:5550") }
+    var feedEndpoint: String { setting(feed, "DELIVERY_FEED", default: "tcp://127.0.0.1:5555") }
+}
+
+/// A failure the client reports in one line and a non-zero exit status.
+struct ClientError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Sends one request and returns the reply's bytes, or throws a readable error: the service's
+/// own error reply, or a time-out that names the endpoint.
+func call<Body: Codable & Sendable>(
+    _ client: RequestClient, type: String, body: Body, timeout: Int64
+) throws -> (EnvelopeHead, [UInt8]) {
+    guard let reply = try client.request(type: type, body: body, timeoutMillis: timeout) else {
+        throw ClientError(
+            "no reply from \(client.endpoints.joined(separator: ", ")) within \(timeout) ms; is the service running?"
+        )
+    }
+    if reply.0.type == MessageType.error, case .success(let error) = Wire.decodeBody(ErrorBody.self, from: reply.1) {
+        var text = "\(error.code.rawValue): \(error.message)"
+        if case .array(let list)? = error.details?["errors"], list.count > 1 {
+            for entry in list.prefix(20) {
+                if let message = entry["message"]?.stringValue, case .int(let index)? = entry["index"] {
+                    text += "\n  report \(index): \(message)"
+                }
+            }
+        }
+        throw ClientError(text)
+    }
+    return reply
+}
+
+func decode<Body: Codable & Sendable>(_ type: Body.Type, _ bytes: [UInt8]) throws -> Body {
+    switch Wire.decodeBody(Body.self, from: bytes) {
+    case .success(let body): return body
+    case .failure(let error): throw ClientError("unexpected reply: \(error.message)")
+    }
+}
+
+/// Pretty JSON of a reply's body, for `--json`.
+func prettyBody(_ bytes: [UInt8]) -> String {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+        let body = object["body"],
+        let data = try? JSONSerialization.data(withJSONObject: body, options: [.prettyPrinted, .sortedKeys])
+    else { return String(decoding: bytes, as: UTF8.self) }
+    return String(decoding: data, as: UTF8.self)
+}
+
+struct Ping: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ask a service whether it is ready (exit 0 when it answers pong).")
+
+    @OptionGroup var endpoints: Endpoints
+
+    @Option(help: "Timeout for the ping, in milliseconds.")
+    var wait: Int64 = 2000
+
+    func run() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        defer { client.close() }
+        let (head, bytes) = try call(client, type: MessageType.ping, body: Empty(), timeout: wait)
+        let pong = try decode(PongBody.self, bytes)
+        print("\(head.type) from \(pong.service) \(pong.instance)")
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a service's status (streams, positions, counts).")
+
+    @OptionGroup var endpoints: Endpoints
+
+    func run() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        defer { client.close() }
+        let (_, bytes) = try call(client, type: MessageType.status, body: Empty(), timeout: endpoints.timeout)
+        print(prettyBody(bytes))
+    }
+}

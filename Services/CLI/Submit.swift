@@ -1,0 +1,122 @@
+import ArgumentParser
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit reports from a file: JSON like the sample (catalog and reports), a JSON array of reports, or CSV with a header row."
+    )
+
+    @Argument(help: "The file to submit.")
+    var file: String
+
+    @OptionGroup var endpoints: Endpoints
+
+    @Option(help: "Reports per batch; each batch is stored atomically.")
+    var batch: Int = 1000
+
+    @Flag(help: "Print the acknowledgements as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 1 && batch <= 50_000 else { throw ValidationError("--batch must be from 1 to 50000") }
+    }
+
+    func run() throws {
+        let input = try ReportFile.load(path: file)
+        let context = try Context()
+        defer { context.terminate() }
+        let client = try RequestClient(context: context, endpoints: [endpoints.ingestEndpoint])
+        defer { client.close() }
+
+        if let catalog = input.catalog {
+            let (_, bytes) = try wrap("catalog") {
+                try call(client, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
+            }
+            let result = try decode(CatalogPutResult.self, bytes)
+            if !json {
+                print(
+                    "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
+                        + (result.duplicate ? " (unchanged)" : " (stored as \(result.stream) seq \(result.seq))")
+                )
+            }
+        }
+
+        var acks: [SubmitAck] = []
+        let started = Date()
+        let total = input.reports.count
+        let showProgress = total > batch && isatty(2) == 1
+        for start in stride(from: 0, to: total, by: batch) {
+            let end = min(start + batch, total)
+            let body = SubmitRequest(reports: Array(input.reports[start..<end]))
+            let (_, bytes) = try wrap("reports \(start)..<\(end)") {
+                do {
+                    return try call(client, type: MessageType.submit, body: body, timeout: endpoints.timeout)
+                } catch let error as ClientError {
+                    throw ClientError(renumber(error.description, offset: start, places: input.places))
+                }
+            }
+            let result = try decode(SubmitResult.self, bytes)
+            acks += result.accepted.map { ack in
+                var ack = ack
+                ack.index += start
+                return ack
+            }
+            if showProgress { progress(sent: end, total: total, since: started) }
+        }
+        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+
+        if json {
+            let data = try JSONEncoder().encode(SubmitResult(accepted: acks))
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let duplicates = acks.filter(\.duplicate).count
+        var last: [String: UInt64] = [:]
+        for ack in acks { last[ack.stream] = max(last[ack.stream] ?? 0, ack.seq) }
+        let positions = last.sorted { $0.key < $1.key }.map { "\($0.key) seq \($0.value)" }.joined(separator: ", ")
+        print("submitted \(acks.count) reports: \(acks.count - duplicates) new, \(duplicates) duplicates; \(positions)")
+        if !last.isEmpty {
+            let after = last.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+            print("read your writes with: deliveries query … --after \(after)")
+        }
+    }
+
+    private func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ClientError {
+            throw ClientError("\(file): \(error.description)")
+        } catch {
+            throw ClientError("\(file) (\(what)): \(error)")
+        }
+    }
+
+    /// Error messages number reports within their batch; name their place in the file instead.
+    private func renumber(_ message: String, offset: Int, places: [String]) -> String {
+        var text = message
+        let pattern = try! NSRegularExpression(pattern: "report (\\d+)")
+        let matches = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed()
+        for match in matches {
+            guard let range = Range(match.range(at: 1), in: text), let index = Int(text[range]) else { continue }
+            let absolute = index + offset
+            let place = absolute < places.count ? places[absolute] : "index \(absolute)"
+            let whole = Range(match.range, in: text)!
+            text.replaceSubrange(whole, with: "report at \(place)")
+        }
+        return text
+    }
+
+    private func progress(sent: Int, total: Int, since: Date) {
+        let elapsed = max(Date().timeIntervalSince(since), 0.001)
+        let rate = Double(sent) / elapsed
+        let left = rate > 0 ? Double(total - sent) / rate : 0
+        let width = 30
+        let filled = Int(Double(width) * Double(sent) / Double(max(total, 1)))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = String(format: "\r[%@] %d/%d reports  %.0f/s  %.1fs left", bar, sent, total, rate, left)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

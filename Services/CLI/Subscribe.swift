@@ -1,0 +1,114 @@
+import ArgumentParser
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+struct Subscribe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow live figure updates (Clone pattern: subscribe, snapshot, then newer updates; resyncs on a gap or a restart).",
+        discussion: "PREFIX is a topic prefix such as figure.hima. (every HIMA figure) or figure.hima.aito. (AITO and its models)."
+    )
+
+    @Argument(help: "Topic prefix to follow.")
+    var prefix: String = "figure."
+
+    @OptionGroup var endpoints: Endpoints
+
+    @Flag(help: "Print the current figures under the prefix first.")
+    var snapshot = false
+
+    @Flag(help: "Print each event as one line of JSON.")
+    var json = false
+
+    @Option(help: "Stop after this many updates.")
+    var count: Int?
+
+    func run() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let feed = try Socket(context, .sub)
+        defer { feed.close() }
+        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
+        try feed.set(.subscribe(""))
+        try feed.connect(endpoints.feedEndpoint)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        defer { client.close() }
+
+        var stream = ""
+        var position: UInt64 = 0
+        var shown = 0
+        var first = true
+
+        func resync(_ reason: String?) throws {
+            let (_, bytes) = try call(client, type: MessageType.snapshot, body: SnapshotRequest(prefix: prefix), timeout: endpoints.timeout)
+            let result = try decode(SnapshotResult.self, bytes)
+            guard let (name, seq) = result.positions.first else { throw ClientError("the snapshot names no stream") }
+            stream = name
+            position = seq
+            if let reason {
+                note("resynced (\(reason)): \(result.figures.count) figures as of \(name) seq \(seq)")
+            }
+            if (snapshot && first) || reason != nil {
+                for figure in result.figures where snapshot { show(figure, live: false) }
+            }
+            first = false
+        }
+
+        try resync(nil)
+        if !json { note("following \(prefix) on \(endpoints.feedEndpoint) from \(stream) seq \(position)") }
+        while count.map({ shown < $0 }) ?? true {
+            guard let frames = try feed.receive(wait: true), frames.count == 2,
+                case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
+            else { continue }
+            if eventStream != stream {
+                try resync("the query service restarted or changed")
+                continue
+            }
+            if head.type == MessageType.heartbeat {
+                if seq > position { try resync("missed \(seq - position) updates") }
+                continue
+            }
+            if seq <= position { continue }
+            if seq != position + 1 {
+                try resync("missed \(seq - position - 1) updates")
+                continue
+            }
+            position = seq
+            let topic = String(decoding: frames[0], as: UTF8.self)
+            guard topic.hasPrefix(prefix) else { continue }
+            if json {
+                emit(String(decoding: frames[1], as: UTF8.self))
+                shown += 1
+            } else if head.type == MessageType.figureChanged,
+                case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1])
+            {
+                show(figure, live: true)
+                shown += 1
+            }
+        }
+    }
+
+    private func show(_ figure: FigureBody, live: Bool) {
+        if json {
+            if let data = try? JSONEncoder().encode(figure) { emit(String(decoding: data, as: UTF8.self)) }
+        } else {
+            let words = Format.qualifier(figure.qualifier.rawValue)
+            let value = (words.isEmpty ? "" : words + " ") + Format.units(figure.units)
+            var line = "\(figure.period)  \(figure.entity.name)  \(value)  \(figure.basis.rawValue)"
+            if live { line += "  (was \(Format.units(figure.previous)))" }
+            if let cause = figure.cause { line += "  [\(cause.stream)#\(cause.seq) \(cause.reportId ?? "")]" }
+            emit(line)
+        }
+    }
+
+    /// Writes a line straight to standard output, so that a pipe sees each update at once.
+    private func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
