@@ -1,0 +1,167 @@
+import DeliveryMessages
+import Foundation
+import Testing
+import ZeroMQ
+
+/// The repository's root, and the executables `swift build` made.
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static var bin: URL {
+        if let dir = ProcessInfo.processInfo.environment["DELIVERY_BIN"] { return URL(fileURLWithPath: dir) }
+        return root.appendingPathComponent(".build/debug")
+    }
+    static let sample = root.appendingPathComponent("samples/hima-2025-05.json")
+}
+
+/// A loopback port nobody is bound to right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// One real service process.
+final class ServiceProcess {
+    let name: String
+    let process = Process()
+    let log: URL
+
+    init(_ executable: String, environment: [String: String], logDirectory: URL, name: String) throws {
+        self.name = name
+        process.executableURL = Paths.bin.appendingPathComponent(executable)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        log = logDirectory.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    func kill(_ signal: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+    }
+}
+
+/// The three services on free loopback ports with state in a temporary folder; every process is
+/// stopped when the stack is, even after a failed expectation.
+final class Stack {
+    let directory: URL
+    let ports: [String: Int]
+    var processes: [String: ServiceProcess] = [:]
+    let context: Context
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var ports: [String: Int] = [:]
+        for name in ["ingest", "ingestPub", "aggPub", "agg", "query", "queryPub"] { ports[name] = freePort() }
+        self.ports = ports
+        context = try Context()
+    }
+
+    func endpoint(_ name: String) -> String { "tcp://127.0.0.1:\(ports[name]!)" }
+
+    func start(_ service: String) throws {
+        let environment: [String: String]
+        let executable: String
+        switch service {
+        case "ingest":
+            executable = "delivery-ingest"
+            environment = [
+                "DELIVERY_INGEST_BIND": endpoint("ingest"), "DELIVERY_INGEST_PUBLISH": endpoint("ingestPub"),
+                "DELIVERY_DATA_DIR": directory.appendingPathComponent("ingest").path, "DELIVERY_INSTANCE": "it",
+            ]
+        case "aggregate":
+            executable = "delivery-aggregate"
+            environment = [
+                "DELIVERY_AGGREGATE_PUBLISH": endpoint("aggPub"), "DELIVERY_AGGREGATE_BIND": endpoint("agg"),
+                "DELIVERY_INGEST_ENDPOINTS": endpoint("ingest"), "DELIVERY_INGEST_FEEDS": endpoint("ingestPub"),
+                "DELIVERY_DATA_DIR": directory.appendingPathComponent("aggregate").path, "DELIVERY_INSTANCE": "it",
+            ]
+        default:
+            executable = "delivery-query"
+            environment = [
+                "DELIVERY_QUERY_BIND": endpoint("query"), "DELIVERY_QUERY_PUBLISH": endpoint("queryPub"),
+                "DELIVERY_AGGREGATE_ENDPOINTS": endpoint("agg"), "DELIVERY_AGGREGATE_FEEDS": endpoint("aggPub"),
+                "DELIVERY_INSTANCE": "it",
+            ]
+        }
+        processes[service] = try ServiceProcess(executable, environment: environment, logDirectory: directory, name: service)
+    }
+
+    func startAll() throws {
+        for service in ["ingest", "aggregate", "query"] { try start(service) }
+        for name in ["ingest", "agg", "query"] { try waitForPong(endpoint(name)) }
+    }
+
+    func waitForPong(_ endpoint: String, deadline seconds: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let reply = try? request(endpoint, "ping", Empty(), timeout: 500), reply["type"] == .string("pong") { return }
+        }
+        throw HarnessError("\(endpoint) did not answer ping within \(seconds) s; logs in \(directory.path)")
+    }
+
+    /// One request on a fresh DEALER; the whole reply envelope as JSON.
+    func request<Body: Codable & Sendable>(_ endpoint: String, _ type: String, _ body: Body, timeout: Int = 10_000) throws -> JSONValue {
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveTimeout(Int32(timeout))])
+        try socket.connect(endpoint)
+        let id = UUID().uuidString
+        try socket.send([[], Wire.encode(Envelope(type: type, id: .string(id), body: body))])
+        guard let frames = try socket.receive(), let payload = frames.last else {
+            throw HarnessError("no reply to \(type) from \(endpoint)")
+        }
+        let reply = try JSONDecoder().decode(JSONValue.self, from: Data(payload))
+        #expect(reply["id"] == .string(id))
+        return reply
+    }
+
+    func stop() {
+        for process in processes.values { process.kill(SIGTERM) }
+        context.terminate()
+    }
+
+    deinit {
+        for process in processes.values where process.process.isRunning { process.kill(SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension JSONValue {
+    var int: Int64? {
+        switch self {
+        case .int(let v): v
+        case .double(let v): Int64(v)
+        default: nil
+        }
+    }
+
+    var double: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let v): v
+        default: nil
+        }
+    }
+}
