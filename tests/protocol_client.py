@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""An independent client of DeliveryTracker, written from docs/PROTOCOL.md alone (pyzmq).
+
+Starts the three real services on free loopback ports, loads the sample through ingest with REQ
+and DEALER sockets, checks every golden value, the error replies for bad input, and the Clone
+pattern on the query service's PUB. Prints 'N passed, M failed'; exits non-zero on a failure.
+"""
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+passed, failed = 0, 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    def __init__(self, ctx, endpoint, kind=zmq.REQ):
+        self.ctx, self.endpoint, self.kind, self.n = ctx, endpoint, kind, 0
+
+    def raw(self, payload, timeout=10000):
+        s = self.ctx.socket(self.kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, timeout)
+        s.connect(self.endpoint)
+        try:
+            s.send_multipart(([b""] if self.kind == zmq.DEALER else []) + [payload])
+            frames = s.recv_multipart()
+            return json.loads(frames[-1])
+        finally:
+            s.close()
+
+    def __call__(self, type_, body=None, **extra):
+        self.n += 1
+        msg = {"v": 1, "type": type_, "id": f"py-{self.n}", "body": body or {}}
+        msg.update(extra)
+        reply = self.raw(json.dumps(msg).encode())
+        check(f"{type_} echoes id", reply.get("id") == msg["id"], str(reply)[:200])
+        return reply
+
+
+def wait_pong(client, deadline=30):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if client("ping")["type"] == "pong":
+                return True
+        except zmq.Again:
+            pass
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="delivery-py-")
+    p = {k: free_port() for k in ["in", "inpub", "aggpub", "agg", "q", "qpub"]}
+    ep = {k: f"tcp://127.0.0.1:{v}" for k, v in p.items()}
+    env = dict(os.environ, DELIVERY_INSTANCE="py", DELIVERY_LOG_LEVEL="warning")
+    procs = []
+    def spawn(exe, **kv):
+        log = open(os.path.join(work, exe + ".log"), "w")
+        procs.append(subprocess.Popen([os.path.join(args.bin, exe)], env=dict(env, **kv), stdout=log, stderr=log))
+    spawn("delivery-ingest", DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"], DELIVERY_DATA_DIR=os.path.join(work, "ingest"))
+    spawn("delivery-aggregate", DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
+          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"])
+    spawn("delivery-query", DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
+          DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"])
+    ctx = zmq.Context()
+    try:
+        ingest, query = Client(ctx, ep["in"]), Client(ctx, ep["q"])
+        dealer = Client(ctx, ep["q"], zmq.DEALER)
+        for name, c in [("ingest", ingest), ("aggregate", Client(ctx, ep["agg"])), ("query", query)]:
+            check(f"{name} answers ping", wait_pong(c))
+
+        # Clone pattern against the query replica: subscribe first, then snapshot.
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVTIMEO, 5000)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(ep["qpub"])
+        hb = sub.recv_multipart()
+        check("query PUB heartbeats", hb[0] == b"heartbeat", str(hb))
+        snap = query("snapshot", {"prefix": "figure.hima."})
+        (stream, position), = snap["body"]["positions"].items()
+
+        sample = json.load(open(os.path.join(ROOT, "samples", "hima-2025-05.json")))
+        check("catalog.put ok", ingest("catalog.put", sample["catalog"])["type"] == "catalog.ok")
+        ack = ingest("submit", {"reports": sample["reports"]})
+        check("submit ok", ack["type"] == "submit.ok", str(ack)[:300])
+        after = {}
+        for a in ack["body"]["accepted"]:
+            after[a["stream"]] = max(after.get(a["stream"], 0), a["seq"])
+        again = ingest("submit", {"reports": sample["reports"][:2]})
+        check("retry is a duplicate", all(a["duplicate"] for a in again["body"]["accepted"]))
+
+        def q(type_, body):
+            r = dealer(type_, dict(body, after=after))
+            check(f"{type_} result", r["type"] == f"{type_}.result", str(r)[:300])
+            return r["body"]
+
+        hima = q("units", {"entity": {"group": "HIMA"}, "period": "2025-05"})
+        check("units of HIMA", hima["units"] == 44454 and hima["basis"] == "reported", str(hima))
+        check("asOf covers the ack", all(hima["asOf"].get(s, 0) >= n for s, n in after.items()))
+        check("growth", abs(q("growth", {"entity": {"group": "HIMA"}, "period": "2025-05", "vs": "mom"})["growth"] - 0.6133) < 1e-4)
+        check("units of AITO", q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"] == 36625)
+        share = q("share", {"entity": {"brand": "AITO"}, "period": "2025-05", "of": {"group": "HIMA"}})
+        check("share", abs(share["share"] - 0.8239) < 1e-4 and share["ofUnits"] - share["units"] == 7829)
+        check("unattributed", q("reconcile", {"entity": {"brand": "AITO"}, "period": "2025-05"})["unattributed"] == 9028)
+        rows = q("ranking", {"period": "2025-05", "level": "model", "within": {"group": "HIMA"}})["rows"]
+        check("ranking", [r["entity"]["id"] for r in rows] == ["aito-m9", "aito-m8", "luxeed-r7", "stelato-s9"])
+        check("leader above-500k", q("streak", {"segment": "above-500k", "period": "2025-05"})["leader"]["id"] == "aito-m9")
+        check("leader 400k-500k", q("streak", {"segment": "400k-500k", "period": "2025-05"})["leader"]["id"] == "aito-m8")
+        check("atLeast", q("units", {"entity": {"model": "Stelato S9"}, "period": "2025-05"})["qualifier"] == "atLeast")
+        check("convert", abs(q("convert", {"amount": 500000, "from": "CNY", "to": "USD"})["amount"] - 69587) <= 1)
+
+        # Live updates after the snapshot position, gapless on the replica's own stream.
+        seen, last, gap = [], position, False
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not any(t.startswith(b"figure.hima.aito.") for t in seen):
+            topic, payload = sub.recv_multipart()
+            ev = json.loads(payload)
+            if ev["stream"] != stream or ev["seq"] <= last:
+                continue
+            if topic != b"heartbeat":
+                gap |= ev["seq"] != last + 1
+                last = ev["seq"]
+                seen.append(topic)
+        check("live figure.changed after the snapshot", any(t.startswith(b"figure.hima.aito.") for t in seen))
+        check("no gap in seq", not gap)
+
+        # Bad input: an error reply each, and the services keep serving.
+        def code(reply):
+            return reply.get("body", {}).get("code")
+        raw = Client(ctx, ep["in"])
+        check("bad json", code(raw.raw(b"{not json")) == "bad_json")
+        check("bad envelope", code(raw.raw(b"[1,2,3]")) == "bad_envelope")
+        r = raw.raw(json.dumps({"v": 2, "type": "ping", "id": "keep"}).encode())
+        check("unsupported version echoes id", code(r) == "unsupported_version" and r["id"] == "keep")
+        check("unknown type", code(ingest("nope")) == "unknown_type")
+        bad = ingest("submit", {"reports": [{"source": "X", "period": "2025-05", "model": "AITO M9", "units": -1},
+                                             {"source": "X", "period": "May", "model": "AITO M9", "units": 1},
+                                             {"source": "X", "period": "2025-05", "model": "Model Q", "units": 1}]})
+        check("invalid batch", code(bad) == "invalid_report" and bad["body"]["details"]["index"] == 0, str(bad)[:300])
+        check("every bad report listed", [e["index"] for e in bad["body"]["details"]["errors"]] == [0, 1, 2])
+        check("unknown entity", code(ingest("submit", {"reports": [{"source": "X", "period": "2025-05", "model": "Model Q", "units": 1}]})) == "unknown_entity")
+        big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()
+        check("too large", code(raw.raw(big)) == "too_large")
+        check("invalid query", code(query("units", {"entity": {"group": "HIMA"}, "period": "2025-13"})) == "invalid_query")
+        check("unknown entity in query", code(query("units", {"entity": {"brand": "Nope"}, "period": "2025-05"})) == "unknown_entity")
+        check("stale", code(query("units", {"entity": {"group": "HIMA"}, "period": "2025-05", "after": {"nobody": 5}, "timeoutMs": 100})) == "stale")
+        d = ctx.socket(zmq.DEALER)
+        d.setsockopt(zmq.LINGER, 0)
+        d.setsockopt(zmq.RCVTIMEO, 5000)
+        d.connect(ep["q"])
+        d.send_multipart([b"", b"one", b"two"])
+        check("wrong frame count", code(json.loads(d.recv_multipart()[-1])) == "bad_envelope")
+        d.close()
+        check("still serving", q("units", {"entity": {"group": "HIMA"}, "period": "2025-05"})["units"] == 44454)
+        sub.close()
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                code_ = proc.wait(timeout=10)
+                check("clean exit on SIGTERM", code_ == 0, f"exit {code_}")
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                check("clean exit on SIGTERM", False, "timed out")
+        ctx.term()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
