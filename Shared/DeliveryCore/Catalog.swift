@@ -252,10 +252,10 @@ public struct Catalog: Sendable {
         return false
     }
 
-    /// The model ids of a segment, and of a powertrain.
+    /// A model's catalog entry.
     public func model(_ id: String) -> ModelEntry? { models[id] }
 
-    /// Converts an amount between currencies at the catalog's rate (directly or inverted).
+    /// The rate from one currency to another: the catalog's own, or its inverse.
     public func rate(from: String, to: String) -> FXRate? {
         let from = from.uppercased()
         let to = to.uppercased()

@@ -19,7 +19,7 @@ public struct FigureKey: Hashable, Sendable {
 }
 
 extension FigureBody {
-    /// Whether the figure exists (something was reported for it or below it).
+    /// The figure's key, or nil when its period does not parse.
     public var key: FigureKey? {
         guard let period = try? Period(parsing: period) else { return nil }
         return FigureKey(EntityKey(entity.level, entity.id), period)

@@ -34,10 +34,6 @@ public final class Publisher {
         send(topic: topic, Wire.encode(envelope))
     }
 
-    private func send(_ topic: String, _ bytes: [UInt8]) {
-        send(topic: topic, bytes)
-    }
-
     private func send(topic: String, _ bytes: [UInt8]) {
         do {
             // A PUB never blocks: past the high-water mark a slow subscriber loses messages and
