@@ -39,9 +39,9 @@ struct AggregateCommand: AsyncParsableCommand {
             instance: common.resolvedInstance,
             maxRequestBytes: common.resolvedMaxRequestBytes
         )
-        let service = AggregateService(settings: settings, logger: logger)
         await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
-            try service.run(stop: stop)
+            var state = AggregateState(settings: settings, logger: logger)
+            try state.run(stop: stop)
         }
     }
 }

@@ -5,9 +5,8 @@ import Logging
 import ServiceKit
 import ZeroMQ
 
-/// The aggregate loop: follows every ingest stream in order, keeps every figure in a
-/// `FigureBook`, publishes each changed figure and serves snapshots. One thread owns its sockets.
-final class AggregateService: Sendable {
+/// The settings of one aggregate instance.
+enum AggregateService {
     struct Settings: Sendable {
         var publish: String
         var bind: String
@@ -17,22 +16,10 @@ final class AggregateService: Sendable {
         var instance: String
         var maxRequestBytes: Int
     }
-
-    private let settings: Settings
-    private let logger: Logger
-
-    init(settings: Settings, logger: Logger) {
-        self.settings = settings
-        self.logger = logger
-    }
-
-    func run(stop: StopFlag) throws {
-        var state = AggregateState(settings: settings, logger: logger)
-        try state.run(stop: stop)
-    }
 }
 
-/// Everything the aggregate loop owns, on its thread.
+/// The aggregate loop and everything it owns, on its thread: follows every ingest stream in order,
+/// keeps every figure in a `FigureBook`, publishes each changed figure and serves snapshots.
 struct AggregateState {
     let settings: AggregateService.Settings
     let logger: Logger

@@ -32,9 +32,9 @@ struct QueryCommand: AsyncParsableCommand {
             instance: common.resolvedInstance,
             maxRequestBytes: common.resolvedMaxRequestBytes
         )
-        let service = QueryService(settings: settings, logger: logger)
         await ServiceRunner.main(name: "query", logger: logger) { stop in
-            try service.run(stop: stop)
+            var state = ReplicaState(settings: settings, logger: logger)
+            try state.run(stop: stop)
         }
     }
 }

@@ -5,9 +5,8 @@ import Logging
 import ServiceKit
 import ZeroMQ
 
-/// The query replica: a copy of the aggregate's figures (snapshot, then updates: the Clone
-/// pattern), answers every query from memory, and republishes updates with its own numbering.
-final class QueryService: Sendable {
+/// The settings of one query replica.
+enum QueryService {
     struct Settings: Sendable {
         var bind: String
         var publish: String
@@ -15,19 +14,6 @@ final class QueryService: Sendable {
         var aggregateFeeds: [String]
         var instance: String
         var maxRequestBytes: Int
-    }
-
-    private let settings: Settings
-    private let logger: Logger
-
-    init(settings: Settings, logger: Logger) {
-        self.settings = settings
-        self.logger = logger
-    }
-
-    func run(stop: StopFlag) throws {
-        var state = ReplicaState(settings: settings, logger: logger)
-        try state.run(stop: stop)
     }
 }
 
@@ -54,6 +40,8 @@ final class SnapshotSource {
     }
 }
 
+/// The query replica's loop and everything it owns, on its thread: a copy of the aggregate's
+/// figures (snapshot, then updates: the Clone pattern), answers from memory, and its own PUB.
 struct ReplicaState {
     let settings: QueryService.Settings
     let logger: Logger
