@@ -49,8 +49,10 @@ struct ReplicaState {
     var replica = FigureReplica()
     /// Last applied seq per aggregate stream.
     var streams: [String: UInt64] = [:]
-    /// Ingest positions the replica reflects.
-    var upstream: [String: UInt64] = [:]
+    /// Ingest positions each aggregate stream reflects; the replica reflects the least of them.
+    var upstream: [String: [String: UInt64]] = [:]
+    /// The last ingest position whose `report.accepted` or `catalog.accepted` went out on the PUB.
+    var announced: [String: UInt64] = [:]
     /// Events from streams not yet snapshotted, kept until the snapshot tells where to start.
     var buffered: [String: [(UInt64, String, [UInt8])]] = [:]
     var bufferedCount = 0
@@ -67,7 +69,29 @@ struct ReplicaState {
         self.logger = logger
     }
 
-    var asOf: [String: UInt64] { upstream.merging(streams) { $1 } }
+    /// The positions every answer reflects: for each ingest stream the least that every aggregate
+    /// has applied (shards follow every ingest stream), and each aggregate stream's own.
+    var asOf: [String: UInt64] { ingestPositions.merging(streams) { $1 } }
+
+    var ingestPositions: [String: UInt64] {
+        var result: [String: UInt64] = [:]
+        for ingest in Set(upstream.values.flatMap(\.keys)) {
+            result[ingest] = upstream.values.map { $0[ingest] ?? 0 }.min()
+        }
+        return result
+    }
+
+    mutating func advance(_ stream: String, ingest: String, to seq: UInt64) {
+        upstream[stream, default: [:]][ingest] = max(upstream[stream]?[ingest] ?? 0, seq)
+    }
+
+    /// Whether an upstream event is now reflected by every aggregate and not yet announced: each
+    /// shard re-publishes every ingest event, and the replica's PUB carries it once.
+    mutating func announce(ingest: String, seq: UInt64) -> Bool {
+        guard seq > announced[ingest] ?? 0, (ingestPositions[ingest] ?? 0) >= seq else { return false }
+        announced[ingest] = seq
+        return true
+    }
 
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
@@ -140,15 +164,16 @@ struct ReplicaState {
             }
             if let old = source.stream, old != stream {
                 streams[old] = nil
+                upstream[old] = nil
                 resyncs += 1
                 logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
             }
             source.stream = stream
             if let catalog = snapshot.catalog { replica.mergeCatalog(catalog) }
             for figure in snapshot.figures {
-                install(figure, publisher: publisher, previous: nil)
+                install(figure, publisher: publisher)
             }
-            for (ingest, seq) in snapshot.upstream ?? [:] { upstream[ingest] = max(upstream[ingest] ?? 0, seq) }
+            upstream[stream] = snapshot.upstream ?? [:]
             streams[stream] = position
             source.loaded = true
             // Updates that came while the snapshot was on its way: only the newer ones count.
@@ -187,7 +212,7 @@ struct ReplicaState {
                 if seq > last {
                     resync(stream, sources: sources, reason: "heartbeat ahead")
                 } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
-                    for (ingest, position) in beat.positions ?? [:] { upstream[ingest] = max(upstream[ingest] ?? 0, position) }
+                    for (ingest, position) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: position) }
                 }
                 continue
             }
@@ -213,30 +238,33 @@ struct ReplicaState {
         switch type {
         case MessageType.figureChanged:
             if case .success(let figure) = Wire.decodeBody(FigureBody.self, from: payload) {
-                install(figure, publisher: publisher, previous: figure.previous)
+                install(figure, publisher: publisher)
             }
         case MessageType.reportAccepted:
             if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: payload) {
-                upstream[event.stream] = max(upstream[event.stream] ?? 0, event.seq)
-                publisher.publish(topic: event.report.entity.topic("report"), type: type, body: event)
+                advance(stream, ingest: event.stream, to: event.seq)
+                if announce(ingest: event.stream, seq: event.seq) {
+                    publisher.publish(topic: event.report.entity.topic("report"), type: type, body: event)
+                }
             }
         case MessageType.catalogAccepted:
             if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, from: payload) {
                 replica.mergeCatalog(event.catalog)
-                upstream[event.stream] = max(upstream[event.stream] ?? 0, event.seq)
-                publisher.publish(topic: Topic.catalog, type: type, body: event)
+                advance(stream, ingest: event.stream, to: event.seq)
+                if announce(ingest: event.stream, seq: event.seq) {
+                    publisher.publish(topic: Topic.catalog, type: type, body: event)
+                }
             }
         default:
             break
         }
     }
 
-    mutating func install(_ figure: FigureBody, publisher: Publisher, previous: Int64?) {
-        let before = figure.key.flatMap { replica.figure($0.entity, $0.period) }
-        guard replica.install(figure) else { return }
-        var mirrored = figure
-        mirrored.previous = previous ?? before?.units ?? 0
-        publisher.publish(topic: figure.entity.topic("figure"), type: MessageType.figureChanged, body: mirrored)
+    /// Takes an aggregate's figure and mirrors every figure of the replica that it changed.
+    mutating func install(_ figure: FigureBody, publisher: Publisher) {
+        for changed in replica.receive(figure) {
+            publisher.publish(topic: changed.entity.topic("figure"), type: MessageType.figureChanged, body: changed)
+        }
     }
 
     // MARK: Requests

@@ -103,27 +103,7 @@ public struct FigureBook: FigureStore, Sendable {
 
     /// The wire form of a figure; `previous` defaults to the current units.
     public func body(_ key: FigureKey, previous: Int64?) -> FigureBody? {
-        guard let node = nodes[key] else { return nil }
-        let value = node.contribution(key.period.kind)
-        guard value.present else { return nil }
-        let chosen = node.chosen
-        let computed = node.childPresent > 0 ? node.childSum : nil
-        return FigureBody(
-            entity: catalog.ref(key.entity),
-            period: key.period.description,
-            units: value.units,
-            previous: previous ?? value.units,
-            basis: chosen != nil ? .reported : .computed,
-            qualifier: value.qualifier,
-            cause: node.cause,
-            source: chosen?.figure.source,
-            reported: chosen?.figure.units,
-            reportedQualifier: chosen?.figure.qualifier,
-            computed: computed,
-            computedQualifier: computed == nil ? nil : node.childQualifier,
-            complete: value.complete,
-            sources: node.slots.map(\.figure).sorted { $0.source < $1.source }
-        )
+        nodes[key]?.body(catalog.ref(key.entity), key.period, previous: previous)
     }
 
     /// Every figure, for snapshots.
@@ -166,6 +146,30 @@ public struct FigureBook: FigureStore, Sendable {
                 best = slot
             }
             return best
+        }
+
+        /// The wire form of this node's figure; nil while nothing is reported or summed.
+        func body(_ entity: EntityRef, _ period: Period, previous: Int64?) -> FigureBody? {
+            let value = contribution(period.kind)
+            guard value.present else { return nil }
+            let chosen = chosen
+            let computed = childPresent > 0 ? childSum : nil
+            return FigureBody(
+                entity: entity,
+                period: period.description,
+                units: value.units,
+                previous: previous ?? value.units,
+                basis: chosen != nil ? .reported : .computed,
+                qualifier: value.qualifier,
+                cause: cause,
+                source: chosen?.figure.source,
+                reported: chosen?.figure.units,
+                reportedQualifier: chosen?.figure.qualifier,
+                computed: computed,
+                computedQualifier: computed == nil ? nil : childQualifier,
+                complete: value.complete,
+                sources: slots.map(\.figure).sorted { $0.source < $1.source }
+            )
         }
 
         /// A source's new report replaces its earlier one (a revision).

@@ -1,10 +1,12 @@
 import DeliveryMessages
 
-/// A copy of the aggregate's figures, as a query replica holds it: installed from a snapshot and
-/// then from `figure.changed` updates.
+/// A copy of the aggregates' figures, as a query replica holds it: installed from snapshots and
+/// then from `figure.changed` updates, with the market's figures summed here from every group
+/// (see `MarketBook`) so that shards that split the groups still add up to one market.
 public struct FigureReplica: FigureStore, Sendable {
     public private(set) var catalog = Catalog()
     private var figures: [FigureKey: FigureBody] = [:]
+    private var market = MarketBook()
 
     public init() {}
 
@@ -14,17 +16,36 @@ public struct FigureReplica: FigureStore, Sendable {
         figures[FigureKey(entity, period)]
     }
 
-    /// Installs a figure; returns whether it differs from what was held.
-    @discardableResult
-    public mutating func install(_ figure: FigureBody) -> Bool {
-        guard let key = figure.key else { return false }
-        if let old = figures[key], Self.sameState(old, figure) { return false }
-        figures[key] = figure
-        return true
+    /// Takes a figure from an aggregate and returns every figure that now differs from what was
+    /// held (the figure itself, or the market figures it sums into), each with `previous` set to
+    /// the units held before.
+    public mutating func receive(_ figure: FigureBody) -> [FigureBody] {
+        guard let key = figure.key else { return [] }
+        var changed: [FigureBody] = []
+        let periods: [Period]
+        if key.entity.level == .market {
+            periods = market.takeMarket(figure, period: key.period)
+        } else {
+            if let installed = install(figure, key: key) { changed.append(installed) }
+            periods = market.takeGroup(figure, key: key)
+        }
+        let ref = catalog.ref(.market)
+        for period in periods {
+            guard let body = market.body(period, entity: ref), let installed = install(body, key: FigureKey(.market, period))
+            else { continue }
+            changed.append(installed)
+        }
+        return changed
     }
 
-    public mutating func replaceCatalog(_ document: CatalogDocument) {
-        if let merged = try? Catalog(document) { catalog = merged }
+    /// Installs a figure; returns it with `previous` set, or nil when nothing differs.
+    private mutating func install(_ figure: FigureBody, key: FigureKey) -> FigureBody? {
+        var figure = figure
+        let old = figures[key]
+        figure.previous = old?.units ?? 0
+        if let old, Self.sameState(old, figure) { return nil }
+        figures[key] = figure
+        return figure
     }
 
     public mutating func mergeCatalog(_ document: CatalogDocument) {

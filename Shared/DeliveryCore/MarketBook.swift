@@ -1,0 +1,74 @@
+import DeliveryMessages
+
+/// The market's figures on a query replica that follows several aggregate shards.
+///
+/// Each shard sums only the groups it owns, so its market figures are partial. The replica sums
+/// the market itself, with the same rules as the `FigureBook`: a month is the sum of every group's
+/// month figure (whichever shard sent it), a quarter the sum of its months, a year the sum of its
+/// quarters; a figure reported for the market itself (one shard owns those reports) wins over the
+/// sum. With a single aggregate the result is the aggregate's own market figures.
+public struct MarketBook: Sendable {
+    private var nodes: [Period: FigureBook.Node] = [:]
+    /// What each group's month figure adds to the market's month.
+    private var groupMonths: [FigureKey: FigureBook.Contribution] = [:]
+
+    public init() {}
+
+    /// A group's figure from a shard; returns the market periods it touched. Only months count:
+    /// the market's quarters and years are summed from its own months.
+    public mutating func takeGroup(_ figure: FigureBody, key: FigureKey) -> [Period] {
+        guard key.entity.level == .group, key.period.kind == .month else { return [] }
+        let new = FigureBook.Contribution(present: true, units: figure.units, qualifier: figure.qualifier, complete: true)
+        let old = groupMonths[key] ?? FigureBook.Contribution()
+        guard old != new else { return [] }
+        groupMonths[key] = new
+        return update(key.period, cause: figure.cause) { node in
+            node.remove(old)
+            node.add(new)
+        }
+    }
+
+    /// A shard's figure for the market itself: only its reports are taken (the sum is made here).
+    /// A shard that owns no market reports sends none, and changes nothing.
+    public mutating func takeMarket(_ figure: FigureBody, period: Period) -> [Period] {
+        guard !figure.sources.isEmpty else { return [] }
+        // Ordered as the aggregate chose: its winning source last, so that it wins here too.
+        let ordered = figure.sources.sorted { ($0.source == figure.source ? 1 : 0, $0.seq) < ($1.source == figure.source ? 1 : 0, $1.seq) }
+        let slots = ordered.enumerated().map { index, source in
+            FigureBook.Slot(figure: source, at: Timestamp.millis(source.reportedAt) ?? 0, arrival: UInt64(index))
+        }
+        if let node = nodes[period], node.slots.map(\.figure) == slots.map(\.figure) { return [] }
+        return update(period, cause: figure.cause) { $0.slots = slots }
+    }
+
+    /// Changes one period's node and carries the difference up to its quarter and year.
+    private mutating func update(_ period: Period, cause: Cause?, _ change: (inout FigureBook.Node) -> Void) -> [Period] {
+        var node = nodes[period] ?? FigureBook.Node()
+        let before = node.contribution(period.kind)
+        change(&node)
+        if let cause { node.cause = cause }
+        let after = node.contribution(period.kind)
+        nodes[period] = node
+        var touched = [period]
+        var child = period
+        var childBefore = before
+        var childAfter = after
+        while childBefore != childAfter, let container = child.container {
+            var parent = nodes[container] ?? FigureBook.Node()
+            let parentBefore = parent.contribution(container.kind)
+            parent.remove(childBefore)
+            parent.add(childAfter)
+            if let cause { parent.cause = cause }
+            let parentAfter = parent.contribution(container.kind)
+            nodes[container] = parent
+            touched.append(container)
+            (child, childBefore, childAfter) = (container, parentBefore, parentAfter)
+        }
+        return touched
+    }
+
+    /// The market's figure for a period, in the wire form.
+    public func body(_ period: Period, entity: EntityRef) -> FigureBody? {
+        nodes[period]?.body(entity, period, previous: nil)
+    }
+}

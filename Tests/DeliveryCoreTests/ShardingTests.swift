@@ -1,0 +1,106 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import Testing
+
+/// Aggregate shards that split the groups, and a replica that follows them all: every figure the
+/// replica holds, the market's included, equals the figure of one aggregate that owns everything.
+@Suite struct ShardingTests {
+    /// The sample's catalog plus two more groups, so that shards have something to split.
+    static func catalog() throws -> Catalog {
+        var catalog = try Catalog(Sample.load().catalog)
+        let more = """
+            {"groups": [{"id": "nw", "name": "Northwind"}, {"id": "solo", "name": "Solo Motors"}],
+             "brands": [{"id": "nw-a", "name": "NW A", "group": "nw"}, {"id": "nw-b", "name": "NW B", "group": "nw"},
+                        {"id": "solo", "name": "Solo", "group": "solo"}],
+             "models": [{"id": "nw-a-1", "name": "NW A1", "brand": "nw-a"}, {"id": "nw-a-2", "name": "NW A2", "brand": "nw-a"},
+                        {"id": "nw-b-1", "name": "NW B1", "brand": "nw-b"}, {"id": "solo-x", "name": "Solo X", "brand": "solo"}]}
+            """
+        try catalog.merge(JSONDecoder().decode(CatalogDocument.self, from: Data(more.utf8)))
+        return catalog
+    }
+
+    /// Random reports at every level, from three sources, with revisions.
+    static func reports(seed: UInt64, catalog: Catalog) -> [DeliveryReport] {
+        var random = SplitMix(state: seed)
+        let entities: [EntityKey] =
+            [.market] + catalog.groups.keys.map { EntityKey(.group, $0) } + catalog.brands.keys.map { EntityKey(.brand, $0) }
+        let models = catalog.models.keys.sorted().map { EntityKey(.model, $0) }
+        let periods: [Period] = (1...7).map { .month(2025, $0) } + [.quarter(2025, 1), .year(2024), .month(2024, 11)]
+        return (1...Int.random(in: 40...160, using: &random)).map { index in
+            let entity = Int.random(in: 0..<4, using: &random) == 0
+                ? entities.sorted().randomElement(using: &random)! : models.randomElement(using: &random)!
+            let path = catalog.path(of: entity)
+            let day = Int.random(in: 10...28, using: &random)
+            return DeliveryReport(
+                id: "r\(index)", source: ["CPCA", "CAAM", "Press"].randomElement(using: &random)!,
+                period: periods.randomElement(using: &random)!.description, group: path.first,
+                brand: path.count > 1 ? path[1] : nil, model: path.count > 2 ? path[2] : nil,
+                units: Int64.random(in: 0...40_000, using: &random), qualifier: Qualifier.allCases.randomElement(using: &random)!,
+                reportedAt: "2025-06-\(day)T00:00:00Z", note: nil, entity: catalog.ref(entity)
+            )
+        }
+    }
+
+    /// Applies the reports to one book per shard, as shards do (each report to the shard owning its
+    /// group; market reports to the shard that lists "market"), and feeds every change to a replica.
+    static func replica(of reports: [DeliveryReport], shards: [Set<String>], catalog: Catalog) -> FigureReplica {
+        var books = shards.map { _ in FigureBook(catalog: catalog) }
+        var replica = FigureReplica()
+        replica.mergeCatalog(catalog.document)
+        for (index, report) in reports.enumerated() {
+            let owner = report.entity.path.first ?? "market"
+            for shard in shards.indices where shards[shard].contains(owner) {
+                for change in books[shard].apply(report, stream: "ingest-1", seq: UInt64(index + 1)) {
+                    if let body = books[shard].body(change.key, previous: change.previous) { _ = replica.receive(body) }
+                }
+            }
+        }
+        return replica
+    }
+
+    @Test(arguments: 1...10)
+    func shardsAddUpToOneMarket(seed: UInt64) throws {
+        let catalog = try Self.catalog()
+        let reports = Self.reports(seed: seed, catalog: catalog)
+        var whole = FigureBook(catalog: catalog)
+        for (index, report) in reports.enumerated() { whole.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
+        let topologies: [[Set<String>]] = [
+            [["market", "hima", "nw", "solo"]],
+            [["market", "hima"], ["nw", "solo"]],
+            [["hima"], ["nw"], ["solo", "market"]],
+        ]
+        for shards in topologies {
+            let replica = Self.replica(of: reports, shards: shards, catalog: catalog)
+            var expectedKeys = 0
+            for key in whole.keys {
+                guard let expected = whole.body(key, previous: nil) else { continue }
+                expectedKeys += 1
+                var actual = replica.figure(key.entity, key.period)
+                actual?.previous = expected.previous
+                if key.entity.level == .market { actual?.cause = expected.cause }
+                #expect(actual == expected, "\(key.entity) \(key.period), shards \(shards), seed \(seed)")
+            }
+            #expect(replica.count == expectedKeys, "shards \(shards), seed \(seed)")
+        }
+    }
+
+    /// A group's figure sent again unchanged, or a shard's market figure without reports, changes nothing.
+    @Test func repeatedFiguresChangeNothing() throws {
+        let catalog = try Self.catalog()
+        var book = FigureBook(catalog: catalog)
+        var replica = FigureReplica()
+        replica.mergeCatalog(catalog.document)
+        let reports = Self.reports(seed: 99, catalog: catalog)
+        var bodies: [FigureBody] = []
+        for (index, report) in reports.enumerated() {
+            for change in book.apply(report, stream: "s", seq: UInt64(index + 1)) {
+                if let body = book.body(change.key, previous: change.previous) { bodies.append(body) }
+            }
+        }
+        for body in bodies { _ = replica.receive(body) }
+        for key in book.keys {
+            if let body = book.body(key, previous: nil) { #expect(replica.receive(body).isEmpty, "\(key.entity) \(key.period)") }
+        }
+    }
+}
