@@ -24,6 +24,8 @@ stop:
 test: build
 	swift test
 	$(PYTHON) tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/topology_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
+	docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.scaled.yml config -q

@@ -15,20 +15,20 @@ struct Deliveries: AsyncParsableCommand {
 
 /// Where the client connects; each a flag with an environment fallback.
 struct Endpoints: ParsableArguments {
-    @Option(help: "Query endpoint(s), comma-separated (env DELIVERY_ENDPOINT; default tcp://127.0.0.1:5554).")
+    @Option(help: "Query endpoint(s), comma-separated: one is picked at random and the next tried when it does not answer (env DELIVERY_ENDPOINT; default tcp://127.0.0.1:5554).")
     var endpoint: String?
 
-    @Option(help: "Ingest endpoint (env DELIVERY_INGEST; default tcp://127.0.0.1:5550).")
+    @Option(help: "Ingest endpoint(s), comma-separated, tried like --endpoint; a retried batch is acknowledged as duplicates (env DELIVERY_INGEST; default tcp://127.0.0.1:5550).")
     var ingest: String?
 
-    @Option(help: "Live feed endpoint (env DELIVERY_FEED; default tcp://127.0.0.1:5555).")
+    @Option(help: "Live feed endpoint: the PUB of the query replica that the first --endpoint names (env DELIVERY_FEED; default tcp://127.0.0.1:5555).")
     var feed: String?
 
     @Option(help: "How long to wait for a reply, in milliseconds.")
     var timeout: Int64 = 10_000
 
     var queryEndpoints: [String] { listSetting(endpoint, "DELIVERY_ENDPOINT", default: "tcp://127.0.0.1:5554") }
-    var ingestEndpoint: String { setting(ingest, "DELIVERY_INGEST", default: "tcp://127.0.0.1:5550") }
+    var ingestEndpoints: [String] { listSetting(ingest, "DELIVERY_INGEST", default: "tcp://127.0.0.1:5550") }
     var feedEndpoint: String { setting(feed, "DELIVERY_FEED", default: "tcp://127.0.0.1:5555") }
 }
 
@@ -48,7 +48,7 @@ func call<Body: Codable & Sendable>(
 ) throws -> (EnvelopeHead, [UInt8]) {
     guard let reply = try client.request(type: type, body: body, timeoutMillis: timeout) else {
         throw ClientError(
-            "no reply from \(client.endpoints.joined(separator: ", ")) within \(timeout) ms; is the service running?"
+            "no reply from \(client.endpoints.joined(separator: " or ")) within \(timeout) ms; is the service running?"
         )
     }
     if reply.0.type == MessageType.error, case .success(let error) = Wire.decodeBody(ErrorBody.self, from: reply.1) {
@@ -92,7 +92,7 @@ struct Ping: ParsableCommand {
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true)
         defer { client.close() }
         let (head, bytes) = try call(client, type: MessageType.ping, body: Empty(), timeout: wait)
         let pong = try decode(PongBody.self, bytes)
@@ -108,7 +108,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true)
         defer { client.close() }
         let (_, bytes) = try call(client, type: MessageType.status, body: Empty(), timeout: endpoints.timeout)
         print(prettyBody(bytes))

@@ -28,19 +28,24 @@ struct Submit: ParsableCommand {
         let input = try ReportFile.load(path: file)
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: [endpoints.ingestEndpoint])
+        let client = try RequestClient(context: context, endpoints: endpoints.ingestEndpoints, failover: true)
         defer { client.close() }
 
         if let catalog = input.catalog {
-            let (_, bytes) = try wrap("catalog") {
-                try call(client, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
-            }
-            let result = try decode(CatalogPutResult.self, bytes)
-            if !json {
-                print(
-                    "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
-                        + (result.duplicate ? " (unchanged)" : " (stored as \(result.stream) seq \(result.seq))")
-                )
+            // Every ingest instance validates against its own catalog: each one gets the catalog.
+            for endpoint in endpoints.ingestEndpoints {
+                let single = try RequestClient(context: context, endpoints: [endpoint])
+                defer { single.close() }
+                let (_, bytes) = try wrap("catalog (\(endpoint))") {
+                    try call(single, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
+                }
+                let result = try decode(CatalogPutResult.self, bytes)
+                if !json {
+                    print(
+                        "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
+                            + (result.duplicate ? " (unchanged)" : " (stored as \(result.stream) seq \(result.seq))")
+                    )
+                }
             }
         }
 

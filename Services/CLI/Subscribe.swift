@@ -33,7 +33,8 @@ struct Subscribe: ParsableCommand {
         // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
         try feed.set(.subscribe(""))
         try feed.connect(endpoints.feedEndpoint)
-        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints)
+        // The snapshot must come from the replica whose PUB this is: its numbering is that replica's.
+        let client = try RequestClient(context: context, endpoints: Array(endpoints.queryEndpoints.prefix(1)))
         defer { client.close() }
 
         var stream = ""

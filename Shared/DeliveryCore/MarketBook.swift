@@ -46,7 +46,7 @@ public struct MarketBook: Sendable {
         var node = nodes[period] ?? FigureBook.Node()
         let before = node.contribution(period.kind)
         change(&node)
-        if let cause { node.cause = cause }
+        node.takeCause(cause)
         let after = node.contribution(period.kind)
         nodes[period] = node
         var touched = [period]
@@ -58,7 +58,7 @@ public struct MarketBook: Sendable {
             let parentBefore = parent.contribution(container.kind)
             parent.remove(childBefore)
             parent.add(childAfter)
-            if let cause { parent.cause = cause }
+            parent.takeCause(cause)
             let parentAfter = parent.contribution(container.kind)
             nodes[container] = parent
             touched.append(container)
@@ -70,5 +70,15 @@ public struct MarketBook: Sendable {
     /// The market's figure for a period, in the wire form.
     public func body(_ period: Period, entity: EntityRef) -> FigureBody? {
         nodes[period]?.body(entity, period, previous: nil)
+    }
+}
+
+extension FigureBook.Node {
+    /// Keeps the greatest (stream, seq) as the cause: shards' updates reach replicas in different
+    /// orders, and every replica must still name the same cause.
+    mutating func takeCause(_ new: Cause?) {
+        guard let new else { return }
+        if let cause, (cause.stream, cause.seq) >= (new.stream, new.seq) { return }
+        cause = new
     }
 }

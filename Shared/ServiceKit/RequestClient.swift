@@ -4,18 +4,30 @@ import ZeroMQ
 
 /// A DEALER that sends requests to one or more ROUTER endpoints and waits for the matching reply
 /// with a deadline. Owned by one thread, like its socket.
+///
+/// By default the DEALER connects to every endpoint and ZeroMQ spreads the requests. With
+/// `failover`, it talks to one endpoint at a time, starting at a random one (so that many clients
+/// spread), and `request` moves on to the next when one does not answer in its share of the
+/// deadline or answers `unavailable`.
 public final class RequestClient {
     public let endpoints: [String]
     private let context: Context
     private var socket: Socket
     private var counter: UInt64 = 0
     private let prefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private let failover: Bool
+    private var current: Int
 
-    public init(context: Context, endpoints: [String]) throws {
+    public init(context: Context, endpoints: [String], failover: Bool = false) throws {
         self.context = context
         self.endpoints = endpoints
-        socket = try Self.makeSocket(context, endpoints)
+        self.failover = failover && endpoints.count > 1
+        current = self.failover ? Int.random(in: 0..<endpoints.count) : 0
+        socket = try Self.makeSocket(context, self.failover ? [endpoints[current]] : endpoints)
     }
+
+    /// The endpoints the socket is connected to now.
+    public var connected: [String] { failover ? [endpoints[current]] : endpoints }
 
     private static func makeSocket(_ context: Context, _ endpoints: [String]) throws -> Socket {
         let socket = try Socket(context, .dealer)
@@ -62,7 +74,34 @@ public final class RequestClient {
     /// (late answers to earlier requests) are dropped. Returns nil on time-out, after which the
     /// socket is made anew so that a late reply cannot be taken for the next one.
     public func request<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
-        let id = try send(type: type, body: body)
+        guard failover else { return try attempt(type: type, body: body, timeoutMillis: timeoutMillis) }
+        let share = max(timeoutMillis / Int64(endpoints.count), 1)
+        var last: (EnvelopeHead, [UInt8])?
+        for _ in endpoints {
+            if let reply = try attempt(type: type, body: body, timeoutMillis: share) {
+                guard reply.0.type == MessageType.error, Self.isUnavailable(reply.1) else { return reply }
+                last = reply
+            }
+            current = (current + 1) % endpoints.count
+            reset()
+        }
+        return last
+    }
+
+    private static func isUnavailable(_ bytes: [UInt8]) -> Bool {
+        if case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes) { return error.code == .unavailable }
+        return false
+    }
+
+    private func attempt<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
+        let id: String
+        do {
+            id = try send(type: type, body: body)
+        } catch let error as ZMQError where error.isWouldBlock && failover {
+            // Nobody is connected at this endpoint (it is down): the next one is tried.
+            reset()
+            return nil
+        }
         let deadline = monotonicMillis() + timeoutMillis
         while true {
             let left = deadline - monotonicMillis()
@@ -80,7 +119,7 @@ public final class RequestClient {
     /// Drops the socket and any reply still due on it.
     public func reset() {
         socket.close()
-        if let fresh = try? Self.makeSocket(context, endpoints) { socket = fresh }
+        if let fresh = try? Self.makeSocket(context, connected) { socket = fresh }
     }
 
     public func close() {
