@@ -37,7 +37,7 @@ struct AggregateCommand: AsyncParsableCommand {
             ingestFeeds: listSetting(ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551"),
             groups: Set(listSetting(aggregateGroups, "DELIVERY_AGGREGATE_GROUPS", default: "").map { $0.lowercased() }),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes
+            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark
         )
         await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
             var state = AggregateState(settings: settings, logger: logger)

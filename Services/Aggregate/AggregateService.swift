@@ -15,6 +15,7 @@ enum AggregateService {
         var groups: Set<String>
         var instance: String
         var maxRequestBytes: Int
+        var publishHighWaterMark: Int32
     }
 }
 
@@ -43,7 +44,10 @@ struct AggregateState {
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
         let epoch = String(UInt64(wallMillis()), radix: 36)
-        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)")
+        let publisher = try Publisher(
+            context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)",
+            highWaterMark: settings.publishHighWaterMark
+        )
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
         let feed = try Socket(context, .sub)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])

@@ -24,12 +24,15 @@ struct Subscribe: ParsableCommand {
     @Option(help: "Stop after this many updates.")
     var count: Int?
 
+    @Option(help: "Messages queued while this client is slow; past that, updates are lost and a resync follows.")
+    var hwm: Int32 = 100_000
+
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
         let feed = try Socket(context, .sub)
         defer { feed.close() }
-        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        try feed.set([.linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
         try feed.set(.subscribe(""))
         try feed.connect(endpoints.feedEndpoint)
@@ -58,7 +61,7 @@ struct Subscribe: ParsableCommand {
         }
 
         try resync(nil)
-        if !json { note("following \(prefix) on \(endpoints.feedEndpoint) from \(stream) seq \(position)") }
+        note("following \(prefix) on \(endpoints.feedEndpoint) from \(stream) seq \(position)")
         while count.map({ shown < $0 }) ?? true {
             guard let frames = try feed.receive(wait: true), frames.count == 2,
                 case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq

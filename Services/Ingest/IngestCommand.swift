@@ -29,7 +29,7 @@ struct IngestCommand: AsyncParsableCommand {
             publish: setting(ingestPublish, "DELIVERY_INGEST_PUBLISH", default: "tcp://*:5551"),
             dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes,
+            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
             maxBatch: maxBatch ?? Int(setting(nil, "DELIVERY_MAX_BATCH", default: "50000")) ?? 50_000
         )
         let service = IngestService(settings: settings, logger: logger)

@@ -13,6 +13,7 @@ final class IngestService: Sendable {
         var dataDirectory: String
         var instance: String
         var maxRequestBytes: Int
+        var publishHighWaterMark: Int32
         var maxBatch: Int
     }
 
@@ -33,7 +34,10 @@ final class IngestService: Sendable {
         let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance)
         let context = try Context()
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
-        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq)
+        let publisher = try Publisher(
+            context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq,
+            highWaterMark: settings.publishHighWaterMark
+        )
         logger.info(
             "ingest ready",
             metadata: [

@@ -30,7 +30,7 @@ struct QueryCommand: AsyncParsableCommand {
             aggregateEndpoints: listSetting(aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", default: "tcp://127.0.0.1:5553"),
             aggregateFeeds: listSetting(aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS", default: "tcp://127.0.0.1:5552"),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes
+            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark
         )
         await ServiceRunner.main(name: "query", logger: logger) { stop in
             var state = ReplicaState(settings: settings, logger: logger)

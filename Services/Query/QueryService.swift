@@ -14,6 +14,7 @@ enum QueryService {
         var aggregateFeeds: [String]
         var instance: String
         var maxRequestBytes: Int
+        var publishHighWaterMark: Int32
     }
 }
 
@@ -96,7 +97,10 @@ struct ReplicaState {
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
         let epoch = String(UInt64(wallMillis()), radix: 36)
-        let publisher = try Publisher(context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)")
+        let publisher = try Publisher(
+            context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)",
+            highWaterMark: settings.publishHighWaterMark
+        )
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
         let feed = try Socket(context, .sub)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])

@@ -10,9 +10,12 @@ public final class Publisher {
     private var lastSent: Int64 = 0
     public let heartbeatMillis: Int64
 
-    public init(context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = 1000) throws {
+    public init(
+        context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = 1000,
+        highWaterMark: Int32 = 100_000
+    ) throws {
         socket = try Socket(context, .pub)
-        try socket.set([.linger(200), .sendHighWaterMark(100_000)])
+        try socket.set([.linger(200), .sendHighWaterMark(highWaterMark)])
         try socket.bind(endpoint)
         self.stream = stream
         self.seq = seq

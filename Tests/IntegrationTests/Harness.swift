@@ -72,8 +72,8 @@ final class Stack {
 
     func endpoint(_ name: String) -> String { "tcp://127.0.0.1:\(ports[name]!)" }
 
-    func start(_ service: String) throws {
-        let environment: [String: String]
+    func start(_ service: String, extra: [String: String] = [:]) throws {
+        var environment: [String: String]
         let executable: String
         switch service {
         case "ingest":
@@ -97,6 +97,7 @@ final class Stack {
                 "DELIVERY_INSTANCE": "it",
             ]
         }
+        environment.merge(extra) { $1 }
         processes[service] = try ServiceProcess(executable, environment: environment, logDirectory: directory, name: service)
     }
 
@@ -115,23 +116,35 @@ final class Stack {
 
     /// One request on a fresh DEALER; the whole reply envelope as JSON.
     func request<Body: Codable & Sendable>(_ endpoint: String, _ type: String, _ body: Body, timeout: Int = 10_000) throws -> JSONValue {
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        try socket.set([.linger(0), .receiveTimeout(Int32(timeout))])
-        try socket.connect(endpoint)
         let id = UUID().uuidString
-        try socket.send([[], Wire.encode(Envelope(type: type, id: .string(id), body: body))])
-        guard let frames = try socket.receive(), let payload = frames.last else {
-            throw HarnessError("no reply to \(type) from \(endpoint)")
-        }
-        let reply = try JSONDecoder().decode(JSONValue.self, from: Data(payload))
+        let reply = try JSONDecoder().decode(JSONValue.self, from: rawRequest(endpoint, type, body, id: id, timeout: timeout))
         #expect(reply["id"] == .string(id))
         return reply
     }
 
-    func stop() {
-        for process in processes.values { process.kill(SIGTERM) }
+    /// One request on a fresh DEALER; the reply's bytes.
+    func rawRequest<Body: Codable & Sendable>(_ endpoint: String, _ type: String, _ body: Body, id: String, timeout: Int) throws -> Data {
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveTimeout(Int32(timeout))])
+        try socket.connect(endpoint)
+        try socket.send([[], Wire.encode(Envelope(type: type, id: .string(id), body: body))])
+        guard let frames = try socket.receive(), let payload = frames.last else {
+            throw HarnessError("no reply to \(type) from \(endpoint)")
+        }
+        return Data(payload)
+    }
+
+    /// Stops every service with SIGTERM; returns each one's exit status.
+    @discardableResult
+    func stop() -> [String: Int32] {
+        var statuses: [String: Int32] = [:]
+        for (name, process) in processes {
+            process.kill(SIGTERM)
+            statuses[name] = process.process.terminationStatus
+        }
         context.terminate()
+        return statuses
     }
 
     deinit {
@@ -164,4 +177,93 @@ extension JSONValue {
         default: nil
         }
     }
+}
+
+/// Lines a child process writes, collected by a reader thread.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 10) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    lock.withLock { lines.append(line) }
+                }
+            }
+        }
+    }
+
+    var all: [String] { lock.withLock { lines } }
+}
+
+/// `deliveries subscribe --json --snapshot` as a user runs it, with its output collected.
+final class SubscriberProcess {
+    let process = Process()
+    let output: LineCollector
+    let errors: LineCollector
+
+    init(arguments: [String]) throws {
+        process.executableURL = Paths.bin.appendingPathComponent("deliveries")
+        process.arguments = ["subscribe", "--json", "--snapshot"] + arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        output = LineCollector(out.fileHandleForReading)
+        errors = LineCollector(err.fileHandleForReading)
+        try process.run()
+    }
+
+    private var state: [String: Int64] = [:]
+    private var consumed = 0
+
+    /// The figures as the subscriber sees them: snapshot lines, then live updates applied in turn
+    /// (read from where the last call stopped).
+    var figures: [String: Int64] {
+        let lines = output.all
+        for line in lines[consumed...] {
+            // JSONSerialization: tens of thousands of lines, and this is the quick parser.
+            guard let value = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            let figure: [String: Any]
+            if let type = value["type"] as? String {
+                guard type == "figure.changed", let body = value["body"] as? [String: Any] else { continue }
+                figure = body
+            } else {
+                figure = value
+            }
+            guard let id = (figure["entity"] as? [String: Any])?["id"] as? String, let period = figure["period"] as? String,
+                let units = (figure["units"] as? NSNumber)?.int64Value
+            else { continue }
+            state["\(id)|\(period)"] = units
+        }
+        consumed = lines.count
+        return state
+    }
+
+    func signal(_ signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    func stop() {
+        signal(SIGCONT)
+        signal(SIGTERM)
+        process.waitUntilExit()
+    }
+}
+
+/// Waits for a condition, checking it again and again until a deadline; false when time ran out.
+func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
 }
