@@ -13,12 +13,14 @@ let package = Package(
         .executable(name: "delivery-aggregate", targets: ["Aggregate"]),
         .executable(name: "delivery-query", targets: ["Query"]),
         .executable(name: "deliveries", targets: ["CLI"]),
+        .executable(name: "delivery-bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -82,6 +84,15 @@ let package = Package(
             path: "Services/CLI",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Services/Bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ZeroMQTests",
             dependencies: ["ZeroMQ"],
@@ -102,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "DeliveryMessages"],
+            dependencies: ["ZeroMQ", "DeliveryMessages", "ServiceKit"],
             path: "Tests/IntegrationTests",
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,6 @@
 import DeliveryMessages
 import Foundation
+import ServiceKit
 import Testing
 import ZeroMQ
 
@@ -14,19 +15,7 @@ enum Paths {
     static let sample = root.appendingPathComponent("samples/hima-2025-05.json")
 }
 
-/// A loopback port nobody is bound to right now.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+func freePort() -> Int { freeLoopbackPort() }
 
 /// One real service process.
 final class ServiceProcess {

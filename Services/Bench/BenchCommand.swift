@@ -1,0 +1,199 @@
+import ArgumentParser
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+/// `delivery-bench`: the real services on loopback, measured side by side with raw libzmq in the
+/// same run. Prints a table, then one line of JSON with every figure.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delivery-bench",
+        abstract: "Measure DeliveryTracker against raw libzmq on this machine (build with -c release)."
+    )
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 2
+
+    @Option(help: "Reports the core applies in its rate measurement.")
+    var coreReports: Int = 1_000_000
+
+    @Option(help: "Figures in the core's memory measurement.")
+    var figures: Int = 1_000_000
+
+    @Option(help: "Steady submit rate for the end-to-end latency, reports per second.")
+    var rate: Int = 1000
+
+    @Option(help: "Where the service executables are (default: beside this one).")
+    var bin: String?
+
+    @Option(help: "Sections to run, comma-separated: ceiling, ingest, e2e, queries, fanout, core (default: all).")
+    var only: String?
+
+    func validate() throws {
+        guard seconds > 0, coreReports > 0, figures > 0, rate > 0 else { throw ValidationError("sizes must be positive") }
+    }
+
+    func run() throws {
+        let binary = bin.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let sections = Set((only ?? "ceiling,ingest,e2e,queries,fanout,core").split(separator: ",").map(String.init))
+        var report = Report()
+        report.note("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, libzmq \(zeroMQVersion), \(seconds) s per measurement")
+        let context = try Context()
+        defer { context.terminate() }
+
+        if sections.contains("ingest") {
+            let stack = try ServiceStack(bin: binary)
+            defer { stack.stop() }
+            try stack.start(["ingest"])
+            try stack.waitReady("ingest", context: context)
+            try Sections.putCatalog(context: context, stack: stack)
+            var offset = 0
+            for batch in [1, 100, 1000] {
+                let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
+                report.add("ingest.batch\(batch)", "ingest, batches of \(batch)", result, unit: "reports/s")
+            }
+        }
+
+        let needsStack = !sections.isDisjoint(with: ["e2e", "queries", "fanout", "ceiling"])
+        if needsStack {
+            let stack = try ServiceStack(bin: binary)
+            defer { stack.stop() }
+            try stack.start(["ingest", "aggregate", "query"])
+            for name in ["ingest", "agg", "query"] { try stack.waitReady(name, context: context) }
+            try Sections.putCatalog(context: context, stack: stack)
+            var offset = 0
+            if sections.contains("e2e") {
+                let (result, lost) = try Sections.endToEnd(context: context, stack: stack, rate: rate, seconds: seconds, offset: &offset)
+                report.add("e2e", "submit to visible in a replica at \(rate)/s", result, unit: "reports/s")
+                if lost > 0 { report.note("e2e: \(lost) reports not seen on the replica's PUB within the deadline") }
+            } else {
+                try loadBase(context: context, stack: stack, offset: &offset)
+            }
+            try Sections.waitApplied(context: context, stack: stack, seq: offset + 1)
+
+            let units = Array(#"{"v":1,"type":"units","id":1,"body":{"entity":{"model":"Model 0-0-7"},"period":"1900-01"}}"#.utf8)
+            let ranking = Array(#"{"v":1,"type":"ranking","id":2,"body":{"period":"1900-01","level":"model","within":{"group":"g0"}}}"#.utf8)
+            let unitsReply = try sample(context: context, endpoint: stack.endpoint("query"), units)
+            let rankingReply = try sample(context: context, endpoint: stack.endpoint("query"), ranking)
+            report.note("payloads: units \(units.count) B → \(unitsReply.count) B; ranking \(ranking.count) B → \(rankingReply.count) B")
+
+            var ceilings: [Int: Measurement] = [:]
+            if sections.contains("ceiling") || sections.contains("queries") {
+                let echo = try Ceiling.EchoServer(context: context, reply: unitsReply)
+                for clients in [1, 8] {
+                    let result = Ceiling.roundTrips(context: context, endpoint: echo.endpoint, clients: clients, seconds: seconds, request: units)
+                    ceilings[clients] = result
+                    report.add("ceiling.dealerRouter\(clients)", "raw DEALER→ROUTER, \(clients) client(s)", result, unit: "round trips/s")
+                }
+                echo.shutdown()
+                let push = try Ceiling.pushPull(context: context, seconds: seconds, payload: [UInt8](repeating: 0x61, count: 600))
+                report.add("ceiling.pushPull", "raw PUSH→PULL, 600 B", push, unit: "messages/s")
+            }
+            if sections.contains("queries") {
+                for (name, request) in [("units", units), ("ranking", ranking)] {
+                    for clients in [1, 8] {
+                        let result = Sections.queries(context: context, endpoint: stack.endpoint("query"), clients: clients, seconds: seconds, request: request)
+                        report.add(
+                            "queries.\(name)\(clients)", "\(name), \(clients) client(s)", result, unit: "queries/s",
+                            ratio: ceilings[clients].map { result.perSecond / $0.perSecond }
+                        )
+                    }
+                }
+            }
+            if sections.contains("fanout") {
+                for subscribers in [1, 10, 50] {
+                    let (result, share) = try Sections.fanOut(context: context, stack: stack, subscribers: subscribers, seconds: seconds, offset: &offset)
+                    report.add("fanout.\(subscribers)", "live updates to \(subscribers) subscriber(s)", result, unit: "updates/s")
+                    report.extra("fanout.\(subscribers).delivered", share)
+                }
+            }
+            let memory = stack.residentBytes()
+            report.note("service memory (ingest, aggregate, query): " + memory.map { "\($0 / 1_048_576) MiB" }.joined(separator: ", "))
+        }
+
+        if sections.contains("core") {
+            let result = try Core.run(reports: coreReports, figures: figures)
+            report.add("core.apply", "DeliveryCore: reports applied", result.apply, unit: "reports/s", ratio: result.apply.perSecond / result.baseline.perSecond)
+            report.add("core.baseline", "baseline: dictionary upsert per report", result.baseline, unit: "reports/s")
+            report.extra("core.figures", Double(result.figures))
+            report.extra("core.bytesPerFigure", result.bytesPerFigure)
+            report.note(String(format: "core memory: %.0f bytes per figure over %d figures", result.bytesPerFigure, result.figures))
+        }
+        report.print()
+    }
+
+    /// Some reports so that queries have figures to read when the e2e section does not run.
+    func loadBase(context: Context, stack: ServiceStack, offset: inout Int) throws {
+        let client = try RequestClient(context: context, endpoints: [stack.endpoint("ingest")])
+        defer { client.close() }
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveTimeout(30_000)])
+        try socket.connect(stack.endpoint("ingest"))
+        for _ in 0..<2 {
+            try socket.send([[], Workload.submit(offset..<offset + 1000, models: Sections.models, prefix: "base", id: offset)])
+            offset += 1000
+            _ = try socket.receive()
+        }
+    }
+
+    func sample(context: Context, endpoint: String, _ request: [UInt8]) throws -> [UInt8] {
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveTimeout(10_000)])
+        try socket.connect(endpoint)
+        try socket.send([[], request])
+        guard let reply = try socket.receive()?.last, case .success(let head) = Wire.decodeHead(reply), head.type != MessageType.error else {
+            throw BenchError("no good answer to \(String(decoding: request, as: UTF8.self))")
+        }
+        return reply
+    }
+}
+
+/// The printed table and the closing line of JSON.
+struct Report {
+    private var rows: [(String, String)] = []
+    private var values: [String: Double] = [:]
+    private var notes: [String] = []
+
+    mutating func note(_ text: String) {
+        notes.append(text)
+        FileHandle.standardError.write(Data(("# " + text + "\n").utf8))
+    }
+
+    mutating func extra(_ key: String, _ value: Double) {
+        values[key] = value
+    }
+
+    mutating func add(_ key: String, _ title: String, _ m: Measurement, unit: String, ratio: Double? = nil) {
+        values[key + ".perSecond"] = m.perSecond
+        var line = String(format: "%12.0f %@", m.perSecond, unit)
+        if let p50 = m.p50, let p99 = m.p99 {
+            values[key + ".p50us"] = p50
+            values[key + ".p99us"] = p99
+            line += String(format: "   p50 %8.1f µs   p99 %8.1f µs", p50, p99)
+        }
+        if let ratio {
+            values[key + ".ratio"] = ratio
+            line += String(format: "   %.2f× baseline", ratio)
+        }
+        rows.append((title, line))
+        FileHandle.standardError.write(Data("  \(title): \(line)\n".utf8))
+    }
+
+    func print() {
+        let width = rows.map(\.0.count).max() ?? 0
+        for (title, line) in rows {
+            Swift.print(title.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + line)
+        }
+        for note in notes { Swift.print("# " + note) }
+        let json = values.keys.sorted().map { key in
+            let value = values[key]!
+            return "\"\(key)\":" + (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4f", value))
+        }
+        Swift.print("{" + json.joined(separator: ",") + "}")
+    }
+}

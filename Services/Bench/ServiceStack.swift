@@ -1,0 +1,98 @@
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+/// The real services as processes on free loopback ports, with state in a temporary folder.
+final class ServiceStack {
+    let directory: URL
+    let bin: URL
+    private(set) var processes: [Process] = []
+    private(set) var endpoints: [String: String] = [:]
+
+    init(bin: URL) throws {
+        self.bin = bin
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for name in ["ingest", "ingestPub", "aggPub", "agg", "query", "queryPub"] {
+            endpoints[name] = "tcp://127.0.0.1:\(freeLoopbackPort())"
+        }
+    }
+
+    func endpoint(_ name: String) -> String { endpoints[name]! }
+
+    func start(_ services: [String], environment extra: [String: String] = [:]) throws {
+        for service in services {
+            var environment: [String: String]
+            let executable: String
+            switch service {
+            case "ingest":
+                executable = "delivery-ingest"
+                environment = [
+                    "DELIVERY_INGEST_BIND": endpoint("ingest"), "DELIVERY_INGEST_PUBLISH": endpoint("ingestPub"),
+                    "DELIVERY_DATA_DIR": directory.appendingPathComponent("ingest").path,
+                ]
+            case "aggregate":
+                executable = "delivery-aggregate"
+                environment = [
+                    "DELIVERY_AGGREGATE_PUBLISH": endpoint("aggPub"), "DELIVERY_AGGREGATE_BIND": endpoint("agg"),
+                    "DELIVERY_INGEST_ENDPOINTS": endpoint("ingest"), "DELIVERY_INGEST_FEEDS": endpoint("ingestPub"),
+                ]
+            default:
+                executable = "delivery-query"
+                environment = [
+                    "DELIVERY_QUERY_BIND": endpoint("query"), "DELIVERY_QUERY_PUBLISH": endpoint("queryPub"),
+                    "DELIVERY_AGGREGATE_ENDPOINTS": endpoint("agg"), "DELIVERY_AGGREGATE_FEEDS": endpoint("aggPub"),
+                ]
+            }
+            environment["DELIVERY_INSTANCE"] = "bench"
+            environment["DELIVERY_LOG_LEVEL"] = "warning"
+            let process = Process()
+            process.executableURL = bin.appendingPathComponent(executable)
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(extra) { $1 }
+            let log = directory.appendingPathComponent("\(service).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            processes.append(process)
+        }
+    }
+
+    /// Waits until the service at `endpoint` answers `ping` with `pong`.
+    func waitReady(_ name: String, context: Context, seconds: Double = 60) throws {
+        let client = try RequestClient(context: context, endpoints: [endpoint(name)])
+        defer { client.close() }
+        let deadline = monotonicMillis() + Int64(seconds * 1000)
+        while monotonicMillis() < deadline {
+            if let (head, _) = try client.request(type: MessageType.ping, body: Empty(), timeoutMillis: 500),
+                head.type == MessageType.pong
+            {
+                return
+            }
+        }
+        throw BenchError("\(name) at \(endpoint(name)) did not answer ping; logs in \(directory.path)")
+    }
+
+    /// The resident memory of the service processes, in bytes.
+    func residentBytes() -> [Int] {
+        processes.map { residentMemory(pid: $0.processIdentifier) }
+    }
+
+    func stop() {
+        for process in processes where process.isRunning { process.terminate() }
+        for process in processes { process.waitUntilExit() }
+        processes = []
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Resident set size of a process (`/proc/<pid>/statm`), in bytes.
+func residentMemory(pid: Int32? = nil) -> Int {
+    let path = pid.map { "/proc/\($0)/statm" } ?? "/proc/self/statm"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
