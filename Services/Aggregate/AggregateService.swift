@@ -208,7 +208,7 @@ struct AggregateState {
         if owned {
             if book.catalog.contains(EntityKey(report.entity.level, report.entity.id)) {
                 for change in book.apply(report, stream: stream, seq: seq) {
-                    guard let body = book.body(change.key, previous: change.previous) else { continue }
+                    guard let body = book.body(change) else { continue }
                     publisher.publish(topic: body.entity.topic("figure"), type: MessageType.figureChanged, body: body)
                 }
             } else {

@@ -11,6 +11,7 @@ public struct MarketBook: Sendable {
     private var nodes: [Period: FigureBook.Node] = [:]
     /// What each group's month figure adds to the market's month.
     private var groupMonths: [FigureKey: FigureBook.Contribution] = [:]
+    private var table = ReportTable()
 
     public init() {}
 
@@ -32,21 +33,28 @@ public struct MarketBook: Sendable {
     /// A shard that owns no market reports sends none, and changes nothing.
     public mutating func takeMarket(_ figure: FigureBody, period: Period) -> [Period] {
         guard !figure.sources.isEmpty else { return [] }
-        // Ordered as the aggregate chose: its winning source last, so that it wins here too.
-        let ordered = figure.sources.sorted { ($0.source == figure.source ? 1 : 0, $0.seq) < ($1.source == figure.source ? 1 : 0, $1.seq) }
-        let slots = ordered.enumerated().map { index, source in
-            FigureBook.Slot(figure: source, at: Timestamp.millis(source.reportedAt) ?? 0, arrival: UInt64(index))
+        if let node = nodes[period], node.slots.map(table.sourceFigure).sorted(by: { $0.source < $1.source }) == figure.sources {
+            return []
         }
-        if let node = nodes[period], node.slots.map(\.figure) == slots.map(\.figure) { return [] }
-        return update(period, cause: figure.cause) { $0.slots = slots }
+        // Ordered as the aggregate chose: its winning source last, so that it wins ties here too.
+        let ordered = figure.sources.sorted { ($0.source == figure.source ? 1 : 0, $0.seq) < ($1.source == figure.source ? 1 : 0, $1.seq) }
+        let slots = ordered.map { source in
+            FigureBook.Slot(
+                units: source.units, at: Timestamp.millis(source.reportedAt) ?? 0,
+                arrival: table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt).0,
+                source: table.source(source.source), qualifier: source.qualifier
+            )
+        }
+        return update(period, cause: figure.cause) { $0.replaceSlots(slots) }
     }
 
     /// Changes one period's node and carries the difference up to its quarter and year.
     private mutating func update(_ period: Period, cause: Cause?, _ change: (inout FigureBook.Node) -> Void) -> [Period] {
+        let arrival = cause.map { table.add(stream: $0.stream, seq: $0.seq, reportId: $0.reportId, reportedAt: "").0 } ?? 0
         var node = nodes[period] ?? FigureBook.Node()
         let before = node.contribution(period.kind)
         change(&node)
-        node.takeCause(cause)
+        takeCause(arrival, into: &node)
         let after = node.contribution(period.kind)
         nodes[period] = node
         var touched = [period]
@@ -58,7 +66,7 @@ public struct MarketBook: Sendable {
             let parentBefore = parent.contribution(container.kind)
             parent.remove(childBefore)
             parent.add(childAfter)
-            parent.takeCause(cause)
+            takeCause(arrival, into: &parent)
             let parentAfter = parent.contribution(container.kind)
             nodes[container] = parent
             touched.append(container)
@@ -67,18 +75,16 @@ public struct MarketBook: Sendable {
         return touched
     }
 
-    /// The market's figure for a period, in the wire form.
-    public func body(_ period: Period, entity: EntityRef) -> FigureBody? {
-        nodes[period]?.body(entity, period, previous: nil)
-    }
-}
-
-extension FigureBook.Node {
     /// Keeps the greatest (stream, seq) as the cause: shards' updates reach replicas in different
     /// orders, and every replica must still name the same cause.
-    mutating func takeCause(_ new: Cause?) {
-        guard let new else { return }
-        if let cause, (cause.stream, cause.seq) >= (new.stream, new.seq) { return }
-        cause = new
+    private func takeCause(_ arrival: UInt32, into node: inout FigureBook.Node) {
+        guard let new = table.position(arrival) else { return }
+        if let old = table.position(node.cause), old >= new { return }
+        node.cause = arrival
+    }
+
+    /// The market's figure for a period, in the wire form.
+    public func body(_ period: Period, entity: EntityRef) -> FigureBody? {
+        nodes[period]?.body(entity, period, previous: nil, table: table)
     }
 }

@@ -23,6 +23,13 @@ public struct Period: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func year(_ year: Int) -> Period { Period(year: year, code: 17) }
 
+    /// The period in 17 bits (year × 32 + code), for compact keys.
+    var packed: UInt32 { UInt32(year) << 5 | UInt32(code) }
+
+    init(packed: UInt32) {
+        self.init(year: Int(packed >> 5), code: Int(packed & 31))
+    }
+
     public var kind: Kind {
         switch code {
         case 1...12: .month
@@ -83,7 +90,7 @@ public struct Period: Hashable, Comparable, Sendable, CustomStringConvertible {
         self = .month(year, month)
     }
 
-    private init(year: Int, code: Int) {
+    init(year: Int, code: Int) {
         self.year = year
         self.code = code
     }

@@ -52,7 +52,7 @@ import Testing
             let owner = report.entity.path.first ?? "market"
             for shard in shards.indices where shards[shard].contains(owner) {
                 for change in books[shard].apply(report, stream: "ingest-1", seq: UInt64(index + 1)) {
-                    if let body = books[shard].body(change.key, previous: change.previous) { _ = replica.receive(body) }
+                    if let body = books[shard].body(change) { _ = replica.receive(body) }
                 }
             }
         }
@@ -95,7 +95,7 @@ import Testing
         var bodies: [FigureBody] = []
         for (index, report) in reports.enumerated() {
             for change in book.apply(report, stream: "s", seq: UInt64(index + 1)) {
-                if let body = book.body(change.key, previous: change.previous) { bodies.append(body) }
+                if let body = book.body(change) { bodies.append(body) }
             }
         }
         for body in bodies { _ = replica.receive(body) }

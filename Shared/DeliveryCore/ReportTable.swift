@@ -1,0 +1,108 @@
+import DeliveryMessages
+
+/// The reports behind a book's figures, each kept once: a figure's slots and cause refer to a
+/// report by its arrival number, and names that repeat (sources, streams, `reportedAt` stamps) are
+/// kept once each. This is what keeps a figure near 150 bytes.
+struct ReportTable: Sendable {
+    struct Record: Sendable {
+        var seq: UInt64 = 0
+        var reportId: String?
+        var stamp: UInt32 = 0
+        var stream: UInt32 = 0
+    }
+
+    private var records = [Record()]
+    private var names = Interner()
+    private var stamps = Interner()
+    /// Each stamp in milliseconds, parsed once.
+    private var millis: [Int64] = []
+
+    /// Keeps a report's provenance; returns its arrival number (from 1 on) and its `reportedAt`
+    /// in milliseconds.
+    mutating func add(stream: String, seq: UInt64, reportId: String?, reportedAt: String) -> (UInt32, Int64) {
+        let stamp = stamps.index(reportedAt)
+        if Int(stamp) == millis.count { millis.append(Timestamp.millis(reportedAt) ?? 0) }
+        records.append(Record(seq: seq, reportId: reportId, stamp: stamp, stream: names.index(stream)))
+        return (UInt32(records.count - 1), millis[Int(stamp)])
+    }
+
+    mutating func source(_ name: String) -> UInt32 { names.index(name) }
+
+    func name(_ index: UInt32) -> String { names.value(index) }
+
+    func cause(_ arrival: UInt32) -> Cause? {
+        guard arrival != 0 else { return nil }
+        let record = records[Int(arrival)]
+        return Cause(stream: names.value(record.stream), seq: record.seq, reportId: record.reportId)
+    }
+
+    /// The (stream, seq) of a report, for ordering causes.
+    func position(_ arrival: UInt32) -> (String, UInt64)? {
+        guard arrival != 0 else { return nil }
+        let record = records[Int(arrival)]
+        return (names.value(record.stream), record.seq)
+    }
+
+    func sourceFigure(_ slot: FigureBook.Slot) -> SourceFigure {
+        let record = records[Int(slot.arrival)]
+        return SourceFigure(
+            source: names.value(slot.source), units: slot.units, qualifier: slot.qualifier,
+            reportedAt: stamps.value(record.stamp), reportId: record.reportId ?? "", stream: names.value(record.stream),
+            seq: record.seq
+        )
+    }
+}
+
+/// Strings kept once, by index.
+struct Interner: Sendable {
+    private var indices: [String: UInt32] = [:]
+    private var values: [String] = []
+    private var last: (String, UInt32)?
+
+    mutating func index(_ value: String) -> UInt32 {
+        // The same name as last time is the common case (one stream, one source, one stamp).
+        if let last, last.0 == value { return last.1 }
+        if let index = indices[value] {
+            last = (value, index)
+            return index
+        }
+        let index = UInt32(values.count)
+        values.append(value)
+        indices[value] = index
+        return index
+    }
+
+    func value(_ index: UInt32) -> String { values[Int(index)] }
+}
+
+/// The entities a book has figures for, by dense index, with each one's parent: the catalog is
+/// asked once per entity, not once per report.
+struct EntityIndex: Sendable {
+    static let none = UInt32.max
+    private var indices: [EntityKey: UInt32] = [:]
+    private(set) var keys: [EntityKey] = []
+    private(set) var parents: [UInt32] = []
+
+    /// The entity's index, registering it (and its ancestors) on first sight; nil when the
+    /// catalog does not know it.
+    mutating func index(of key: EntityKey, in catalog: Catalog) -> UInt32? {
+        if let known = indices[key] { return known }
+        guard catalog.contains(key) else { return nil }
+        // The entity and its ancestors not seen yet, registered from the top down.
+        var chain = [key]
+        while let parent = catalog.parent(of: chain[chain.count - 1]), indices[parent] == nil, catalog.contains(parent) {
+            chain.append(parent)
+        }
+        var parentIndex = catalog.parent(of: chain[chain.count - 1]).flatMap { indices[$0] } ?? Self.none
+        for entity in chain.reversed() {
+            let new = UInt32(keys.count)
+            keys.append(entity)
+            parents.append(parentIndex)
+            indices[entity] = new
+            parentIndex = new
+        }
+        return parentIndex
+    }
+
+    func existing(_ key: EntityKey) -> UInt32? { indices[key] }
+}
