@@ -111,7 +111,6 @@ final class IngestLog {
             }
         }
         guard !fresh.isEmpty else { return (outcomes, []) }
-        let encoder = JSONEncoder()
         var events: [LoggedEvent] = []
         var seq = lastSeq
         for (_, item) in fresh {
@@ -130,7 +129,7 @@ final class IngestLog {
             for (event, (_, item)) in zip(events, fresh) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash,
-                    try encoder.encode(item.report),
+                    try Data(CompactJSONEncoder.encode(item.report)),
                 ])
             }
         }

@@ -135,9 +135,9 @@ final class IngestService: Sendable {
 
     private func submit(_ payload: [UInt8], _ head: EnvelopeHead, log: IngestLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
         let body: SubmitRequest
-        switch Wire.decodeBody(SubmitRequest.self, from: payload, id: head.id, code: .invalidReport) {
+        switch Wire.parse(payload).flatMap({ Wire.submittedReports($0.message, id: head.id) }) {
         case .failure(let error): return .failure(error)
-        case .success(let decoded): body = decoded
+        case .success(let reports): body = SubmitRequest(reports: reports)
         }
         guard !body.reports.isEmpty else {
             return .failure(ProtocolError(.invalidReport, "reports is empty; send at least one report", id: head.id))

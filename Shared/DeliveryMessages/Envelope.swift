@@ -44,19 +44,12 @@ public struct EnvelopeHead: Sendable {
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
-    private struct RawHead: Decodable {
-        var v: JSONValue?
-        var type: JSONValue?
-        var id: JSONValue?
-        var stream: JSONValue?
-        var seq: JSONValue?
-    }
-
     private struct BodyOnly<Body: Decodable>: Decodable {
         var body: Body?
     }
 
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
+        if let bytes = try? CompactJSONEncoder.encode(envelope) { return bytes }
         do {
             return Array(try JSONEncoder().encode(envelope))
         } catch {
@@ -68,20 +61,23 @@ public enum Wire {
     /// Reads the head of a message: valid JSON, an object, `v` 1, a `type` string.
     /// The id is returned even when the rest is bad, so that the error can echo it.
     public static func decodeHead(_ bytes: [UInt8]) -> Result<EnvelopeHead, ProtocolError> {
-        let data = Data(bytes)
-        let raw: RawHead
+        parse(bytes).map(\.head)
+    }
+
+    /// Parses a whole message (with `JSONParser`: strict, nesting bounded) and reads its head;
+    /// returns the head and the parsed message.
+    public static func parse(_ bytes: [UInt8]) -> Result<(head: EnvelopeHead, message: JSONValue), ProtocolError> {
+        let message: JSONValue
         do {
-            raw = try JSONDecoder().decode(RawHead.self, from: data)
-        } catch DecodingError.typeMismatch(_, _) {
-            return .failure(ProtocolError(.badEnvelope, "a message is one JSON object"))
+            message = try JSONParser.parse(bytes)
         } catch {
-            if (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) == nil {
-                return .failure(ProtocolError(.badJSON, "the message is not valid UTF-8 JSON"))
-            }
+            return .failure(ProtocolError(.badJSON, "the message is not valid UTF-8 JSON: \(error)"))
+        }
+        guard case .object(let fields) = message else {
             return .failure(ProtocolError(.badEnvelope, "a message is one JSON object"))
         }
-        let id = raw.id ?? .null
-        guard let version = raw.v else {
+        let id = fields["id"] ?? .null
+        guard let version = fields["v"] else {
             return .failure(ProtocolError(.badEnvelope, "v is missing (the protocol version, 1)", id: id))
         }
         guard case .int(let number) = version else {
@@ -92,7 +88,7 @@ public enum Wire {
                 ProtocolError(.unsupportedVersion, "version \(number) is not supported; this service speaks v 1", id: id)
             )
         }
-        guard let typeValue = raw.type else {
+        guard let typeValue = fields["type"] else {
             return .failure(ProtocolError(.badEnvelope, "type is missing", id: id))
         }
         guard case .string(let type) = typeValue, !type.isEmpty else {
@@ -104,8 +100,25 @@ public enum Wire {
             return .failure(ProtocolError(.badEnvelope, "id must be a string or a number, not \(id.kind)", id: .null))
         }
         var seq: UInt64?
-        if case .int(let value) = raw.seq, value >= 0 { seq = UInt64(value) }
-        return .success(EnvelopeHead(type: type, id: id, stream: raw.stream?.stringValue, seq: seq))
+        if case .int(let value)? = fields["seq"], value >= 0 { seq = UInt64(value) }
+        return .success((EnvelopeHead(type: type, id: id, stream: fields["stream"]?.stringValue, seq: seq), message))
+    }
+
+    /// The reports of a `submit`, from a parsed message: `body.reports`, a non-empty array.
+    public static func submittedReports(_ message: JSONValue, id: JSONValue) -> Result<[JSONValue], ProtocolError> {
+        let body = message["body"] ?? .object([:])
+        guard case .object = body else {
+            return .failure(ProtocolError(.invalidReport, "body must be an object, not \(body.kind)", details: ["field": .string("body")], id: id))
+        }
+        guard let reports = body["reports"], reports != .null else {
+            return .failure(ProtocolError(.invalidReport, "body.reports is missing", details: ["field": .string("body.reports")], id: id))
+        }
+        guard case .array(let list) = reports else {
+            return .failure(
+                ProtocolError(.invalidReport, "body.reports must be an array, not \(reports.kind)", details: ["field": .string("body.reports")], id: id)
+            )
+        }
+        return .success(list)
     }
 
     /// Decodes the body of a message whose head was read. A missing body decodes as `{}`.
