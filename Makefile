@@ -25,6 +25,7 @@ test: build
 	swift test
 	$(PYTHON) tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/topology_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/wire_fuzz.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q

@@ -80,7 +80,7 @@ final class IngestLog {
     /// Stores a validated batch atomically. Reports already stored with the same content are
     /// duplicates (acknowledged with their first seq, not stored again); the same id with other
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
-    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [Outcome], stored: [LoggedEvent]) {
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [Outcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
         var outcomes: [Outcome] = []
         var fresh: [(Int, ReportValidator.Validated)] = []
         var seenInBatch: [String: (index: Int, hash: String)] = [:]
@@ -111,30 +111,28 @@ final class IngestLog {
             }
         }
         guard !fresh.isEmpty else { return (outcomes, []) }
-        var events: [LoggedEvent] = []
+        var events: [(event: LoggedEvent, payload: [UInt8])] = []
         var seq = lastSeq
         for (_, item) in fresh {
             seq += 1
-            events.append(
-                LoggedEvent(
-                    type: MessageType.reportAccepted, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
-                    report: item.report, catalog: nil
-                )
+            let event = LoggedEvent(
+                type: MessageType.reportAccepted, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
+                report: item.report, catalog: nil
             )
+            events.append((event, try CompactJSONEncoder.encode(item.report)))
         }
         try database.write { db in
             let statement = try db.makeStatement(
                 sql: "INSERT INTO events (seq, type, topic, reportId, contentHash, payload) VALUES (?, ?, ?, ?, ?, ?)"
             )
-            for (event, (_, item)) in zip(events, fresh) {
+            for ((event, payload), (_, item)) in zip(events, fresh) {
                 try statement.execute(arguments: [
-                    Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash,
-                    try Data(CompactJSONEncoder.encode(item.report)),
+                    Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
                 ])
             }
         }
         lastSeq = seq
-        for (event, (_, item)) in zip(events, fresh) {
+        for ((event, _), (_, item)) in zip(events, fresh) {
             reportIndex[item.report.id] = (event.seq, item.contentHash)
         }
         reportCount += fresh.count

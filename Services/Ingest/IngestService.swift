@@ -177,12 +177,12 @@ final class IngestService: Sendable {
         }
         do {
             let (outcomes, stored) = try log.append(validated)
-            for event in stored {
-                guard let report = event.report else { continue }
-                publisher.publish(
-                    topic: event.topic, seq: event.seq, type: MessageType.reportAccepted,
-                    body: ReportAcceptedEvent(report: report, stream: log.stream, seq: event.seq)
-                )
+            for (event, payload) in stored where payload.last == UInt8(ascii: "}") {
+                // The stored report's fields, then its place: the body of `report.accepted`.
+                var body = payload.dropLast() + Array(#","stream":"#.utf8)
+                body += (try? CompactJSONEncoder.encode(log.stream)) ?? []
+                body += Array(#","seq":\#(event.seq)}"#.utf8)
+                publisher.publish(topic: event.topic, seq: event.seq, type: MessageType.reportAccepted, encodedBody: Array(body))
             }
             let acks = zip(validated, outcomes).enumerated().map { index, pair in
                 switch pair.1 {

@@ -71,6 +71,12 @@ public enum CompactJSONEncoder {
 
         func writeString(_ string: String) {
             bytes.append(UInt8(ascii: "\""))
+            // Most strings need no escaping: copied in one go.
+            if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                bytes.append(contentsOf: string.utf8)
+                bytes.append(UInt8(ascii: "\""))
+                return
+            }
             for byte in string.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -135,12 +141,19 @@ public enum CompactJSONEncoder {
             }
         }
 
-        func member<Value: Encodable>(_ key: some CodingKey, _ value: Value) throws {
+        /// Writes `,"key":` for the next member of the open object.
+        func key(_ key: some CodingKey) throws {
             guard case .object = frame else { throw CompactJSONEncoder.unsupported("keyed and unkeyed containers mixed", codingPath) }
             try separate()
             output.writeString(key.stringValue)
             output.bytes.append(UInt8(ascii: ":"))
-            try output.encodeValue(value, codingPath: codingPath + [key])
+        }
+
+        func member<Value: Encodable>(_ key: some CodingKey, _ value: Value) throws {
+            try self.key(key)
+            // The coding path is not extended (it would cost an array per field); errors name
+            // the value's container.
+            try output.encodeValue(value, codingPath: codingPath)
         }
 
         func element<Value: Encodable>(_ value: Value) throws {
@@ -163,6 +176,37 @@ public enum CompactJSONEncoder {
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             try encoder.member(key, value)
+        }
+
+        // The concrete types directly, without a dynamic cast.
+        mutating func encode(_ value: String, forKey key: Key) throws {
+            try encoder.key(key)
+            encoder.output.writeString(value)
+        }
+
+        mutating func encode(_ value: Int, forKey key: Key) throws {
+            try encoder.key(key)
+            encoder.output.writeInteger(value)
+        }
+
+        mutating func encode(_ value: Int64, forKey key: Key) throws {
+            try encoder.key(key)
+            encoder.output.writeInteger(value)
+        }
+
+        mutating func encode(_ value: UInt64, forKey key: Key) throws {
+            try encoder.key(key)
+            encoder.output.writeInteger(value)
+        }
+
+        mutating func encode(_ value: Bool, forKey key: Key) throws {
+            try encoder.key(key)
+            encoder.output.bytes += value ? Output.trueBytes : Output.falseBytes
+        }
+
+        mutating func encode(_ value: Double, forKey key: Key) throws {
+            try encoder.key(key)
+            try encoder.output.writeDouble(value, codingPath)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -223,6 +267,11 @@ public enum CompactJSONEncoder {
         mutating func encode<T: Encodable>(_ value: T) throws {
             try begin()
             try encoder.output.encodeValue(value, codingPath: codingPath)
+        }
+
+        mutating func encode(_ value: String) throws {
+            try begin()
+            encoder.output.writeString(value)
         }
 
         private func begin() throws {

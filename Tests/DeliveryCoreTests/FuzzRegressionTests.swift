@@ -1,0 +1,38 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import Testing
+
+/// Every input the fuzz target keeps (fuzz/corpus: the seeds and any crash it ever found) runs
+/// through the same paths on every `swift test`; and the seeds still reach the paths they are for.
+@Suite struct FuzzRegressionTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("fuzz/corpus")
+
+    @Test func theCorpusRunsThroughEveryPath() throws {
+        let book = UntrustedInput.book()
+        let files = try FileManager.default.contentsOfDirectory(at: Self.folder, includingPropertiesForKeys: nil)
+        #expect(files.count >= 12)
+        for file in files {
+            _ = UntrustedInput.exercise(Array(try Data(contentsOf: file)), book: book)
+        }
+    }
+
+    @Test(arguments: ["units.json", "ranking.json", "series.json", "streak.json", "convert.json", "submit-sample.json", "catalog.json"])
+    func seedsReachTheirPaths(name: String) throws {
+        let bytes = Array(try Data(contentsOf: Self.folder.appendingPathComponent(name)))
+        #expect(UntrustedInput.exercise(bytes, book: UntrustedInput.book()) >= 2, "\(name)")
+    }
+
+    @Test func hostileShapesAreRefusedNotFatal() {
+        let book = UntrustedInput.book()
+        let hostile: [[UInt8]] = [
+            [], [0xFF, 0xFE], Array("{".utf8), Array(String(repeating: "[", count: 100_000).utf8),
+            Array(#"{"v":1,"type":"submit","body":{"reports":[1,"a",null,{"units":1e400}]}}"#.utf8),
+            Array(#"{"v":1,"type":"series","body":{"entity":{"market":true},"from":"1900-01","to":"2999-12"}}"#.utf8),
+            Array(#"{"v":1,"type":"units","id":{"a":1},"body":{}}"#.utf8),
+        ]
+        for bytes in hostile { _ = UntrustedInput.exercise(bytes, book: book) }
+        #expect(UntrustedInput.exercise(Array(String(repeating: "[", count: 100_000).utf8), book: book) == 0)
+    }
+}
