@@ -8,23 +8,11 @@ pattern on the query service's PUB. Prints 'N passed, M failed'; exits non-zero 
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 import zmq
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-passed, failed = 0, 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, Tally, free_port  # noqa: E402
 
+check = Tally()
 
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", file=sys.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -184,8 +172,8 @@ def main():
                 check("clean exit on SIGTERM", False, "timed out")
         ctx.term()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":

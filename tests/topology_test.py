@@ -10,17 +10,10 @@ fails over when a replica is killed. Prints 'N passed, M failed'; exits non-zero
 import argparse, json, os, signal, socket, subprocess, sys, tempfile, time
 import zmq
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-passed, failed = 0, 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, Tally, free_port  # noqa: E402
 
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", file=sys.stderr)
+check = Tally()
 
 
 def port_free(port):
@@ -104,8 +97,8 @@ def main():
                 except ProcessLookupError:
                     break
                 time.sleep(0.05)  # polling for exit with a deadline, not a fixed wait
-        print(f"{passed} passed, {failed} failed")
-        if failed:
+        print(check.summary())
+        if check.failed:
             print(f"logs in {data}/run", file=sys.stderr)
         else:
             subprocess.run(["rm", "-rf", data])
@@ -223,4 +216,4 @@ def body_of(ingest, queries, bin_dir, data):
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if check.failed else 0)

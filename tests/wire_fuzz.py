@@ -8,23 +8,11 @@ log did not move and every figure is what it was. Prints 'N passed, M failed'.
 import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
 import zmq
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-passed, failed = 0, 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, Tally, free_port  # noqa: E402
 
+check = Tally()
 
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", file=sys.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(ctx, endpoint, type_, body=None, timeout=10000):
@@ -191,12 +179,12 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
         ctx.destroy(linger=0)
-        if failed:
+        if check.failed:
             print(f"logs in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":
