@@ -2,7 +2,7 @@
 PYTHON ?= /usr/bin/python3
 DATA ?= ./data
 
-.PHONY: deps build run stop test unit-test protocol-test compose-check bench
+.PHONY: deps build run stop test compose-check bench fuzz
 
 deps:
 	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq' 2>/dev/null || { \
@@ -26,7 +26,19 @@ test: build
 	$(PYTHON) tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/topology_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/wire_fuzz.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/curve_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
 	docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.scaled.yml config -q
+
+# The benchmark (release build): prints a table, then one line of JSON. SECONDS=1 for a quick run.
+SECONDS ?= 2
+bench:
+	swift build -c release
+	"$$(swift build -c release --show-bin-path)/delivery-bench" --seconds $(SECONDS)
+
+# The libFuzzer target for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)

@@ -9,7 +9,7 @@ import argparse, json, os, random, shutil, signal, socket, subprocess, sys, temp
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port  # noqa: E402
+from support import ROOT, Tally, finish, free_port  # noqa: E402
 
 check = Tally()
 
@@ -171,21 +171,8 @@ def main():
         check("every service still running", all(p.poll() is None for p in procs),
               str([p.poll() for p in procs]))
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        ctx.destroy(linger=0)
-        if check.failed:
-            print(f"logs in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print(check.summary())
-    return 1 if check.failed else 0
-
+        status = finish(procs, ctx, work, check)
+    return status
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,6 +26,9 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Where durable state lives (env DELIVERY_DATA_DIR; default ./data).")
     var dataDir: String?
 
+    @Option(help: "CURVE: the ingest instances' public key, when they run with CURVE (env DELIVERY_INGEST_PUBLIC_KEY).")
+    var ingestPublicKey: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -37,7 +40,8 @@ struct AggregateCommand: AsyncParsableCommand {
             ingestFeeds: listSetting(ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551"),
             groups: Set(listSetting(aggregateGroups, "DELIVERY_AGGREGATE_GROUPS", default: "").map { $0.lowercased() }),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark
+            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
+            curve: try common.resolvedCurve(), ingestPublicKey: optionalSetting(ingestPublicKey, "DELIVERY_INGEST_PUBLIC_KEY")
         )
         await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
             var state = AggregateState(settings: settings, logger: logger)

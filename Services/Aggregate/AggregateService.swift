@@ -16,6 +16,9 @@ enum AggregateService {
         var instance: String
         var maxRequestBytes: Int
         var publishHighWaterMark: Int32
+        var curve: CurveSettings
+        /// The ingest instances' CURVE public key, when they run with CURVE.
+        var ingestPublicKey: String?
     }
 }
 
@@ -43,17 +46,23 @@ struct AggregateState {
 
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
+        let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
         let epoch = String(UInt64(wallMillis()), radix: 36)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)",
-            highWaterMark: settings.publishHighWaterMark
+            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
         let feed = try Socket(context, .sub)
+        try settings.curve.secureClient(feed, serverKey: settings.ingestPublicKey)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         for prefix in ["report.", Topic.catalog, Topic.heartbeat] { try feed.set(.subscribe(prefix)) }
         for endpoint in settings.ingestFeeds { try feed.connect(endpoint) }
-        let followers = try settings.ingestEndpoints.map { try IngestFollower(context: context, endpoint: $0) }
+        let curve = settings.curve
+        let ingestKey = settings.ingestPublicKey
+        let followers = try settings.ingestEndpoints.map {
+            try IngestFollower(context: context, endpoint: $0) { try curve.secureClient($0, serverKey: ingestKey) }
+        }
         logger.info(
             "aggregate starting",
             metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)"]
@@ -62,8 +71,9 @@ struct AggregateState {
 
         while !stop.isSet {
             // Made anew each turn: a follower whose request timed out has a new socket.
-            let poller = Poller([router, feed] + followers.map(\.client.pollable))
+            let poller = Poller([router, feed] + followers.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
             let ready = try poller.poll(timeoutMilliseconds: 100)
+            if let zap, ready[ready.count - 1] { zap.handle() }
             if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where ready[2 + index] {
                 takeReplies(follower, publisher: publisher)
@@ -85,6 +95,7 @@ struct AggregateState {
         feed.close()
         router.close()
         publisher.close()
+        zap?.close()
         context.terminate()
     }
 

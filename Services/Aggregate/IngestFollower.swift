@@ -31,18 +31,19 @@ final class IngestFollower {
     /// A gap was seen while a request was under way: replay again when it ends.
     var replayWanted = false
 
-    init(context: Context, endpoint: String) throws {
+    init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
-        client = try RequestClient(context: context, endpoints: [endpoint])
+        client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
     }
 
     func askStatus() throws {
-        let id = try client.send(type: MessageType.status, body: Empty())
+        // Not connected yet: asked again on the loop's next turn.
+        guard let id = try client.send(type: MessageType.status, body: Empty()) else { return }
         pending = .status(id: id, sentAt: monotonicMillis())
     }
 
     func askReplay(from seq: UInt64) throws {
-        let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 2000))
+        guard let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 2000)) else { return }
         pending = .replay(id: id, sentAt: monotonicMillis())
         replayWanted = false
     }

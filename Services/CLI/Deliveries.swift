@@ -9,7 +9,7 @@ struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliveries",
         abstract: "Submit delivery figures, query them and follow live updates.",
-        subcommands: [Submit.self, Query.self, Chart.self, Subscribe.self, Ping.self, Status.self]
+        subcommands: [Submit.self, Query.self, Chart.self, Subscribe.self, Ping.self, Status.self, Keygen.self]
     )
 }
 
@@ -26,6 +26,20 @@ struct Endpoints: ParsableArguments {
 
     @Option(help: "How long to wait for a reply, in milliseconds.")
     var timeout: Int64 = 10_000
+
+    @Option(help: "CURVE: this client's key file from `deliveries keygen` (env DELIVERY_CURVE_KEY_FILE).")
+    var curveKeyFile: String?
+
+    @Option(help: "CURVE: the public key of the service this command talks to (env DELIVERY_SERVER_KEY); turns CURVE on.")
+    var serverKey: String?
+
+    /// Makes a socket a CURVE client of the service, when a server key is given.
+    func secure(_ socket: Socket) throws {
+        guard let server = optionalSetting(serverKey, "DELIVERY_SERVER_KEY") else { return }
+        let file = optionalSetting(curveKeyFile, "DELIVERY_CURVE_KEY_FILE")
+        let curve = CurveSettings(own: try file.map(CurveSettings.readKeyFile))
+        try curve.secureClient(socket, serverKey: server)
+    }
 
     var queryEndpoints: [String] { listSetting(endpoint, "DELIVERY_ENDPOINT", default: "tcp://127.0.0.1:5554") }
     var ingestEndpoints: [String] { listSetting(ingest, "DELIVERY_INGEST", default: "tcp://127.0.0.1:5550") }
@@ -92,7 +106,7 @@ struct Ping: ParsableCommand {
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
         let (head, bytes) = try call(client, type: MessageType.ping, body: Empty(), timeout: wait)
         let pong = try decode(PongBody.self, bytes)
@@ -108,7 +122,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
         let (_, bytes) = try call(client, type: MessageType.status, body: Empty(), timeout: endpoints.timeout)
         print(prettyBody(bytes))

@@ -115,7 +115,7 @@ func runQuery(_ kind: String, options: QueryOptions, endpoints: Endpoints) throw
     let body = try options.body(for: kind)
     let context = try Context()
     defer { context.terminate() }
-    let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true)
+    let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
     defer { client.close() }
     let (_, bytes) = try call(client, type: kind, body: JSONValue.object(body), timeout: endpoints.timeout)
     let envelope = try JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))

@@ -28,13 +28,13 @@ struct Submit: ParsableCommand {
         let input = try ReportFile.load(path: file)
         let context = try Context()
         defer { context.terminate() }
-        let client = try RequestClient(context: context, endpoints: endpoints.ingestEndpoints, failover: true)
+        let client = try RequestClient(context: context, endpoints: endpoints.ingestEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
 
         if let catalog = input.catalog {
             // Every ingest instance validates against its own catalog: each one gets the catalog.
             for endpoint in endpoints.ingestEndpoints {
-                let single = try RequestClient(context: context, endpoints: [endpoint])
+                let single = try RequestClient(context: context, endpoints: [endpoint], configure: endpoints.secure)
                 defer { single.close() }
                 let (_, bytes) = try wrap("catalog (\(endpoint))") {
                     try call(single, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)

@@ -35,9 +35,10 @@ struct Subscribe: ParsableCommand {
         try feed.set([.linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
         try feed.set(.subscribe(""))
+        try endpoints.secure(feed)
         try feed.connect(endpoints.feedEndpoint)
         // The snapshot must come from the replica whose PUB this is: its numbering is that replica's.
-        let client = try RequestClient(context: context, endpoints: Array(endpoints.queryEndpoints.prefix(1)))
+        let client = try RequestClient(context: context, endpoints: Array(endpoints.queryEndpoints.prefix(1)), configure: endpoints.secure)
         defer { client.close() }
 
         var stream = ""

@@ -30,6 +30,7 @@ struct IngestCommand: AsyncParsableCommand {
             dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
             instance: common.resolvedInstance,
             maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
+            curve: try common.resolvedCurve(),
             maxBatch: maxBatch ?? Int(setting(nil, "DELIVERY_MAX_BATCH", default: "50000")) ?? 50_000
         )
         let service = IngestService(settings: settings, logger: logger)

@@ -14,6 +14,7 @@ final class IngestService: Sendable {
         var instance: String
         var maxRequestBytes: Int
         var publishHighWaterMark: Int32
+        var curve: CurveSettings
         var maxBatch: Int
     }
 
@@ -33,10 +34,19 @@ final class IngestService: Sendable {
     func run(stop: StopFlag) throws {
         let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance)
         let context = try Context()
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        // With CURVE on, only the allow-listed keys get through the handshake; the handler is in
+        // place before any socket binds.
+        var zap: ZapHandler?
+        if settings.curve.isOn {
+            guard let allowed = settings.curve.allowed else {
+                throw SettingError("CURVE on ingest needs DELIVERY_CURVE_CLIENTS: the public keys allowed to write")
+            }
+            zap = try ZapHandler(context: context, allowed: allowed, logger: logger)
+        }
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq,
-            highWaterMark: settings.publishHighWaterMark
+            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
         logger.info(
             "ingest ready",
@@ -45,9 +55,10 @@ final class IngestService: Sendable {
                 "seq": "\(log.lastSeq)",
             ]
         )
-        let poller = Poller([router])
+        let poller = Poller([router] + (zap.map { [$0.socket] } ?? []))
         while !stop.isSet {
             let ready = try poller.poll(timeoutMilliseconds: 100)
+            if ready.count > 1 && ready[1] { zap?.handle() }
             if ready[0] {
                 drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
                     handle(request, head, log: log, router: router, publisher: publisher)
@@ -58,6 +69,7 @@ final class IngestService: Sendable {
         // Every write finished before its reply was sent; close with a short linger.
         router.close()
         publisher.close()
+        zap?.close()
         context.terminate()
         try log.close()
     }

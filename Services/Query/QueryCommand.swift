@@ -20,6 +20,9 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Aggregate PUBs to follow, comma-separated (env DELIVERY_AGGREGATE_FEEDS).")
     var aggregateFeeds: String?
 
+    @Option(help: "CURVE: the aggregates' public key, when they run with CURVE (env DELIVERY_AGGREGATE_PUBLIC_KEY).")
+    var aggregatePublicKey: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -30,7 +33,8 @@ struct QueryCommand: AsyncParsableCommand {
             aggregateEndpoints: listSetting(aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", default: "tcp://127.0.0.1:5553"),
             aggregateFeeds: listSetting(aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS", default: "tcp://127.0.0.1:5552"),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark
+            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
+            curve: try common.resolvedCurve(), aggregatePublicKey: optionalSetting(aggregatePublicKey, "DELIVERY_AGGREGATE_PUBLIC_KEY")
         )
         await ServiceRunner.main(name: "query", logger: logger) { stop in
             var state = ReplicaState(settings: settings, logger: logger)

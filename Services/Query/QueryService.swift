@@ -15,6 +15,9 @@ enum QueryService {
         var instance: String
         var maxRequestBytes: Int
         var publishHighWaterMark: Int32
+        var curve: CurveSettings
+        /// The aggregates' CURVE public key, when they run with CURVE.
+        var aggregatePublicKey: String?
     }
 }
 
@@ -35,9 +38,9 @@ final class SnapshotSource {
     var wanted = true
     var loaded = false
 
-    init(context: Context, endpoint: String) throws {
+    init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
-        client = try RequestClient(context: context, endpoints: [endpoint])
+        client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
     }
 }
 
@@ -96,23 +99,30 @@ struct ReplicaState {
 
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
+        let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
         let epoch = String(UInt64(wallMillis()), radix: 36)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)",
-            highWaterMark: settings.publishHighWaterMark
+            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes)
+        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
         let feed = try Socket(context, .sub)
+        try settings.curve.secureClient(feed, serverKey: settings.aggregatePublicKey)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         try feed.set(.subscribe(""))
         for endpoint in settings.aggregateFeeds { try feed.connect(endpoint) }
-        let sources = try settings.aggregateEndpoints.map { try SnapshotSource(context: context, endpoint: $0) }
+        let curve = settings.curve
+        let aggregateKey = settings.aggregatePublicKey
+        let sources = try settings.aggregateEndpoints.map {
+            try SnapshotSource(context: context, endpoint: $0) { try curve.secureClient($0, serverKey: aggregateKey) }
+        }
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
         var wasReady = false
 
         while !stop.isSet {
-            let poller = Poller([router, feed] + sources.map(\.client.pollable))
+            let poller = Poller([router, feed] + sources.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
             let ready = try poller.poll(timeoutMilliseconds: 50)
+            if let zap, ready[ready.count - 1] { zap.handle() }
             // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
             if ready[1] { drainFeed(feed, sources: sources, publisher: publisher) }
             for (index, source) in sources.enumerated() where ready[2 + index] {
@@ -136,6 +146,7 @@ struct ReplicaState {
         feed.close()
         router.close()
         publisher.close()
+        zap?.close()
         context.terminate()
     }
 
@@ -149,7 +160,8 @@ struct ReplicaState {
             source.wanted = true
         }
         guard source.wanted else { return }
-        let id = try source.client.send(type: MessageType.snapshot, body: SnapshotRequest(prefix: ""))
+        // Not connected yet: asked again on the loop's next turn.
+        guard let id = try source.client.send(type: MessageType.snapshot, body: SnapshotRequest(prefix: "")) else { return }
         source.pending = (id, monotonicMillis())
         source.wanted = false
     }

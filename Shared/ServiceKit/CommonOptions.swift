@@ -15,6 +15,15 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: "Messages a PUB queues per subscriber before it drops (env DELIVERY_PUBLISH_HWM; default 100000).")
     public var publishHwm: Int32?
 
+    @Option(help: "CURVE: this service's secret key, Z85 (env DELIVERY_CURVE_SECRET_KEY); turns CURVE on for the sockets it binds.")
+    public var curveSecretKey: String?
+
+    @Option(help: "CURVE: a key file from `deliveries keygen` instead of the key itself (env DELIVERY_CURVE_KEY_FILE).")
+    public var curveKeyFile: String?
+
+    @Option(help: "CURVE: a file of client public keys to accept, one per line (env DELIVERY_CURVE_CLIENTS); required on ingest.")
+    public var curveClients: String?
+
     public init() {}
 
     public var resolvedInstance: String { instanceName(instance) }
@@ -25,6 +34,15 @@ public struct CommonOptions: ParsableArguments {
     /// finds the gap by seq) instead of slowing the service.
     public var resolvedPublishHighWaterMark: Int32 {
         publishHwm ?? Int32(setting(nil, "DELIVERY_PUBLISH_HWM", default: "100000")).map { max($0, 1) } ?? 100_000
+    }
+
+    /// The CURVE settings (off unless a key is given).
+    public func resolvedCurve() throws -> CurveSettings {
+        try CurveSettings.load(
+            secretKey: setting(curveSecretKey, "DELIVERY_CURVE_SECRET_KEY", default: ""),
+            keyFile: setting(curveKeyFile, "DELIVERY_CURVE_KEY_FILE", default: ""),
+            clientsFile: setting(curveClients, "DELIVERY_CURVE_CLIENTS", default: "")
+        )
     }
 
     /// Makes the process's logger; only `main` calls this.

@@ -12,9 +12,10 @@ public final class Publisher {
 
     public init(
         context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = 1000,
-        highWaterMark: Int32 = 100_000
+        highWaterMark: Int32 = 100_000, curve: CurveSettings = CurveSettings()
     ) throws {
         socket = try Socket(context, .pub)
+        try curve.secureServer(socket)
         try socket.set([.linger(200), .sendHighWaterMark(highWaterMark)])
         try socket.bind(endpoint)
         self.stream = stream

@@ -17,21 +17,27 @@ public final class RequestClient {
     private let prefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     private let failover: Bool
     private var current: Int
+    private let configure: (Socket) throws -> Void
 
-    public init(context: Context, endpoints: [String], failover: Bool = false) throws {
+    /// `configure` runs on every socket the client makes, before it connects (CURVE keys).
+    public init(
+        context: Context, endpoints: [String], failover: Bool = false, configure: @escaping (Socket) throws -> Void = { _ in }
+    ) throws {
         self.context = context
         self.endpoints = endpoints
         self.failover = failover && endpoints.count > 1
+        self.configure = configure
         current = self.failover ? Int.random(in: 0..<endpoints.count) : 0
-        socket = try Self.makeSocket(context, self.failover ? [endpoints[current]] : endpoints)
+        socket = try Self.makeSocket(context, self.failover ? [endpoints[current]] : endpoints, configure)
     }
 
     /// The endpoints the socket is connected to now.
     public var connected: [String] { failover ? [endpoints[current]] : endpoints }
 
-    private static func makeSocket(_ context: Context, _ endpoints: [String]) throws -> Socket {
+    private static func makeSocket(_ context: Context, _ endpoints: [String], _ configure: (Socket) throws -> Void) throws -> Socket {
         let socket = try Socket(context, .dealer)
         try socket.set([.linger(0), .reconnectInterval(100), .reconnectIntervalMax(1000), .immediate(true)])
+        try configure(socket)
         for endpoint in endpoints { try socket.connect(endpoint) }
         return socket
     }
@@ -46,19 +52,28 @@ public final class RequestClient {
 
     /// Sends a request without waiting; returns its id.
     @discardableResult
-    public func send<Body: Codable & Sendable>(type: String, body: Body, id: String? = nil) throws -> String {
+    /// Sends a request; returns its id, or nil when no peer is connected to take it (IMMEDIATE)
+    /// within `waitMillis` (0: do not wait; a service loop then tries again on its next turn).
+    public func send<Body: Codable & Sendable>(type: String, body: Body, id: String? = nil, waitMillis: Int32 = 0) throws -> String? {
         let id = id ?? nextID()
-        try sendRaw(Wire.encode(Envelope(type: type, id: .string(id), body: body)))
-        return id
+        return try sendRaw(Wire.encode(Envelope(type: type, id: .string(id), body: body)), waitMillis: waitMillis) ? id : nil
     }
 
-    public func sendRaw(_ bytes: [UInt8]) throws {
+    /// Sends request bytes; false when no peer took them within `waitMillis`.
+    @discardableResult
+    public func sendRaw(_ bytes: [UInt8], waitMillis: Int32 = 0) throws -> Bool {
         do {
             try socket.send([[], bytes], wait: false)
+            return true
         } catch let error where error.isWouldBlock {
-            // No peer connected yet (IMMEDIATE): wait on the send a little.
-            try socket.set(.sendTimeout(1000))
-            try socket.send([[], bytes])
+            guard waitMillis > 0 else { return false }
+            try socket.set(.sendTimeout(waitMillis))
+            do {
+                try socket.send([[], bytes])
+                return true
+            } catch let error where error.isWouldBlock {
+                return false
+            }
         }
     }
 
@@ -94,11 +109,9 @@ public final class RequestClient {
     }
 
     private func attempt<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
-        let id: String
-        do {
-            id = try send(type: type, body: body)
-        } catch let error as ZMQError where error.isWouldBlock && failover {
-            // Nobody is connected at this endpoint (it is down): the next one is tried.
+        // A connection may still be on its way: wait for it a little.
+        guard let id = try send(type: type, body: body, waitMillis: Int32(min(timeoutMillis, 1000))) else {
+            // Nobody is connected at this endpoint (it is down, or refuses this client).
             reset()
             return nil
         }
@@ -119,7 +132,7 @@ public final class RequestClient {
     /// Drops the socket and any reply still due on it.
     public func reset() {
         socket.close()
-        if let fresh = try? Self.makeSocket(context, connected) { socket = fresh }
+        if let fresh = try? Self.makeSocket(context, connected, configure) { socket = fresh }
     }
 
     public func close() {

@@ -38,8 +38,9 @@ public func drainRouter(
 }
 
 /// The ROUTER every service binds, with the limits every one of them sets.
-public func makeRouter(_ context: Context, bind endpoint: String, maxBytes: Int) throws -> Socket {
+public func makeRouter(_ context: Context, bind endpoint: String, maxBytes: Int, curve: CurveSettings = CurveSettings()) throws -> Socket {
     let socket = try Socket(context, .router)
+    try curve.secureServer(socket)
     try socket.set([
         .linger(200),
         .routerMandatory(false),

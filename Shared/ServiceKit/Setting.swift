@@ -31,3 +31,9 @@ public func maxRequestBytes(_ flag: Int?) -> Int {
     }
     return 4 * 1024 * 1024
 }
+
+/// A setting with no default: the flag, else the environment variable, else nil (empty is nil).
+public func optionalSetting(_ flag: String?, _ variable: String) -> String? {
+    let value = setting(flag, variable, default: "")
+    return value.isEmpty ? nil : value
+}

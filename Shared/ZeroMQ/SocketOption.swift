@@ -29,6 +29,14 @@ public enum SocketOption: Sendable {
     /// REQ: allow a new request when a reply never came, and match replies to requests.
     case requestRelaxed(Bool)
     case requestCorrelate(Bool)
+    /// CURVE: act as the server (with this side's secret key set), or as a client (with its own
+    /// key pair and the server's public key). Keys are 40-character Z85 text.
+    case curveServer(Bool)
+    case curvePublicKey(String)
+    case curveSecretKey(String)
+    case curveServerKey(String)
+    /// The ZAP domain, passed to the authentication handler.
+    case zapDomain(String)
 
     public static func subscribe(_ prefix: String) -> SocketOption { .subscribe(Array(prefix.utf8)) }
     public static func unsubscribe(_ prefix: String) -> SocketOption { .unsubscribe(Array(prefix.utf8)) }
@@ -60,6 +68,11 @@ public enum SocketOption: Sendable {
         case .xpubVerbose(let v): .int(ZMQ_XPUB_VERBOSE, v ? 1 : 0)
         case .requestRelaxed(let v): .int(ZMQ_REQ_RELAXED, v ? 1 : 0)
         case .requestCorrelate(let v): .int(ZMQ_REQ_CORRELATE, v ? 1 : 0)
+        case .curveServer(let v): .int(ZMQ_CURVE_SERVER, v ? 1 : 0)
+        case .curvePublicKey(let v): .bytes(ZMQ_CURVE_PUBLICKEY, Array(v.utf8))
+        case .curveSecretKey(let v): .bytes(ZMQ_CURVE_SECRETKEY, Array(v.utf8))
+        case .curveServerKey(let v): .bytes(ZMQ_CURVE_SERVERKEY, Array(v.utf8))
+        case .zapDomain(let v): .bytes(ZMQ_ZAP_DOMAIN, Array(v.utf8))
         }
     }
 }
