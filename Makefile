@@ -31,6 +31,7 @@ test: build
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
 	docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.scaled.yml config -q
+	INGEST_PUBLIC_KEY=check AGGREGATE_PUBLIC_KEY=check docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.curve.yml config -q
 
 # The benchmark (release build): prints a table, then one line of JSON. SECONDS=1 for a quick run.
 SECONDS ?= 2

@@ -105,8 +105,9 @@ enum Sections {
     }
 
     /// Live updates delivered to `subscribers` subscribers of the replica's PUB while a writer
-    /// submits batches of 100 as fast as ingest takes them. Returns updates per second summed over
-    /// the subscribers, and the share of the replica's updates that reached each one.
+    /// submits batches of 100 as fast as ingest takes them. Returns events per second summed over
+    /// the subscribers (figure.changed and report.accepted), and the share of the replica's
+    /// published events that reached each one.
     static func fanOut(
         context: Context, stack: ServiceStack, subscribers: Int, seconds duration: Double, offset: inout Int
     ) throws -> (Measurement, delivered: Double) {
@@ -127,6 +128,7 @@ enum Sections {
                     guard let socket = try? Socket(context, .sub) else { continue }
                     try? socket.set([.linger(0), .receiveHighWaterMark(1_000_000)])
                     try? socket.set(.subscribe("figure."))
+                    try? socket.set(.subscribe("report."))
                     try? socket.set(.subscribe("heartbeat"))
                     try? socket.connect(endpoint)
                     sockets.append(socket)
@@ -148,7 +150,8 @@ enum Sections {
                     var any = false
                     for (index, isReady) in polled.enumerated() where isReady {
                         while let frames = try? sockets[index].receive(wait: false) {
-                            if frames.first?.first == UInt8(ascii: "f") { received += 1 }
+                            // Every event but heartbeats: figure.changed and the report.accepted markers.
+                            if frames.first?.first != UInt8(ascii: "h") { received += 1 }
                             any = true
                         }
                     }
