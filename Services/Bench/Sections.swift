@@ -83,7 +83,9 @@ enum Sections {
                 next += interval
                 continue
             }
-            let wait = sent < total ? Int((next > now ? next - now : 0) / 1_000_000) : 50
+            // Round up, so that the load generator sleeps in poll instead of spinning on the
+            // cores the services need.
+            let wait = sent < total ? Int(((next > now ? next - now : 0) + 999_999) / 1_000_000) : 50
             let ready = try Poller([feed, writer]).poll(timeoutMilliseconds: wait)
             if ready[1] { while try writer.receive(wait: false) != nil {} }
             if ready[0] {

@@ -208,7 +208,7 @@ struct ReplicaState {
     mutating func drainFeed(_ feed: Socket, sources: [SnapshotSource], publisher: Publisher) {
         for _ in 0..<2000 {
             guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count == 2, case .success(let head) = Wire.decodeHead(frames[1]),
+            guard frames.count == 2, case .success(let (head, message)) = Wire.parse(frames[1]),
                 let stream = head.stream, let seq = head.seq
             else { continue }
             guard let last = streams[stream] else {
@@ -237,7 +237,7 @@ struct ReplicaState {
                 resync(stream, sources: sources, reason: "gap")
                 continue
             }
-            apply(type: head.type, payload: frames[1], stream: stream, seq: seq, publisher: publisher)
+            apply(type: head.type, payload: frames[1], message: message, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
@@ -249,13 +249,19 @@ struct ReplicaState {
         source.wanted = true
     }
 
-    mutating func apply(type: String, payload: [UInt8], stream: String, seq: UInt64, publisher: Publisher) {
+    /// Applies one event of an aggregate stream; `message` is the event already parsed, if it was.
+    mutating func apply(type: String, payload: [UInt8], message: JSONValue? = nil, stream: String, seq: UInt64, publisher: Publisher) {
         streams[stream] = seq
         switch type {
         case MessageType.figureChanged:
-            if case .success(let figure) = Wire.decodeBody(FigureBody.self, from: payload) {
-                install(figure, publisher: publisher)
+            // Read from the parsed message (JSONDecoder was half of a replica's time per event).
+            guard let message = message ?? (try? Wire.parse(payload).get().message),
+                let figure = try? FigureBody(json: message["body"] ?? .null)
+            else {
+                logger.warning("a figure.changed that does not read", metadata: ["stream": "\(stream)", "seq": "\(seq)"])
+                return
             }
+            install(figure, publisher: publisher)
         case MessageType.reportAccepted:
             if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: payload) {
                 advance(stream, ingest: event.stream, to: event.seq)

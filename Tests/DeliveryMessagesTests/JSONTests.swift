@@ -40,6 +40,31 @@ import Testing
         try expectSameJSON(Empty(), "empty")
     }
 
+    @Test func figureBodiesReadFromParsedJSONAsFromJSONDecoder() throws {
+        let figure = FigureBody(
+            entity: Self.report.entity, period: "2025-Q2", units: 44_454, previous: 12, basis: .reported, qualifier: .atLeast,
+            cause: Cause(stream: "ingest-a", seq: 7, reportId: nil), source: "CPCA", reported: 44_454, reportedQualifier: .atLeast,
+            computed: 40_000, computedQualifier: .exact, complete: false,
+            sources: [SourceFigure(source: "CPCA", units: 44_454, qualifier: .atLeast, reportedAt: "2025-06-01T00:00:00Z", reportId: "r", stream: "s", seq: 1)]
+        )
+        let bytes = Wire.encode(Envelope(type: "figure.changed", id: .string("x"), body: figure, stream: "agg", seq: 9))
+        let message = try Wire.parse(bytes).get().message
+        #expect(try FigureBody(json: message["body"]!) == figure)
+        #expect(try Wire.decodeBody(FigureBody.self, from: bytes).get() == figure)
+        var bare = figure
+        bare.cause = nil
+        bare.source = nil
+        bare.reported = nil
+        bare.reportedQualifier = nil
+        bare.computedQualifier = nil
+        bare.computed = nil
+        bare.sources = []
+        let bareMessage = try Wire.parse(Wire.encode(Envelope(type: "t", id: .null, body: bare))).get().message
+        #expect(try FigureBody(json: bareMessage["body"]!) == bare)
+        #expect(throws: ProtocolError.self) { try FigureBody(json: .object(["entity": .int(1)])) }
+        #expect(throws: ProtocolError.self) { try FigureBody(json: .string("x")) }
+    }
+
     @Test(arguments: [
         (#"{"a":[1,-0,2.5,1e3,-1E-2,true,false,null,"\u00e9\ud83d\ude00\n\/"]}"#, true),
         (#" [ ] "#, true),
