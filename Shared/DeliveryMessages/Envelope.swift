@@ -49,6 +49,11 @@ public enum Wire {
     }
 
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
+        if let figure = envelope.body as? FigureBody,
+            let bytes = try? CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
+        {
+            return bytes
+        }
         if let bytes = try? CompactJSONEncoder.encode(envelope) { return bytes }
         do {
             return Array(try JSONEncoder().encode(envelope))

@@ -48,6 +48,17 @@ import Testing
             sources: [SourceFigure(source: "CPCA", units: 44_454, qualifier: .atLeast, reportedAt: "2025-06-01T00:00:00Z", reportId: "r", stream: "s", seq: 1)]
         )
         let bytes = Wire.encode(Envelope(type: "figure.changed", id: .string("x"), body: figure, stream: "agg", seq: 9))
+        // The hand-written figure writer writes what JSONEncoder writes.
+        let foundation = try JSONEncoder().encode(Envelope(type: "figure.changed", id: .string("x"), body: figure, stream: "agg", seq: 9))
+        #expect(try JSONParser.parse(bytes) == JSONParser.parse(Array(foundation)))
+        for variant in [FigureBody?.none, figure].compactMap({ $0 }) {
+            var odd = variant
+            odd.entity = EntityRef(level: .market, id: "market", name: "Mär\"ket\n", path: [])
+            odd.sources += [SourceFigure(source: "S\u{01}", units: -1, qualifier: .exact, reportedAt: "", reportId: "", stream: "", seq: UInt64.max)]
+            let mine = Wire.encode(Envelope(type: "t", id: .int(5), body: odd))
+            let theirs = try JSONEncoder().encode(Envelope(type: "t", id: .int(5), body: odd))
+            #expect(try JSONParser.parse(mine) == JSONParser.parse(Array(theirs)))
+        }
         let message = try Wire.parse(bytes).get().message
         #expect(try FigureBody(json: message["body"]!) == figure)
         #expect(try Wire.decodeBody(FigureBody.self, from: bytes).get() == figure)
