@@ -44,10 +44,6 @@ public struct EnvelopeHead: Sendable {
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
-    private struct BodyOnly<Body: Decodable>: Decodable {
-        var body: Body?
-    }
-
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
         if let figure = envelope.body as? FigureBody,
             let bytes = try? CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
@@ -133,11 +129,27 @@ public enum Wire {
         id: JSONValue = .null,
         code: ErrorCode = .badEnvelope
     ) -> Result<Body, ProtocolError> {
+        let message: JSONValue
         do {
-            if let body = try JSONDecoder().decode(BodyOnly<Body>.self, from: Data(bytes)).body {
-                return .success(body)
+            message = try JSONParser.parse(bytes)
+        } catch {
+            return .failure(ProtocolError(.badJSON, "the message is not valid UTF-8 JSON: \(error)", id: id))
+        }
+        return decodeBody(type, in: message, id: id, code: code)
+    }
+
+    /// Decodes the body of a message already parsed (see `parse`), through `JSONValueDecoder`.
+    public static func decodeBody<Body: Decodable>(
+        _ type: Body.Type,
+        in message: JSONValue,
+        id: JSONValue = .null,
+        code: ErrorCode = .badEnvelope
+    ) -> Result<Body, ProtocolError> {
+        do {
+            if let body = message["body"], body != .null {
+                return .success(try JSONValueDecoder.decode(Body.self, from: body, codingPath: [FieldKey("body")]))
             }
-            return .success(try JSONDecoder().decode(Body.self, from: Data("{}".utf8)))
+            return .success(try JSONValueDecoder.decode(Body.self, from: .object([:])))
         } catch let error as DecodingError {
             return .failure(ProtocolError(describing: error, id: id, code: code))
         } catch let error as ProtocolError {
@@ -147,6 +159,14 @@ public enum Wire {
         } catch {
             return .failure(ProtocolError(.badEnvelope, "\(error)", id: id))
         }
+    }
+
+    struct FieldKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     /// Decodes a whole envelope of a known body type (replies and events, on the client side).
