@@ -158,7 +158,7 @@ struct AggregateState {
     mutating func drainFeed(_ feed: Socket, followers: [IngestFollower], publisher: Publisher) {
         for _ in 0..<1000 {
             guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count == 2, case .success(let head) = Wire.decodeHead(frames[1]),
+            guard frames.count == 2, case .success(let (head, message)) = Wire.parse(frames[1]),
                 let stream = head.stream, let seq = head.seq,
                 let follower = followers.first(where: { $0.stream == stream })
             else { continue }
@@ -175,11 +175,11 @@ struct AggregateState {
             }
             switch head.type {
             case MessageType.reportAccepted:
-                if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: frames[1]) {
+                if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, in: message) {
                     apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: event.report, catalog: nil), publisher: publisher)
                 }
             case MessageType.catalogAccepted:
-                if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, from: frames[1]) {
+                if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
                     apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: nil, catalog: event.catalog), publisher: publisher)
                 }
             default:
@@ -264,7 +264,7 @@ struct AggregateState {
                 request.reply(ProtocolError(.unavailable, "catching up with the ingest logs; ask again", id: head.id), on: router)
                 return
             }
-            switch Wire.decodeBody(SnapshotRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            switch Wire.decodeBody(SnapshotRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let query):

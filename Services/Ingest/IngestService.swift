@@ -92,14 +92,14 @@ final class IngestService: Sendable {
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.submit:
-            switch submit(request.payload, head, log: log, publisher: publisher) {
+            switch submit(request.message, head, log: log, publisher: publisher) {
             case .success(let result):
                 request.reply(Envelope(type: MessageType.submitOK, id: head.id, body: result), on: router)
             case .failure(let error):
                 request.reply(error, on: router)
             }
         case MessageType.catalogPut:
-            switch Wire.decodeBody(CatalogDocument.self, from: request.payload, id: head.id, code: .invalidReport) {
+            switch Wire.decodeBody(CatalogDocument.self, in: request.message, id: head.id, code: .invalidReport) {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let document):
@@ -126,7 +126,7 @@ final class IngestService: Sendable {
                 }
             }
         case MessageType.replay:
-            switch Wire.decodeBody(ReplayRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            switch Wire.decodeBody(ReplayRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let replay):
@@ -145,9 +145,9 @@ final class IngestService: Sendable {
         }
     }
 
-    private func submit(_ payload: [UInt8], _ head: EnvelopeHead, log: IngestLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
+    private func submit(_ message: JSONValue, _ head: EnvelopeHead, log: IngestLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
         let body: SubmitRequest
-        switch Wire.parse(payload).flatMap({ Wire.submittedReports($0.message, id: head.id) }) {
+        switch Wire.submittedReports(message, id: head.id) {
         case .failure(let error): return .failure(error)
         case .success(let reports): body = SubmitRequest(reports: reports)
         }

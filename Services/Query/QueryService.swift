@@ -58,7 +58,7 @@ struct ReplicaState {
     /// The last ingest position whose `report.accepted` or `catalog.accepted` went out on the PUB.
     var announced: [String: UInt64] = [:]
     /// Events from streams not yet snapshotted, kept until the snapshot tells where to start.
-    var buffered: [String: [(UInt64, String, [UInt8])]] = [:]
+    var buffered: [String: [(UInt64, String, JSONValue)]] = [:]
     var bufferedCount = 0
     var waiting: [WaitingQuery] = []
     var resyncs = 0
@@ -195,12 +195,12 @@ struct ReplicaState {
             // Updates that came while the snapshot was on its way: only the newer ones count.
             let held = buffered.removeValue(forKey: stream) ?? []
             bufferedCount -= held.count
-            for (seq, type, payload) in held.sorted(by: { $0.0 < $1.0 }) where seq > (streams[stream] ?? 0) {
+            for (seq, type, message) in held.sorted(by: { $0.0 < $1.0 }) where seq > (streams[stream] ?? 0) {
                 if seq != streams[stream]! + 1 {
                     source.wanted = true
                     break
                 }
-                apply(type: type, payload: payload, stream: stream, seq: seq, publisher: publisher)
+                apply(type: type, message: message, stream: stream, seq: seq, publisher: publisher)
             }
         }
     }
@@ -215,7 +215,7 @@ struct ReplicaState {
                 // A stream with no snapshot yet (a new aggregate, or one that restarted).
                 if head.type != MessageType.heartbeat {
                     if bufferedCount < Self.bufferLimit {
-                        buffered[stream, default: []].append((seq, head.type, frames[1]))
+                        buffered[stream, default: []].append((seq, head.type, message))
                         bufferedCount += 1
                     }
                 }
@@ -227,7 +227,7 @@ struct ReplicaState {
             if head.type == MessageType.heartbeat {
                 if seq > last {
                     resync(stream, sources: sources, reason: "heartbeat ahead")
-                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
+                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, in: message) {
                     for (ingest, position) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: position) }
                 }
                 continue
@@ -237,7 +237,7 @@ struct ReplicaState {
                 resync(stream, sources: sources, reason: "gap")
                 continue
             }
-            apply(type: head.type, payload: frames[1], message: message, stream: stream, seq: seq, publisher: publisher)
+            apply(type: head.type, message: message, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
@@ -249,28 +249,26 @@ struct ReplicaState {
         source.wanted = true
     }
 
-    /// Applies one event of an aggregate stream; `message` is the event already parsed, if it was.
-    mutating func apply(type: String, payload: [UInt8], message: JSONValue? = nil, stream: String, seq: UInt64, publisher: Publisher) {
+    /// Applies one event of an aggregate stream, already parsed.
+    mutating func apply(type: String, message: JSONValue, stream: String, seq: UInt64, publisher: Publisher) {
         streams[stream] = seq
         switch type {
         case MessageType.figureChanged:
             // Read from the parsed message (JSONDecoder was half of a replica's time per event).
-            guard let message = message ?? (try? Wire.parse(payload).get().message),
-                let figure = try? FigureBody(json: message["body"] ?? .null)
-            else {
+            guard let figure = try? FigureBody(json: message["body"] ?? .null) else {
                 logger.warning("a figure.changed that does not read", metadata: ["stream": "\(stream)", "seq": "\(seq)"])
                 return
             }
             install(figure, publisher: publisher)
         case MessageType.reportAccepted:
-            if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: payload) {
+            if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, in: message) {
                 advance(stream, ingest: event.stream, to: event.seq)
                 if announce(ingest: event.stream, seq: event.seq) {
                     publisher.publish(topic: event.report.entity.topic("report"), type: type, body: event)
                 }
             }
         case MessageType.catalogAccepted:
-            if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, from: payload) {
+            if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
                 replica.mergeCatalog(event.catalog)
                 advance(stream, ingest: event.stream, to: event.seq)
                 if announce(ingest: event.stream, seq: event.seq) {
@@ -314,7 +312,7 @@ struct ReplicaState {
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:
-            switch Wire.decodeBody(SnapshotRequest.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            switch Wire.decodeBody(SnapshotRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let query):
@@ -326,7 +324,7 @@ struct ReplicaState {
             }
         case let type where MessageType.queries.contains(type):
             let control: QueryControl
-            switch Wire.decodeBody(QueryControl.self, from: request.payload, id: head.id, code: .invalidQuery) {
+            switch Wire.decodeBody(QueryControl.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
                 return
@@ -348,7 +346,7 @@ struct ReplicaState {
     mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket) {
         answered += 1
         request.reply(
-            QueryDispatcher.answer(type: head.type, payload: request.payload, id: head.id, store: replica, asOf: asOf),
+            QueryDispatcher.answer(type: head.type, message: request.message, id: head.id, store: replica, asOf: asOf),
             on: router
         )
     }

@@ -5,7 +5,7 @@ import DeliveryMessages
 public enum QueryDispatcher {
     public static func answer<Store: FigureStore>(
         type: String,
-        payload: [UInt8],
+        message: JSONValue,
         id: JSONValue,
         store: Store,
         asOf: [String: UInt64]
@@ -15,7 +15,7 @@ public enum QueryDispatcher {
             _ query: Query.Type,
             _ body: (Query) throws(ProtocolError) -> Result
         ) -> [UInt8] {
-            switch Wire.decodeBody(Query.self, from: payload, id: id, code: .invalidQuery) {
+            switch Wire.decodeBody(Query.self, in: message, id: id, code: .invalidQuery) {
             case .failure(let error):
                 return Wire.encode(error.envelope)
             case .success(let query):

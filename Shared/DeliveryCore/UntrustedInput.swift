@@ -35,17 +35,17 @@ public enum UntrustedInput {
                 if (try? ReportValidator.validate(report, index: index, catalog: book.catalog, receivedAt: 0)) != nil { accepted += 1 }
             }
         }
-        if case .success(let document) = Wire.decodeBody(CatalogDocument.self, from: bytes) {
+        if case .success(let document) = Wire.decodeBody(CatalogDocument.self, in: message) {
             var copy = book
             if (try? copy.apply(catalog: document)) != nil { accepted += 1 }
         }
         for type in MessageType.queries {
-            let reply = QueryDispatcher.answer(type: type, payload: bytes, id: head.id, store: book, asOf: ["fuzz": 1])
+            let reply = QueryDispatcher.answer(type: type, message: message, id: head.id, store: book, asOf: ["fuzz": 1])
             if case .success(let replyHead) = Wire.decodeHead(reply), replyHead.type != MessageType.error { accepted += 1 }
         }
-        if case .success = Wire.decodeBody(ReplayRequest.self, from: bytes) { accepted += 1 }
-        if case .success = Wire.decodeBody(SnapshotRequest.self, from: bytes) { accepted += 1 }
-        if case .success = Wire.decodeBody(QueryControl.self, from: bytes) { accepted += 1 }
+        if case .success = Wire.decodeBody(ReplayRequest.self, in: message) { accepted += 1 }
+        if case .success = Wire.decodeBody(SnapshotRequest.self, in: message) { accepted += 1 }
+        if case .success = Wire.decodeBody(QueryControl.self, in: message) { accepted += 1 }
         return accepted
     }
 }

@@ -174,11 +174,11 @@ public enum Wire {
         _ type: Body.Type,
         from bytes: [UInt8]
     ) -> Result<Envelope<Body>, ProtocolError> {
-        switch decodeHead(bytes) {
+        switch parse(bytes) {
         case .failure(let error):
             return .failure(error)
-        case .success(let head):
-            return decodeBody(Body.self, from: bytes, id: head.id).map {
+        case .success(let (head, message)):
+            return decodeBody(Body.self, in: message, id: head.id).map {
                 Envelope(type: head.type, id: head.id, body: $0, stream: head.stream, seq: head.seq)
             }
         }

@@ -27,12 +27,14 @@ public func drainRouter(
             request.reply(problem, on: socket)
             continue
         }
-        switch Wire.decodeHead(request.payload) {
+        switch Wire.parse(request.payload) {
         case .failure(let error):
             logger.debug("bad request", metadata: ["error": "\(error)"])
             request.reply(error, on: socket)
-        case .success(let head):
-            handle(request, head)
+        case .success(let (head, message)):
+            var parsed = request
+            parsed.message = message
+            handle(parsed, head)
         }
     }
 }

@@ -7,6 +7,8 @@ public struct RouterRequest {
     public let identity: [UInt8]
     public let delimited: Bool
     public let payload: [UInt8]
+    /// The payload parsed, once, by `drainRouter`: bodies are decoded from it.
+    public var message: JSONValue = .null
 
     /// Splits a ROUTER message. A message that is not [identity, (empty,) json] gets an error reply
     /// through `replyError` and yields nil.
