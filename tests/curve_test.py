@@ -7,11 +7,11 @@ Checks that a known writer key can submit, an unknown one cannot (and the ingest
 a plain-text client gets nothing from a CURVE socket, and the figures flow through the keyed links.
 Prints 'N passed, M failed'.
 """
-import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, finish, free_port  # noqa: E402
+from support import ROOT, Tally, finish, start_stack  # noqa: E402
 
 check = Tally()
 
@@ -42,22 +42,11 @@ def main():
         f.write(open(keys["writer"] + ".pub").read())
         f.write(public_key(keys["aggregate"]) + "  # the aggregate follows the log\n")
 
-    ep = {k: f"tcp://127.0.0.1:{free_port()}" for k in ["in", "inpub", "aggpub", "agg", "q", "qpub"]}
-    env = dict(os.environ, DELIVERY_INSTANCE="curve", DELIVERY_LOG_LEVEL="info")
-    procs = []
-
-    def spawn(exe, **kv):
-        log = open(os.path.join(work, exe + ".log"), "w")
-        procs.append(subprocess.Popen([os.path.join(args.bin, exe)], env=dict(env, **kv), stdout=log, stderr=log))
-
-    spawn("delivery-ingest", DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"],
-          DELIVERY_DATA_DIR=os.path.join(work, "ingest"), DELIVERY_CURVE_KEY_FILE=keys["ingest"], DELIVERY_CURVE_CLIENTS=clients)
-    spawn("delivery-aggregate", DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
-          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"],
-          DELIVERY_CURVE_KEY_FILE=keys["aggregate"], DELIVERY_INGEST_PUBLIC_KEY=public_key(keys["ingest"]))
-    spawn("delivery-query", DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
-          DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"],
-          DELIVERY_AGGREGATE_PUBLIC_KEY=public_key(keys["aggregate"]))
+    procs, ep = start_stack(args.bin, work, "curve", log_level="info", extra={
+        "ingest": dict(DELIVERY_CURVE_KEY_FILE=keys["ingest"], DELIVERY_CURVE_CLIENTS=clients),
+        "aggregate": dict(DELIVERY_CURVE_KEY_FILE=keys["aggregate"], DELIVERY_INGEST_PUBLIC_KEY=public_key(keys["ingest"])),
+        "query": dict(DELIVERY_AGGREGATE_PUBLIC_KEY=public_key(keys["aggregate"])),
+    })
     ctx = zmq.Context()
     try:
         def run(*argv, timeout=60):

@@ -9,7 +9,7 @@ import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, ti
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port  # noqa: E402
+from support import ROOT, Tally, start_stack  # noqa: E402
 
 check = Tally()
 
@@ -56,18 +56,7 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="delivery-py-")
-    p = {k: free_port() for k in ["in", "inpub", "aggpub", "agg", "q", "qpub"]}
-    ep = {k: f"tcp://127.0.0.1:{v}" for k, v in p.items()}
-    env = dict(os.environ, DELIVERY_INSTANCE="py", DELIVERY_LOG_LEVEL="warning")
-    procs = []
-    def spawn(exe, **kv):
-        log = open(os.path.join(work, exe + ".log"), "w")
-        procs.append(subprocess.Popen([os.path.join(args.bin, exe)], env=dict(env, **kv), stdout=log, stderr=log))
-    spawn("delivery-ingest", DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"], DELIVERY_DATA_DIR=os.path.join(work, "ingest"))
-    spawn("delivery-aggregate", DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
-          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"])
-    spawn("delivery-query", DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
-          DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"])
+    procs, ep = start_stack(args.bin, work, "py")
     ctx = zmq.Context()
     try:
         ingest, query = Client(ctx, ep["in"]), Client(ctx, ep["q"])

@@ -44,3 +44,28 @@ def finish(procs, ctx, work, check):
         shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     return 1 if check.failed else 0
+
+
+def start_stack(bin_dir, work, instance, log_level="warning", extra=None):
+    """Starts ingest, aggregate and query on free loopback ports with state under `work`; `extra`
+    adds environment variables per service ("ingest", "aggregate", "query"). Returns the processes
+    and the endpoints: in, inpub (ingest), agg, aggpub (aggregate), q, qpub (query)."""
+    import subprocess
+    extra = extra or {}
+    ep = {k: f"tcp://127.0.0.1:{free_port()}" for k in ["in", "inpub", "aggpub", "agg", "q", "qpub"]}
+    env = dict(os.environ, DELIVERY_INSTANCE=instance, DELIVERY_LOG_LEVEL=log_level)
+    settings = {
+        "ingest": dict(DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"],
+                       DELIVERY_DATA_DIR=os.path.join(work, "ingest")),
+        "aggregate": dict(DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
+                          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"]),
+        "query": dict(DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
+                      DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"]),
+    }
+    procs = []
+    for service, variables in settings.items():
+        exe = "delivery-" + service
+        log = open(os.path.join(work, exe + ".log"), "w")
+        procs.append(subprocess.Popen([os.path.join(bin_dir, exe)], env=dict(env, **variables, **extra.get(service, {})),
+                                      stdout=log, stderr=log))
+    return procs, ep

@@ -5,11 +5,11 @@ sent to every ROUTER (ingest, aggregate, query) of a running stack that holds th
 Afterwards every service still answers ping, every well-framed message got a reply, the ingest
 log did not move and every figure is what it was. Prints 'N passed, M failed'.
 """
-import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, json, os, random, socket, sys, tempfile, time
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, finish, free_port  # noqa: E402
+from support import ROOT, Tally, finish, start_stack  # noqa: E402
 
 check = Tally()
 
@@ -128,19 +128,7 @@ def main():
     rng = random.Random(args.seed)
     print(f"seed {args.seed}")
     work = tempfile.mkdtemp(prefix="delivery-wirefuzz-")
-    ep = {k: f"tcp://127.0.0.1:{free_port()}" for k in ["in", "inpub", "aggpub", "agg", "q", "qpub"]}
-    env = dict(os.environ, DELIVERY_INSTANCE="fuzz", DELIVERY_LOG_LEVEL="error")
-    procs = []
-
-    def spawn(exe, **kv):
-        log = open(os.path.join(work, exe + ".log"), "w")
-        procs.append(subprocess.Popen([os.path.join(args.bin, exe)], env=dict(env, **kv), stdout=log, stderr=log))
-
-    spawn("delivery-ingest", DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"], DELIVERY_DATA_DIR=os.path.join(work, "ingest"))
-    spawn("delivery-aggregate", DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
-          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"])
-    spawn("delivery-query", DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
-          DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"])
+    procs, ep = start_stack(args.bin, work, "fuzz", log_level="error")
     ctx = zmq.Context()
     try:
         for name, e in [("ingest", ep["in"]), ("aggregate", ep["agg"]), ("query", ep["q"])]:
