@@ -23,29 +23,9 @@ final class ServiceStack {
 
     func start(_ services: [String], environment extra: [String: String] = [:]) throws {
         for service in services {
-            var environment: [String: String]
-            let executable: String
-            switch service {
-            case "ingest":
-                executable = "delivery-ingest"
-                environment = [
-                    "DELIVERY_INGEST_BIND": endpoint("ingest"), "DELIVERY_INGEST_PUBLISH": endpoint("ingestPub"),
-                    "DELIVERY_DATA_DIR": directory.appendingPathComponent("ingest").path,
-                ]
-            case "aggregate":
-                executable = "delivery-aggregate"
-                environment = [
-                    "DELIVERY_AGGREGATE_PUBLISH": endpoint("aggPub"), "DELIVERY_AGGREGATE_BIND": endpoint("agg"),
-                    "DELIVERY_INGEST_ENDPOINTS": endpoint("ingest"), "DELIVERY_INGEST_FEEDS": endpoint("ingestPub"),
-                ]
-            default:
-                executable = "delivery-query"
-                environment = [
-                    "DELIVERY_QUERY_BIND": endpoint("query"), "DELIVERY_QUERY_PUBLISH": endpoint("queryPub"),
-                    "DELIVERY_AGGREGATE_ENDPOINTS": endpoint("agg"), "DELIVERY_AGGREGATE_FEEDS": endpoint("aggPub"),
-                ]
-            }
-            environment["DELIVERY_INSTANCE"] = "bench"
+            var (executable, environment) = localStackService(
+                service, instance: "bench", dataDirectory: directory.path, endpoint: endpoint
+            )
             environment["DELIVERY_LOG_LEVEL"] = "warning"
             let process = Process()
             process.executableURL = bin.appendingPathComponent(executable)

@@ -62,30 +62,9 @@ final class Stack {
     func endpoint(_ name: String) -> String { "tcp://127.0.0.1:\(ports[name]!)" }
 
     func start(_ service: String, extra: [String: String] = [:]) throws {
-        var environment: [String: String]
-        let executable: String
-        switch service {
-        case "ingest":
-            executable = "delivery-ingest"
-            environment = [
-                "DELIVERY_INGEST_BIND": endpoint("ingest"), "DELIVERY_INGEST_PUBLISH": endpoint("ingestPub"),
-                "DELIVERY_DATA_DIR": directory.appendingPathComponent("ingest").path, "DELIVERY_INSTANCE": "it",
-            ]
-        case "aggregate":
-            executable = "delivery-aggregate"
-            environment = [
-                "DELIVERY_AGGREGATE_PUBLISH": endpoint("aggPub"), "DELIVERY_AGGREGATE_BIND": endpoint("agg"),
-                "DELIVERY_INGEST_ENDPOINTS": endpoint("ingest"), "DELIVERY_INGEST_FEEDS": endpoint("ingestPub"),
-                "DELIVERY_DATA_DIR": directory.appendingPathComponent("aggregate").path, "DELIVERY_INSTANCE": "it",
-            ]
-        default:
-            executable = "delivery-query"
-            environment = [
-                "DELIVERY_QUERY_BIND": endpoint("query"), "DELIVERY_QUERY_PUBLISH": endpoint("queryPub"),
-                "DELIVERY_AGGREGATE_ENDPOINTS": endpoint("agg"), "DELIVERY_AGGREGATE_FEEDS": endpoint("aggPub"),
-                "DELIVERY_INSTANCE": "it",
-            ]
-        }
+        var (executable, environment) = localStackService(
+            service, instance: "it", dataDirectory: directory.path, endpoint: endpoint
+        )
         environment.merge(extra) { $1 }
         processes[service] = try ServiceProcess(executable, environment: environment, logDirectory: directory, name: service)
     }
