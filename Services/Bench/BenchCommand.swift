@@ -95,7 +95,8 @@ struct BenchCommand: ParsableCommand {
             if sections.contains("queries") {
                 for (name, request) in [("units", units), ("ranking", ranking)] {
                     for clients in [1, 8] {
-                        let result = Sections.queries(context: context, endpoint: stack.endpoint("query"), clients: clients, seconds: seconds, request: request)
+                        // The same DEALER clients as the ceiling, against the replica.
+                        let result = Ceiling.roundTrips(context: context, endpoint: stack.endpoint("query"), clients: clients, seconds: seconds, request: request)
                         report.add(
                             "queries.\(name)\(clients)", "\(name), \(clients) client(s)", result, unit: "queries/s",
                             ratio: ceilings[clients].map { result.perSecond / $0.perSecond }

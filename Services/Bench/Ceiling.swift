@@ -9,7 +9,7 @@ enum Ceiling {
     /// thread (which makes, uses and closes the socket).
     final class EchoServer: @unchecked Sendable {
         private(set) var endpoint = ""
-        private let stop = Flag()
+        private let stop = StopFlag()
         private let done = DispatchSemaphore(value: 0)
 
         init(context: Context, reply: [UInt8]) throws {
@@ -71,7 +71,7 @@ enum Ceiling {
         try pull.set([.linger(0), .receiveTimeout(200)])
         try pull.bind("tcp://127.0.0.1:*")
         let endpoint = pull.lastEndpoint
-        let stop = Flag()
+        let stop = StopFlag()
         let group = DispatchGroup()
         group.enter()
         Thread.detachNewThread {

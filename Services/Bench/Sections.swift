@@ -101,11 +101,6 @@ enum Sections {
         return (Measurement(operations: latencies.count, seconds: seconds(since: start), latenciesNanos: latencies), sentAt.count)
     }
 
-    /// One kind of query from `clients` clients at once, each waiting for every answer.
-    static func queries(context: Context, endpoint: String, clients: Int, seconds duration: Double, request: [UInt8]) -> Measurement {
-        Ceiling.roundTrips(context: context, endpoint: endpoint, clients: clients, seconds: duration, request: request)
-    }
-
     /// Live updates delivered to `subscribers` subscribers of the replica's PUB while a writer
     /// submits batches of 100 as fast as ingest takes them. Returns events per second summed over
     /// the subscribers (figure.changed and report.accepted), and the share of the replica's
@@ -115,7 +110,7 @@ enum Sections {
     ) throws -> (Measurement, delivered: Double) {
         let threads = min(subscribers, 4)
         let counts = Collector()
-        let stop = Flag()
+        let stop = StopFlag()
         let ready = DispatchGroup()
         let finished = DispatchGroup()
         let endpoint = stack.endpoint("queryPub")
