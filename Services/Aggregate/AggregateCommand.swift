@@ -32,16 +32,20 @@ struct AggregateCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let logger = common.makeLogger("delivery-aggregate")
+        let logger = try common.makeLogger("delivery-aggregate")
+        let ingestEndpoints = try endpointListSetting(self.ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", default: "tcp://127.0.0.1:5550")
+        let ingestFeeds = try endpointListSetting(self.ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551")
+        try checkPaired(ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", ingestFeeds, "DELIVERY_INGEST_FEEDS")
         let settings = AggregateService.Settings(
-            publish: setting(aggregatePublish, "DELIVERY_AGGREGATE_PUBLISH", default: "tcp://*:5552"),
-            bind: setting(aggregateBind, "DELIVERY_AGGREGATE_BIND", default: "tcp://*:5553"),
-            ingestEndpoints: listSetting(ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", default: "tcp://127.0.0.1:5550"),
-            ingestFeeds: listSetting(ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551"),
+            publish: try endpointSetting(aggregatePublish, "DELIVERY_AGGREGATE_PUBLISH", default: "tcp://*:5552", binding: true),
+            bind: try endpointSetting(aggregateBind, "DELIVERY_AGGREGATE_BIND", default: "tcp://*:5553", binding: true),
+            ingestEndpoints: ingestEndpoints,
+            ingestFeeds: ingestFeeds,
             groups: Set(listSetting(aggregateGroups, "DELIVERY_AGGREGATE_GROUPS", default: "").map { $0.lowercased() }),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
-            curve: try common.resolvedCurve(), ingestPublicKey: optionalSetting(ingestPublicKey, "DELIVERY_INGEST_PUBLIC_KEY")
+            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
+            curve: try common.resolvedCurve(), ingestPublicKey: try publicKeySetting(ingestPublicKey, "DELIVERY_INGEST_PUBLIC_KEY"),
+            maxConnections: try common.resolvedMaxConnections()
         )
         await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
             var state = AggregateState(settings: settings, logger: logger)

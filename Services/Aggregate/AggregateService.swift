@@ -19,6 +19,7 @@ enum AggregateService {
         var curve: CurveSettings
         /// The ingest instances' CURVE public key, when they run with CURVE.
         var ingestPublicKey: String?
+        var maxConnections: Int
     }
 }
 
@@ -35,6 +36,14 @@ struct AggregateState {
     /// stream may still be on its way); applied after the next catalog change.
     var waiting: [(DeliveryReport, String, UInt64)] = []
     var skipped = 0
+    /// Stored events that could not be applied: counted, the latest kept for `status`.
+    var setAsideCount = 0
+    var setAside: [SetAsideEvent] = []
+    /// Snapshot requests waiting their turn (one is answered per loop turn, so that snapshots
+    /// never starve the live feed), and the last snapshot built, reused while nothing changed.
+    var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
+    var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
+    static let snapshotQueueLimit = 32
 
     init(settings: AggregateService.Settings, logger: Logger) {
         self.settings = settings
@@ -46,22 +55,43 @@ struct AggregateState {
 
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
+        let teardown = Teardown()
+        defer {
+            // Whatever way the loop ends (a port taken, a bad key): every socket closed, then the
+            // context, so that the process exits instead of waiting in zmq_ctx_term.
+            teardown.run()
+            context.terminate()
+        }
         let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
+        if let zap { teardown.add(zap.close) }
         let epoch = String(UInt64(wallMillis()), radix: 36)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)",
             highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
+        teardown.add(publisher.close)
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
+        teardown.add(router.close)
+        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
+        teardown.add(monitor.close)
+        try monitor.watchServer(router)
         let feed = try Socket(context, .sub)
+        teardown.add(feed.close)
         try settings.curve.secureClient(feed, serverKey: settings.ingestPublicKey)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         for prefix in ["report.", Topic.catalog, Topic.heartbeat] { try feed.set(.subscribe(prefix)) }
+        try monitor.watchUpstream(feed, endpoints: settings.ingestFeeds)
         for endpoint in settings.ingestFeeds { try feed.connect(endpoint) }
         let curve = settings.curve
         let ingestKey = settings.ingestPublicKey
-        let followers = try settings.ingestEndpoints.map {
-            try IngestFollower(context: context, endpoint: $0) { try curve.secureClient($0, serverKey: ingestKey) }
+        var followers: [IngestFollower] = []
+        for endpoint in settings.ingestEndpoints {
+            let follower = try IngestFollower(context: context, endpoint: endpoint) { socket in
+                try curve.secureClient(socket, serverKey: ingestKey)
+                try monitor.watchUpstream(socket, endpoints: [endpoint])
+            }
+            teardown.add(follower.client.close)
+            followers.append(follower)
         }
         logger.info(
             "aggregate starting",
@@ -72,8 +102,9 @@ struct AggregateState {
         while !stop.isSet {
             // Made anew each turn: a follower whose request timed out has a new socket.
             let poller = Poller([router, feed] + followers.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
-            let ready = try poller.poll(timeoutMilliseconds: 100)
+            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty ? 100 : 0)
             if let zap, ready[ready.count - 1] { zap.handle() }
+            monitor.poll()
             if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where ready[2 + index] {
                 takeReplies(follower, publisher: publisher)
@@ -85,18 +116,13 @@ struct AggregateState {
                 wasReady = true
             }
             if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
-                    handle(request, head, router: router, publisher: publisher, ready: isReady)
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
+                    handle(request, head, router: router, publisher: publisher, ready: isReady, monitor: monitor)
                 }
             }
+            serveOneSnapshot(router: router, publisher: publisher)
             publisher.heartbeatIfIdle(positions: positions)
         }
-        for follower in followers { follower.client.close() }
-        feed.close()
-        router.close()
-        publisher.close()
-        zap?.close()
-        context.terminate()
     }
 
     // MARK: Following ingest
@@ -104,6 +130,7 @@ struct AggregateState {
     /// Sends what a follower needs next: its status, or a replay after a gap; drops a request
     /// that took too long.
     mutating func tend(_ follower: IngestFollower) throws {
+        guard monotonicMillis() >= follower.backoffUntil else { return }
         if let pending = follower.pending {
             guard monotonicMillis() - pending.sentAt > Self.requestTimeout else { return }
             logger.debug("ingest request timed out", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
@@ -138,8 +165,22 @@ struct AggregateState {
                     follower.caughtUp = true
                 }
             case .replay:
-                guard case .success(let result) = Wire.decodeBody(ReplayResult.self, from: bytes) else {
-                    logger.warning("unexpected replay reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
+                let result: ReplayResult
+                switch Wire.decodeBody(ReplayResult.self, from: bytes) {
+                case .success(let decoded):
+                    result = decoded
+                    follower.failures = 0
+                case .failure(let error):
+                    // An error reply or a reply that does not read: ask again later, not at once.
+                    follower.failures += 1
+                    follower.backoffUntil = monotonicMillis() + min(100 << min(follower.failures, 6), 5000)
+                    logger.warning(
+                        "replay failed; asking again after a pause",
+                        metadata: [
+                            "zmq.endpoint": "\(follower.endpoint)", "error": "\(error.message)",
+                            "from": "\((positions[follower.stream ?? ""] ?? 0) + 1)", "failures": "\(follower.failures)",
+                        ]
+                    )
                     follower.replayWanted = true
                     continue
                 }
@@ -190,21 +231,34 @@ struct AggregateState {
 
     // MARK: Applying
 
+    /// Applies the next event of a stream. No event stops the aggregate: one that cannot be
+    /// applied (unreadable in the log, out of range, a catalog that does not merge) is set aside,
+    /// named in the log and in `status`, and the stream goes on past it.
     mutating func apply(_ event: LoggedEvent, publisher: Publisher) {
         let applied = positions[event.stream] ?? 0
         guard event.seq == applied + 1 else { return }
         positions[event.stream] = event.seq
+        if let problem = event.problem {
+            setAside(event.stream, event.seq, "unreadable in the log: \(problem)")
+            return
+        }
         if let report = event.report {
+            if let reason = ReportValidator.unusable(report) {
+                setAside(event.stream, event.seq, "report '\(report.id)': \(reason)")
+                return
+            }
             apply(report, stream: event.stream, seq: event.seq, publisher: publisher)
         } else if let document = event.catalog {
             do {
                 try book.apply(catalog: document)
             } catch {
-                logger.error("catalog event does not merge", metadata: ["stream": "\(event.stream)", "seq": "\(event.seq)", "error": "\(error)"])
+                setAside(event.stream, event.seq, "the catalog document does not merge: \(error.message)")
+                return
             }
+            // The change only: followers hold the rest from their snapshot.
             publisher.publish(
                 topic: Topic.catalog, type: MessageType.catalogAccepted,
-                body: CatalogAcceptedEvent(catalog: book.catalog.document, stream: event.stream, seq: event.seq)
+                body: CatalogAcceptedEvent(catalog: document, stream: event.stream, seq: event.seq)
             )
             let retry = waiting
             waiting = []
@@ -212,6 +266,13 @@ struct AggregateState {
                 apply(report, stream: stream, seq: seq, publisher: publisher, marker: false)
             }
         }
+    }
+
+    mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
+        setAsideCount += 1
+        setAside.append(SetAsideEvent(stream: stream, seq: seq, reason: reason))
+        if setAside.count > 20 { setAside.removeFirst(setAside.count - 20) }
+        logger.error("a stored event cannot be applied; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "reason": "\(reason)"])
     }
 
     mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64, publisher: Publisher, marker: Bool = true) {
@@ -239,7 +300,9 @@ struct AggregateState {
 
     // MARK: Requests
 
-    func handle(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool) {
+    mutating func handle(
+        _ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool, monitor: LinkMonitor
+    ) {
         switch head.type {
         case MessageType.ping:
             if ready {
@@ -253,10 +316,13 @@ struct AggregateState {
                 streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
                 counts: [
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
-                    "notOwned": skipped,
+                    "notOwned": skipped, "setAside": setAsideCount, "snapshotsQueued": snapshotQueue.count,
+                    "connections": monitor.connections, "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.bind, "publish": settings.publish]
+                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                problem: monitor.problem ?? (ready ? nil : "catching up with the ingest logs"),
+                setAside: setAside.isEmpty ? nil : setAside.reversed(), links: monitor.links
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:
@@ -268,17 +334,35 @@ struct AggregateState {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let query):
-                let prefix = query.prefix ?? ""
-                let figures = book.keys.compactMap { book.body($0, previous: nil) }
-                    .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
-                let body = SnapshotResult(
-                    figures: figures, positions: [publisher.stream: publisher.seq], upstream: positions,
-                    catalog: book.catalog.document
-                )
-                request.reply(Envelope(type: MessageType.snapshotResult, id: head.id, body: body), on: router)
+                guard snapshotQueue.count < Self.snapshotQueueLimit else {
+                    request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
+                    return
+                }
+                snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }
         default:
             request.reply(unknownType(head, serves: Self.serves), on: router)
         }
+    }
+
+    /// Answers the oldest queued snapshot request: one per loop turn, so that the live feed and
+    /// the followers are served between snapshots. A snapshot of the same prefix at the same
+    /// position is built once.
+    mutating func serveOneSnapshot(router: Socket, publisher: Publisher) {
+        guard !snapshotQueue.isEmpty else { return }
+        let (request, id, prefix) = snapshotQueue.removeFirst()
+        let body: SnapshotResult
+        if let cached = snapshotCache, cached.prefix == prefix, cached.seq == publisher.seq {
+            body = cached.body
+        } else {
+            let figures = book.keys.compactMap { book.body($0, previous: nil) }
+                .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
+            body = SnapshotResult(
+                figures: figures, positions: [publisher.stream: publisher.seq], upstream: positions,
+                catalog: book.catalog.document
+            )
+            snapshotCache = (prefix, publisher.seq, body)
+        }
+        request.reply(Envelope(type: MessageType.snapshotResult, id: id, body: body), on: router)
     }
 }

@@ -30,6 +30,9 @@ final class IngestFollower {
     var caughtUp = false
     /// A gap was seen while a request was under way: replay again when it ends.
     var replayWanted = false
+    /// Replays that failed in a row, and when to ask again (a pause that grows to 5 s).
+    var failures = 0
+    var backoffUntil: Int64 = 0
 
     init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint

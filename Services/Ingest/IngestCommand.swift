@@ -23,15 +23,16 @@ struct IngestCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let logger = common.makeLogger("delivery-ingest")
+        let logger = try common.makeLogger("delivery-ingest")
         let settings = IngestService.Settings(
-            bind: setting(ingestBind, "DELIVERY_INGEST_BIND", default: "tcp://*:5550"),
-            publish: setting(ingestPublish, "DELIVERY_INGEST_PUBLISH", default: "tcp://*:5551"),
+            bind: try endpointSetting(ingestBind, "DELIVERY_INGEST_BIND", default: "tcp://*:5550", binding: true),
+            publish: try endpointSetting(ingestPublish, "DELIVERY_INGEST_PUBLISH", default: "tcp://*:5551", binding: true),
             dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
+            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
             curve: try common.resolvedCurve(),
-            maxBatch: maxBatch ?? Int(setting(nil, "DELIVERY_MAX_BATCH", default: "50000")) ?? 50_000
+            maxBatch: try intSetting(maxBatch, "DELIVERY_MAX_BATCH", default: 50_000, range: 1...1_000_000),
+            maxConnections: try common.resolvedMaxConnections()
         )
         let service = IngestService(settings: settings, logger: logger)
         await ServiceRunner.main(name: "ingest", logger: logger) { stop in

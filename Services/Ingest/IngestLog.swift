@@ -2,12 +2,19 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import GRDB
+import Logging
+import ServiceKit
 
 /// The ingest's durable log: every accepted report and catalog document, numbered by seq, in one
 /// SQLite file (WAL, synchronous FULL). A batch is one transaction; it is acknowledged only after
 /// the commit returns.
+///
+/// Every row keeps a hash of its payload. A row whose payload no longer parses or no longer
+/// matches its hash is never served as fact: replay hands it on as an event with a `problem`, so
+/// that followers set it aside by name and go on.
 final class IngestLog {
     private let database: DatabasePool
+    private let logger: Logger
     let stream: String
     private(set) var lastSeq: UInt64
     /// Every stored report id, with its seq and content hash, for duplicate checks.
@@ -16,59 +23,121 @@ final class IngestLog {
     private var lastCatalogSeq: UInt64 = 0
     private(set) var reportCount = 0
     private(set) var catalogCount = 0
+    /// Rows that could not be read (found at start or by replay), by seq.
+    private(set) var unreadable: [UInt64: String] = [:]
+    /// Why the log cannot take writes now (read-only, disk full, damaged), or nil.
+    private(set) var writeProblem: String?
+    private var lastProbe: Int64 = 0
 
-    init(directory: String, instance: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    init(directory: String, instance: String, logger: Logger) throws {
+        self.logger = logger
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        database = try DatabasePool(path: directory + "/ingest.sqlite", configuration: configuration)
-        try database.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                    CREATE TABLE IF NOT EXISTS events (
-                        seq INTEGER PRIMARY KEY,
-                        type TEXT NOT NULL,
-                        topic TEXT NOT NULL,
-                        reportId TEXT,
-                        contentHash TEXT,
-                        payload BLOB NOT NULL
-                    );
-                    CREATE UNIQUE INDEX IF NOT EXISTS events_report ON events(reportId) WHERE reportId IS NOT NULL;
-                    """
-            )
-            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") == nil {
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('stream', ?)", arguments: ["ingest-" + instance])
+        let path = directory + "/ingest.sqlite"
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StartError("cannot open the log \(path): \(Self.explain(error))")
+        }
+        let hasSchema = try database.read { db in try db.tableExists("events") && db.tableExists("meta") }
+        if !hasSchema {
+            do {
+                try database.write { db in
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                            CREATE TABLE IF NOT EXISTS events (
+                                seq INTEGER PRIMARY KEY,
+                                type TEXT NOT NULL,
+                                topic TEXT NOT NULL,
+                                reportId TEXT,
+                                contentHash TEXT,
+                                payload BLOB NOT NULL,
+                                payloadHash TEXT
+                            );
+                            CREATE UNIQUE INDEX IF NOT EXISTS events_report ON events(reportId) WHERE reportId IS NOT NULL;
+                            """
+                    )
+                }
+            } catch {
+                throw StartError("cannot create the log \(path): \(Self.explain(error))")
             }
         }
-        stream = try database.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'")!
+        let columns = try database.read { db in try db.columns(in: "events").map(\.name) }
+        if !columns.contains("payloadHash") {
+            // A log from before payload hashes: its rows are checked by parsing alone.
+            try? database.write { db in try db.execute(sql: "ALTER TABLE events ADD COLUMN payloadHash TEXT") }
         }
+        if try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") }) == nil {
+            try? database.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", arguments: ["ingest-" + instance])
+            }
+        }
+        guard let stream = try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") })
+        else {
+            throw StartError("the log \(path) has no stream id and cannot be written")
+        }
+        self.stream = stream
         lastSeq = 0
         try load()
+        let check = try database.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+        if check != ["ok"] {
+            writeProblem = "the log file is damaged (\(check.prefix(3).joined(separator: "; "))); restore it from a backup"
+        } else {
+            probe(force: true)
+        }
     }
 
-    /// Rebuilds the in-memory indexes (report ids, catalog) from the file.
+    /// Rebuilds the in-memory indexes (report ids, catalog) from the file. A catalog row that
+    /// does not read is named and set aside; the rest loads.
     private func load() throws {
         try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, type, reportId, contentHash, payload FROM events ORDER BY seq")
-            let decoder = JSONDecoder()
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, type, reportId, contentHash, payload, payloadHash FROM events ORDER BY seq")
             while let row = try rows.next() {
                 let seq = UInt64(row["seq"] as Int64)
                 lastSeq = seq
                 let type: String = row["type"]
                 if type == MessageType.catalogAccepted {
-                    let document = try decoder.decode(CatalogDocument.self, from: row["payload"] as Data)
-                    try catalog.merge(document)
-                    lastCatalogSeq = seq
-                    catalogCount += 1
+                    switch Self.decode(CatalogDocument.self, row) {
+                    case .success(let document):
+                        do {
+                            try catalog.merge(document)
+                            lastCatalogSeq = seq
+                            catalogCount += 1
+                        } catch {
+                            setAside(seq, "the catalog document does not merge: \(error)")
+                        }
+                    case .failure(let problem):
+                        setAside(seq, problem.text)
+                    }
                 } else if let id: String = row["reportId"] {
                     reportIndex[id] = (seq, row["contentHash"] ?? "")
                     reportCount += 1
                 }
             }
+        }
+    }
+
+    private func setAside(_ seq: UInt64, _ problem: String) {
+        guard unreadable[seq] == nil else { return }
+        unreadable[seq] = problem
+        logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
+    }
+
+    /// The payload of a row, checked against its hash and decoded; or what is wrong with it.
+    private static func decode<T: Decodable>(_ type: T.Type, _ row: Row) -> Result<T, RowProblem> {
+        guard let payload = row["payload"] as Data? else { return .failure(RowProblem("the row has no payload")) }
+        if let expected = row["payloadHash"] as String?, ReportValidator.fnv1a(bytes: payload) != expected {
+            return .failure(RowProblem("the payload does not match its hash (stored \(expected))"))
+        }
+        do {
+            return .success(try JSONDecoder().decode(T.self, from: payload))
+        } catch let error as DecodingError {
+            return .failure(RowProblem("the payload does not parse: \(ProtocolError(describing: error).message)"))
+        } catch {
+            return .failure(RowProblem("the payload does not parse: \(error)"))
         }
     }
 
@@ -121,13 +190,14 @@ final class IngestLog {
             )
             events.append((event, try CompactJSONEncoder.encode(item.report)))
         }
-        try database.write { db in
+        try write { db in
             let statement = try db.makeStatement(
-                sql: "INSERT INTO events (seq, type, topic, reportId, contentHash, payload) VALUES (?, ?, ?, ?, ?, ?)"
+                sql: "INSERT INTO events (seq, type, topic, reportId, contentHash, payload, payloadHash) VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
             for ((event, payload), (_, item)) in zip(events, fresh) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
+                    ReportValidator.fnv1a(bytes: payload),
                 ])
             }
         }
@@ -139,20 +209,21 @@ final class IngestLog {
         return (outcomes, events)
     }
 
-    /// Merges a catalog document and stores it. One that changes nothing is acknowledged with the
-    /// last catalog seq and not stored again.
+    /// Merges a catalog document and stores it; returns the seq and the stored event, or nil for
+    /// the event when the put changes nothing (acknowledged with the last catalog seq, not stored
+    /// again). A put whose names collide with other entities' is refused (`Catalog.merge`).
     func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
-        var merged = catalog
-        try merged.merge(document)
-        if merged.document == catalog.document && lastCatalogSeq > 0 {
+        if lastCatalogSeq > 0 && catalog.holds(document) {
             return (lastCatalogSeq, true, nil)
         }
+        var merged = catalog
+        try merged.merge(document, refusingCollisions: true)
         let seq = lastSeq + 1
         let payload = try JSONEncoder().encode(document)
-        try database.write { db in
+        try write { db in
             try db.execute(
-                sql: "INSERT INTO events (seq, type, topic, payload) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(seq), MessageType.catalogAccepted, Topic.catalog, payload]
+                sql: "INSERT INTO events (seq, type, topic, payload, payloadHash) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Int64(seq), MessageType.catalogAccepted, Topic.catalog, payload, ReportValidator.fnv1a(bytes: payload)]
             )
         }
         lastSeq = seq
@@ -163,28 +234,104 @@ final class IngestLog {
         return (seq, false, event)
     }
 
-    /// The stored events from `from` on, in order.
+    /// The stored events from `from` on, in order. A row that cannot be read keeps its place as an
+    /// event with a `problem`.
     func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
-        try database.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, type, topic, payload FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+        let rows = try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, type, topic, payload, payloadHash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(clamping: from), limit]
             )
-            let decoder = JSONDecoder()
-            return try rows.map { row in
-                let type: String = row["type"]
-                let payload: Data = row["payload"]
-                let seq = UInt64(row["seq"] as Int64)
-                let topic: String = row["topic"]
-                if type == MessageType.catalogAccepted {
-                    return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: try decoder.decode(CatalogDocument.self, from: payload))
-                }
-                return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: try decoder.decode(DeliveryReport.self, from: payload), catalog: nil)
-            }
         }
+        return rows.map { row in
+            let type: String = row["type"]
+            let seq = UInt64(row["seq"] as Int64)
+            let topic: String = row["topic"]
+            let problem: String
+            if type == MessageType.catalogAccepted {
+                switch Self.decode(CatalogDocument.self, row) {
+                case .success(let document):
+                    return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
+                case .failure(let why): problem = why.text
+                }
+            } else {
+                switch Self.decode(DeliveryReport.self, row) {
+                case .success(let report):
+                    return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
+                case .failure(let why): problem = why.text
+                }
+            }
+            setAside(seq, problem)
+            return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
+        }
+    }
+
+    // MARK: Writing and its failures
+
+    /// One write transaction. A failure that says the log cannot be written (read-only, full,
+    /// damaged) is kept as `writeProblem` and thrown as `unavailable` with that text.
+    private func write(_ body: (Database) throws -> Void) throws {
+        do {
+            try database.write(body)
+            writeProblem = nil
+        } catch let error as DatabaseError {
+            guard let problem = Self.writeProblem(error) else { throw error }
+            writeProblem = problem
+            lastProbe = monotonicMillis()
+            logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
+            throw ProtocolError(.unavailable, problem + "; nothing was stored")
+        }
+    }
+
+    /// Tries a small write (at most every 5 s unless forced) to learn whether the log takes
+    /// writes; sets or clears `writeProblem`.
+    func probe(force: Bool = false) {
+        let now = monotonicMillis()
+        guard force || (writeProblem != nil && now - lastProbe >= 5000) else { return }
+        lastProbe = now
+        let was = writeProblem
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", arguments: ["\(wallMillis())"])
+            }
+            writeProblem = nil
+            if was != nil { logger.notice("the log takes writes again") }
+        } catch let error as DatabaseError {
+            writeProblem = Self.writeProblem(error) ?? "the log cannot be written: \(error.message ?? "\(error.resultCode)")"
+        } catch {
+            writeProblem = "the log cannot be written: \(error)"
+        }
+        if let problem = writeProblem, problem != was {
+            logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
+        }
+    }
+
+    /// The plain-words reason for a write failure that is about the disk or the file, not the data.
+    static func writeProblem(_ error: DatabaseError) -> String? {
+        switch error.resultCode {
+        case .SQLITE_FULL: "the disk holding the log is full"
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN: "the log is read-only (\(error.message ?? "permission denied"))"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: "the log file is damaged (\(error.message ?? "corrupt")); restore it from a backup"
+        case .SQLITE_IOERR: "the disk holding the log fails to write (\(error.message ?? "I/O error"))"
+        default: nil
+        }
+    }
+
+    static func explain(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return writeProblem(error) ?? (error.message ?? "\(error.resultCode)") }
+        return "\(error)"
     }
 
     func close() throws {
         try database.close()
+    }
+}
+
+/// What is wrong with a stored row.
+struct RowProblem: Error {
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
     }
 }

@@ -16,6 +16,7 @@ final class IngestService: Sendable {
         var publishHighWaterMark: Int32
         var curve: CurveSettings
         var maxBatch: Int
+        var maxConnections: Int
     }
 
     private let settings: Settings
@@ -32,8 +33,19 @@ final class IngestService: Sendable {
     ]
 
     func run(stop: StopFlag) throws {
-        let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance)
+        // Held for the life of the loop: a second ingest on this data dir is refused at start.
+        let lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "ingest")
+        let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
         let context = try Context()
+        let teardown = Teardown()
+        defer {
+            // Whatever way the loop ends (a failed bind included): every socket closed, then the
+            // context, then the log. Every write finished before its reply was sent.
+            teardown.run()
+            context.terminate()
+            try? log.close()
+            withExtendedLifetime(lock) {}
+        }
         // With CURVE on, only the allow-listed keys get through the handshake; the handler is in
         // place before any socket binds.
         var zap: ZapHandler?
@@ -41,43 +53,52 @@ final class IngestService: Sendable {
             guard let allowed = settings.curve.allowed else {
                 throw SettingError("CURVE on ingest needs DELIVERY_CURVE_CLIENTS: the public keys allowed to write")
             }
-            zap = try ZapHandler(context: context, allowed: allowed, logger: logger)
+            let handler = try ZapHandler(context: context, allowed: allowed, logger: logger)
+            teardown.add(handler.close)
+            zap = handler
         }
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
+        teardown.add(router.close)
+        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
+        teardown.add(monitor.close)
+        try monitor.watchServer(router)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq,
             highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
+        teardown.add(publisher.close)
         logger.info(
             "ingest ready",
             metadata: [
                 "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)", "stream": "\(log.stream)",
-                "seq": "\(log.lastSeq)",
+                "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")",
             ]
         )
         let poller = Poller([router] + (zap.map { [$0.socket] } ?? []))
         while !stop.isSet {
             let ready = try poller.poll(timeoutMilliseconds: 100)
             if ready.count > 1 && ready[1] { zap?.handle() }
+            monitor.poll()
             if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
-                    handle(request, head, log: log, router: router, publisher: publisher)
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
+                    handle(request, head, log: log, router: router, publisher: publisher, monitor: monitor)
                 }
             }
+            log.probe()
             publisher.heartbeatIfIdle()
         }
-        // Every write finished before its reply was sent; close with a short linger.
-        router.close()
-        publisher.close()
-        zap?.close()
-        context.terminate()
-        try log.close()
     }
 
-    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, log: IngestLog, router: Socket, publisher: Publisher) {
+    private func handle(
+        _ request: RouterRequest, _ head: EnvelopeHead, log: IngestLog, router: Socket, publisher: Publisher, monitor: LinkMonitor
+    ) {
         switch head.type {
         case MessageType.ping:
-            request.reply(pong(head, service: "ingest", instance: settings.instance), on: router)
+            if let problem = log.writeProblem {
+                request.reply(ProtocolError(.unavailable, "cannot take reports: \(problem)", id: head.id), on: router)
+            } else {
+                request.reply(pong(head, service: "ingest", instance: settings.instance), on: router)
+            }
         case MessageType.status:
             let catalog = log.catalog.counts
             let body = StatusResult(
@@ -86,9 +107,17 @@ final class IngestService: Sendable {
                 counts: [
                     "reports": log.reportCount, "catalogPuts": log.catalogCount, "groups": catalog.groups,
                     "brands": catalog.brands, "models": catalog.models, "segments": catalog.segments,
+                    "unreadable": log.unreadable.count, "connections": monitor.connections,
+                    "refusedConnections": monitor.refused,
                 ],
-                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: true,
-                endpoints: ["bind": settings.bind, "publish": settings.publish]
+                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: log.writeProblem == nil,
+                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                problem: log.writeProblem.map { "cannot write: \($0)" },
+                setAside: log.unreadable.isEmpty
+                    ? nil
+                    : log.unreadable.sorted { $0.key > $1.key }.prefix(20).map {
+                        SetAsideEvent(stream: log.stream, seq: $0.key, reason: $0.value)
+                    }
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.submit:

@@ -23,18 +23,29 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "CURVE: the aggregates' public key, when they run with CURVE (env DELIVERY_AGGREGATE_PUBLIC_KEY).")
     var aggregatePublicKey: String?
 
+    @Option(help: "Bytes of queries held while they wait for 'after' (env DELIVERY_MAX_WAITING_BYTES; default 64 MiB).")
+    var maxWaitingBytes: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let logger = common.makeLogger("delivery-query")
+        let logger = try common.makeLogger("delivery-query")
+        let aggregateEndpoints = try endpointListSetting(
+            self.aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", default: "tcp://127.0.0.1:5553"
+        )
+        let aggregateFeeds = try endpointListSetting(self.aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS", default: "tcp://127.0.0.1:5552")
+        try checkPaired(aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS")
         let settings = QueryService.Settings(
-            bind: setting(queryBind, "DELIVERY_QUERY_BIND", default: "tcp://*:5554"),
-            publish: setting(queryPublish, "DELIVERY_QUERY_PUBLISH", default: "tcp://*:5555"),
-            aggregateEndpoints: listSetting(aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", default: "tcp://127.0.0.1:5553"),
-            aggregateFeeds: listSetting(aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS", default: "tcp://127.0.0.1:5552"),
+            bind: try endpointSetting(queryBind, "DELIVERY_QUERY_BIND", default: "tcp://*:5554", binding: true),
+            publish: try endpointSetting(queryPublish, "DELIVERY_QUERY_PUBLISH", default: "tcp://*:5555", binding: true),
+            aggregateEndpoints: aggregateEndpoints,
+            aggregateFeeds: aggregateFeeds,
             instance: common.resolvedInstance,
-            maxRequestBytes: common.resolvedMaxRequestBytes, publishHighWaterMark: common.resolvedPublishHighWaterMark,
-            curve: try common.resolvedCurve(), aggregatePublicKey: optionalSetting(aggregatePublicKey, "DELIVERY_AGGREGATE_PUBLIC_KEY")
+            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
+            curve: try common.resolvedCurve(),
+            aggregatePublicKey: try publicKeySetting(aggregatePublicKey, "DELIVERY_AGGREGATE_PUBLIC_KEY"),
+            maxConnections: try common.resolvedMaxConnections(),
+            maxWaitingBytes: try intSetting(maxWaitingBytes, "DELIVERY_MAX_WAITING_BYTES", default: 64 << 20, range: (1 << 20)...(4 << 30))
         )
         await ServiceRunner.main(name: "query", logger: logger) { stop in
             var state = ReplicaState(settings: settings, logger: logger)

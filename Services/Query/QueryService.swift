@@ -18,6 +18,9 @@ enum QueryService {
         var curve: CurveSettings
         /// The aggregates' CURVE public key, when they run with CURVE.
         var aggregatePublicKey: String?
+        var maxConnections: Int
+        /// The most bytes of requests held while they wait for their `after` positions.
+        var maxWaitingBytes: Int
     }
 }
 
@@ -61,8 +64,23 @@ struct ReplicaState {
     var buffered: [String: [(UInt64, String, JSONValue)]] = [:]
     var bufferedCount = 0
     var waiting: [WaitingQuery] = []
+    var waitingBytes = 0
     var resyncs = 0
     var answered = 0
+    var busyReplies = 0
+    /// `figure.changed` events that did not read: set aside, counted, the latest kept for `status`.
+    var setAsideCount = 0
+    var setAside: [SetAsideEvent] = []
+    /// Snapshot requests waiting their turn (one answered per loop turn), the last snapshot built
+    /// (reused while nothing changed), and when each client last got one.
+    var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
+    var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
+    var lastSnapshotFor: [[UInt8]: Int64] = [:]
+    static let snapshotQueueLimit = 32
+    static let waitingLimit = 10_000
+    /// A client gets at most one snapshot per this many milliseconds: one that asks again and again
+    /// without reading the replies cannot make the replica queue snapshot after snapshot for it.
+    static let snapshotInterval: Int64 = 1000
 
     static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
     static let bufferLimit = 200_000
@@ -99,30 +117,52 @@ struct ReplicaState {
 
     mutating func run(stop: StopFlag) throws {
         let context = try Context()
+        let teardown = Teardown()
+        defer {
+            // Whatever way the loop ends (a port taken, a bad key): every socket closed, then the
+            // context, so that the process exits instead of waiting in zmq_ctx_term.
+            teardown.run()
+            context.terminate()
+        }
         let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
+        if let zap { teardown.add(zap.close) }
         let epoch = String(UInt64(wallMillis()), radix: 36)
         let publisher = try Publisher(
             context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)",
             highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
+        teardown.add(publisher.close)
         let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
+        teardown.add(router.close)
+        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
+        teardown.add(monitor.close)
+        try monitor.watchServer(router)
         let feed = try Socket(context, .sub)
+        teardown.add(feed.close)
         try settings.curve.secureClient(feed, serverKey: settings.aggregatePublicKey)
         try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         try feed.set(.subscribe(""))
+        try monitor.watchUpstream(feed, endpoints: settings.aggregateFeeds)
         for endpoint in settings.aggregateFeeds { try feed.connect(endpoint) }
         let curve = settings.curve
         let aggregateKey = settings.aggregatePublicKey
-        let sources = try settings.aggregateEndpoints.map {
-            try SnapshotSource(context: context, endpoint: $0) { try curve.secureClient($0, serverKey: aggregateKey) }
+        var sources: [SnapshotSource] = []
+        for endpoint in settings.aggregateEndpoints {
+            let source = try SnapshotSource(context: context, endpoint: endpoint) { socket in
+                try curve.secureClient(socket, serverKey: aggregateKey)
+                try monitor.watchUpstream(socket, endpoints: [endpoint])
+            }
+            teardown.add(source.client.close)
+            sources.append(source)
         }
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
         var wasReady = false
 
         while !stop.isSet {
             let poller = Poller([router, feed] + sources.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
-            let ready = try poller.poll(timeoutMilliseconds: 50)
+            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty ? 50 : 0)
             if let zap, ready[ready.count - 1] { zap.handle() }
+            monitor.poll()
             // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
             if ready[1] { drainFeed(feed, sources: sources, publisher: publisher) }
             for (index, source) in sources.enumerated() where ready[2 + index] {
@@ -135,19 +175,14 @@ struct ReplicaState {
                 wasReady = true
             }
             if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger) { request, head in
-                    handle(request, head, router: router, publisher: publisher, ready: isReady)
+                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
+                    handle(request, head, router: router, publisher: publisher, ready: isReady, monitor: monitor)
                 }
             }
+            serveOneSnapshot(router: router, publisher: publisher)
             answerWaiting(router: router, ready: isReady)
             publisher.heartbeatIfIdle(positions: asOf)
         }
-        for source in sources { source.client.close() }
-        feed.close()
-        router.close()
-        publisher.close()
-        zap?.close()
-        context.terminate()
     }
 
     // MARK: Clone pattern
@@ -256,7 +291,7 @@ struct ReplicaState {
         case MessageType.figureChanged:
             // Read from the parsed message (JSONDecoder was half of a replica's time per event).
             guard let figure = try? FigureBody(json: message["body"] ?? .null) else {
-                logger.warning("a figure.changed that does not read", metadata: ["stream": "\(stream)", "seq": "\(seq)"])
+                setAside(stream, seq, "a figure.changed that does not read")
                 return
             }
             install(figure, publisher: publisher)
@@ -280,6 +315,13 @@ struct ReplicaState {
         }
     }
 
+    mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
+        setAsideCount += 1
+        setAside.append(SetAsideEvent(stream: stream, seq: seq, reason: reason))
+        if setAside.count > 20 { setAside.removeFirst(setAside.count - 20) }
+        logger.error("an event cannot be applied; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "reason": "\(reason)"])
+    }
+
     /// Takes an aggregate's figure and mirrors every figure of the replica that it changed.
     mutating func install(_ figure: FigureBody, publisher: Publisher) {
         for changed in replica.receive(figure) {
@@ -294,7 +336,9 @@ struct ReplicaState {
         return after.allSatisfy { stream, seq in (positions[stream] ?? 0) >= seq }
     }
 
-    mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool) {
+    mutating func handle(
+        _ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool, monitor: LinkMonitor
+    ) {
         switch head.type {
         case MessageType.ping:
             if ready {
@@ -306,9 +350,16 @@ struct ReplicaState {
             let body = StatusResult(
                 service: "query", version: serviceVersion, instance: settings.instance, streams: [publisher.stream],
                 positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
-                counts: ["figures": replica.count, "resyncs": resyncs, "answered": answered, "waiting": waiting.count],
+                counts: [
+                    "figures": replica.count, "resyncs": resyncs, "answered": answered, "waiting": waiting.count,
+                    "waitingBytes": waitingBytes, "busy": busyReplies, "setAside": setAsideCount,
+                    "snapshotsQueued": snapshotQueue.count, "connections": monitor.connections,
+                    "refusedConnections": monitor.refused,
+                ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.bind, "publish": settings.publish]
+                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
+                setAside: setAside.isEmpty ? nil : setAside.reversed(), links: monitor.links
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:
@@ -316,11 +367,23 @@ struct ReplicaState {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let query):
-                let body = SnapshotResult(
-                    figures: replica.figures(prefix: query.prefix ?? ""), positions: [publisher.stream: publisher.seq],
-                    upstream: asOf, catalog: replica.catalog.document
-                )
-                request.reply(Envelope(type: MessageType.snapshotResult, id: head.id, body: body), on: router)
+                let now = monotonicMillis()
+                if let last = lastSnapshotFor[request.identity], now - last < Self.snapshotInterval {
+                    busyReplies += 1
+                    let wait = Int(Self.snapshotInterval - (now - last))
+                    request.reply(busy("one snapshot per second per client", id: head.id, retryAfterMs: wait), on: router)
+                    return
+                }
+                guard snapshotQueue.count < Self.snapshotQueueLimit else {
+                    busyReplies += 1
+                    request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
+                    return
+                }
+                lastSnapshotFor[request.identity] = now
+                if lastSnapshotFor.count > 10_000 {
+                    lastSnapshotFor = lastSnapshotFor.filter { now - $0.value < Self.snapshotInterval }
+                }
+                snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }
         case let type where MessageType.queries.contains(type):
             let control: QueryControl
@@ -335,12 +398,43 @@ struct ReplicaState {
             if ready && satisfied(after) {
                 answer(request, head, router: router)
             } else {
+                // A waiting query holds its bytes until it is answered: bounded, so that parked
+                // queries cannot take the replica's memory.
+                let size = request.payload.count
+                guard waiting.count < Self.waitingLimit, waitingBytes + size <= settings.maxWaitingBytes else {
+                    busyReplies += 1
+                    request.reply(
+                        busy("\(waiting.count) queries (\(waitingBytes) bytes) are already waiting for their positions", id: head.id),
+                        on: router
+                    )
+                    return
+                }
                 let timeout = Int64(min(max(control.timeoutMs ?? 2000, 0), 60_000))
+                waitingBytes += size
                 waiting.append(WaitingQuery(request: request, head: head, after: after, deadline: monotonicMillis() + timeout))
             }
         default:
             request.reply(unknownType(head, serves: Self.serves), on: router)
         }
+    }
+
+    /// Answers the oldest queued snapshot request: one per loop turn, so that the feed and the
+    /// queries are served between snapshots. A snapshot of the same prefix at the same position
+    /// is built once.
+    mutating func serveOneSnapshot(router: Socket, publisher: Publisher) {
+        guard !snapshotQueue.isEmpty else { return }
+        let (request, id, prefix) = snapshotQueue.removeFirst()
+        let body: SnapshotResult
+        if let cached = snapshotCache, cached.prefix == prefix, cached.seq == publisher.seq {
+            body = cached.body
+        } else {
+            body = SnapshotResult(
+                figures: replica.figures(prefix: prefix), positions: [publisher.stream: publisher.seq],
+                upstream: asOf, catalog: replica.catalog.document
+            )
+            snapshotCache = (prefix, publisher.seq, body)
+        }
+        request.reply(Envelope(type: MessageType.snapshotResult, id: id, body: body), on: router)
     }
 
     mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket) {
@@ -356,6 +450,8 @@ struct ReplicaState {
         let now = monotonicMillis()
         var still: [WaitingQuery] = []
         for query in waiting {
+            let done = (ready && satisfied(query.after)) || now >= query.deadline
+            if done { waitingBytes -= query.request.payload.count }
             if ready && satisfied(query.after) {
                 answer(query.request, query.head, router: router)
             } else if now >= query.deadline {

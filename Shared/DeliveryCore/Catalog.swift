@@ -25,36 +25,51 @@ public struct Catalog: Sendable {
     /// Merges a catalog document: entries with a known id replace the old ones, new ones are added.
     /// A brand must name a known group, a model a known brand (and a known segment, if any); an
     /// existing brand or model keeps its parent, since its figures were counted there.
-    public mutating func merge(_ document: CatalogDocument) throws(ProtocolError) {
+    ///
+    /// With `refusingCollisions` (a new put at ingest), a put is refused when one of its names
+    /// (id, name or alias) would also name another entity of the same level, so that a name that
+    /// resolved before keeps resolving: two models may share a name only under different brands
+    /// (a report or query tells them apart by brand). Documents already in a log are merged
+    /// without that check, so that an old log still loads.
+    ///
+    /// The name index is updated entry by entry, so a put of one model costs the same in a
+    /// catalog of ten models or of a hundred thousand.
+    public mutating func merge(_ document: CatalogDocument, refusingCollisions: Bool = false) throws(ProtocolError) {
         var next = self
         for (index, group) in document.groups.enumerated() {
             try Self.checkID(group.id, name: group.name, list: "groups", index: index)
+            next.index(.group, group.id, Self.words(group.id, group.name, group.aliases), parent: .market, old: groups[group.id].map {
+                Self.words($0.id, $0.name, $0.aliases)
+            })
             next.groups[group.id] = group
         }
         for (index, segment) in document.segments.enumerated() {
             try Self.checkID(segment.id, name: segment.name, list: "segments", index: index)
             next.segments[segment.id] = segment
         }
-        next.reindex()
         for (index, brand) in document.brands.enumerated() {
             try Self.checkID(brand.id, name: brand.name, list: "brands", index: index)
             guard let group = next.resolveID(brand.group, level: .group) else {
                 throw Self.invalid("brands[\(index)] '\(brand.id)' names group '\(brand.group)', which is not in the catalog", list: "brands", index: index)
             }
-            if let old = brands[brand.id], old.group != group {
+            let old = next.brands[brand.id]
+            if let old, old.group != group {
                 throw Self.invalid("brand '\(brand.id)' belongs to group '\(old.group)'; it cannot move to '\(group)'", list: "brands", index: index)
             }
             var entry = brand
             entry.group = group
+            next.index(.brand, brand.id, Self.words(brand.id, brand.name, brand.aliases), parent: EntityKey(.group, group), old: old.map {
+                Self.words($0.id, $0.name, $0.aliases)
+            })
             next.brands[brand.id] = entry
         }
-        next.reindex()
         for (index, model) in document.models.enumerated() {
             try Self.checkID(model.id, name: model.name, list: "models", index: index)
             guard let brand = next.resolveID(model.brand, level: .brand) else {
                 throw Self.invalid("models[\(index)] '\(model.id)' names brand '\(model.brand)', which is not in the catalog", list: "models", index: index)
             }
-            if let old = models[model.id], old.brand != brand {
+            let old = next.models[model.id]
+            if let old, old.brand != brand {
                 throw Self.invalid("model '\(model.id)' belongs to brand '\(old.brand)'; it cannot move to '\(brand)'", list: "models", index: index)
             }
             var entry = model
@@ -62,6 +77,9 @@ public struct Catalog: Sendable {
             if let segment = model.segment, next.segments[segment] == nil {
                 throw Self.invalid("models[\(index)] '\(model.id)' names segment '\(segment)', which is not in the catalog", list: "models", index: index)
             }
+            next.index(.model, model.id, Self.words(model.id, model.name, model.aliases), parent: EntityKey(.brand, brand), old: old.map {
+                Self.words($0.id, $0.name, $0.aliases)
+            })
             next.models[model.id] = entry
         }
         for (index, rate) in document.fx.enumerated() {
@@ -71,8 +89,82 @@ public struct Catalog: Sendable {
             next.fx.removeAll { $0.base.uppercased() == rate.base.uppercased() && $0.quote.uppercased() == rate.quote.uppercased() }
             next.fx.append(rate)
         }
-        next.reindex()
+        if refusingCollisions { try next.refuseCollisions(document) }
         self = next
+    }
+
+    /// Whether every entry of a document is already in the catalog as it stands (a put that would
+    /// change nothing).
+    public func holds(_ document: CatalogDocument) -> Bool {
+        document.groups.allSatisfy { groups[$0.id] == $0 }
+            && document.segments.allSatisfy { segments[$0.id] == $0 }
+            && document.brands.allSatisfy { brand in
+                var entry = brand
+                entry.group = resolveID(brand.group, level: .group) ?? brand.group
+                return brands[brand.id] == entry
+            }
+            && document.models.allSatisfy { model in
+                var entry = model
+                entry.brand = resolveID(model.brand, level: .brand) ?? model.brand
+                return models[model.id] == entry
+            }
+            && document.fx.allSatisfy { fx.contains($0) }
+    }
+
+    /// Throws when a name of the document's entries names another entity of the same level (for
+    /// models: another model of the same brand).
+    private func refuseCollisions(_ document: CatalogDocument) throws(ProtocolError) {
+        func check(_ level: Level, _ id: String, _ words: [String], list: String, index: Int) throws(ProtocolError) {
+            for word in words {
+                let others = (names[level]?[word.lowercased()] ?? []).subtracting([id])
+                let clashing = level == .model ? others.filter { models[$0]?.brand == models[id]?.brand } : others
+                guard let other = clashing.sorted().first else { continue }
+                throw ProtocolError(
+                    .invalidReport,
+                    "\(list)[\(index)] '\(id)': the name '\(word)' already names \(level.rawValue) '\(other)'"
+                        + (level == .model ? " of the same brand" : "") + "; one name, one \(level.rawValue)",
+                    details: ["list": .string(list), "index": .int(Int64(index)), "name": .string(word), "collidesWith": .string(other)]
+                )
+            }
+        }
+        for (index, group) in document.groups.enumerated() {
+            try check(.group, group.id, Self.words(group.id, group.name, group.aliases), list: "groups", index: index)
+        }
+        for (index, brand) in document.brands.enumerated() {
+            try check(.brand, brand.id, Self.words(brand.id, brand.name, brand.aliases), list: "brands", index: index)
+        }
+        for (index, model) in document.models.enumerated() {
+            try check(.model, model.id, Self.words(model.id, model.name, model.aliases), list: "models", index: index)
+        }
+    }
+
+    private static func words(_ id: String, _ name: String, _ aliases: [String]?) -> [String] {
+        [id, name] + (aliases ?? [])
+    }
+
+    /// Indexes one entry's names and its place under its parent; `old` is the names of the entry
+    /// it replaces.
+    private mutating func index(_ level: Level, _ id: String, _ words: [String], parent: EntityKey, old: [String]?) {
+        if let old {
+            for word in old {
+                let key = word.lowercased()
+                names[level]?[key]?.remove(id)
+                if names[level]?[key]?.isEmpty == true { names[level]?[key] = nil }
+            }
+        } else {
+            var siblings = childIDs[parent] ?? []
+            var low = 0
+            var high = siblings.count
+            while low < high {
+                let middle = (low + high) / 2
+                if siblings[middle] < id { low = middle + 1 } else { high = middle }
+            }
+            siblings.insert(id, at: low)
+            childIDs[parent] = siblings
+        }
+        for word in words {
+            names[level, default: [:]][word.lowercased(), default: []].insert(id)
+        }
     }
 
     private static func checkID(_ id: String, name: String, list: String, index: Int) throws(ProtocolError) {
@@ -92,31 +184,6 @@ public struct Catalog: Sendable {
 
     private static func invalid(_ message: String, list: String, index: Int) -> ProtocolError {
         ProtocolError(.invalidReport, message, details: ["list": .string(list), "index": .int(Int64(index))])
-    }
-
-    private mutating func reindex() {
-        var names: [Level: [String: Set<String>]] = [:]
-        func add(_ level: Level, _ id: String, _ words: [String]) {
-            for word in words {
-                names[level, default: [:]][word.lowercased(), default: []].insert(id)
-            }
-        }
-        var children: [EntityKey: [String]] = [:]
-        for group in groups.values {
-            add(.group, group.id, [group.id, group.name] + (group.aliases ?? []))
-            children[.market, default: []].append(group.id)
-        }
-        for brand in brands.values {
-            add(.brand, brand.id, [brand.id, brand.name] + (brand.aliases ?? []))
-            children[EntityKey(.group, brand.group), default: []].append(brand.id)
-        }
-        for model in models.values {
-            add(.model, model.id, [model.id, model.name] + (model.aliases ?? []))
-            children[EntityKey(.brand, model.brand), default: []].append(model.id)
-        }
-        for key in children.keys { children[key]!.sort() }
-        self.names = names
-        self.childIDs = children
     }
 
     private func resolveID(_ name: String, level: Level) -> String? {

@@ -263,7 +263,7 @@ public struct FigureBook: FigureStore, Sendable {
         private mutating func count(_ part: Contribution, sign: Int32) {
             guard part.present else { return }
             childPresent += sign
-            childSum += Int64(sign) * part.units
+            childSum = sign > 0 ? childSum.saturatingAdding(part.units) : childSum.saturatingSubtracting(part.units)
             if part.complete { childComplete += sign }
             switch part.qualifier {
             case .exact: break

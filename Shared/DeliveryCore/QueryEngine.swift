@@ -57,7 +57,7 @@ public struct QueryEngine<Store: FigureStore> {
         for part in parts {
             if part.present {
                 sum.present = true
-                sum.units += part.units
+                sum.units = sum.units.saturatingAdding(part.units)
                 sum.qualifier = sum.qualifier.combined(with: part.qualifier)
             }
             if !part.present || !part.complete { sum.complete = false }
@@ -130,7 +130,7 @@ public struct QueryEngine<Store: FigureStore> {
         return ShareResult(
             entity: catalog.ref(key), of: catalog.ref(whole), period: period.description,
             share: total.units > 0 ? Double(part.units) / Double(total.units) : nil,
-            units: part.units, ofUnits: total.units, otherUnits: total.units - part.units,
+            units: part.units, ofUnits: total.units, otherUnits: total.units.saturatingSubtracting(part.units),
             qualifier: part.qualifier.combined(with: total.qualifier)
         )
     }
@@ -171,7 +171,7 @@ public struct QueryEngine<Store: FigureStore> {
         for month in first.through(period) {
             let value = value(key, month)
             if value.present {
-                units += value.units
+                units = units.saturatingAdding(value.units)
                 qualifier = qualifier.combined(with: value.qualifier)
             } else {
                 complete = false
@@ -230,7 +230,7 @@ public struct QueryEngine<Store: FigureStore> {
         }
         let all = ranked(candidates, period)
         let rows = query.top.map { Array(all.prefix($0)) } ?? all
-        let total = rows.reduce(Int64(0)) { $0 + $1.1.units }
+        let total = rows.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
         return RankingResult(
             period: period.description, level: query.level, within: catalog.ref(within),
             rows: rows.enumerated().map { index, row in
@@ -327,12 +327,12 @@ public struct QueryEngine<Store: FigureStore> {
         for child in catalog.children(of: key) {
             guard let value = store.figure(child, period) else { continue }
             children.append(ReconcileChild(entity: value.entity, units: value.units, basis: value.basis, qualifier: value.qualifier))
-            sum += value.units
+            sum = sum.saturatingAdding(value.units)
             qualifier = qualifier.combined(with: value.qualifier)
         }
         return ReconcileResult(
             entity: catalog.ref(key), period: period.description, reported: figure?.reported, childrenSum: sum,
-            unattributed: figure?.reported.map { $0 - sum }, qualifier: figure?.reportedQualifier,
+            unattributed: figure?.reported.map { $0.saturatingSubtracting(sum) }, qualifier: figure?.reportedQualifier,
             childrenQualifier: qualifier, children: children, sources: figure?.sources ?? []
         )
     }

@@ -7,6 +7,14 @@ public enum ReportValidator {
     public static let maxFieldLength = 1024
     /// The longest note.
     public static let maxNoteLength = 4096
+    /// The most units one report may state. A month of the whole world's car sales is under ten
+    /// million and a year under a hundred million; a billion leaves room for any real figure while
+    /// keeping every sum of reports far from `Int64`'s limit.
+    public static let maxUnits: Int64 = 1_000_000_000
+    /// The earliest `reportedAt` taken: 1900-01-01T00:00:00Z.
+    public static let earliestReportedAt: Int64 = -2_208_988_800_000
+    /// How far ahead of the receiving clock a `reportedAt` may be (a day: time zones and clock skew).
+    public static let futureAllowance: Int64 = 86_400_000
 
     /// A report that passed validation, with what the stored form needs besides the report.
     public struct Validated: Sendable {
@@ -61,11 +69,13 @@ public enum ReportValidator {
             throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
         case .int(let value)?:
             guard value >= 0 else { throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)") }
+            guard value <= maxUnits else { throw error(.invalidReport, index, "units", tooManyUnits("\(value)")) }
             units = value
         case .double(let value)?:
-            guard value >= 0, value.rounded() == value, value < 9e15 else {
+            guard value >= 0, value.rounded() == value, value.isFinite else {
                 throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)")
             }
+            guard value <= Double(maxUnits) else { throw error(.invalidReport, index, "units", tooManyUnits("\(value)")) }
             units = Int64(value)
         case let other?:
             throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(other.kind)")
@@ -85,10 +95,19 @@ public enum ReportValidator {
         let givenTime = try string("reportedAt", required: false, limit: 64)
         var reportedAt = Timestamp.format(millis: receivedAt)
         if let givenTime {
-            guard Timestamp.millis(givenTime) != nil else {
+            guard let millis = Timestamp.millis(givenTime) else {
                 throw error(
                     .invalidReport, index, "reportedAt",
                     "reportedAt must be an ISO 8601 time such as 2025-06-01T00:00:00Z, not '\(givenTime)'"
+                )
+            }
+            guard millis >= earliestReportedAt else {
+                throw error(.invalidReport, index, "reportedAt", "reportedAt '\(givenTime)' is before 1900")
+            }
+            guard millis <= receivedAt + futureAllowance else {
+                throw error(
+                    .invalidReport, index, "reportedAt",
+                    "reportedAt '\(givenTime)' is more than a day ahead of this ingest's clock (\(Timestamp.format(millis: receivedAt)))"
                 )
             }
             reportedAt = givenTime
@@ -173,14 +192,33 @@ public enum ReportValidator {
         }
     }
 
+    private static func tooManyUnits(_ value: String) -> String {
+        "units must be at most \(maxUnits) (no delivery figure is larger), not \(value)"
+    }
+
+    /// Why a stored report cannot be applied to figures, or nil when it can. A follower asks this
+    /// of every event it reads from a log: an event written before a limit existed, or damaged,
+    /// is set aside rather than trusted.
+    public static func unusable(_ report: DeliveryReport) -> String? {
+        guard (0...maxUnits).contains(report.units) else { return "units \(report.units) is outside 0...\(maxUnits)" }
+        guard (try? Period(parsing: report.period)) != nil else { return "period '\(report.period)' does not parse" }
+        guard Timestamp.millis(report.reportedAt) != nil else { return "reportedAt '\(report.reportedAt)' does not parse" }
+        return nil
+    }
+
     static func error(_ code: ErrorCode, _ index: Int, _ field: String, _ message: String) -> ProtocolError {
         ProtocolError(code, message, details: ["index": .int(Int64(index)), "field": .string(field)])
     }
 
     /// FNV-1a, 64 bits, as 16 hex digits: a stable content hash with no dependency.
     public static func fnv1a(_ text: String) -> String {
+        fnv1a(bytes: text.utf8)
+    }
+
+    /// FNV-1a of raw bytes (a stored payload), as 16 hex digits.
+    public static func fnv1a(bytes: some Sequence<UInt8>) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }

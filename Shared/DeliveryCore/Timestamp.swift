@@ -36,6 +36,7 @@ public enum Timestamp {
                 guard let s = number(2), s < 61 else { return nil }
                 second = s
                 if expect(".") || expect(",") {
+                    // Any number of digits (nanoseconds and beyond are common); milliseconds are kept.
                     var digits = 0
                     var fraction = 0
                     while i < b.count, b[i] >= 48, b[i] <= 57 {
@@ -44,7 +45,11 @@ public enum Timestamp {
                         i += 1
                     }
                     guard digits > 0 else { return nil }
-                    for _ in digits..<3 where digits < 3 { fraction *= 10 }
+                    var scale = digits
+                    while scale < 3 {
+                        fraction *= 10
+                        scale += 1
+                    }
                     millis = fraction
                 }
             }

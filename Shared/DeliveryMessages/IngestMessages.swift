@@ -105,14 +105,35 @@ public struct LoggedEvent: Codable, Sendable {
     public var topic: String
     public var report: DeliveryReport?
     public var catalog: CatalogDocument?
+    /// Set when the stored row cannot be read (its payload does not parse or does not match its
+    /// hash): the event keeps its place in the stream, names what is wrong, and carries nothing
+    /// to apply. A follower sets it aside and goes on.
+    public var problem: String?
 
-    public init(type: String, stream: String, seq: UInt64, topic: String, report: DeliveryReport?, catalog: CatalogDocument?) {
+    public init(
+        type: String, stream: String, seq: UInt64, topic: String, report: DeliveryReport?, catalog: CatalogDocument?,
+        problem: String? = nil
+    ) {
         self.type = type
         self.stream = stream
         self.seq = seq
         self.topic = topic
         self.report = report
         self.catalog = catalog
+        self.problem = problem
+    }
+}
+
+/// A stored event a follower could not apply, as `status` lists it.
+public struct SetAsideEvent: Codable, Sendable, Hashable {
+    public var stream: String
+    public var seq: UInt64
+    public var reason: String
+
+    public init(stream: String, seq: UInt64, reason: String) {
+        self.stream = stream
+        self.seq = seq
+        self.reason = reason
     }
 }
 
@@ -201,11 +222,23 @@ public struct StatusResult: Codable, Sendable {
     public var uptimeSeconds: Double
     public var ready: Bool
     public var endpoints: [String: String]
+    /// Why the service is not ready, or what keeps it from doing all of its work (it cannot write,
+    /// an upstream refuses it); nil when all is well.
+    public var problem: String?
+    /// The latest stored events this service set aside (at most 20; `counts.setAside` has them all).
+    public var setAside: [SetAsideEvent]?
+    /// Each upstream link by endpoint: `connected`, `connecting`, `disconnected`, or
+    /// `handshake failed: …` (a wrong or refused CURVE key).
+    public var links: [String: String]?
 
     public init(
         service: String, version: String, instance: String, streams: [String], positions: [String: UInt64],
-        counts: [String: Int], uptimeSeconds: Double, ready: Bool, endpoints: [String: String]
+        counts: [String: Int], uptimeSeconds: Double, ready: Bool, endpoints: [String: String], problem: String? = nil,
+        setAside: [SetAsideEvent]? = nil, links: [String: String]? = nil
     ) {
+        self.problem = problem
+        self.setAside = setAside
+        self.links = links
         self.service = service
         self.version = version
         self.instance = instance

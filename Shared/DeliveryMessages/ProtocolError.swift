@@ -11,6 +11,9 @@ public enum ErrorCode: String, Codable, Sendable, Hashable {
     case tooLarge = "too_large"
     case unauthorized
     case unavailable
+    /// The service is at a limit it sets to protect its other clients (queued snapshots, bytes held
+    /// for waiting queries); `details.retryAfterMs` says when to ask again.
+    case busy
     case `internal`
 }
 

@@ -15,6 +15,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: "Messages a PUB queues per subscriber before it drops (env DELIVERY_PUBLISH_HWM; default 100000).")
     public var publishHwm: Int32?
 
+    @Option(help: "Most client connections the ROUTER holds (env DELIVERY_MAX_CONNECTIONS; default: 90 % of the open-file limit).")
+    public var maxConnections: Int?
+
     @Option(help: "CURVE: this service's secret key, Z85 (env DELIVERY_CURVE_SECRET_KEY); turns CURVE on for the sockets it binds.")
     public var curveSecretKey: String?
 
@@ -28,12 +31,28 @@ public struct CommonOptions: ParsableArguments {
 
     public var resolvedInstance: String { instanceName(instance) }
 
-    public var resolvedMaxRequestBytes: Int { ServiceKit.maxRequestBytes(maxRequestBytes) }
+    public func resolvedMaxRequestBytes() throws -> Int { try ServiceKit.maxRequestBytes(maxRequestBytes) }
 
     /// The high-water mark of the service's PUB: past it a slow subscriber loses messages (and
     /// finds the gap by seq) instead of slowing the service.
-    public var resolvedPublishHighWaterMark: Int32 {
-        publishHwm ?? Int32(setting(nil, "DELIVERY_PUBLISH_HWM", default: "100000")).map { max($0, 1) } ?? 100_000
+    public func resolvedPublishHighWaterMark() throws -> Int32 {
+        Int32(try intSetting(publishHwm.map(Int.init), "DELIVERY_PUBLISH_HWM", default: 100_000, range: 1...10_000_000))
+    }
+
+    /// The most connections the service's ROUTER holds (env DELIVERY_MAX_CONNECTIONS); the default
+    /// leaves room under the process's open-file limit, which the service raises to its hard limit.
+    public func resolvedMaxConnections() throws -> Int {
+        let cap = connectionCap(openFileLimit: raiseOpenFileLimit())
+        return try intSetting(maxConnections, "DELIVERY_MAX_CONNECTIONS", default: cap, range: 1...Int(Int32.max))
+    }
+
+    /// The log level, checked.
+    public func resolvedLogLevel() throws -> Logger.Level {
+        let text = setting(logLevel, "DELIVERY_LOG_LEVEL", default: "info")
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw SettingError("DELIVERY_LOG_LEVEL='\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
     }
 
     /// The CURVE settings (off unless a key is given).
@@ -46,8 +65,8 @@ public struct CommonOptions: ParsableArguments {
     }
 
     /// Makes the process's logger; only `main` calls this.
-    public func makeLogger(_ label: String) -> Logger {
-        let level = Logger.Level(rawValue: setting(logLevel, "DELIVERY_LOG_LEVEL", default: "info").lowercased()) ?? .info
+    public func makeLogger(_ label: String) throws -> Logger {
+        let level = try resolvedLogLevel()
         LoggingSystem.bootstrap { name in
             var handler = StreamLogHandler.standardError(label: name)
             handler.logLevel = level

@@ -9,9 +9,12 @@ public func drainRouter(
     maxBytes: Int,
     logger: Logger,
     budget: Int = 256,
+    stop: StopFlag? = nil,
     handle: (RouterRequest, EnvelopeHead) -> Void
 ) {
     for _ in 0..<budget {
+        // A stop asked for while requests are queued is honoured at once; they go unanswered.
+        if stop?.isSet == true { return }
         let frames: [[UInt8]]
         do {
             guard let received = try socket.receive(wait: false) else { return }
@@ -52,6 +55,12 @@ public func makeRouter(_ context: Context, bind endpoint: String, maxBytes: Int,
     ])
     try socket.bind(endpoint)
     return socket
+}
+
+/// The reply to a request that would take the service past a limit it keeps to protect its other
+/// clients: nothing was done; ask again after `retryAfterMs`.
+public func busy(_ why: String, id: JSONValue, retryAfterMs: Int = 1000) -> ProtocolError {
+    ProtocolError(.busy, "busy: \(why); ask again later", details: ["retryAfterMs": .int(Int64(retryAfterMs))], id: id)
 }
 
 /// The standard `pong`.

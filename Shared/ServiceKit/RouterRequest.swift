@@ -31,6 +31,11 @@ public struct RouterRequest {
         return (RouterRequest(identity: identity, delimited: delimited, payload: payload), nil)
     }
 
+    /// The request without its bytes: enough to reply, for a request kept while it waits.
+    public var stripped: RouterRequest {
+        RouterRequest(identity: identity, delimited: delimited, payload: [])
+    }
+
     /// Sends a reply back the way the request came. A peer that has gone is not an error.
     public func reply(_ bytes: [UInt8], on socket: Socket) {
         let frames = delimited ? [identity, [], bytes] : [identity, bytes]

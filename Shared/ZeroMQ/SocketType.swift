@@ -2,7 +2,7 @@ import CZeroMQ
 
 /// The ZeroMQ socket patterns this project uses.
 public enum SocketType: Sendable, CustomStringConvertible {
-    case pub, sub, xpub, xsub, router, dealer, req, rep, push, pull
+    case pub, sub, xpub, xsub, router, dealer, req, rep, push, pull, pair
 
     var raw: Int32 {
         switch self {
@@ -16,6 +16,7 @@ public enum SocketType: Sendable, CustomStringConvertible {
         case .rep: ZMQ_REP
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
+        case .pair: ZMQ_PAIR
         }
     }
 
@@ -28,6 +29,7 @@ public enum SocketType: Sendable, CustomStringConvertible {
         case .router: "ROUTER"
         case .dealer: "DEALER"
         case .req: "REQ"
+        case .pair: "PAIR"
         case .rep: "REP"
         case .push: "PUSH"
         case .pull: "PULL"

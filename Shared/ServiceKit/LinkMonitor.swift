@@ -1,0 +1,145 @@
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// Watches a service's sockets through libzmq's socket monitor, on the service's thread:
+/// - upstream links (a follower's SUB and DEALERs): each endpoint's state for `status`, and every
+///   failed CURVE handshake logged with the reason (a wrong server key, a key not on the allow-list),
+///   so that a follower that cannot get in says so instead of "catching up" in silence;
+/// - a server's ROUTER: connections counted against a cap. A connection past the cap is closed as
+///   soon as it is accepted (logged), and an accept that fails (no file descriptors left) is logged,
+///   so that a flood of idle clients neither starves the process of descriptors nor goes unseen.
+public final class LinkMonitor {
+    public enum Role {
+        case upstream
+        case server
+    }
+
+    private let context: Context
+    private let logger: Logger
+    private var watches: [(monitor: SocketMonitor, role: Role)] = []
+    /// Each upstream endpoint's state.
+    public private(set) var links: [String: String] = [:]
+    /// Connections open on the watched servers.
+    public private(set) var connections = 0
+    /// Connections closed because the cap was reached, and accepts that failed.
+    public private(set) var refused = 0
+    public private(set) var acceptFailures = 0
+    public let maxConnections: Int
+    private var lastWarning: Int64 = -60_000
+
+    private static let counter = Atomic<Int>(0)
+
+    public init(context: Context, logger: Logger, maxConnections: Int) {
+        self.context = context
+        self.logger = logger
+        self.maxConnections = maxConnections
+    }
+
+    /// Watches a socket that connects to upstream `endpoints` (call before it connects).
+    public func watchUpstream(_ socket: Socket, endpoints: [String]) throws {
+        try watch(socket, role: .upstream)
+        for endpoint in endpoints where links[endpoint] == nil { links[endpoint] = "connecting" }
+    }
+
+    /// Watches a bound ROUTER's connections.
+    public func watchServer(_ socket: Socket) throws {
+        try watch(socket, role: .server)
+    }
+
+    private func watch(_ socket: Socket, role: Role) throws {
+        let number = Self.counter.add(1, ordering: .relaxed).newValue
+        let monitor = try SocketMonitor(context: context, watching: socket, address: "inproc://delivery-monitor-\(number)")
+        watches.append((monitor, role))
+    }
+
+    /// Reads every event waiting; call once per loop turn.
+    public func poll() {
+        var stopped: [Int] = []
+        for (index, watch) in watches.enumerated() {
+            for event in watch.monitor.drain() {
+                if event.kind == .stopped {
+                    stopped.append(index)
+                    break
+                }
+                switch watch.role {
+                case .upstream: upstream(event)
+                case .server: server(event)
+                }
+            }
+        }
+        for index in stopped.reversed() {
+            watches[index].monitor.close()
+            watches.remove(at: index)
+        }
+    }
+
+    private func upstream(_ event: SocketMonitor.Event) {
+        let old = links[event.endpoint]
+        let failed = old?.hasPrefix("handshake failed") == true
+        var new = old
+        switch event.kind {
+        case .connected, .handshakeSucceeded: new = "connected"
+        case .connectDelayed, .connectRetried: if !failed { new = "connecting" }
+        case .disconnected, .closed: if !failed { new = "disconnected" }
+        case .handshakeFailed(let why): new = "handshake failed: \(why)"
+        default: return
+        }
+        guard new != old else { return }
+        links[event.endpoint] = new
+        if case .handshakeFailed(let why) = event.kind {
+            logger.error(
+                "upstream refused the handshake; this link carries nothing until the keys agree",
+                metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)"]
+            )
+        } else if failed, new == "connected" {
+            logger.notice("upstream handshake succeeds again", metadata: ["zmq.endpoint": "\(event.endpoint)"])
+        }
+    }
+
+    private func server(_ event: SocketMonitor.Event) {
+        switch event.kind {
+        case .accepted:
+            connections += 1
+            if connections > maxConnections {
+                // The connection is libzmq's; shutting its descriptor down makes libzmq close it.
+                _ = shutdownSocket(event.value)
+                refused += 1
+                warn("connection limit reached; new connections are closed", ["limit": "\(maxConnections)"])
+            }
+        case .disconnected:
+            connections = max(connections - 1, 0)
+        case .acceptFailed:
+            acceptFailures += 1
+            warn("cannot accept a connection", ["errno": "\(event.value)", "reason": "\(errnoText(event.value))"])
+        case .handshakeFailed(let why):
+            logger.warning("a client failed the handshake", metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)"])
+        default:
+            break
+        }
+    }
+
+    /// At most one warning every 10 s for what a flood would repeat thousands of times a second.
+    private func warn(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let now = monotonicMillis()
+        guard now - lastWarning >= 10_000 else { return }
+        lastWarning = now
+        var all = metadata
+        all["connections"] = "\(connections)"
+        all["refused"] = "\(refused)"
+        all["acceptFailures"] = "\(acceptFailures)"
+        logger.error(message, metadata: all)
+    }
+
+    /// A short line for `status` when an upstream link is refused, or nil.
+    public var problem: String? {
+        let failed = links.filter { $0.value.hasPrefix("handshake failed") }.sorted { $0.key < $1.key }
+        guard let first = failed.first else { return nil }
+        return "\(first.key): \(first.value)"
+    }
+
+    public func close() {
+        for watch in watches { watch.monitor.close() }
+        watches = []
+    }
+}
