@@ -1,18 +1,15 @@
+import DeliveryCore
 import DeliveryMessages
 import Foundation
 
-/// A file of reports to submit: the sample's shape (`{"catalog": …, "reports": […]}`), a JSON
-/// array of reports, or CSV with a header row. Each report remembers where it came from, so that
-/// an error can name the line.
+/// A JSON file of reports to submit: the sample's shape (`{"catalog": …, "reports": […]}`) or a
+/// JSON array of reports (CSV is read by `CSVBatches`). Each report remembers where it came from,
+/// so that an error can name its index.
 struct ReportFile {
     var catalog: CatalogDocument?
     var reports: [JSONValue]
     /// For each report, how to name its place: "line 7" for CSV, "index 3" for JSON.
     var places: [String]
-
-    static let csvColumns: Set<String> = [
-        "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note",
-    ]
 
     init(catalog: CatalogDocument?, reports: [JSONValue], places: [String]) {
         self.catalog = catalog
@@ -20,14 +17,24 @@ struct ReportFile {
         self.places = places
     }
 
+    /// Whether a file is read as CSV: by its name, or because it does not start like JSON (after a
+    /// byte-order mark and white space).
+    static func isCSV(path: String) throws -> Bool {
+        if path.lowercased().hasSuffix(".csv") { return true }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ClientError("\(path): cannot read the file") }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 4096)) ?? Data()
+        let start = head.starts(with: [0xEF, 0xBB, 0xBF]) ? head.dropFirst(3) : head[...]
+        let first = start.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        return !(first == UInt8(ascii: "{") || first == UInt8(ascii: "["))
+    }
+
+    /// A JSON file, read whole.
     static func load(path: String) throws -> ReportFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard var data = FileManager.default.contents(atPath: path) else {
             throw ClientError("\(path): cannot read the file")
         }
-        let trimmed = data.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        if path.lowercased().hasSuffix(".csv") || !(trimmed.first == UInt8(ascii: "{") || trimmed.first == UInt8(ascii: "[")) {
-            return try csv(String(decoding: data, as: UTF8.self), path: path)
-        }
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = data.dropFirst(3) }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -57,94 +64,65 @@ struct ReportFile {
         }
         return ReportFile(catalog: catalog, reports: reports, places: reports.indices.map { "index \($0)" })
     }
+}
 
-    static func csv(_ text: String, path: String) throws -> ReportFile {
-        let records = Self.parseCSV(text)
-        guard let header = records.first?.fields else {
-            throw ClientError("\(path): empty CSV file")
-        }
-        let columns = header.map { $0.trimmingCharacters(in: .whitespaces) }
-        for column in columns where !Self.csvColumns.contains(column) {
-            throw ClientError(
-                "\(path) line 1: unknown column '\(column)'; columns are \(Self.csvColumns.sorted().joined(separator: ", "))"
-            )
-        }
-        var reports: [JSONValue] = []
-        var places: [String] = []
-        for record in records.dropFirst() where !(record.fields.count == 1 && record.fields[0].isEmpty) {
-            guard record.fields.count == columns.count else {
-                throw ClientError("\(path) line \(record.line): \(record.fields.count) fields; the header has \(columns.count)")
-            }
-            var object: [String: JSONValue] = [:]
-            for (column, field) in zip(columns, record.fields) where !field.isEmpty {
-                if column == "units", let number = Int64(field.trimmingCharacters(in: .whitespaces)) {
-                    object[column] = .int(number)
-                } else {
-                    object[column] = .string(field)
-                }
-            }
-            reports.append(.object(object))
-            places.append("line \(record.line)")
-        }
-        return ReportFile(catalog: nil, reports: reports, places: places)
+/// Reports in batches, from a JSON file held whole or a CSV file read a chunk at a time (a file of
+/// any size is submitted in the memory of one batch).
+protocol ReportBatches {
+    /// The next batch of at most `size` reports, each with its place in the file; nil at the end.
+    mutating func next(_ size: Int) throws -> (reports: [JSONValue], places: [String])?
+}
+
+struct JSONBatches: ReportBatches {
+    let file: ReportFile
+    var offset = 0
+
+    mutating func next(_ size: Int) throws -> (reports: [JSONValue], places: [String])? {
+        guard offset < file.reports.count else { return nil }
+        let end = min(offset + size, file.reports.count)
+        defer { offset = end }
+        return (Array(file.reports[offset..<end]), Array(file.places[offset..<end]))
+    }
+}
+
+struct CSVBatches: ReportBatches {
+    let path: String
+    private let handle: FileHandle
+    private var reader = ReportCSVReader()
+    private var pending: [(line: Int, report: JSONValue)] = []
+    private var pendingStart = 0
+    private var ended = false
+    static let chunk = 1 << 20
+
+    init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ClientError("\(path): cannot read the file") }
+        self.path = path
+        self.handle = handle
     }
 
-    /// RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks.
-    static func parseCSV(_ text: String) -> [(line: Int, fields: [String])] {
-        var records: [(Int, [String])] = []
-        var fields: [String] = []
-        var field = ""
-        var quoted = false
-        var line = 1
-        var recordLine = 1
-        var iterator = Array(text.unicodeScalars).makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func next() -> Unicode.Scalar? {
-            if let scalar = pending {
-                pending = nil
-                return scalar
+    mutating func next(_ size: Int) throws -> (reports: [JSONValue], places: [String])? {
+        while pending.count - pendingStart < size && !ended {
+            if pendingStart > 0 {
+                pending.removeFirst(pendingStart)
+                pendingStart = 0
             }
-            return iterator.next()
-        }
-        while let scalar = next() {
-            if quoted {
-                if scalar == "\"" {
-                    if let following = next() {
-                        if following == "\"" {
-                            field.unicodeScalars.append("\"")
-                        } else {
-                            quoted = false
-                            pending = following
-                        }
-                    } else {
-                        quoted = false
-                    }
+            do {
+                let data = try handle.read(upToCount: Self.chunk) ?? Data()
+                if data.isEmpty {
+                    ended = true
+                    pending += try reader.finish()
+                    try? handle.close()
                 } else {
-                    if scalar == "\n" { line += 1 }
-                    field.unicodeScalars.append(scalar)
+                    pending += try reader.feed(data)
                 }
-                continue
-            }
-            switch scalar {
-            case "\"": quoted = true
-            case ",":
-                fields.append(field)
-                field = ""
-            case "\r": continue
-            case "\n":
-                fields.append(field)
-                records.append((recordLine, fields))
-                fields = []
-                field = ""
-                line += 1
-                recordLine = line
-            default: field.unicodeScalars.append(scalar)
+            } catch let error as CSVError {
+                throw ClientError("\(path) \(error.description)")
             }
         }
-        if !field.isEmpty || !fields.isEmpty {
-            fields.append(field)
-            records.append((recordLine, fields))
-        }
-        return records
+        guard pendingStart < pending.count else { return nil }
+        let end = min(pendingStart + size, pending.count)
+        defer { pendingStart = end }
+        let slice = pending[pendingStart..<end]
+        return (slice.map(\.report), slice.map { "line \($0.line)" })
     }
 }

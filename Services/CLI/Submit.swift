@@ -25,13 +25,21 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
-        let input = try ReportFile.load(path: file)
+        var input: any ReportBatches
+        var catalog: CatalogDocument?
+        if try ReportFile.isCSV(path: file) {
+            input = try CSVBatches(path: file)
+        } else {
+            let whole = try ReportFile.load(path: file)
+            catalog = whole.catalog
+            input = JSONBatches(file: whole)
+        }
         let context = try Context()
         defer { context.terminate() }
         let client = try RequestClient(context: context, endpoints: endpoints.ingestEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
 
-        if let catalog = input.catalog {
+        if let catalog {
             // Every ingest instance validates against its own catalog: each one gets the catalog.
             for endpoint in endpoints.ingestEndpoints {
                 let single = try RequestClient(context: context, endpoints: [endpoint], configure: endpoints.secure)
@@ -49,40 +57,46 @@ struct Submit: ParsableCommand {
             }
         }
 
+        // Only --json keeps every acknowledgement; otherwise a count and the last positions.
         var acks: [SubmitAck] = []
+        var count = 0
+        var duplicates = 0
+        var last: [String: UInt64] = [:]
         let started = Date()
-        let total = input.reports.count
-        let showProgress = total > batch && isatty(2) == 1
-        for start in stride(from: 0, to: total, by: batch) {
-            let end = min(start + batch, total)
-            let body = SubmitRequest(reports: Array(input.reports[start..<end]))
+        let showProgress = isatty(2) == 1
+        while let (reports, places) = try input.next(batch) {
+            let start = count
+            let end = start + reports.count
+            let body = SubmitRequest(reports: reports)
             let (_, bytes) = try wrap("reports \(start)..<\(end)") {
                 do {
                     return try call(client, type: MessageType.submit, body: body, timeout: endpoints.timeout)
                 } catch let error as ClientError {
-                    throw ClientError(renumber(error.description, offset: start, places: input.places))
+                    throw ClientError(renumber(error.description, places: places))
                 }
             }
             let result = try decode(SubmitResult.self, bytes)
-            acks += result.accepted.map { ack in
-                var ack = ack
-                ack.index += start
-                return ack
+            for ack in result.accepted {
+                if ack.duplicate { duplicates += 1 }
+                last[ack.stream] = max(last[ack.stream] ?? 0, ack.seq)
+                if json {
+                    var ack = ack
+                    ack.index += start
+                    acks.append(ack)
+                }
             }
-            if showProgress { progress(sent: end, total: total, since: started) }
+            count = end
+            if showProgress && count > batch { progress(sent: count, since: started) }
         }
-        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        if showProgress && count > batch { FileHandle.standardError.write(Data("\n".utf8)) }
 
         if json {
             let data = try JSONEncoder().encode(SubmitResult(accepted: acks))
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        let duplicates = acks.filter(\.duplicate).count
-        var last: [String: UInt64] = [:]
-        for ack in acks { last[ack.stream] = max(last[ack.stream] ?? 0, ack.seq) }
         let positions = last.sorted { $0.key < $1.key }.map { "\($0.key) seq \($0.value)" }.joined(separator: ", ")
-        print("submitted \(acks.count) reports: \(acks.count - duplicates) new, \(duplicates) duplicates; \(positions)")
+        print("submitted \(count) reports: \(count - duplicates) new, \(duplicates) duplicates; \(positions)")
         if !last.isEmpty {
             let after = last.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
             print("read your writes with: deliveries query … --after \(after)")
@@ -100,28 +114,22 @@ struct Submit: ParsableCommand {
     }
 
     /// Error messages number reports within their batch; name their place in the file instead.
-    private func renumber(_ message: String, offset: Int, places: [String]) -> String {
+    private func renumber(_ message: String, places: [String]) -> String {
         var text = message
         let pattern = try! NSRegularExpression(pattern: "report (\\d+)")
         let matches = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed()
         for match in matches {
             guard let range = Range(match.range(at: 1), in: text), let index = Int(text[range]) else { continue }
-            let absolute = index + offset
-            let place = absolute < places.count ? places[absolute] : "index \(absolute)"
+            let place = index < places.count ? places[index] : "index \(index)"
             let whole = Range(match.range, in: text)!
             text.replaceSubrange(whole, with: "report at \(place)")
         }
         return text
     }
 
-    private func progress(sent: Int, total: Int, since: Date) {
+    private func progress(sent: Int, since: Date) {
         let elapsed = max(Date().timeIntervalSince(since), 0.001)
-        let rate = Double(sent) / elapsed
-        let left = rate > 0 ? Double(total - sent) / rate : 0
-        let width = 30
-        let filled = Int(Double(width) * Double(sent) / Double(max(total, 1)))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = String(format: "\r[%@] %d/%d reports  %.0f/s  %.1fs left", bar, sent, total, rate, left)
+        let line = String(format: "\r%d reports sent  %.0f/s", sent, Double(sent) / elapsed)
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

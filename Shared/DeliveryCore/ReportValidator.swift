@@ -24,12 +24,14 @@ public enum ReportValidator {
         public var contentHash: String
     }
 
-    /// Validates one report of a batch. `receivedAt` fills in a missing `reportedAt`.
+    /// Validates one report of a batch. `receivedAt` fills in a missing `reportedAt`, and a given
+    /// `reportedAt` may be at most `futureAllowance` ahead of it (or of `latest`, when given).
     public static func validate(
         _ value: JSONValue,
         index: Int,
         catalog: Catalog,
-        receivedAt: Int64
+        receivedAt: Int64,
+        latest: Int64? = nil
     ) throws(ProtocolError) -> Validated {
         guard case .object(let fields) = value else {
             throw error(.invalidReport, index, "report", "a report is a JSON object, not \(value.kind)")
@@ -104,7 +106,7 @@ public enum ReportValidator {
             guard millis >= earliestReportedAt else {
                 throw error(.invalidReport, index, "reportedAt", "reportedAt '\(givenTime)' is before 1900")
             }
-            guard millis <= receivedAt + futureAllowance else {
+            guard millis <= latest ?? receivedAt.saturatingAdding(futureAllowance) else {
                 throw error(
                     .invalidReport, index, "reportedAt",
                     "reportedAt '\(givenTime)' is more than a day ahead of this ingest's clock (\(Timestamp.format(millis: receivedAt)))"

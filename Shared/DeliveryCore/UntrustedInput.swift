@@ -2,8 +2,10 @@ import DeliveryMessages
 
 /// Everything a service does with the bytes of a request before it changes any state: the
 /// envelope, the body of every request type, report validation, and every query against a book
-/// holding the sample-like catalog. The fuzz target (`fuzz/`) and its regression test run bytes
-/// through this; any input must end in a value or a `ProtocolError`, never a crash or a hang.
+/// holding the sample-like catalog; the bytes as a CSV file of reports; every string in them as a
+/// time and a period; and each report that validates applied to a book, as a follower would. The
+/// fuzz target (`fuzz/`) and its regression test run bytes through this; any input must end in a
+/// value or an error, never a crash or a hang.
 public enum UntrustedInput {
     /// A small catalog and book for the queries and validation to work against.
     public static func book() -> FigureBook {
@@ -28,11 +30,26 @@ public enum UntrustedInput {
     @discardableResult
     public static func exercise(_ bytes: [UInt8], book: FigureBook) -> Int {
         var accepted = 0
-        guard case .success(let (head, message)) = Wire.parse(bytes) else { return 0 }
+        // The bytes as a file of reports (CSV, fed in two pieces as a file read in chunks is),
+        // and as the text of a time or a period.
+        accepted += csv(bytes)
+        accepted += scalars(String(decoding: bytes.prefix(256), as: UTF8.self))
+        guard case .success(let (head, message)) = Wire.parse(bytes) else { return accepted }
         accepted += 1
+        // Every string anywhere in the message through the time and period parsers.
+        var strings: [String] = []
+        collectStrings(message, into: &strings)
+        for text in strings.prefix(256) { accepted += scalars(text) }
         if case .success(let reports) = Wire.submittedReports(message, id: head.id) {
+            var copy = book
             for (index, report) in reports.prefix(64).enumerated() {
-                if (try? ReportValidator.validate(report, index: index, catalog: book.catalog, receivedAt: 0)) != nil { accepted += 1 }
+                guard let valid = try? ReportValidator.validate(report, index: index, catalog: book.catalog, receivedAt: 1_750_000_000_000)
+                else { continue }
+                accepted += 1
+                // What a follower does with it: check it again, then add it into every sum above.
+                if ReportValidator.unusable(valid.report) == nil {
+                    copy.apply(valid.report, stream: "fuzz", seq: UInt64(index) + 2)
+                }
             }
         }
         if case .success(let document) = Wire.decodeBody(CatalogDocument.self, in: message) {
@@ -47,5 +64,43 @@ public enum UntrustedInput {
         if case .success = Wire.decodeBody(SnapshotRequest.self, in: message) { accepted += 1 }
         if case .success = Wire.decodeBody(QueryControl.self, in: message) { accepted += 1 }
         return accepted
+    }
+
+    /// Reads the bytes as a CSV file of reports; 1 when they read.
+    static func csv(_ bytes: [UInt8]) -> Int {
+        var reader = ReportCSVReader()
+        let middle = bytes.count / 2
+        do {
+            _ = try reader.feed(bytes[..<middle])
+            _ = try reader.feed(bytes[middle...])
+            _ = try reader.finish()
+            return 1
+        } catch {
+            return 0
+        }
+    }
+
+    /// The text through the parsers of times and periods; how many took it.
+    static func scalars(_ text: String) -> Int {
+        var accepted = 0
+        if let millis = Timestamp.millis(text) {
+            _ = Timestamp.format(millis: millis)
+            accepted += 1
+        }
+        if let period = try? Period(parsing: text) {
+            _ = period.description
+            _ = period.container
+            accepted += 1
+        }
+        return accepted
+    }
+
+    static func collectStrings(_ value: JSONValue, into strings: inout [String]) {
+        switch value {
+        case .string(let text): strings.append(text)
+        case .array(let items): for item in items { collectStrings(item, into: &strings) }
+        case .object(let fields): for (key, item) in fields { strings.append(key); collectStrings(item, into: &strings) }
+        default: break
+        }
     }
 }

@@ -24,7 +24,7 @@ enum Sample {
         let file = try load()
         var book = FigureBook(catalog: try Catalog(file.catalog))
         for (index, value) in file.reports.enumerated() {
-            let report = try ReportValidator.validate(value, index: index, catalog: book.catalog, receivedAt: 0).report
+            let report = try ReportValidator.validate(value, index: index, catalog: book.catalog, receivedAt: 0, latest: .max).report
             book.apply(report, stream: "test", seq: UInt64(index + 1))
         }
         return book
@@ -44,5 +44,5 @@ func report(
     if let group { fields["group"] = .string(group) }
     if let brand { fields["brand"] = .string(brand) }
     if let model { fields["model"] = .string(model) }
-    return try ReportValidator.validate(.object(fields), index: 0, catalog: catalog, receivedAt: 0).report
+    return try ReportValidator.validate(.object(fields), index: 0, catalog: catalog, receivedAt: 0, latest: .max).report
 }
