@@ -27,6 +27,7 @@ test: build
 	$(PYTHON) tests/topology_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/wire_fuzz.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/curve_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q

@@ -6,9 +6,9 @@ import ZeroMQ
 /// - upstream links (a follower's SUB and DEALERs): each endpoint's state for `status`, and every
 ///   failed CURVE handshake logged with the reason (a wrong server key, a key not on the allow-list),
 ///   so that a follower that cannot get in says so instead of "catching up" in silence;
-/// - a server's ROUTER: connections counted against a cap. A connection past the cap is closed as
-///   soon as it is accepted (logged), and an accept that fails (no file descriptors left) is logged,
-///   so that a flood of idle clients neither starves the process of descriptors nor goes unseen.
+/// - a server's ROUTER: connections counted against a cap. Past the cap the oldest connection is
+///   closed (logged), and an accept that fails (no file descriptors left) is logged, so that a flood
+///   of idle clients neither starves the process of descriptors nor locks new clients out unseen.
 public final class LinkMonitor {
     public enum Role {
         case upstream
@@ -27,6 +27,10 @@ public final class LinkMonitor {
     public private(set) var acceptFailures = 0
     public let maxConnections: Int
     private var lastWarning: Int64 = -60_000
+    private var lastHandshakeWarning: Int64 = -60_000
+    private var handshakeFailures = 0
+    /// The descriptors of the server's open connections, oldest first.
+    private var open: [Int32] = []
 
     private static let counter = Atomic<Int>(0)
 
@@ -100,23 +104,44 @@ public final class LinkMonitor {
     private func server(_ event: SocketMonitor.Event) {
         switch event.kind {
         case .accepted:
-            connections += 1
-            if connections > maxConnections {
-                // The connection is libzmq's; shutting its descriptor down makes libzmq close it.
-                _ = shutdownSocket(event.value)
+            open.append(event.value)
+            connections = open.count
+            guard connections > maxConnections else { return }
+            // Past the cap the oldest connection goes (under a flood of idle connections, the
+            // oldest is the likeliest to be idle), so that a new client still gets in.
+            let port = Self.port(of: event.endpoint)
+            while open.count > maxConnections {
+                let victim = open.removeFirst()
+                // The descriptor is libzmq's; shutting it down makes libzmq close the connection.
+                // Checked first: it must still be a connection to this server's port.
+                guard let port, localPort(of: victim) == port else { continue }
+                _ = shutdownSocket(victim)
                 refused += 1
-                warn("connection limit reached; new connections are closed", ["limit": "\(maxConnections)"])
             }
-        case .disconnected:
-            connections = max(connections - 1, 0)
+            connections = open.count
+            warn("connection limit reached; the oldest connections are closed", ["limit": "\(maxConnections)"])
+        case .disconnected, .closed:
+            if let index = open.lastIndex(of: event.value) { open.remove(at: index) }
+            connections = open.count
         case .acceptFailed:
             acceptFailures += 1
             warn("cannot accept a connection", ["errno": "\(event.value)", "reason": "\(errnoText(event.value))"])
         case .handshakeFailed(let why):
-            logger.warning("a client failed the handshake", metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)"])
+            handshakeFailures += 1
+            let now = monotonicMillis()
+            guard now - lastHandshakeWarning >= 10_000 else { return }
+            lastHandshakeWarning = now
+            logger.warning(
+                "a client failed the handshake",
+                metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)", "failures": "\(handshakeFailures)"]
+            )
         default:
             break
         }
+    }
+
+    static func port(of endpoint: String) -> UInt16? {
+        endpoint.split(separator: ":").last.flatMap { UInt16($0) }
     }
 
     /// At most one warning every 10 s for what a flood would repeat thousands of times a second.

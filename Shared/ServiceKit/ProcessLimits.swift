@@ -24,6 +24,24 @@ func shutdownSocket(_ descriptor: Int32) -> Int32 {
     shutdown(descriptor, Int32(SHUT_RDWR))
 }
 
+/// The local port of a TCP socket, or nil for a descriptor that is not one.
+func localPort(of descriptor: Int32) -> UInt16? {
+    var address = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard ok == 0 else { return nil }
+    switch Int32(address.ss_family) {
+    case AF_INET:
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+    case AF_INET6:
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+    default:
+        return nil
+    }
+}
+
 func errnoText(_ code: Int32) -> String {
     String(cString: strerror(code))
 }
