@@ -299,8 +299,8 @@ def floods(bin_dir):
     while s.poll(3000):
         replies.append(json.loads(s.recv_multipart()[-1]))
     kinds = [r["type"] if r["type"] != "error" else r["body"]["code"] for r in replies]
-    check("7: a snapshot flood from one client gets one snapshot, the rest busy",
-          kinds.count("snapshot.result") == 1 and kinds.count("busy") == 49, kinds[:5])
+    check("7: a snapshot flood from one client gets a burst of snapshots, the rest busy",
+          1 <= kinds.count("snapshot.result") <= 6 and kinds.count("busy") >= 44 and len(kinds) == 50, kinds)
     s.close()
     # Snapshot requests queued at the aggregate, then SIGTERM: stops within a second or two.
     s = CTX.socket(zmq.DEALER)

@@ -60,7 +60,17 @@ struct ClientError: Error, CustomStringConvertible {
 func call<Body: Codable & Sendable>(
     _ client: RequestClient, type: String, body: Body, timeout: Int64
 ) throws -> (EnvelopeHead, [UInt8]) {
-    guard let reply = try client.request(type: type, body: body, timeoutMillis: timeout) else {
+    let deadline = monotonicMillis() + timeout
+    var answer = try client.request(type: type, body: body, timeoutMillis: timeout)
+    // `busy`: the service asks to be asked again later; do so while the time allows.
+    while let (head, bytes) = answer, head.type == MessageType.error,
+        case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes), error.code == .busy,
+        case .int(let wait)? = error.details?["retryAfterMs"], monotonicMillis() + wait < deadline
+    {
+        usleep(UInt32(max(wait, 1)) * 1000)
+        answer = try client.request(type: type, body: body, timeoutMillis: max(deadline - monotonicMillis(), 1))
+    }
+    guard let reply = answer else {
         throw ClientError(
             "no reply from \(client.endpoints.joined(separator: " or ")) within \(timeout) ms; is the service running?"
         )

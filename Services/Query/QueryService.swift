@@ -75,12 +75,13 @@ struct ReplicaState {
     /// (reused while nothing changed), and when each client last got one.
     var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
     var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
-    var lastSnapshotFor: [[UInt8]: Int64] = [:]
+    var snapshotCredit: [[UInt8]: (credit: Double, at: Int64)] = [:]
     static let snapshotQueueLimit = 32
     static let waitingLimit = 10_000
-    /// A client gets at most one snapshot per this many milliseconds: one that asks again and again
-    /// without reading the replies cannot make the replica queue snapshot after snapshot for it.
-    static let snapshotInterval: Int64 = 1000
+    /// Each client may take a few snapshots in a row (`snapshotBurst`), then one a second: one that
+    /// asks again and again without reading the replies cannot make the replica queue snapshot
+    /// after snapshot for it, while a subscriber that resyncs now and then never notices.
+    static let snapshotBurst = 5.0
 
     static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
     static let bufferLimit = 200_000
@@ -368,10 +369,12 @@ struct ReplicaState {
                 request.reply(error, on: router)
             case .success(let query):
                 let now = monotonicMillis()
-                if let last = lastSnapshotFor[request.identity], now - last < Self.snapshotInterval {
+                let held = snapshotCredit[request.identity] ?? (Self.snapshotBurst, now)
+                let credit = min(Self.snapshotBurst, held.credit + Double(now - held.at) / 1000)
+                guard credit >= 1 else {
                     busyReplies += 1
-                    let wait = Int(Self.snapshotInterval - (now - last))
-                    request.reply(busy("one snapshot per second per client", id: head.id, retryAfterMs: wait), on: router)
+                    let wait = Int(((1 - credit) * 1000).rounded(.up))
+                    request.reply(busy("a client gets at most one snapshot a second after a burst of 5", id: head.id, retryAfterMs: wait), on: router)
                     return
                 }
                 guard snapshotQueue.count < Self.snapshotQueueLimit else {
@@ -379,9 +382,9 @@ struct ReplicaState {
                     request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
                     return
                 }
-                lastSnapshotFor[request.identity] = now
-                if lastSnapshotFor.count > 10_000 {
-                    lastSnapshotFor = lastSnapshotFor.filter { now - $0.value < Self.snapshotInterval }
+                snapshotCredit[request.identity] = (credit - 1, now)
+                if snapshotCredit.count > 10_000 {
+                    snapshotCredit = snapshotCredit.filter { now - $0.value.at < 10_000 }
                 }
                 snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }

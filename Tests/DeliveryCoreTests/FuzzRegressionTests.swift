@@ -18,7 +18,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["units.json", "ranking.json", "series.json", "streak.json", "convert.json", "submit-sample.json", "catalog.json"])
+    @Test(arguments: ["units.json", "ranking.json", "series.json", "streak.json", "convert.json", "submit-sample.json", "catalog.json", "timestamp-fraction.json"])
     func seedsReachTheirPaths(name: String) throws {
         let bytes = Array(try Data(contentsOf: Self.folder.appendingPathComponent(name)))
         #expect(UntrustedInput.exercise(bytes, book: UntrustedInput.book()) >= 2, "\(name)")
