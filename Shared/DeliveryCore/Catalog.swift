@@ -13,6 +13,8 @@ public struct Catalog: Sendable {
     private var names: [Level: [String: Set<String>]] = [:]
     /// The children of each entity, sorted by id.
     private var childIDs: [EntityKey: [String]] = [:]
+    /// Parents whose children were added during a merge and are not sorted yet.
+    private var unsorted: Set<EntityKey> = []
 
     public init() {}
 
@@ -89,6 +91,7 @@ public struct Catalog: Sendable {
             next.fx.removeAll { $0.base.uppercased() == rate.base.uppercased() && $0.quote.uppercased() == rate.quote.uppercased() }
             next.fx.append(rate)
         }
+        next.sortChildren()
         if refusingCollisions { try next.refuseCollisions(document) }
         self = next
     }
@@ -138,6 +141,11 @@ public struct Catalog: Sendable {
         }
     }
 
+    private mutating func sortChildren() {
+        for parent in unsorted { childIDs[parent]?.sort() }
+        unsorted = []
+    }
+
     private static func words(_ id: String, _ name: String, _ aliases: [String]?) -> [String] {
         [id, name] + (aliases ?? [])
     }
@@ -152,15 +160,9 @@ public struct Catalog: Sendable {
                 if names[level]?[key]?.isEmpty == true { names[level]?[key] = nil }
             }
         } else {
-            var siblings = childIDs[parent] ?? []
-            var low = 0
-            var high = siblings.count
-            while low < high {
-                let middle = (low + high) / 2
-                if siblings[middle] < id { low = middle + 1 } else { high = middle }
-            }
-            siblings.insert(id, at: low)
-            childIDs[parent] = siblings
+            // Appended here and sorted once at the end of the merge (`sortChildren`).
+            childIDs[parent, default: []].append(id)
+            unsorted.insert(parent)
         }
         for word in words {
             names[level, default: [:]][word.lowercased(), default: []].insert(id)
