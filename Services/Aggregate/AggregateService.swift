@@ -37,8 +37,7 @@ struct AggregateState {
     var waiting: [(DeliveryReport, String, UInt64)] = []
     var skipped = 0
     /// Stored events that could not be applied: counted, the latest kept for `status`.
-    var setAsideCount = 0
-    var setAside: [SetAsideEvent] = []
+    var setAsideLog = SetAsideLog()
     /// Snapshot requests waiting their turn (one is answered per loop turn, so that snapshots
     /// never starve the live feed), and the last snapshot built, reused while nothing changed.
     var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
@@ -269,10 +268,7 @@ struct AggregateState {
     }
 
     mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
-        setAsideCount += 1
-        setAside.append(SetAsideEvent(stream: stream, seq: seq, reason: reason))
-        if setAside.count > 20 { setAside.removeFirst(setAside.count - 20) }
-        logger.error("a stored event cannot be applied; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "reason": "\(reason)"])
+        setAsideLog.record(stream, seq, reason, logger: logger)
     }
 
     mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64, publisher: Publisher, marker: Bool = true) {
@@ -316,13 +312,13 @@ struct AggregateState {
                 streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
                 counts: [
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
-                    "notOwned": skipped, "setAside": setAsideCount, "snapshotsQueued": snapshotQueue.count,
+                    "notOwned": skipped, "setAside": setAsideLog.count, "snapshotsQueued": snapshotQueue.count,
                     "connections": monitor.connections, "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.bind, "publish": settings.publish],
                 problem: monitor.problem ?? (ready ? nil : "catching up with the ingest logs"),
-                setAside: setAside.isEmpty ? nil : setAside.reversed(), links: monitor.links
+                setAside: setAsideLog.latest, links: monitor.links
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:

@@ -69,8 +69,7 @@ struct ReplicaState {
     var answered = 0
     var busyReplies = 0
     /// `figure.changed` events that did not read: set aside, counted, the latest kept for `status`.
-    var setAsideCount = 0
-    var setAside: [SetAsideEvent] = []
+    var setAsideLog = SetAsideLog()
     /// Snapshot requests waiting their turn (one answered per loop turn), the last snapshot built
     /// (reused while nothing changed), and when each client last got one.
     var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
@@ -317,10 +316,7 @@ struct ReplicaState {
     }
 
     mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
-        setAsideCount += 1
-        setAside.append(SetAsideEvent(stream: stream, seq: seq, reason: reason))
-        if setAside.count > 20 { setAside.removeFirst(setAside.count - 20) }
-        logger.error("an event cannot be applied; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "reason": "\(reason)"])
+        setAsideLog.record(stream, seq, reason, logger: logger)
     }
 
     /// Takes an aggregate's figure and mirrors every figure of the replica that it changed.
@@ -353,14 +349,14 @@ struct ReplicaState {
                 positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
                 counts: [
                     "figures": replica.count, "resyncs": resyncs, "answered": answered, "waiting": waiting.count,
-                    "waitingBytes": waitingBytes, "busy": busyReplies, "setAside": setAsideCount,
+                    "waitingBytes": waitingBytes, "busy": busyReplies, "setAside": setAsideLog.count,
                     "snapshotsQueued": snapshotQueue.count, "connections": monitor.connections,
                     "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.bind, "publish": settings.publish],
                 problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
-                setAside: setAside.isEmpty ? nil : setAside.reversed(), links: monitor.links
+                setAside: setAsideLog.latest, links: monitor.links
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:
