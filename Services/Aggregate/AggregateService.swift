@@ -74,21 +74,14 @@ struct AggregateState {
         let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
         teardown.add(monitor.close)
         try monitor.watchServer(router)
-        let feed = try Socket(context, .sub)
-        teardown.add(feed.close)
-        try settings.curve.secureClient(feed, serverKey: settings.ingestPublicKey)
-        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
-        for prefix in ["report.", Topic.catalog, Topic.heartbeat] { try feed.set(.subscribe(prefix)) }
-        try monitor.watchUpstream(feed, endpoints: settings.ingestFeeds)
-        for endpoint in settings.ingestFeeds { try feed.connect(endpoint) }
-        let curve = settings.curve
-        let ingestKey = settings.ingestPublicKey
+        let feed = try monitor.upstreamFeed(
+            context, feeds: settings.ingestFeeds, prefixes: ["report.", Topic.catalog, Topic.heartbeat], curve: settings.curve,
+            serverKey: settings.ingestPublicKey, teardown: teardown
+        )
         var followers: [IngestFollower] = []
         for endpoint in settings.ingestEndpoints {
-            let follower = try IngestFollower(context: context, endpoint: endpoint) { socket in
-                try curve.secureClient(socket, serverKey: ingestKey)
-                try monitor.watchUpstream(socket, endpoints: [endpoint])
-            }
+            let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.ingestPublicKey)
+            let follower = try IngestFollower(context: context, endpoint: endpoint, configure: configure)
             teardown.add(follower.client.close)
             followers.append(follower)
         }

@@ -137,21 +137,14 @@ struct ReplicaState {
         let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
         teardown.add(monitor.close)
         try monitor.watchServer(router)
-        let feed = try Socket(context, .sub)
-        teardown.add(feed.close)
-        try settings.curve.secureClient(feed, serverKey: settings.aggregatePublicKey)
-        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
-        try feed.set(.subscribe(""))
-        try monitor.watchUpstream(feed, endpoints: settings.aggregateFeeds)
-        for endpoint in settings.aggregateFeeds { try feed.connect(endpoint) }
-        let curve = settings.curve
-        let aggregateKey = settings.aggregatePublicKey
+        let feed = try monitor.upstreamFeed(
+            context, feeds: settings.aggregateFeeds, prefixes: [""], curve: settings.curve, serverKey: settings.aggregatePublicKey,
+            teardown: teardown
+        )
         var sources: [SnapshotSource] = []
         for endpoint in settings.aggregateEndpoints {
-            let source = try SnapshotSource(context: context, endpoint: endpoint) { socket in
-                try curve.secureClient(socket, serverKey: aggregateKey)
-                try monitor.watchUpstream(socket, endpoints: [endpoint])
-            }
+            let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.aggregatePublicKey)
+            let source = try SnapshotSource(context: context, endpoint: endpoint, configure: configure)
             teardown.add(source.client.close)
             sources.append(source)
         }

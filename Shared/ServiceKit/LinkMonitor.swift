@@ -168,3 +168,30 @@ public final class LinkMonitor {
         watches = []
     }
 }
+
+extension LinkMonitor {
+    /// The SUB a follower reads its upstream's PUBs with: keyed for the upstream's CURVE key when
+    /// there is one, watched, subscribed to `prefixes`, connected to every feed, and closed by
+    /// `teardown`.
+    public func upstreamFeed(
+        _ context: Context, feeds: [String], prefixes: [String], curve: CurveSettings, serverKey: String?, teardown: Teardown
+    ) throws -> Socket {
+        let feed = try Socket(context, .sub)
+        teardown.add(feed.close)
+        try curve.secureClient(feed, serverKey: serverKey)
+        try feed.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        for prefix in prefixes { try feed.set(.subscribe(prefix)) }
+        try watchUpstream(feed, endpoints: feeds)
+        for endpoint in feeds { try feed.connect(endpoint) }
+        return feed
+    }
+
+    /// What a follower's request socket for `endpoint` needs before it connects (every time it is
+    /// made anew): the upstream's CURVE key, and this monitor watching it.
+    public func upstreamClient(endpoint: String, curve: CurveSettings, serverKey: String?) -> (Socket) throws -> Void {
+        { [self] socket in
+            try curve.secureClient(socket, serverKey: serverKey)
+            try watchUpstream(socket, endpoints: [endpoint])
+        }
+    }
+}
