@@ -25,10 +25,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Steady submit rate for the end-to-end latency, reports per second.")
     var rate: Int = 1000
 
+    @Option(help: "Reports the volume section loads, in batches of 1,000.")
+    var volumeReports: Int = 1_000_000
+
     @Option(help: "Where the service executables are (default: beside this one).")
     var bin: String?
 
-    @Option(help: "Sections to run, comma-separated: ceiling, ingest, e2e, queries, fanout, core (default: all).")
+    @Option(help: "Sections to run, comma-separated: ceiling, ingest, e2e, queries, fanout, core, volume (default: all).")
     var only: String?
 
     func validate() throws {
@@ -38,7 +41,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let binary = bin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let sections = Set((only ?? "ceiling,ingest,e2e,queries,fanout,core").split(separator: ",").map(String.init))
+        let sections = Set((only ?? "ceiling,ingest,e2e,queries,fanout,core,volume").split(separator: ",").map(String.init))
         var report = Report()
         report.note("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, libzmq \(zeroMQVersion), \(seconds) s per measurement")
         let context = try Context()
@@ -113,6 +116,31 @@ struct BenchCommand: ParsableCommand {
             }
             let memory = stack.residentBytes()
             report.note("service memory (ingest, aggregate, query): " + memory.map { "\($0 / 1_048_576) MiB" }.joined(separator: ", "))
+        }
+
+        if sections.contains("volume") {
+            var notes: [String] = []
+            let v = try Volume.run(context: context, bin: binary, reports: volumeReports, batch: 1000) { notes.append($0) }
+            report.add("volume.ack", "volume: \(v.reports) reports, durable acks", Measurement(operations: v.reports, seconds: v.ackSeconds, latenciesNanos: []), unit: "reports/s")
+            report.add(
+                "volume.visible", "volume: until the replica reflects all", Measurement(operations: v.reports, seconds: v.visibleSeconds, latenciesNanos: []),
+                unit: "reports/s", ratio: v.visibleSeconds / v.ackSeconds
+            )
+            report.extra("volume.ackSeconds", v.ackSeconds)
+            report.extra("volume.visibleSeconds", v.visibleSeconds)
+            for service in Volume.services {
+                report.extra("volume.\(service).residentMiB", Double(v.resident[service] ?? 0) / 1_048_576)
+                if let perFigure = v.bytesPerFigure[service] { report.extra("volume.\(service).bytesPerFigure", perFigure) }
+                report.extra("volume.\(service).restartPingSeconds", v.pingSeconds[service] ?? 0)
+                report.extra("volume.\(service).restartWholeSeconds", v.wholeSeconds[service] ?? 0)
+            }
+            for line in notes { report.note(line) }
+            report.note(
+                "volume memory (ingest, aggregate, query): "
+                    + Volume.services.map { s in
+                        "\((v.resident[s] ?? 0) / 1_048_576) MiB" + (v.bytesPerFigure[s].map { String(format: " (%.0f B per figure over %d)", $0, v.figures[s] ?? 0) } ?? "")
+                    }.joined(separator: ", ")
+            )
         }
 
         if sections.contains("core") {

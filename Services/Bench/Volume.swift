@@ -1,0 +1,158 @@
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import ZeroMQ
+
+/// The `volume` section: a large load through the real stack, then a kill -9 and restart of each
+/// service in turn, timed until it answers and until the replica answers the whole history.
+enum Volume {
+    struct Result {
+        var reports = 0
+        var ackSeconds = 0.0
+        var visibleSeconds = 0.0
+        var figures: [String: Int] = [:]
+        var resident: [String: Int] = [:]
+        var bytesPerFigure: [String: Double] = [:]
+        var pingSeconds: [String: Double] = [:]
+        var wholeSeconds: [String: Double] = [:]
+    }
+
+    static let services = ["ingest", "aggregate", "query"]
+
+    static func run(context: Context, bin: URL, reports count: Int, batch: Int, note: (String) -> Void) throws -> Result {
+        let stack = try ServiceStack(bin: bin)
+        defer { stack.stop() }
+        try stack.start(services)
+        for name in ["ingest", "agg", "query"] { try stack.waitReady(name, context: context) }
+        try Sections.putCatalog(context: context, stack: stack)
+        let lastCatalog = 1
+        try waitVisible(context: context, stack: stack, seq: lastCatalog, seconds: 60)
+        let before = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
+
+        var result = Result()
+        var totals: [Int: Int] = [:]
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveTimeout(60_000)])
+        try socket.connect(stack.endpoint("ingest"))
+        let watcher = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
+        defer { watcher.close() }
+        var lastSeq: UInt64 = 0
+        var waited: UInt64 = 0
+        let start = monotonicNanos()
+        var offset = 0
+        while offset < count {
+            let size = min(batch, count - offset)
+            for n in offset..<offset + size {
+                let f = Workload.fields(n, models: Sections.models, prefix: "v")
+                totals[Int(f.period.prefix(4))!, default: 0] += f.units
+            }
+            let request = Workload.submit(offset..<offset + size, models: Sections.models, prefix: "v", id: offset)
+            offset += size
+            let sent = monotonicNanos()
+            try socket.send([[], request])
+            guard let reply = try socket.receive(), let payload = reply.last,
+                case .success(let ack) = Wire.decodeBody(SubmitResult.self, from: payload)
+            else { throw BenchError("a volume batch was not acknowledged") }
+            waited += monotonicNanos() - sent
+            lastSeq = max(lastSeq, ack.accepted.map(\.seq).max() ?? 0)
+        }
+        result.reports = count
+        result.ackSeconds = Double(waited) / 1e9
+        try waitVisible(context: context, stack: stack, seq: Int(lastSeq), seconds: 600)
+        result.visibleSeconds = seconds(since: start)
+        try checkTotals(context: context, stack: stack, totals: totals)
+        note(String(format: "volume: %d reports acknowledged in %.2f s; the replica reflected all of them %.2f s after the first submit", count, result.ackSeconds, result.visibleSeconds))
+
+        let after = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
+        result.figures = [
+            "aggregate": try figureCount(context: context, endpoint: stack.endpoint("agg")),
+            "query": try figureCount(context: context, endpoint: stack.endpoint("query")),
+        ]
+        for service in services {
+            result.resident[service] = after[service] ?? 0
+            if let figures = result.figures[service], figures > 0 {
+                result.bytesPerFigure[service] = Double((after[service] ?? 0) - (before[service] ?? 0)) / Double(figures)
+            }
+        }
+
+        for service in services {
+            let name = service == "aggregate" ? "agg" : service
+            let oldStream = service == "ingest" ? nil : try status(context: context, endpoint: stack.endpoint(name))?.streams.first
+            stack.kill(service)
+            let restarted = monotonicNanos()
+            try stack.start([service])
+            try stack.waitReady(name, context: context, seconds: 600, answering: true)
+            result.pingSeconds[service] = Double(monotonicNanos() - restarted) / 1e9
+            // The whole history again: the replica follows the restarted service (a new stream
+            // for the aggregate and the replica) up to the last ingest position, with every total.
+            let deadline = monotonicMillis() + 600_000
+            while monotonicMillis() < deadline {
+                if let replica = try status(context: context, endpoint: stack.endpoint("query")), replica.ready,
+                    replica.positions["ingest-bench"] ?? 0 >= lastSeq,
+                    service != "aggregate" || !replica.positions.keys.contains(oldStream ?? ""),
+                    service != "query" || replica.streams.first != oldStream
+                {
+                    break
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try checkTotals(context: context, stack: stack, totals: totals)
+            result.wholeSeconds[service] = Double(monotonicNanos() - restarted) / 1e9
+            note(String(format: "volume: %@ killed and restarted: ping in %.2f s, the replica whole again in %.2f s", service, result.pingSeconds[service]!, result.wholeSeconds[service]!))
+        }
+        return result
+    }
+
+    static func status(context: Context, endpoint: String) throws -> StatusResult? {
+        let client = try RequestClient(context: context, endpoints: [endpoint])
+        defer { client.close() }
+        guard let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
+            case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes)
+        else { return nil }
+        return status
+    }
+
+    static func figureCount(context: Context, endpoint: String) throws -> Int {
+        try status(context: context, endpoint: endpoint)?.counts["figures"] ?? 0
+    }
+
+    /// Waits until the replica reflects ingest position `seq`.
+    static func waitVisible(context: Context, stack: ServiceStack, seq: Int, seconds limit: Double) throws {
+        let client = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
+        defer { client.close() }
+        let deadline = monotonicMillis() + Int64(limit * 1000)
+        while monotonicMillis() < deadline {
+            if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
+                case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
+                status.positions["ingest-bench"] ?? 0 >= UInt64(seq)
+            {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        throw BenchError("the replica did not reach ingest position \(seq) in \(limit) s")
+    }
+
+    /// The replica's market total of every year equals the sum submitted for it.
+    static func checkTotals(context: Context, stack: ServiceStack, totals: [Int: Int]) throws {
+        let client = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
+        defer { client.close() }
+        for (year, expected) in totals {
+            let body = UnitsCheck(entity: ["market": true], period: String(year))
+            guard let (head, bytes) = try client.request(type: "units", body: body, timeoutMillis: 10_000) else {
+                throw BenchError("no answer for the market in \(year)")
+            }
+            guard head.type == "units.result", case .success(let (_, message)) = Wire.parse(bytes),
+                case .int(let units)? = message["body"]?["units"], units == expected
+            else {
+                throw BenchError("the market in \(year): expected \(expected), got \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+            }
+        }
+    }
+
+    struct UnitsCheck: Codable, Sendable {
+        var entity: [String: Bool]
+        var period: String
+    }
+}
