@@ -43,6 +43,18 @@ struct AggregateState {
     var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
     var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
     static let snapshotQueueLimit = 32
+    /// Chunked snapshots under way: each sends one part per loop turn from a frozen copy of the
+    /// book (copy on write: the live book goes on changing), so a large snapshot never stalls
+    /// the live feed.
+    var chunkedSnapshots: [ChunkedSnapshot] = []
+    static let chunkedLimit = 4
+    /// What this turn applied and has not published yet: each changed figure once (conflated),
+    /// the reports and catalog puts behind them. Published as one `figure.batch` per turn.
+    var pendingFigures = Set<UInt64>()
+    var pendingReports: [ReportAcceptedEvent] = []
+    var pendingCatalogs: [CatalogAcceptedEvent] = []
+    var publishedPositions: [String: UInt64] = [:]
+    static let figuresPerMessage = 20_000
 
     init(settings: AggregateService.Settings, logger: Logger) {
         self.settings = settings
@@ -94,13 +106,14 @@ struct AggregateState {
         while !stop.isSet {
             // Made anew each turn: a follower whose request timed out has a new socket.
             let poller = Poller([router, feed] + followers.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
-            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty ? 100 : 0)
+            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0)
             if let zap, ready[ready.count - 1] { zap.handle() }
             monitor.poll()
             if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where ready[2 + index] {
                 takeReplies(follower, publisher: publisher)
             }
+            flush(publisher)
             for follower in followers { try tend(follower) }
             let isReady = followers.allSatisfy(\.caughtUp)
             if isReady && !wasReady {
@@ -113,6 +126,7 @@ struct AggregateState {
                 }
             }
             serveOneSnapshot(router: router, publisher: publisher)
+            serveSnapshotParts(router: router)
             publisher.heartbeatIfIdle(positions: positions)
         }
     }
@@ -248,14 +262,11 @@ struct AggregateState {
                 return
             }
             // The change only: followers hold the rest from their snapshot.
-            publisher.publish(
-                topic: Topic.catalog, type: MessageType.catalogAccepted,
-                body: CatalogAcceptedEvent(catalog: document, stream: event.stream, seq: event.seq)
-            )
+            pendingCatalogs.append(CatalogAcceptedEvent(catalog: document, stream: event.stream, seq: event.seq))
             let retry = waiting
             waiting = []
             for (report, stream, seq) in retry {
-                apply(report, stream: stream, seq: seq, publisher: publisher, marker: false)
+                apply(report, stream: stream, seq: seq, publisher: publisher)
             }
         }
     }
@@ -264,27 +275,55 @@ struct AggregateState {
         setAsideLog.record(stream, seq, reason, logger: logger)
     }
 
-    mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64, publisher: Publisher, marker: Bool = true) {
+    /// Applies a report this shard owns (or keeps it until the catalog knows its entity); the
+    /// figures it changed and the report go out with the turn's `figure.batch`.
+    mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64, publisher: Publisher) {
         let owned = settings.groups.isEmpty || settings.groups.contains(report.entity.path.first ?? "market")
-        if owned {
-            if book.catalog.contains(EntityKey(report.entity.level, report.entity.id)) {
-                for change in book.apply(report, stream: stream, seq: seq) {
-                    guard let body = book.body(change) else { continue }
-                    publisher.publish(topic: body.entity.topic("figure"), type: MessageType.figureChanged, body: body)
-                }
-            } else {
-                waiting.append((report, stream, seq))
-            }
-        } else {
+        guard owned else {
             skipped += 1
+            return
         }
-        if marker {
-            // After the figures: a follower that sees this has every figure of the report.
-            publisher.publish(
-                topic: report.entity.topic("report"), type: MessageType.reportAccepted,
-                body: ReportAcceptedEvent(report: report, stream: stream, seq: seq)
+        guard book.catalog.contains(EntityKey(report.entity.level, report.entity.id)) else {
+            waiting.append((report, stream, seq))
+            return
+        }
+        for change in book.apply(report, stream: stream, seq: seq) {
+            pendingFigures.insert(change.figure)
+        }
+        pendingReports.append(ReportAcceptedEvent(report: report, stream: stream, seq: seq))
+    }
+
+    /// Publishes what this turn applied: each changed figure once with its final value, then the
+    /// reports and catalog puts and the ingest positions reached (in the last message, so that a
+    /// follower that sees them has every figure they changed). Large turns are split.
+    mutating func flush(_ publisher: Publisher) {
+        guard !pendingFigures.isEmpty || !pendingReports.isEmpty || !pendingCatalogs.isEmpty || publishedPositions != positions
+        else { return }
+        let figures = pendingFigures.sorted().compactMap { book.record($0) }
+        var start = 0
+        repeat {
+            let end = min(start + Self.figuresPerMessage, figures.count)
+            let last = end == figures.count
+            let batch = FigureBatch(
+                upstream: last ? positions : [:], catalogs: last ? pendingCatalogs : [], reports: last ? pendingReports : [],
+                figures: Array(figures[start..<end])
             )
-        }
+            do {
+                publisher.publish(
+                    topic: Topic.figureBatch, type: MessageType.figureBatch,
+                    body: BatchHead(figures: batch.figures.count, reports: batch.reports.count, catalogs: batch.catalogs.count),
+                    attachment: try batch.encoded()
+                )
+            } catch {
+                logger.error("a batch could not be encoded; followers will resync", metadata: ["error": "\(error)"])
+                publisher.skip()
+            }
+            start = end
+        } while start < figures.count
+        pendingFigures.removeAll(keepingCapacity: true)
+        pendingReports.removeAll(keepingCapacity: true)
+        pendingCatalogs.removeAll()
+        publishedPositions = positions
     }
 
     // MARK: Requests
@@ -323,6 +362,20 @@ struct AggregateState {
             case .failure(let error):
                 request.reply(error, on: router)
             case .success(let query):
+                if let chunk = query.chunk {
+                    guard chunkedSnapshots.count < Self.chunkedLimit else {
+                        request.reply(busy("\(chunkedSnapshots.count) chunked snapshots are under way", id: head.id, retryAfterMs: 500), on: router)
+                        return
+                    }
+                    // Frozen here: every part reflects this position, however long the parts take.
+                    chunkedSnapshots.append(
+                        ChunkedSnapshot(
+                            request: request.stripped, id: head.id, book: book, ids: book.figureIDs, chunk: min(max(chunk, 100), 100_000),
+                            positions: [publisher.stream: publisher.seq], upstream: positions
+                        )
+                    )
+                    return
+                }
                 guard snapshotQueue.count < Self.snapshotQueueLimit else {
                     request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
                     return
@@ -332,6 +385,15 @@ struct AggregateState {
         default:
             request.reply(unknownType(head, serves: Self.serves), on: router)
         }
+    }
+
+    /// Sends the next part of each chunked snapshot under way (one part each per loop turn).
+    mutating func serveSnapshotParts(router: Socket) {
+        guard !chunkedSnapshots.isEmpty else { return }
+        for index in chunkedSnapshots.indices {
+            chunkedSnapshots[index].sendNext(on: router)
+        }
+        chunkedSnapshots.removeAll { $0.done }
     }
 
     /// Answers the oldest queued snapshot request: one per loop turn, so that the live feed and
@@ -353,5 +415,34 @@ struct AggregateState {
             snapshotCache = (prefix, publisher.seq, body)
         }
         request.reply(Envelope(type: MessageType.snapshotResult, id: id, body: body), on: router)
+    }
+}
+
+
+/// A snapshot sent in parts from a frozen copy of the book: the zguide's Clone pattern streams a
+/// large state the same way, ending with a marker (here, `last` on the final part).
+struct ChunkedSnapshot {
+    let request: RouterRequest
+    let id: JSONValue
+    let book: FigureBook
+    let ids: [UInt64]
+    let chunk: Int
+    let positions: [String: UInt64]
+    let upstream: [String: UInt64]
+    var next = 0
+    var part = 0
+    var done = false
+
+    mutating func sendNext(on router: Socket) {
+        let end = min(next + chunk, ids.count)
+        let records = ids[next..<end].compactMap { book.record($0) }
+        let head = SnapshotPart(
+            part: part, last: end == ids.count, figures: records.count, positions: positions, upstream: upstream,
+            catalog: part == 0 ? book.catalog.document : nil
+        )
+        request.reply(Envelope(type: MessageType.snapshotPart, id: id, body: head), attachment: FigureList.encode(records), on: router)
+        next = end
+        part += 1
+        done = end == ids.count
     }
 }

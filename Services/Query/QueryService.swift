@@ -40,6 +40,16 @@ final class SnapshotSource {
     var pending: (id: String, sentAt: Int64)?
     var wanted = true
     var loaded = false
+    /// The parts of a chunked snapshot received so far; installed together when the last arrives.
+    var parts: [FigureRecord] = []
+    var partHead: SnapshotPart?
+    var nextPart = 0
+
+    func restartParts() {
+        parts = []
+        partHead = nil
+        nextPart = 0
+    }
 
     init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
@@ -58,10 +68,10 @@ struct ReplicaState {
     var streams: [String: UInt64] = [:]
     /// Ingest positions each aggregate stream reflects; the replica reflects the least of them.
     var upstream: [String: [String: UInt64]] = [:]
-    /// The last ingest position whose `report.accepted` or `catalog.accepted` went out on the PUB.
+    /// The last ingest position whose `catalog.accepted` went out on the PUB.
     var announced: [String: UInt64] = [:]
     /// Events from streams not yet snapshotted, kept until the snapshot tells where to start.
-    var buffered: [String: [(UInt64, String, JSONValue)]] = [:]
+    var buffered: [String: [(seq: UInt64, frames: [[UInt8]])]] = [:]
     var bufferedCount = 0
     var waiting: [WaitingQuery] = []
     var waitingBytes = 0
@@ -83,8 +93,9 @@ struct ReplicaState {
     static let snapshotBurst = 5.0
 
     static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
-    static let bufferLimit = 200_000
+    static let bufferLimit = 20_000
     static let snapshotTimeout: Int64 = 5000
+    static let snapshotChunk = 20_000
 
     init(settings: QueryService.Settings, logger: Logger) {
         self.settings = settings
@@ -107,10 +118,10 @@ struct ReplicaState {
         upstream[stream, default: [:]][ingest] = max(upstream[stream]?[ingest] ?? 0, seq)
     }
 
-    /// Whether an upstream event is now reflected by every aggregate and not yet announced: each
-    /// shard re-publishes every ingest event, and the replica's PUB carries it once.
+    /// Whether a catalog put is not yet announced: every shard applies every put and sends it,
+    /// and the replica's PUB carries it once. (A report comes from the one shard that owns it.)
     mutating func announce(ingest: String, seq: UInt64) -> Bool {
-        guard seq > announced[ingest] ?? 0, (ingestPositions[ingest] ?? 0) >= seq else { return false }
+        guard seq > announced[ingest] ?? 0 else { return false }
         announced[ingest] = seq
         return true
     }
@@ -189,61 +200,97 @@ struct ReplicaState {
         }
         guard source.wanted else { return }
         // Not connected yet: asked again on the loop's next turn.
-        guard let id = try source.client.send(type: MessageType.snapshot, body: SnapshotRequest(prefix: "")) else { return }
+        let request = SnapshotRequest(prefix: "", chunk: Self.snapshotChunk)
+        guard let id = try source.client.send(type: MessageType.snapshot, body: request) else { return }
         source.pending = (id, monotonicMillis())
         source.wanted = false
+        source.restartParts()
     }
 
+    /// Takes the parts of a chunked snapshot in order; installs them once the last has come, then
+    /// applies the live batches buffered meanwhile that are newer than the snapshot.
     mutating func takeSnapshot(_ source: SnapshotSource, publisher: Publisher) {
-        while let (head, bytes) = try? source.client.take() {
+        while let (head, json, attachment) = try? source.client.takeWithAttachment() {
             guard let pending = source.pending, head.id == .string(pending.id) else { continue }
-            source.pending = nil
-            guard head.type == MessageType.snapshotResult,
-                case .success(let snapshot) = Wire.decodeBody(SnapshotResult.self, from: bytes),
-                let stream = snapshot.positions.keys.first, let position = snapshot.positions[stream]
+            guard head.type == MessageType.snapshotPart, let attachment,
+                case .success(let part) = Wire.decodeBody(SnapshotPart.self, from: json),
+                part.part == source.nextPart, part.positions.count == 1
             else {
-                // Not ready yet (unavailable) or not an aggregate: ask again on the next turn.
+                // Not ready yet (unavailable), busy, not an aggregate, or a part missing: ask again.
+                if head.type == MessageType.snapshotPart {
+                    logger.warning("a snapshot part is missing or does not read; asking again", metadata: ["zmq.endpoint": "\(source.endpoint)"])
+                }
+                source.pending = nil
                 source.wanted = true
+                source.restartParts()
                 continue
             }
-            if let old = source.stream, old != stream {
-                streams[old] = nil
-                upstream[old] = nil
-                resyncs += 1
-                logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
+            do {
+                source.parts += try FigureList.decode(attachment)
+            } catch {
+                logger.warning("a snapshot part does not read; asking again", metadata: ["zmq.endpoint": "\(source.endpoint)", "error": "\(error)"])
+                source.pending = nil
+                source.wanted = true
+                source.restartParts()
+                continue
             }
-            source.stream = stream
-            if let catalog = snapshot.catalog { replica.mergeCatalog(catalog) }
-            for figure in snapshot.figures {
-                install(figure, publisher: publisher)
+            if part.part == 0 { source.partHead = part }
+            source.nextPart += 1
+            // Parts keep a long snapshot alive: the time-out counts from the last part.
+            source.pending = (pending.id, monotonicMillis())
+            guard part.last, let first = source.partHead, let (stream, position) = first.positions.first else { continue }
+            source.pending = nil
+            install(snapshot: source.parts, stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, from: source, publisher: publisher)
+            source.restartParts()
+        }
+    }
+
+    mutating func install(
+        snapshot figures: [FigureRecord], stream: String, position: UInt64, upstream ingest: [String: UInt64], catalog: CatalogDocument?,
+        from source: SnapshotSource, publisher: Publisher
+    ) {
+        let wasLoaded = source.loaded
+        if let old = source.stream, old != stream {
+            streams[old] = nil
+            upstream[old] = nil
+            resyncs += 1
+            logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
+        }
+        source.stream = stream
+        if let catalog { replica.mergeCatalog(catalog) }
+        // The first load of a replica has no subscribers to tell (its stream is new); a resync
+        // publishes every figure that changed.
+        var changes = ConflatedChanges()
+        for figure in figures {
+            let changed = replica.receive(figure)
+            if wasLoaded { changes.add(changed) }
+        }
+        changes.publish(on: publisher)
+        upstream[stream] = ingest
+        streams[stream] = position
+        source.loaded = true
+        // Batches that came while the snapshot was on its way: only the newer ones count.
+        let held = buffered.removeValue(forKey: stream) ?? []
+        bufferedCount -= held.count
+        for (seq, frames) in held.sorted(by: { $0.seq < $1.seq }) where seq > (streams[stream] ?? 0) {
+            if seq != streams[stream]! + 1 {
+                source.wanted = true
+                break
             }
-            upstream[stream] = snapshot.upstream ?? [:]
-            streams[stream] = position
-            source.loaded = true
-            // Updates that came while the snapshot was on its way: only the newer ones count.
-            let held = buffered.removeValue(forKey: stream) ?? []
-            bufferedCount -= held.count
-            for (seq, type, message) in held.sorted(by: { $0.0 < $1.0 }) where seq > (streams[stream] ?? 0) {
-                if seq != streams[stream]! + 1 {
-                    source.wanted = true
-                    break
-                }
-                apply(type: type, message: message, stream: stream, seq: seq, publisher: publisher)
-            }
+            apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
     mutating func drainFeed(_ feed: Socket, sources: [SnapshotSource], publisher: Publisher) {
         for _ in 0..<2000 {
             guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count == 2, case .success(let (head, message)) = Wire.parse(frames[1]),
-                let stream = head.stream, let seq = head.seq
+            guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let stream = head.stream, let seq = head.seq
             else { continue }
             guard let last = streams[stream] else {
                 // A stream with no snapshot yet (a new aggregate, or one that restarted).
                 if head.type != MessageType.heartbeat {
                     if bufferedCount < Self.bufferLimit {
-                        buffered[stream, default: []].append((seq, head.type, message))
+                        buffered[stream, default: []].append((seq, frames))
                         bufferedCount += 1
                     }
                 }
@@ -255,7 +302,7 @@ struct ReplicaState {
             if head.type == MessageType.heartbeat {
                 if seq > last {
                     resync(stream, sources: sources, reason: "heartbeat ahead")
-                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, in: message) {
+                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
                     for (ingest, position) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: position) }
                 }
                 continue
@@ -265,7 +312,7 @@ struct ReplicaState {
                 resync(stream, sources: sources, reason: "gap")
                 continue
             }
-            apply(type: head.type, message: message, stream: stream, seq: seq, publisher: publisher)
+            apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
@@ -277,46 +324,34 @@ struct ReplicaState {
         source.wanted = true
     }
 
-    /// Applies one event of an aggregate stream, already parsed.
-    mutating func apply(type: String, message: JSONValue, stream: String, seq: UInt64, publisher: Publisher) {
+    /// Applies one `figure.batch` of an aggregate stream: the catalog puts, every figure (each
+    /// published once on this replica's PUB with its final value, conflated), then the reports
+    /// and catalog puts, so that a subscriber that sees `report.accepted` has its figures.
+    mutating func apply(frames: [[UInt8]], stream: String, seq: UInt64, publisher: Publisher) {
         streams[stream] = seq
-        switch type {
-        case MessageType.figureChanged:
-            // Read from the parsed message (JSONDecoder was half of a replica's time per event).
-            guard let figure = try? FigureBody(json: message["body"] ?? .null) else {
-                setAside(stream, seq, "a figure.changed that does not read")
-                return
-            }
-            install(figure, publisher: publisher)
-        case MessageType.reportAccepted:
-            if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, in: message) {
-                advance(stream, ingest: event.stream, to: event.seq)
-                if announce(ingest: event.stream, seq: event.seq) {
-                    publisher.publish(topic: event.report.entity.topic("report"), type: type, body: event)
-                }
-            }
-        case MessageType.catalogAccepted:
-            if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
-                replica.mergeCatalog(event.catalog)
-                advance(stream, ingest: event.stream, to: event.seq)
-                if announce(ingest: event.stream, seq: event.seq) {
-                    publisher.publish(topic: Topic.catalog, type: type, body: event)
-                }
-            }
-        default:
-            break
+        let batch: FigureBatch
+        do {
+            guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a figure.batch has 3") }
+            batch = try FigureBatch(decoding: frames[2])
+        } catch {
+            setAside(stream, seq, "a figure.batch that does not read: \(error)")
+            return
+        }
+        for event in batch.catalogs { replica.mergeCatalog(event.catalog) }
+        var changes = ConflatedChanges()
+        for figure in batch.figures { changes.add(replica.receive(figure)) }
+        changes.publish(on: publisher)
+        for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
+        for event in batch.catalogs where announce(ingest: event.stream, seq: event.seq) {
+            publisher.publish(topic: Topic.catalog, type: MessageType.catalogAccepted, body: event)
+        }
+        for event in batch.reports {
+            publisher.publish(topic: event.report.entity.topic("report"), type: MessageType.reportAccepted, body: event)
         }
     }
 
     mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
         setAsideLog.record(stream, seq, reason, logger: logger)
-    }
-
-    /// Takes an aggregate's figure and mirrors every figure of the replica that it changed.
-    mutating func install(_ figure: FigureBody, publisher: Publisher) {
-        for changed in replica.receive(figure) {
-            publisher.publish(topic: changed.entity.topic("figure"), type: MessageType.figureChanged, body: changed)
-        }
     }
 
     // MARK: Requests
@@ -460,5 +495,35 @@ struct ReplicaState {
             }
         }
         waiting = still
+    }
+}
+
+
+/// The figures one batch changed, each once: its `previous` from before the batch, its state
+/// after it (a subscriber sees final values, PROTOCOL.md's conflation).
+struct ConflatedChanges {
+    private var order: [String] = []
+    private var latest: [String: FigureBody] = [:]
+
+    mutating func add(_ changed: [FigureBody]) {
+        for body in changed {
+            let key = body.entity.topic("figure") + "@" + body.period
+            if var held = latest[key] {
+                let previous = held.previous
+                held = body
+                held.previous = previous
+                latest[key] = held
+            } else {
+                order.append(key)
+                latest[key] = body
+            }
+        }
+    }
+
+    func publish(on publisher: Publisher) {
+        for key in order {
+            guard let body = latest[key] else { continue }
+            publisher.publish(topic: body.entity.topic("figure"), type: MessageType.figureChanged, body: body)
+        }
     }
 }

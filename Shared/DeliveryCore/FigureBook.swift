@@ -12,12 +12,12 @@ import DeliveryMessages
 /// the reports behind it are kept once in a `ReportTable`, so that applying a report costs about a
 /// dozen integer-keyed dictionary updates and a figure about 150 bytes.
 public struct FigureBook: FigureStore, Sendable {
-    public private(set) var catalog: Catalog
-    private var nodes = NodeTable()
-    private var entities = EntityIndex()
-    private var table = ReportTable()
+    public internal(set) var catalog: Catalog
+    var nodes = NodeTable()
+    var entities = EntityIndex()
+    var table = ReportTable()
     /// How many reports were applied.
-    public private(set) var reportCount = 0
+    public internal(set) var reportCount = 0
 
     public init(catalog: Catalog = Catalog()) {
         self.catalog = catalog
@@ -29,6 +29,10 @@ public struct FigureBook: FigureStore, Sendable {
     public struct Change: Sendable, Hashable {
         let packed: UInt64
         public let previous: Int64
+
+        /// Which figure changed: the same for every change of one figure, so that changes can be
+        /// conflated by it.
+        public var figure: UInt64 { packed }
     }
 
     /// The entity and period a change is about.
@@ -129,6 +133,17 @@ public struct FigureBook: FigureStore, Sendable {
         let key = key(of: change)
         return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: change.previous, table: table)
     }
+
+    /// A figure as the internal links carry it, by the id of a change (`Change.figure`).
+    public func record(_ figure: UInt64) -> FigureRecord? {
+        guard let position = nodes.position(of: figure) else { return nil }
+        let entity = entities.keys[Int(figure >> 17)]
+        let period = Period(packed: UInt32(figure & 0x1FFFF))
+        return nodes.nodes[position].body(catalog.ref(entity), period, previous: 0, table: table).map(FigureRecord.init)
+    }
+
+    /// Every figure's id, for snapshots (see `record`).
+    public var figureIDs: [UInt64] { nodes.keys }
 
     /// Every figure's key, for snapshots.
     public var keys: [FigureKey] {

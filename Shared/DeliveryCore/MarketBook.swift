@@ -17,7 +17,7 @@ public struct MarketBook: Sendable {
 
     /// A group's figure from a shard; returns the market periods it touched. Only months count:
     /// the market's quarters and years are summed from its own months.
-    public mutating func takeGroup(_ figure: FigureBody, key: FigureKey) -> [Period] {
+    public mutating func takeGroup(_ figure: FigureRecord, key: FigureKey) -> [Period] {
         guard key.entity.level == .group, key.period.kind == .month else { return [] }
         let new = FigureBook.Contribution(present: true, units: figure.units, qualifier: figure.qualifier, complete: true)
         let old = groupMonths[key] ?? FigureBook.Contribution()
@@ -31,7 +31,7 @@ public struct MarketBook: Sendable {
 
     /// A shard's figure for the market itself: only its reports are taken (the sum is made here).
     /// A shard that owns no market reports sends none, and changes nothing.
-    public mutating func takeMarket(_ figure: FigureBody, period: Period) -> [Period] {
+    public mutating func takeMarket(_ figure: FigureRecord, period: Period) -> [Period] {
         guard !figure.sources.isEmpty else { return [] }
         if let node = nodes[period], node.slots.map(table.sourceFigure).sorted(by: { $0.source < $1.source }) == figure.sources {
             return []

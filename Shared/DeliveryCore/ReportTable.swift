@@ -11,11 +11,11 @@ struct ReportTable: Sendable {
         var stream: UInt32 = 0
     }
 
-    private var records = [Record()]
-    private var names = Interner()
-    private var stamps = Interner()
+    var records = [Record()]
+    var names = Interner()
+    var stamps = Interner()
     /// Each stamp in milliseconds, parsed once.
-    private var millis: [Int64] = []
+    var millis: [Int64] = []
 
     /// Keeps a report's provenance; returns its arrival number (from 1 on) and its `reportedAt`
     /// in milliseconds.
@@ -55,8 +55,8 @@ struct ReportTable: Sendable {
 
 /// Strings kept once, by index.
 struct Interner: Sendable {
-    private var indices: [String: UInt32] = [:]
-    private var values: [String] = []
+    var indices: [String: UInt32] = [:]
+    var values: [String] = []
     private var last: (String, UInt32)?
 
     mutating func index(_ value: String) -> UInt32 {
@@ -79,9 +79,9 @@ struct Interner: Sendable {
 /// asked once per entity, not once per report.
 struct EntityIndex: Sendable {
     static let none = UInt32.max
-    private var indices: [EntityKey: UInt32] = [:]
-    private(set) var keys: [EntityKey] = []
-    private(set) var parents: [UInt32] = []
+    var indices: [EntityKey: UInt32] = [:]
+    var keys: [EntityKey] = []
+    var parents: [UInt32] = []
 
     /// The entity's index, registering it (and its ancestors) on first sight; nil when the
     /// catalog does not know it.

@@ -83,9 +83,54 @@ public struct FigureBody: Codable, Sendable, Hashable {
 /// `snapshot`: every figure under a topic prefix.
 public struct SnapshotRequest: Codable, Sendable {
     public var prefix: String?
+    /// Internal links only (aggregate ROUTER): figures per part. With it, the answer is a series
+    /// of `snapshot.part` replies, each a JSON head and a binary frame of figures, all at one
+    /// position, the last one marked `last`.
+    public var chunk: Int?
 
-    public init(prefix: String? = nil) {
+    public init(prefix: String? = nil, chunk: Int? = nil) {
         self.prefix = prefix
+        self.chunk = chunk
+    }
+}
+
+/// The JSON head of a `snapshot.part`; its figures follow in the binary frame (`FigureList`).
+public struct SnapshotPart: Codable, Sendable {
+    public var part: Int
+    public var last: Bool
+    public var figures: Int
+    /// The last seq of the aggregate's stream that every part reflects.
+    public var positions: [String: UInt64]
+    /// The ingest positions reflected.
+    public var upstream: [String: UInt64]
+    /// The merged catalog, in the first part.
+    public var catalog: CatalogDocument?
+
+    public init(
+        part: Int, last: Bool, figures: Int, positions: [String: UInt64], upstream: [String: UInt64], catalog: CatalogDocument?
+    ) {
+        self.part = part
+        self.last = last
+        self.figures = figures
+        self.positions = positions
+        self.upstream = upstream
+        self.catalog = catalog
+    }
+}
+
+/// The JSON head of a `figure.batch` or `report.batch`: what the binary frame holds.
+public struct BatchHead: Codable, Sendable {
+    public var figures: Int?
+    public var reports: Int
+    public var catalogs: Int?
+    /// `report.batch`: the first and last seq of the ingest events it carries.
+    public var first: UInt64?
+
+    public init(figures: Int? = nil, reports: Int, catalogs: Int? = nil, first: UInt64? = nil) {
+        self.figures = figures
+        self.reports = reports
+        self.catalogs = catalogs
+        self.first = first
     }
 }
 

@@ -25,6 +25,11 @@ public enum MessageType {
     public static let snapshot = "snapshot"
     public static let snapshotResult = "snapshot.result"
 
+    // Internal links (docs/PROTOCOL.md, "Internal links"): a JSON head and a binary frame.
+    public static let figureBatch = "figure.batch"
+    public static let reportBatch = "report.batch"
+    public static let snapshotPart = "snapshot.part"
+
     // Queries.
     public static let units = "units"
     public static let share = "share"
@@ -48,4 +53,5 @@ public enum MessageType {
 public enum Topic {
     public static let heartbeat = "heartbeat"
     public static let catalog = "catalog."
+    public static let figureBatch = "batch."
 }

@@ -17,7 +17,7 @@ public enum Qualifier: String, Codable, Sendable, Hashable, CaseIterable {
 }
 
 /// Whether a figure was reported directly or computed from its parts.
-public enum Basis: String, Codable, Sendable, Hashable {
+public enum Basis: String, Codable, Sendable, Hashable, CaseIterable {
     case reported
     case computed
 }

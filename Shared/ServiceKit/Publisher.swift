@@ -38,6 +38,29 @@ public final class Publisher {
         send(topic: topic, Wire.encode(envelope))
     }
 
+    /// Publishes an internal-link message: a JSON envelope, then `attachment` as a third frame
+    /// (the binary part, docs/PROTOCOL.md "Internal links"). Returns its seq.
+    @discardableResult
+    public func publish<Body: Codable & Sendable>(topic: String, type: String, body: Body, attachment: [UInt8]) -> UInt64 {
+        seq += 1
+        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        send([Array(topic.utf8), Wire.encode(envelope), attachment])
+        return seq
+    }
+
+    /// Publishes an internal-link message with a seq given by the caller (an ingest log's own).
+    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: String, body: Body, attachment: [UInt8]) {
+        self.seq = max(self.seq, seq)
+        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        send([Array(topic.utf8), Wire.encode(envelope), attachment])
+    }
+
+    /// Takes a seq without sending anything: followers see a gap and resync (what a message that
+    /// could not be written must cause).
+    public func skip() {
+        seq += 1
+    }
+
     /// Publishes with a body already encoded as a JSON object (the ingest encodes each stored
     /// report once, for its log and for this).
     public func publish(topic: String, seq: UInt64, type: String, encodedBody: [UInt8]) {
@@ -61,10 +84,14 @@ public final class Publisher {
     }
 
     private func send(topic: String, _ bytes: [UInt8]) {
+        send([Array(topic.utf8), bytes])
+    }
+
+    private func send(_ frames: [[UInt8]]) {
         do {
             // A PUB never blocks: past the high-water mark a slow subscriber loses messages and
             // finds the gap by seq.
-            try socket.send([Array(topic.utf8), bytes], wait: false)
+            try socket.send(frames, wait: false)
         } catch {
             // EAGAIN cannot happen on PUB; anything else means the socket is closing.
         }

@@ -77,6 +77,15 @@ public final class RequestClient {
         }
     }
 
+    /// Reads one reply of the internal links if one is waiting: its head, its JSON and the binary
+    /// frame after it (nil when the reply has none, as an error reply).
+    public func takeWithAttachment() throws -> (EnvelopeHead, [UInt8], [UInt8]?)? {
+        guard var frames = try socket.receive(wait: false) else { return nil }
+        if frames.first?.isEmpty == true { frames.removeFirst() }
+        guard let json = frames.first, case .success(let head) = Wire.decodeHead(json) else { return nil }
+        return (head, json, frames.count > 1 ? frames[1] : nil)
+    }
+
     /// Reads one reply if one is waiting: its head and bytes.
     public func take() throws -> (EnvelopeHead, [UInt8])? {
         guard let frames = try socket.receive(wait: false) else { return nil }

@@ -47,6 +47,17 @@ public struct RouterRequest {
         }
     }
 
+    /// A reply of the internal links: the JSON envelope, then the binary frame.
+    public func reply<Body: Codable & Sendable>(_ envelope: Envelope<Body>, attachment: [UInt8], on socket: Socket) {
+        let head = Wire.encode(envelope)
+        let frames = delimited ? [identity, [], head, attachment] : [identity, head, attachment]
+        do {
+            try socket.send(frames, wait: false)
+        } catch {
+            // As above: the peer is gone or its queue is full; it asks again.
+        }
+    }
+
     public func reply<Body: Codable & Sendable>(_ envelope: Envelope<Body>, on socket: Socket) {
         reply(Wire.encode(envelope), on: socket)
     }

@@ -44,23 +44,46 @@ import Testing
 
     /// Applies the reports to one book per shard, as shards do (each report to the shard owning its
     /// group; market reports to the shard that lists "market"), and feeds every change to a replica.
-    static func replica(of reports: [DeliveryReport], shards: [Set<String>], catalog: Catalog) -> FigureReplica {
+    ///
+    /// Conflated as the aggregate's `figure.batch` is: each shard applies `batch` reports at a time,
+    /// then sends each figure those changed once, with its final value.
+    static func replica(of reports: [DeliveryReport], shards: [Set<String>], catalog: Catalog, batch: Int = 1) -> FigureReplica {
         var books = shards.map { _ in FigureBook(catalog: catalog) }
         var replica = FigureReplica()
         replica.mergeCatalog(catalog.document)
+        var changed = shards.map { _ in [UInt64]() }
+        func flush() {
+            for shard in shards.indices {
+                for figure in Set(changed[shard]).sorted() {
+                    if let record = books[shard].record(figure) { _ = replica.receive(record) }
+                }
+                changed[shard] = []
+            }
+        }
         for (index, report) in reports.enumerated() {
             let owner = report.entity.path.first ?? "market"
             for shard in shards.indices where shards[shard].contains(owner) {
-                for change in books[shard].apply(report, stream: "ingest-1", seq: UInt64(index + 1)) {
-                    if let body = books[shard].body(change) { _ = replica.receive(body) }
-                }
+                changed[shard] += books[shard].apply(report, stream: "ingest-1", seq: UInt64(index + 1)).map(\.figure)
             }
+            if (index + 1) % batch == 0 { flush() }
         }
+        flush()
         return replica
     }
 
     @Test(arguments: 1...10)
     func shardsAddUpToOneMarket(seed: UInt64) throws {
+        try shardsAddUp(seed: seed, batch: 1)
+    }
+
+    /// Conflation never loses a figure's final value: batches of any size give what applying
+    /// every report from scratch gives.
+    @Test(arguments: [(11, 3), (12, 17), (13, 1000)])
+    func conflatedBatchesAddUpToOneMarket(seed: UInt64, batch: Int) throws {
+        try shardsAddUp(seed: seed, batch: batch)
+    }
+
+    func shardsAddUp(seed: UInt64, batch: Int) throws {
         let catalog = try Self.catalog()
         let reports = Self.reports(seed: seed, catalog: catalog)
         var whole = FigureBook(catalog: catalog)
@@ -71,7 +94,7 @@ import Testing
             [["hima"], ["nw"], ["solo", "market"]],
         ]
         for shards in topologies {
-            let replica = Self.replica(of: reports, shards: shards, catalog: catalog)
+            let replica = Self.replica(of: reports, shards: shards, catalog: catalog, batch: batch)
             var expectedKeys = 0
             for key in whole.keys {
                 guard let expected = whole.body(key, previous: nil) else { continue }
@@ -98,9 +121,9 @@ import Testing
                 if let body = book.body(change) { bodies.append(body) }
             }
         }
-        for body in bodies { _ = replica.receive(body) }
+        for body in bodies { _ = replica.receive(FigureRecord(body)) }
         for key in book.keys {
-            if let body = book.body(key, previous: nil) { #expect(replica.receive(body).isEmpty, "\(key.entity) \(key.period)") }
+            if let body = book.body(key, previous: nil) { #expect(replica.receive(FigureRecord(body)).isEmpty, "\(key.entity) \(key.period)") }
         }
     }
 }
