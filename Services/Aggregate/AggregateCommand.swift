@@ -23,8 +23,11 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(help: "Group ids this shard owns, comma-separated; empty: all (env DELIVERY_AGGREGATE_GROUPS).")
     var aggregateGroups: String?
 
-    @Option(help: "Where durable state lives (env DELIVERY_DATA_DIR; default ./data).")
+    @Option(help: "Where the checkpoint is kept (env DELIVERY_DATA_DIR; default ./data).")
     var dataDir: String?
+
+    @Option(help: "Seconds between checkpoints while reports arrive; 0 turns them off (env DELIVERY_CHECKPOINT_SECONDS; default 30).")
+    var checkpointSeconds: Int?
 
     @Option(help: "CURVE: the ingest instances' public key, when they run with CURVE (env DELIVERY_INGEST_PUBLIC_KEY).")
     var ingestPublicKey: String?
@@ -45,7 +48,9 @@ struct AggregateCommand: AsyncParsableCommand {
             instance: common.resolvedInstance,
             maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
             curve: try common.resolvedCurve(), ingestPublicKey: try publicKeySetting(ingestPublicKey, "DELIVERY_INGEST_PUBLIC_KEY"),
-            maxConnections: try common.resolvedMaxConnections()
+            maxConnections: try common.resolvedMaxConnections(),
+            dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
+            checkpointSeconds: try intSetting(checkpointSeconds, "DELIVERY_CHECKPOINT_SECONDS", default: 30, range: 0...86_400)
         )
         await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
             var state = AggregateState(settings: settings, logger: logger)

@@ -20,6 +20,10 @@ enum AggregateService {
         /// The ingest instances' CURVE public key, when they run with CURVE.
         var ingestPublicKey: String?
         var maxConnections: Int
+        /// Where the checkpoint is kept.
+        var dataDirectory: String
+        /// Seconds between checkpoints while reports arrive; 0: none (a restart replays everything).
+        var checkpointSeconds: Int
     }
 }
 
@@ -55,6 +59,13 @@ struct AggregateState {
     var pendingCatalogs: [CatalogAcceptedEvent] = []
     var publishedPositions: [String: UInt64] = [:]
     static let figuresPerMessage = 20_000
+    /// Whether the checkpoint (or its absence) has been taken in: until then the aggregate answers
+    /// `ping` and `status` but follows nothing.
+    var recovered = false
+    var checkpoints: CheckpointStore?
+    /// What the last checkpoint held (reports applied, positions), to save only after a change.
+    var checkpointed: (reports: Int, positions: [String: UInt64])?
+    var lastCheckpointAt: Int64 = 0
 
     init(settings: AggregateService.Settings, logger: Logger) {
         self.settings = settings
@@ -65,6 +76,17 @@ struct AggregateState {
     static let requestTimeout: Int64 = 3000
 
     mutating func run(stop: StopFlag) throws {
+        var lock: DataDirectoryLock?
+        if settings.checkpointSeconds > 0 {
+            // One aggregate instance per checkpoint file: a second one with the same instance name
+            // on this data dir is refused at start.
+            lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "aggregate-\(settings.instance)")
+            let store = CheckpointStore(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
+            store.startLoading(groups: settings.groups.sorted())
+            checkpoints = store
+        } else {
+            recovered = true
+        }
         let context = try Context()
         let teardown = Teardown()
         defer {
@@ -72,6 +94,7 @@ struct AggregateState {
             // context, so that the process exits instead of waiting in zmq_ctx_term.
             teardown.run()
             context.terminate()
+            withExtendedLifetime(lock) {}
         }
         let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
         if let zap { teardown.add(zap.close) }
@@ -114,8 +137,11 @@ struct AggregateState {
                 takeReplies(follower, publisher: publisher)
             }
             flush(publisher)
-            for follower in followers { try tend(follower) }
-            let isReady = followers.allSatisfy(\.caughtUp)
+            if !recovered { takeCheckpoint() }
+            if recovered {
+                for follower in followers { try tend(follower) }
+            }
+            let isReady = recovered && followers.allSatisfy(\.caughtUp)
             if isReady && !wasReady {
                 logger.info("aggregate ready", metadata: ["figures": "\(book.figureCount)", "positions": "\(positions)"])
                 wasReady = true
@@ -128,7 +154,51 @@ struct AggregateState {
             serveOneSnapshot(router: router, publisher: publisher)
             serveSnapshotParts(router: router)
             publisher.heartbeatIfIdle(positions: positions)
+            checkpointIfDue()
         }
+        // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
+        if let checkpoints, recovered, changedSinceCheckpoint {
+            checkpoints.saveNow(checkpoint)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    var checkpoint: BookCheckpoint {
+        BookCheckpoint(
+            book: book, groups: settings.groups.sorted(), positions: positions, waiting: waiting, skipped: skipped,
+            setAside: setAsideLog.count
+        )
+    }
+
+    var changedSinceCheckpoint: Bool {
+        checkpointed.map { $0.reports != book.reportCount || $0.positions != positions } ?? (book.reportCount > 0 || !positions.isEmpty)
+    }
+
+    /// Takes the checkpoint in once it has been read: the book, positions and waiting reports as
+    /// they were; the followers then replay only what came after.
+    mutating func takeCheckpoint() {
+        guard let result = checkpoints?.takeLoaded() else { return }
+        if let loaded = result {
+            book = loaded.book
+            positions = loaded.positions
+            waiting = loaded.waiting
+            skipped = loaded.skipped
+            checkpointed = (book.reportCount, positions)
+        }
+        recovered = true
+        lastCheckpointAt = monotonicMillis()
+        logger.info("following the ingest logs", metadata: ["figures": "\(book.figureCount)", "positions": "\(positions)"])
+    }
+
+    /// Saves a checkpoint beside the loop when the interval has passed and something changed.
+    mutating func checkpointIfDue() {
+        guard let checkpoints, recovered, monotonicMillis() - lastCheckpointAt >= Int64(settings.checkpointSeconds) * 1000,
+            changedSinceCheckpoint, !checkpoints.isSaving
+        else { return }
+        checkpoints.saveInBackground(checkpoint)
+        checkpointed = (book.reportCount, positions)
+        lastCheckpointAt = monotonicMillis()
     }
 
     // MARK: Following ingest
@@ -271,6 +341,10 @@ struct AggregateState {
         }
     }
 
+    var notReadyReason: String {
+        recovered ? "catching up with the ingest logs" : "loading the checkpoint"
+    }
+
     mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
         setAsideLog.record(stream, seq, reason, logger: logger)
     }
@@ -336,7 +410,7 @@ struct AggregateState {
             if ready {
                 request.reply(pong(head, service: "aggregate", instance: settings.instance), on: router)
             } else {
-                request.reply(ProtocolError(.unavailable, "catching up with the ingest logs", id: head.id), on: router)
+                request.reply(ProtocolError(.unavailable, notReadyReason, id: head.id), on: router)
             }
         case MessageType.status:
             let body = StatusResult(
@@ -346,10 +420,12 @@ struct AggregateState {
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
                     "notOwned": skipped, "setAside": setAsideLog.count, "snapshotsQueued": snapshotQueue.count,
                     "connections": monitor.connections, "refusedConnections": monitor.refused,
+                    "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
+                    "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.bind, "publish": settings.publish],
-                problem: monitor.problem ?? (ready ? nil : "catching up with the ingest logs"),
+                problem: monitor.problem ?? (ready ? nil : notReadyReason),
                 setAside: setAsideLog.latest, links: monitor.links
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)

@@ -42,7 +42,7 @@ func localPort(of descriptor: Int32) -> UInt16? {
     }
 }
 
-func errnoText(_ code: Int32) -> String {
+public func errnoText(_ code: Int32) -> String {
     String(cString: strerror(code))
 }
 
