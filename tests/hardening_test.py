@@ -183,7 +183,8 @@ def poisoned_log(bin_dir):
     for exe, variables in [("delivery-ingest", dict(DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"],
                                                   DELIVERY_DATA_DIR=os.path.join(st.work, "ingest"))),
                            ("delivery-aggregate", dict(DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
-                                                       DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"])),
+                                                       DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"],
+                                                       DELIVERY_DATA_DIR=os.path.join(st.work, "aggregate"))),
                            ("delivery-query", dict(DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
                                                    DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"]))]:
         procs.append(start_one(bin_dir, exe, variables, st.work, exe))

@@ -58,7 +58,8 @@ def start_stack(bin_dir, work, instance, log_level="warning", extra=None):
         "ingest": dict(DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"],
                        DELIVERY_DATA_DIR=os.path.join(work, "ingest")),
         "aggregate": dict(DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"],
-                          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"]),
+                          DELIVERY_INGEST_ENDPOINTS=ep["in"], DELIVERY_INGEST_FEEDS=ep["inpub"],
+                          DELIVERY_DATA_DIR=os.path.join(work, "aggregate")),
         "query": dict(DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"],
                       DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"], DELIVERY_AGGREGATE_FEEDS=ep["aggpub"]),
     }

@@ -20,7 +20,7 @@ public func localStackService(
             [
                 "DELIVERY_AGGREGATE_PUBLISH": endpoint("aggPub"), "DELIVERY_AGGREGATE_BIND": endpoint("agg"),
                 "DELIVERY_INGEST_ENDPOINTS": endpoint("ingest"), "DELIVERY_INGEST_FEEDS": endpoint("ingestPub"),
-                "DELIVERY_INSTANCE": instance,
+                "DELIVERY_DATA_DIR": dataDirectory + "/aggregate", "DELIVERY_INSTANCE": instance,
             ]
         )
     default:
