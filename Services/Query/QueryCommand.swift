@@ -26,6 +26,9 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Bytes of queries held while they wait for 'after' (env DELIVERY_MAX_WAITING_BYTES; default 64 MiB).")
     var maxWaitingBytes: Int?
 
+    @Option(help: "Figures per part of the aggregates' snapshots (env DELIVERY_SNAPSHOT_CHUNK; default 20000).")
+    var snapshotChunk: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -45,7 +48,8 @@ struct QueryCommand: AsyncParsableCommand {
             curve: try common.resolvedCurve(),
             aggregatePublicKey: try publicKeySetting(aggregatePublicKey, "DELIVERY_AGGREGATE_PUBLIC_KEY"),
             maxConnections: try common.resolvedMaxConnections(),
-            maxWaitingBytes: try intSetting(maxWaitingBytes, "DELIVERY_MAX_WAITING_BYTES", default: 64 << 20, range: (1 << 20)...(4 << 30))
+            maxWaitingBytes: try intSetting(maxWaitingBytes, "DELIVERY_MAX_WAITING_BYTES", default: 64 << 20, range: (1 << 20)...(4 << 30)),
+            snapshotChunk: try intSetting(snapshotChunk, "DELIVERY_SNAPSHOT_CHUNK", default: 20_000, range: 100...100_000)
         )
         await ServiceRunner.main(name: "query", logger: logger) { stop in
             var state = ReplicaState(settings: settings, logger: logger)

@@ -21,6 +21,8 @@ enum QueryService {
         var maxConnections: Int
         /// The most bytes of requests held while they wait for their `after` positions.
         var maxWaitingBytes: Int
+        /// Figures per part of the aggregates' chunked snapshots.
+        var snapshotChunk: Int
     }
 }
 
@@ -95,7 +97,6 @@ struct ReplicaState {
     static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
     static let bufferLimit = 20_000
     static let snapshotTimeout: Int64 = 5000
-    static let snapshotChunk = 20_000
 
     init(settings: QueryService.Settings, logger: Logger) {
         self.settings = settings
@@ -200,7 +201,7 @@ struct ReplicaState {
         }
         guard source.wanted else { return }
         // Not connected yet: asked again on the loop's next turn.
-        let request = SnapshotRequest(prefix: "", chunk: Self.snapshotChunk)
+        let request = SnapshotRequest(prefix: "", chunk: settings.snapshotChunk)
         guard let id = try source.client.send(type: MessageType.snapshot, body: request) else { return }
         source.pending = (id, monotonicMillis())
         source.wanted = false

@@ -32,7 +32,12 @@ public struct MarketBook: Sendable {
     /// A shard's figure for the market itself: only its reports are taken (the sum is made here).
     /// A shard that owns no market reports sends none, and changes nothing.
     public mutating func takeMarket(_ figure: FigureRecord, period: Period) -> [Period] {
-        guard !figure.sources.isEmpty else { return [] }
+        guard !figure.sources.isEmpty else {
+            // A shard's partial market still names the latest report that changed the market: a
+            // replica that gets conflated group figures may not see every change, but this cause it
+            // does (the latest of the shards' causes is the market's).
+            return takeCauseOnly(figure.cause, period: period)
+        }
         if let node = nodes[period], node.slots.map(table.sourceFigure).sorted(by: { $0.source < $1.source }) == figure.sources {
             return []
         }
@@ -73,6 +78,16 @@ public struct MarketBook: Sendable {
             (child, childBefore, childAfter) = (container, parentBefore, parentAfter)
         }
         return touched
+    }
+
+    private mutating func takeCauseOnly(_ cause: Cause?, period: Period) -> [Period] {
+        guard let cause, var node = nodes[period] else { return [] }
+        let before = node.cause
+        // Added first, in a statement of its own: the table must hold it before it is compared.
+        let arrival = table.add(stream: cause.stream, seq: cause.seq, reportId: cause.reportId, reportedAt: "").0
+        takeCause(arrival, into: &node)
+        nodes[period] = node
+        return node.cause == before ? [] : [period]
     }
 
     /// Keeps the greatest (stream, seq) as the cause: shards' updates reach replicas in different
