@@ -162,20 +162,23 @@ def poisoned_log(bin_dir):
     ack = submit(ep, [report(model="AITO M9", units_=100, id="good-1"), report(model="AITO M8", units_=200, id="good-2"),
                       report(model="AITO M7", units_=300, id="good-3")])
     check("3: three reports stored", ack and ack["type"] == "submit.ok", ack)
+    # The stored reports as the ingest's JSON replay shows them (the log itself keeps a binary form).
+    replayed = request(ep["in"], "replay", {"from": 1, "limit": 10})
+    as_json = {e["report"]["id"]: e["report"] for e in replayed["body"]["events"] if e.get("report")}
+    check("3: the JSON replay shows the stored reports", set(as_json) >= {"good-1", "good-2", "good-3"}, replayed)
     for p in st.procs:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=15)
     db = sqlite3.connect(os.path.join(st.work, "ingest", "ingest.sqlite"))
     seqs = {rid: seq for rid, seq in db.execute("SELECT reportId, seq FROM events WHERE reportId IS NOT NULL")}
-    # An acknowledged report from before the units limit (as an older ingest stored it) ...
-    payload, = db.execute("SELECT payload FROM events WHERE seq = ?", (seqs["good-1"],)).fetchone()
-    row = json.loads(payload)
+    # An acknowledged report from before the units limit (as an older ingest stored it, in JSON) ...
+    row = dict(as_json["good-1"])
     row["units"] = 9223372036854775807
     db.execute("UPDATE events SET payload = ?, payloadHash = NULL WHERE seq = ?", (json.dumps(row).encode(), seqs["good-1"]))
     # ... one whose bytes no longer parse, and one altered behind its hash.
     db.execute("UPDATE events SET payload = ?, payloadHash = NULL WHERE seq = ?", (b"{\"id\": \"good-2\", garbage", seqs["good-2"]))
     payload, = db.execute("SELECT payload FROM events WHERE seq = ?", (seqs["good-3"],)).fetchone()
-    db.execute("UPDATE events SET payload = ? WHERE seq = ?", (payload.replace(b"300", b"999"), seqs["good-3"]))
+    db.execute("UPDATE events SET payload = ? WHERE seq = ?", (payload[:-1] + bytes([payload[-1] ^ 1]), seqs["good-3"]))
     db.commit()
     db.close()
     # Same ports as before: restart each process with its old environment.

@@ -59,6 +59,7 @@ struct AggregateState {
     var pendingCatalogs: [CatalogAcceptedEvent] = []
     var publishedPositions: [String: UInt64] = [:]
     static let figuresPerMessage = 20_000
+    static let feedBudgetMillis: Int64 = 50
     /// Whether the checkpoint (or its absence) has been taken in: until then the aggregate answers
     /// `ping` and `status` but follows nothing.
     var recovered = false
@@ -110,7 +111,7 @@ struct AggregateState {
         teardown.add(monitor.close)
         try monitor.watchServer(router)
         let feed = try monitor.upstreamFeed(
-            context, feeds: settings.ingestFeeds, prefixes: ["report.", Topic.catalog, Topic.heartbeat], curve: settings.curve,
+            context, feeds: settings.ingestFeeds, prefixes: [Topic.reportBatch, Topic.catalog, Topic.heartbeat], curve: settings.curve,
             serverKey: settings.ingestPublicKey, teardown: teardown
         )
         var followers: [IngestFollower] = []
@@ -221,12 +222,12 @@ struct AggregateState {
     }
 
     mutating func takeReplies(_ follower: IngestFollower, publisher: Publisher) {
-        while let (head, bytes) = try? follower.client.take() {
+        while let (head, json, attachment) = try? follower.client.takeWithAttachment() {
             guard let pending = follower.pending, head.id == .string(pending.id) else { continue }
             follower.pending = nil
             switch pending {
             case .status:
-                guard case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
+                guard case .success(let status) = Wire.decodeBody(StatusResult.self, from: json),
                     let stream = status.streams.first
                 else {
                     logger.warning("unexpected status reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
@@ -241,29 +242,33 @@ struct AggregateState {
                     follower.caughtUp = true
                 }
             case .replay:
-                let result: ReplayResult
-                switch Wire.decodeBody(ReplayResult.self, from: bytes) {
-                case .success(let decoded):
-                    result = decoded
+                let head: BinaryReplayHead
+                let events: [LoggedEvent]
+                do {
+                    guard case .success(let decoded) = Wire.decodeBody(BinaryReplayHead.self, from: json), let attachment else {
+                        throw LinkError(String(decoding: json.prefix(300), as: UTF8.self))
+                    }
+                    head = decoded
+                    events = try EventBatch.decode(attachment, stream: decoded.stream)
                     follower.failures = 0
-                case .failure(let error):
+                } catch {
                     // An error reply or a reply that does not read: ask again later, not at once.
                     follower.failures += 1
                     follower.backoffUntil = monotonicMillis() + min(100 << min(follower.failures, 6), 5000)
                     logger.warning(
                         "replay failed; asking again after a pause",
                         metadata: [
-                            "zmq.endpoint": "\(follower.endpoint)", "error": "\(error.message)",
+                            "zmq.endpoint": "\(follower.endpoint)", "error": "\(error)",
                             "from": "\((positions[follower.stream ?? ""] ?? 0) + 1)", "failures": "\(follower.failures)",
                         ]
                     )
                     follower.replayWanted = true
                     continue
                 }
-                for event in result.events {
+                for event in events {
                     apply(event, publisher: publisher)
                 }
-                if (positions[result.stream] ?? 0) < result.last {
+                if (positions[head.stream] ?? 0) < head.last {
                     follower.replayWanted = true
                 } else {
                     follower.caughtUp = true
@@ -272,10 +277,16 @@ struct AggregateState {
         }
     }
 
+    /// Applies what the ingest feeds have queued: `report.batch` (a committed batch, binary) and
+    /// `catalog.accepted`, each only when it follows on from the stream's position; a gap or a
+    /// heartbeat ahead asks for a replay instead.
     mutating func drainFeed(_ feed: Socket, followers: [IngestFollower], publisher: Publisher) {
-        for _ in 0..<1000 {
+        // A time budget, not a message count: a message is a whole batch, and requests must be
+        // answered between turns however much the feed has queued.
+        let until = monotonicMillis() + Self.feedBudgetMillis
+        while monotonicMillis() < until {
             guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count == 2, case .success(let (head, message)) = Wire.parse(frames[1]),
+            guard frames.count >= 2, case .success(let (head, message)) = Wire.parse(frames[1]),
                 let stream = head.stream, let seq = head.seq,
                 let follower = followers.first(where: { $0.stream == stream })
             else { continue }
@@ -285,15 +296,30 @@ struct AggregateState {
                 continue
             }
             if seq <= applied { continue }
-            guard seq == applied + 1, follower.caughtUp, follower.pending == nil else {
+            let first: UInt64
+            if head.type == MessageType.reportBatch {
+                guard case .success(let batch) = Wire.decodeBody(BatchHead.self, in: message), let from = batch.first, from <= seq else {
+                    follower.replayWanted = follower.pending == nil
+                    continue
+                }
+                first = from
+            } else {
+                first = seq
+            }
+            guard first == applied + 1, follower.caughtUp, follower.pending == nil else {
                 // A gap, or a catch-up still under way: the log has it; replay from there.
                 follower.replayWanted = follower.pending == nil
                 continue
             }
             switch head.type {
-            case MessageType.reportAccepted:
-                if case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, in: message) {
-                    apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: event.report, catalog: nil), publisher: publisher)
+            case MessageType.reportBatch:
+                do {
+                    guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a report.batch has 3") }
+                    for event in try EventBatch.decode(frames[2], stream: stream) { apply(event, publisher: publisher) }
+                } catch {
+                    // The log has it: replay reads the same events from the file.
+                    logger.warning("a report.batch does not read; replaying", metadata: ["stream": "\(stream)", "seq": "\(seq)", "error": "\(error)"])
+                    follower.replayWanted = follower.pending == nil
                 }
             case MessageType.catalogAccepted:
                 if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
@@ -420,7 +446,7 @@ struct AggregateState {
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
                     "notOwned": skipped, "setAside": setAsideLog.count, "snapshotsQueued": snapshotQueue.count,
                     "connections": monitor.connections, "refusedConnections": monitor.refused,
-                    "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
+                    "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,

@@ -19,6 +19,8 @@ final class CheckpointStore: @unchecked Sendable {
     private(set) var lastSaveMillis: Int64 = 0
     private(set) var lastSavedAt: Int64 = 0
     private(set) var lastBytes = 0
+    /// Reports applied in the last checkpoint saved.
+    private(set) var lastReports = 0
 
     init(directory: String, instance: String, logger: Logger) {
         path = directory + "/aggregate-\(instance).checkpoint"
@@ -105,6 +107,7 @@ final class CheckpointStore: @unchecked Sendable {
                 lastSaveMillis = took
                 lastSavedAt = monotonicMillis()
                 lastBytes = bytes.count
+                lastReports = checkpoint.book.reportCount
             }
             logger.info(
                 "checkpoint saved",

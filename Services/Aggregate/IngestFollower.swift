@@ -46,7 +46,7 @@ final class IngestFollower {
     }
 
     func askReplay(from seq: UInt64) throws {
-        guard let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 2000)) else { return }
+        guard let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 10_000, encoding: "binary")) else { return }
         pending = .replay(id: id, sentAt: monotonicMillis())
         replayWanted = false
     }

@@ -15,6 +15,8 @@ enum Volume {
         var bytesPerFigure: [String: Double] = [:]
         var pingSeconds: [String: Double] = [:]
         var wholeSeconds: [String: Double] = [:]
+        var checkpointBytes = 0
+        var checkpointSaveMs = 0
     }
 
     static let services = ["ingest", "aggregate", "query"]
@@ -75,6 +77,23 @@ enum Volume {
                 result.bytesPerFigure[service] = Double((after[service] ?? 0) - (before[service] ?? 0)) / Double(figures)
             }
         }
+
+        // The aggregate saves a checkpoint every 30 s while reports arrive: restart it from one
+        // that holds the whole load (what a restart meets in steady state), and say how long that
+        // took to appear.
+        let waitedFrom = monotonicNanos()
+        let deadline = monotonicMillis() + 120_000
+        while monotonicMillis() < deadline {
+            if let counts = try status(context: context, endpoint: stack.endpoint("agg"))?.counts,
+                let saved = counts["checkpointReports"], saved > 0, saved == counts["reports"]
+            {
+                result.checkpointBytes = counts["checkpointBytes"] ?? 0
+                result.checkpointSaveMs = counts["checkpointSaveMs"] ?? 0
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        note(String(format: "volume: a checkpoint of the whole load (%d bytes, saved in %d ms) was there %.1f s after the load", result.checkpointBytes, result.checkpointSaveMs, seconds(since: waitedFrom)))
 
         for service in services {
             let name = service == "aggregate" ? "agg" : service

@@ -132,6 +132,13 @@ final class IngestLog {
         if let expected = row["payloadHash"] as String?, ReportValidator.fnv1a(bytes: payload) != expected {
             return .failure(RowProblem("the payload does not match its hash (stored \(expected))"))
         }
+        if T.self == DeliveryReport.self, StoredReport.isBinary(payload) {
+            do {
+                return .success(try StoredReport.decode(Array(payload)) as! T)
+            } catch {
+                return .failure(RowProblem("the payload does not read: \(error)"))
+            }
+        }
         do {
             return .success(try JSONDecoder().decode(T.self, from: payload))
         } catch let error as DecodingError {
@@ -188,7 +195,8 @@ final class IngestLog {
                 type: MessageType.reportAccepted, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
                 report: item.report, catalog: nil
             )
-            events.append((event, try CompactJSONEncoder.encode(item.report)))
+            // The bytes stored are the bytes the feed and replay carry (`StoredReport`).
+            events.append((event, StoredReport.encode(item.report)))
         }
         try write { db in
             let statement = try db.makeStatement(
@@ -234,9 +242,17 @@ final class IngestLog {
         return (seq, false, event)
     }
 
-    /// The stored events from `from` on, in order. A row that cannot be read keeps its place as an
-    /// event with a `problem`.
-    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
+    /// One stored row, read and checked: a catalog put, a report (with its stored bytes), or what
+    /// is wrong with it.
+    enum StoredEvent {
+        case catalog(CatalogDocument, json: [UInt8])
+        case report(DeliveryReport, payload: [UInt8])
+        case unreadable(String)
+    }
+
+    /// The stored rows from `from` on, in order, each checked against its hash and decoded. A row
+    /// that cannot be read keeps its place (and is named in the log and `status` once).
+    func stored(from: UInt64, limit: Int) throws -> [(seq: UInt64, type: String, topic: String, event: StoredEvent)] {
         let rows = try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, type, topic, payload, payloadHash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
@@ -246,23 +262,44 @@ final class IngestLog {
         return rows.map { row in
             let type: String = row["type"]
             let seq = UInt64(row["seq"] as Int64)
-            let topic: String = row["topic"]
-            let problem: String
+            let event: StoredEvent
             if type == MessageType.catalogAccepted {
-                switch Self.decode(CatalogDocument.self, row) {
-                case .success(let document):
-                    return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
-                case .failure(let why): problem = why.text
-                }
+                event = Self.decode(CatalogDocument.self, row).map { StoredEvent.catalog($0, json: Array(row["payload"] as Data)) }
+                    .resolved
             } else {
-                switch Self.decode(DeliveryReport.self, row) {
-                case .success(let report):
-                    return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
-                case .failure(let why): problem = why.text
-                }
+                event = Self.decode(DeliveryReport.self, row).map { StoredEvent.report($0, payload: Array(row["payload"] as Data)) }
+                    .resolved
             }
-            setAside(seq, problem)
-            return LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
+            if case .unreadable(let problem) = event { setAside(seq, problem) }
+            return (seq, type, row["topic"], event)
+        }
+    }
+
+    /// The stored events from `from` on, as JSON replay shows them. A row that cannot be read
+    /// keeps its place as an event with a `problem`.
+    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
+        try stored(from: from, limit: limit).map { seq, type, topic, event in
+            switch event {
+            case .catalog(let document, _):
+                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
+            case .report(let report, _):
+                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
+            case .unreadable(let problem):
+                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
+            }
+        }
+    }
+
+    /// The stored events from `from` on, in the binary form of the internal links: a report's
+    /// stored bytes as they are (a row of an older log, kept as JSON, is converted), a catalog
+    /// put's JSON.
+    func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry] {
+        try stored(from: from, limit: limit).map { seq, type, _, event in
+            switch event {
+            case .catalog(_, let json): .catalog(seq: seq, json: json)
+            case .report(let report, let payload): .report(seq: seq, stored: StoredReport.isBinary(payload) ? payload : StoredReport.encode(report))
+            case .unreadable(let problem): .problem(seq: seq, type: type, text: problem)
+            }
         }
     }
 
@@ -324,6 +361,16 @@ final class IngestLog {
 
     func close() throws {
         try database.close()
+    }
+}
+
+extension Result where Success == IngestLog.StoredEvent, Failure == RowProblem {
+    /// The event, or the problem as an unreadable event.
+    var resolved: IngestLog.StoredEvent {
+        switch self {
+        case .success(let event): event
+        case .failure(let problem): .unreadable(problem.text)
+        }
     }
 }
 

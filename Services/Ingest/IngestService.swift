@@ -160,6 +160,19 @@ final class IngestService: Sendable {
                 request.reply(error, on: router)
             case .success(let replay):
                 let limit = min(max(replay.limit ?? 1000, 1), 10_000)
+                if replay.encoding == "binary" {
+                    do {
+                        let entries = try log.binaryEvents(from: max(replay.from, 1), limit: limit)
+                        let body = BinaryReplayHead(stream: log.stream, last: log.lastSeq, count: entries.count)
+                        request.reply(
+                            Envelope(type: MessageType.replayResult, id: head.id, body: body), attachment: EventBatch.encode(entries), on: router
+                        )
+                    } catch {
+                        logger.error("replay read failed", metadata: ["error": "\(error)"])
+                        request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
+                    }
+                    return
+                }
                 do {
                     let events = try log.events(from: max(replay.from, 1), limit: limit)
                     let body = ReplayResult(stream: log.stream, events: events, last: log.lastSeq)
@@ -218,12 +231,13 @@ final class IngestService: Sendable {
         }
         do {
             let (outcomes, stored) = try log.append(validated)
-            for (event, payload) in stored where payload.last == UInt8(ascii: "}") {
-                // The stored report's fields, then its place: the body of `report.accepted`.
-                var body = payload.dropLast() + Array(#","stream":"#.utf8)
-                body += (try? CompactJSONEncoder.encode(log.stream)) ?? []
-                body += Array(#","seq":\#(event.seq)}"#.utf8)
-                publisher.publish(topic: event.topic, seq: event.seq, type: MessageType.reportAccepted, encodedBody: Array(body))
+            if let first = stored.first?.event.seq, let last = stored.last?.event.seq {
+                // The committed batch as one message, its reports in the bytes the log holds.
+                publisher.publish(
+                    topic: Topic.reportBatch, seq: last, type: MessageType.reportBatch,
+                    body: BatchHead(reports: stored.count, first: first),
+                    attachment: EventBatch.encode(stored.map { .report(seq: $0.event.seq, stored: $0.payload) })
+                )
             }
             let acks = zip(validated, outcomes).enumerated().map { index, pair in
                 switch pair.1 {

@@ -97,6 +97,7 @@ struct ReplicaState {
     static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
     static let bufferLimit = 20_000
     static let snapshotTimeout: Int64 = 5000
+    static let feedBudgetMillis: Int64 = 50
 
     init(settings: QueryService.Settings, logger: Logger) {
         self.settings = settings
@@ -283,7 +284,10 @@ struct ReplicaState {
     }
 
     mutating func drainFeed(_ feed: Socket, sources: [SnapshotSource], publisher: Publisher) {
-        for _ in 0..<2000 {
+        // A time budget, not a message count: a message is a whole batch, and requests must be
+        // answered between turns however much the feed has queued.
+        let until = monotonicMillis() + Self.feedBudgetMillis
+        while monotonicMillis() < until {
             guard let frames = try? feed.receive(wait: false) else { return }
             guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let stream = head.stream, let seq = head.seq
             else { continue }

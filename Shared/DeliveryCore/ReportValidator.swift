@@ -214,16 +214,30 @@ public enum ReportValidator {
 
     /// FNV-1a, 64 bits, as 16 hex digits: a stable content hash with no dependency.
     public static func fnv1a(_ text: String) -> String {
-        fnv1a(bytes: text.utf8)
+        var text = text
+        return text.withUTF8 { hex(fnv1aHash(UnsafeRawBufferPointer($0))) }
     }
 
     /// FNV-1a of raw bytes (a stored payload), as 16 hex digits.
+    public static func fnv1a(bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { hex(fnv1aHash($0)) }
+    }
+
+    /// FNV-1a of any bytes (a row's payload as the database hands it).
     public static func fnv1a(bytes: some Sequence<UInt8>) -> String {
+        fnv1a(bytes: Array(bytes))
+    }
+
+    static func fnv1aHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
+        return hash
+    }
+
+    static func hex(_ hash: UInt64) -> String {
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }

@@ -90,10 +90,28 @@ public struct CatalogPutResult: Codable, Sendable {
 public struct ReplayRequest: Codable, Sendable {
     public var from: UInt64
     public var limit: Int?
+    /// Internal links: `"binary"` asks for the events as one binary frame (`EventBatch`) after a
+    /// JSON head (`BinaryReplayHead`) instead of JSON events.
+    public var encoding: String?
 
-    public init(from: UInt64, limit: Int? = nil) {
+    public init(from: UInt64, limit: Int? = nil, encoding: String? = nil) {
         self.from = from
         self.limit = limit
+        self.encoding = encoding
+    }
+}
+
+/// The JSON head of a binary `replay.result`: the events follow in the binary frame.
+public struct BinaryReplayHead: Codable, Sendable {
+    public var stream: String
+    /// The last seq stored; a reader is caught up once it has applied this much.
+    public var last: UInt64
+    public var count: Int
+
+    public init(stream: String, last: UInt64, count: Int) {
+        self.stream = stream
+        self.last = last
+        self.count = count
     }
 }
 

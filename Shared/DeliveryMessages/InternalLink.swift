@@ -289,3 +289,111 @@ extension DeliveryReport {
         entity = EntityRef(level: level, id: entityId, name: name, path: path)
     }
 }
+
+/// A stored report as the ingest log keeps it and its feed and replay carry it: tag `0xE2`,
+/// the version, then the report (see `DeliveryReport.write`). One encoding from submit to the
+/// aggregate: the log's bytes are what followers read.
+public enum StoredReport {
+    public static let tag: UInt8 = 0xE2
+
+    public static func encode(_ report: DeliveryReport) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 160)
+        writer.byte(tag)
+        writer.byte(InternalLink.version)
+        report.write(to: &writer)
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(LinkError) -> DeliveryReport {
+        var reader = BinaryReader(bytes)
+        try InternalLink.expect(tag, "stored report", in: &reader)
+        let report = try DeliveryReport(from: &reader)
+        guard reader.atEnd else { throw LinkError("bytes left after the report") }
+        return report
+    }
+
+    /// Whether stored bytes are in this encoding (older logs hold JSON, starting with `{`).
+    public static func isBinary(_ bytes: some Collection<UInt8>) -> Bool {
+        bytes.first == tag
+    }
+}
+
+/// Ingest events in the binary form of the internal links: the body of a `report.batch` on the
+/// ingest PUB (one per committed batch) and of a binary `replay.result`. Tag `0xE1`, the version,
+/// the count, then per event its seq, a kind byte and its bytes: 0 a report (a `StoredReport`,
+/// as stored), 1 a catalog put (its JSON), 2 a row that cannot be read (the problem, as text).
+public enum EventBatch {
+    public enum Entry: Sendable {
+        case report(seq: UInt64, stored: [UInt8])
+        case catalog(seq: UInt64, json: [UInt8])
+        case problem(seq: UInt64, type: String, text: String)
+    }
+
+    public static func encode(_ entries: [Entry]) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 16 + entries.count * 140)
+        writer.byte(InternalLink.reportBatchTag)
+        writer.byte(InternalLink.version)
+        writer.varint(UInt64(entries.count))
+        for entry in entries {
+            switch entry {
+            case .report(let seq, let stored):
+                writer.varint(seq)
+                writer.byte(0)
+                writer.raw(stored)
+            case .catalog(let seq, let json):
+                writer.varint(seq)
+                writer.byte(1)
+                writer.raw(json)
+            case .problem(let seq, let type, let text):
+                writer.varint(seq)
+                writer.byte(2)
+                writer.text(type)
+                writer.text(text)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// The events of a batch. A frame that does not read throws; one event inside it that does
+    /// not read comes back as an event with a `problem`, in its place, so that it is set aside
+    /// and the stream goes on.
+    public static func decode(_ bytes: [UInt8], stream: String) throws(LinkError) -> [LoggedEvent] {
+        var reader = BinaryReader(bytes)
+        try InternalLink.expect(InternalLink.reportBatchTag, "event batch", in: &reader)
+        let count = try reader.count(minimumBytes: 3)
+        var events: [LoggedEvent] = []
+        events.reserveCapacity(count)
+        for _ in 0..<count {
+            let seq = try reader.varint()
+            switch try reader.byte() {
+            case 0:
+                let stored = Array(try reader.raw())
+                do {
+                    let report = try StoredReport.decode(stored)
+                    events.append(LoggedEvent(type: MessageType.reportAccepted, stream: stream, seq: seq, topic: "", report: report, catalog: nil))
+                } catch {
+                    events.append(
+                        LoggedEvent(type: MessageType.reportAccepted, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: "the stored report does not read: \(error)")
+                    )
+                }
+            case 1:
+                let json = Array(try reader.raw())
+                if let parsed = try? JSONParser.parse(json), let document = try? JSONValueDecoder.decode(CatalogDocument.self, from: parsed) {
+                    events.append(LoggedEvent(type: MessageType.catalogAccepted, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document))
+                } else {
+                    events.append(
+                        LoggedEvent(type: MessageType.catalogAccepted, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: nil, problem: "the stored catalog does not read")
+                    )
+                }
+            case 2:
+                let type = try reader.text()
+                let text = try reader.text()
+                events.append(LoggedEvent(type: type, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: text))
+            case let other:
+                throw LinkError("an event of kind \(other)")
+            }
+        }
+        guard reader.atEnd else { throw LinkError("bytes left after the events") }
+        return events
+    }
+}

@@ -54,4 +54,5 @@ public enum Topic {
     public static let heartbeat = "heartbeat"
     public static let catalog = "catalog."
     public static let figureBatch = "batch."
+    public static let reportBatch = "report."
 }
