@@ -5,8 +5,8 @@
 /// It supports what the message types use: keyed containers (several on one encoder merge into
 /// one object), unkeyed containers and single values. Nested containers and super encoders are
 /// not supported (no message type asks for them; `EnvelopeTests` encode every kind both ways and
-/// compare). Other misuse throws `EncodingError`, and `Wire.encode` then falls back to Foundation's
-/// encoder. Keys
+/// compare): a value that asks for one, and any other misuse, throws `EncodingError`, and
+/// `Wire.encode` answers with an `internal` error instead. Keys
 /// come out in the order they are encoded; `nil` optionals are left out, as `JSONEncoder` does.
 public enum CompactJSONEncoder {
     public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
@@ -42,6 +42,7 @@ public enum CompactJSONEncoder {
             default:
                 let encoder = ValueEncoder(output: self, codingPath: codingPath)
                 try value.encode(to: encoder)
+                if let refused = encoder.refused { throw refused }
                 switch encoder.frame {
                 case .none: if !encoder.wroteSingle { bytes += Self.nullBytes }
                 case .object: bytes.append(UInt8(ascii: "}"))
@@ -101,6 +102,18 @@ public enum CompactJSONEncoder {
         var userInfo: [CodingUserInfoKey: Any] { [:] }
         var frame = Output.Frame.none
         var wroteSingle = false
+        /// What was asked of it that it does not support; `encodeValue` throws it once
+        /// `encode(to:)` returns (the container protocols cannot throw where it is asked).
+        var refused: EncodingError?
+
+        /// A container whose writes go nowhere, handed out when a nested container or super
+        /// encoder is asked for: the value then fails to encode as a whole.
+        func refuse(_ what: String) -> ValueEncoder {
+            if refused == nil { refused = CompactJSONEncoder.unsupported(what, codingPath) }
+            let scratch = ValueEncoder(output: Output(), codingPath: codingPath)
+            scratch.frame = .object(first: true)
+            return scratch
+        }
 
         init(output: Output, codingPath: [any CodingKey]) {
             self.output = output
@@ -210,19 +223,19 @@ public enum CompactJSONEncoder {
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-            preconditionFailure("CompactJSONEncoder does not support nested containers; no message type uses them")
+            KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder.refuse("nested containers")))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-            preconditionFailure("CompactJSONEncoder does not support nested containers; no message type uses them")
+            Unkeyed(encoder: encoder.refuse("nested containers"))
         }
 
         mutating func superEncoder() -> any Encoder {
-            preconditionFailure("CompactJSONEncoder does not support super encoders")
+            encoder.refuse("super encoders")
         }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
-            preconditionFailure("CompactJSONEncoder does not support super encoders")
+            encoder.refuse("super encoders")
         }
     }
 
@@ -243,15 +256,15 @@ public enum CompactJSONEncoder {
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-            preconditionFailure("CompactJSONEncoder does not support nested containers; no message type uses them")
+            KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder.refuse("nested containers")))
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-            preconditionFailure("CompactJSONEncoder does not support nested containers; no message type uses them")
+            Unkeyed(encoder: encoder.refuse("nested containers"))
         }
 
         mutating func superEncoder() -> any Encoder {
-            preconditionFailure("CompactJSONEncoder does not support super encoders")
+            encoder.refuse("super encoders")
         }
     }
 

@@ -44,19 +44,36 @@ public struct EnvelopeHead: Sendable {
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
+    /// The one JSON writer for every message (`CompactJSONEncoder`, with hand-written paths for
+    /// the two events sent by the thousand). A body it cannot write (none of this protocol's can
+    /// fail; a non-finite number would) becomes an `internal` error with the same id, written by
+    /// hand, never a crash and never a second encoder's output.
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
-        if let figure = envelope.body as? FigureBody,
-            let bytes = try? CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
-        {
-            return bytes
-        }
-        if let bytes = try? CompactJSONEncoder.encode(envelope) { return bytes }
         do {
-            return Array(try JSONEncoder().encode(envelope))
+            if let figure = envelope.body as? FigureBody {
+                return try CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
+            }
+            if let event = envelope.body as? ReportAcceptedEvent {
+                return try CompactJSONEncoder.encodeReportAccepted(
+                    type: envelope.type, id: envelope.id, body: event, stream: envelope.stream, seq: envelope.seq
+                )
+            }
+            return try CompactJSONEncoder.encode(envelope)
         } catch {
-            // Every body type is plain data; failing to encode one is a programming error.
-            preconditionFailure("cannot encode \(envelope.type): \(error)")
+            return unwritable(envelope.type, id: envelope.id, error)
         }
+    }
+
+    /// The `internal` error that stands in for a message that could not be written.
+    static func unwritable(_ type: String, id: JSONValue, _ error: any Error) -> [UInt8] {
+        let output = CompactJSONEncoder.Output()
+        output.raw(#"{"v":1,"type":"error","id":"#)
+        // An id is a string, a number or null (checked on the way in); anything else is left null.
+        if (try? output.encodeValue(id, codingPath: [])) == nil { output.raw("null") }
+        output.raw(#","body":{"code":"internal","message":"#)
+        output.writeString("a \(type) could not be written: \(error)")
+        output.raw("}}")
+        return output.bytes
     }
 
     /// Reads the head of a message: valid JSON, an object, `v` 1, a `type` string.

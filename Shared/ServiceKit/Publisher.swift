@@ -61,28 +61,6 @@ public final class Publisher {
         seq += 1
     }
 
-    /// Publishes with a body already encoded as a JSON object (the ingest encodes each stored
-    /// report once, for its log and for this).
-    public func publish(topic: String, seq: UInt64, type: String, encodedBody: [UInt8]) {
-        self.seq = max(self.seq, seq)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(encodedBody.count + 128)
-        bytes += #"{"v":1,"type":"#.utf8
-        bytes += Self.quoted(type)
-        bytes += #","id":"#.utf8
-        bytes += Self.quoted("\(stream):\(seq)")
-        bytes += #","stream":"#.utf8
-        bytes += Self.quoted(stream)
-        bytes += #","seq":\#(seq),"body":"#.utf8
-        bytes += encodedBody
-        bytes.append(UInt8(ascii: "}"))
-        send(topic: topic, bytes)
-    }
-
-    private static func quoted(_ text: String) -> [UInt8] {
-        (try? CompactJSONEncoder.encode(text)) ?? Array("\"\"".utf8)
-    }
-
     private func send(topic: String, _ bytes: [UInt8]) {
         send([Array(topic.utf8), bytes])
     }

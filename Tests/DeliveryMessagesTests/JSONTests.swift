@@ -122,4 +122,43 @@ import Testing
         case .failure(let error): #expect(error.code == .badJSON)
         }
     }
+
+    /// The hand-written `report.accepted` writer writes what `JSONEncoder` writes, with and
+    /// without the optional fields.
+    @Test func reportAcceptedByHandMatchesJSONEncoder() throws {
+        var bare = Self.report
+        bare.group = nil
+        bare.brand = nil
+        bare.note = nil
+        bare.entity = EntityRef(level: .market, id: "market", name: "Mär\"ket", path: [])
+        for report in [Self.report, bare] {
+            let envelope = Envelope(type: "report.accepted", id: .string("q:1"), body: ReportAcceptedEvent(report: report, stream: "ingest-a", seq: 41), stream: "query-a", seq: 9)
+            let mine = Wire.encode(envelope)
+            let theirs = try JSONEncoder().encode(envelope)
+            #expect(try JSONParser.parse(mine) == JSONParser.parse(Array(theirs)))
+            #expect(try Wire.decodeBody(ReportAcceptedEvent.self, from: mine).get().report == report)
+        }
+    }
+
+    struct Nested: Codable, Sendable {
+        var inner: Int
+        func encode(to encoder: any Encoder) throws {
+            var outer = encoder.container(keyedBy: CodingKeys.self)
+            var nested = outer.nestedUnkeyedContainer(forKey: .inner)
+            try nested.encode(inner)
+        }
+    }
+
+    /// What the compact encoder does not support is an error, never a crash and never another
+    /// encoder's output: `Wire.encode` answers with an `internal` error carrying the id.
+    @Test func unsupportedBodiesAreAnErrorNotACrash() throws {
+        #expect(throws: EncodingError.self) { try CompactJSONEncoder.encode(Nested(inner: 1)) }
+        let bytes = Wire.encode(Envelope(type: "odd.result", id: .string("keep"), body: Nested(inner: 1)))
+        let message = try Wire.parse(bytes).get()
+        #expect(message.head.type == "error")
+        #expect(message.head.id == .string("keep"))
+        #expect(message.message["body"]?["code"] == .string("internal"))
+        let nan = Wire.encode(Envelope(type: "x", id: .int(3), body: ["share": Double.nan]))
+        #expect(try Wire.parse(nan).get().message["body"]?["code"] == .string("internal"))
+    }
 }
