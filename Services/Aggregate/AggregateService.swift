@@ -204,21 +204,9 @@ struct AggregateState {
 
     // MARK: Following ingest
 
-    /// Sends what a follower needs next: its status, or a replay after a gap; drops a request
-    /// that took too long.
+    /// Sends what a follower needs next: its status, or a replay page (`IngestFollower.tend`).
     mutating func tend(_ follower: IngestFollower) throws {
-        guard monotonicMillis() >= follower.backoffUntil else { return }
-        if let pending = follower.pending {
-            guard monotonicMillis() - pending.sentAt > Self.requestTimeout else { return }
-            logger.debug("ingest request timed out", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
-            follower.client.reset()
-            follower.pending = nil
-        }
-        if let stream = follower.stream {
-            if follower.replayWanted { try follower.askReplay(from: (positions[stream] ?? 0) + 1) }
-        } else {
-            try follower.askStatus()
-        }
+        try follower.tend(from: (follower.stream.flatMap { positions[$0] } ?? 0) + 1, now: monotonicMillis(), timeout: Self.requestTimeout)
     }
 
     mutating func takeReplies(_ follower: IngestFollower, publisher: Publisher) {
@@ -233,14 +221,9 @@ struct AggregateState {
                     logger.warning("unexpected status reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
                     continue
                 }
-                follower.stream = stream
-                let last = status.positions[stream] ?? 0
-                if (positions[stream] ?? 0) < last {
-                    follower.replayWanted = true
-                } else {
-                    positions[stream] = positions[stream] ?? 0
-                    follower.caughtUp = true
-                }
+                let behind = (positions[stream] ?? 0) < (status.positions[stream] ?? 0)
+                if !behind { positions[stream] = positions[stream] ?? 0 }
+                follower.learned(stream: stream, behind: behind)
             case .replay:
                 let head: BinaryReplayHead
                 let events: [LoggedEvent]
@@ -250,11 +233,9 @@ struct AggregateState {
                     }
                     head = decoded
                     events = try EventBatch.decode(attachment, stream: decoded.stream)
-                    follower.failures = 0
                 } catch {
                     // An error reply or a reply that does not read: ask again later, not at once.
-                    follower.failures += 1
-                    follower.backoffUntil = monotonicMillis() + min(100 << min(follower.failures, 6), 5000)
+                    follower.failed(now: monotonicMillis())
                     logger.warning(
                         "replay failed; asking again after a pause",
                         metadata: [
@@ -262,17 +243,12 @@ struct AggregateState {
                             "from": "\((positions[follower.stream ?? ""] ?? 0) + 1)", "failures": "\(follower.failures)",
                         ]
                     )
-                    follower.replayWanted = true
                     continue
                 }
                 for event in events {
                     apply(event, publisher: publisher)
                 }
-                if (positions[head.stream] ?? 0) < head.last {
-                    follower.replayWanted = true
-                } else {
-                    follower.caughtUp = true
-                }
+                follower.replayed(reachedLast: (positions[head.stream] ?? 0) >= head.last)
             }
         }
     }
@@ -292,23 +268,23 @@ struct AggregateState {
             else { continue }
             let applied = positions[stream] ?? 0
             if head.type == MessageType.heartbeat {
-                if seq > applied && follower.pending == nil { follower.replayWanted = true }
+                if seq > applied { follower.gap() }
                 continue
             }
             if seq <= applied { continue }
             let first: UInt64
             if head.type == MessageType.reportBatch {
                 guard case .success(let batch) = Wire.decodeBody(BatchHead.self, in: message), let from = batch.first, from <= seq else {
-                    follower.replayWanted = follower.pending == nil
+                    follower.gap()
                     continue
                 }
                 first = from
             } else {
                 first = seq
             }
-            guard first == applied + 1, follower.caughtUp, follower.pending == nil else {
+            guard first == applied + 1, follower.takesFeed else {
                 // A gap, or a catch-up still under way: the log has it; replay from there.
-                follower.replayWanted = follower.pending == nil
+                follower.gap()
                 continue
             }
             switch head.type {
@@ -319,7 +295,7 @@ struct AggregateState {
                 } catch {
                     // The log has it: replay reads the same events from the file.
                     logger.warning("a report.batch does not read; replaying", metadata: ["stream": "\(stream)", "seq": "\(seq)", "error": "\(error)"])
-                    follower.replayWanted = follower.pending == nil
+                    follower.gap()
                 }
             case MessageType.catalogAccepted:
                 if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {

@@ -2,9 +2,29 @@ import DeliveryMessages
 import ServiceKit
 import ZeroMQ
 
-/// Follows one ingest instance: learns its stream id with `status`, then replays what the
-/// aggregate has not applied, and replays again whenever a gap shows.
+/// Follows one ingest instance, as one explicit state machine: learn its stream id with
+/// `status`, replay what the aggregate has not applied, then apply its live feed, and replay
+/// again to fill any gap the feed shows.
 final class IngestFollower {
+    enum Phase: Equatable {
+        /// The stream id is not known yet: `status` tells it.
+        case learning
+        /// Replaying up to what the log held when first asked; not ready yet.
+        case catchingUp(stream: String)
+        /// Caught up: each feed message that follows on from the position is applied.
+        case live(stream: String)
+        /// Caught up once, but a gap showed in the feed: replaying to fill it.
+        case filling(stream: String)
+
+        var stream: String? {
+            switch self {
+            case .learning: nil
+            case .catchingUp(let stream), .live(let stream), .filling(let stream): stream
+            }
+        }
+    }
+
+    /// The request under way, if any.
     enum Pending {
         case status(id: String, sentAt: Int64)
         case replay(id: String, sentAt: Int64)
@@ -24,30 +44,78 @@ final class IngestFollower {
 
     let endpoint: String
     let client: RequestClient
-    var stream: String?
+    private(set) var phase = Phase.learning
     var pending: Pending?
-    /// Set once the follower has applied everything the ingest had when it was first asked.
-    var caughtUp = false
-    /// A gap was seen while a request was under way: replay again when it ends.
-    var replayWanted = false
     /// Replays that failed in a row, and when to ask again (a pause that grows to 5 s).
-    var failures = 0
-    var backoffUntil: Int64 = 0
+    private(set) var failures = 0
+    private(set) var backoffUntil: Int64 = 0
 
     init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
         client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
     }
 
-    func askStatus() throws {
-        // Not connected yet: asked again on the loop's next turn.
-        guard let id = try client.send(type: MessageType.status, body: Empty()) else { return }
-        pending = .status(id: id, sentAt: monotonicMillis())
+    var stream: String? { phase.stream }
+
+    /// Whether it has applied everything the ingest had when it was first asked.
+    var caughtUp: Bool {
+        switch phase {
+        case .live, .filling: true
+        case .learning, .catchingUp: false
+        }
     }
 
-    func askReplay(from seq: UInt64) throws {
-        guard let id = try client.send(type: MessageType.replay, body: ReplayRequest(from: seq, limit: 10_000, encoding: "binary")) else { return }
-        pending = .replay(id: id, sentAt: monotonicMillis())
-        replayWanted = false
+    /// Whether a feed message may be applied now (it must still follow on from the position).
+    var takesFeed: Bool {
+        if case .live = phase { return pending == nil }
+        return false
+    }
+
+    // MARK: Transitions
+
+    /// `status` answered: the stream id, and whether the log holds more than was applied.
+    func learned(stream: String, behind: Bool) {
+        phase = behind ? .catchingUp(stream: stream) : .live(stream: stream)
+    }
+
+    /// A replay page applied: live once the position reached the log's last seq.
+    func replayed(reachedLast: Bool) {
+        failures = 0
+        guard let stream = phase.stream, reachedLast else { return }
+        phase = .live(stream: stream)
+    }
+
+    /// The feed shows a gap (or a heartbeat ahead): the log has what is missing.
+    func gap() {
+        if case .live(let stream) = phase { phase = .filling(stream: stream) }
+    }
+
+    /// A replay failed: ask again after a pause.
+    func failed(now: Int64) {
+        failures += 1
+        backoffUntil = now + min(100 << min(failures, 6), 5000)
+    }
+
+    // MARK: Requests
+
+    /// What the follower asks next, if anything: its status, or the next replay page.
+    func tend(from position: UInt64, now: Int64, timeout: Int64) throws {
+        guard now >= backoffUntil else { return }
+        if let pending {
+            guard now - pending.sentAt > timeout else { return }
+            client.reset()
+            self.pending = nil
+        }
+        switch phase {
+        case .learning:
+            guard let id = try client.send(type: MessageType.status, body: Empty()) else { return }
+            pending = .status(id: id, sentAt: now)
+        case .catchingUp, .filling:
+            let request = ReplayRequest(from: position, limit: 10_000, encoding: "binary")
+            guard let id = try client.send(type: MessageType.replay, body: request) else { return }
+            pending = .replay(id: id, sentAt: now)
+        case .live:
+            break
+        }
     }
 }
