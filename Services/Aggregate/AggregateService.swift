@@ -127,6 +127,7 @@ struct AggregateState {
         )
         var wasReady = false
 
+        var trim = MemoryTrim()
         while !stop.isSet {
             // Made anew each turn: a follower whose request timed out has a new socket.
             let poller = Poller([router, feed] + followers.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
@@ -155,6 +156,7 @@ struct AggregateState {
             serveOneSnapshot(router: router, publisher: publisher)
             serveSnapshotParts(router: router)
             publisher.heartbeatIfIdle(positions: positions)
+            if ready.contains(true) { trim.worked() } else { trim.idle() }
             checkpointIfDue()
         }
         // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.

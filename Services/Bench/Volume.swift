@@ -66,7 +66,17 @@ enum Volume {
         try checkTotals(context: context, stack: stack, totals: totals)
         note(String(format: "volume: %d reports acknowledged in %.2f s; the replica reflected all of them %.2f s after the first submit", count, result.ackSeconds, result.visibleSeconds))
 
-        let after = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
+        // At rest: the services give freed memory back once idle (`MemoryTrim`, every 5 s at
+        // most); memory is read once it has stopped falling, or after 12 s.
+        var after = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
+        let settle = monotonicMillis() + 12_000
+        var steady = 0
+        while monotonicMillis() < settle && steady < 3 {
+            Thread.sleep(forTimeInterval: 1)
+            let now = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
+            steady = now.allSatisfy({ $0.value >= (after[$0.key] ?? 0) - (1 << 20) }) ? steady + 1 : 0
+            after = now
+        }
         result.figures = [
             "aggregate": try figureCount(context: context, endpoint: stack.endpoint("agg")),
             "query": try figureCount(context: context, endpoint: stack.endpoint("query")),

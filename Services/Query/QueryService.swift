@@ -164,6 +164,7 @@ struct ReplicaState {
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
         var wasReady = false
 
+        var trim = MemoryTrim()
         while !stop.isSet {
             let poller = Poller([router, feed] + sources.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
             let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty ? 50 : 0)
@@ -188,6 +189,7 @@ struct ReplicaState {
             serveOneSnapshot(router: router, publisher: publisher)
             answerWaiting(router: router, ready: isReady)
             publisher.heartbeatIfIdle(positions: asOf)
+            if ready.contains(true) { trim.worked() } else { trim.idle() }
         }
     }
 
@@ -264,8 +266,7 @@ struct ReplicaState {
         // publishes every figure that changed.
         var changes = ConflatedChanges()
         for figure in figures {
-            let changed = replica.receive(figure)
-            if wasLoaded { changes.add(changed) }
+            changes.add(replica.receive(figure, reporting: wasLoaded))
         }
         changes.publish(on: publisher)
         upstream[stream] = ingest
@@ -507,17 +508,15 @@ struct ReplicaState {
 /// The figures one batch changed, each once: its `previous` from before the batch, its state
 /// after it (a subscriber sees final values, PROTOCOL.md's conflation).
 struct ConflatedChanges {
-    private var order: [String] = []
-    private var latest: [String: FigureBody] = [:]
+    private var order: [FigureKey] = []
+    private var latest: [FigureKey: FigureBody] = [:]
 
-    mutating func add(_ changed: [FigureBody]) {
-        for body in changed {
-            let key = body.entity.topic("figure") + "@" + body.period
-            if var held = latest[key] {
-                let previous = held.previous
-                held = body
-                held.previous = previous
-                latest[key] = held
+    mutating func add(_ changed: [(key: FigureKey, body: FigureBody)]) {
+        for (key, body) in changed {
+            if let held = latest[key] {
+                var body = body
+                body.previous = held.previous
+                latest[key] = body
             } else {
                 order.append(key)
                 latest[key] = body

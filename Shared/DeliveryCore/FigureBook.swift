@@ -139,7 +139,7 @@ public struct FigureBook: FigureStore, Sendable {
         guard let position = nodes.position(of: figure) else { return nil }
         let entity = entities.keys[Int(figure >> 17)]
         let period = Period(packed: UInt32(figure & 0x1FFFF))
-        return nodes.nodes[position].body(catalog.ref(entity), period, previous: 0, table: table).map(FigureRecord.init)
+        return nodes.nodes[position].record(entity, period, table: table)
     }
 
     /// Every figure's id, for snapshots (see `record`).
@@ -243,17 +243,17 @@ public struct FigureBook: FigureStore, Sendable {
             return Contribution(present: true, units: childSum, qualifier: childQualifier, complete: complete)
         }
 
-        /// The wire form of this node's figure; nil while nothing is reported or summed.
-        func body(_ entity: EntityRef, _ period: Period, previous: Int64?, table: ReportTable) -> FigureBody? {
+        /// This node's figure as the internal links carry it; nil while nothing is reported or summed.
+        func record(_ entity: EntityKey, _ period: Period, table: ReportTable) -> FigureRecord? {
             let value = contribution(period.kind)
             guard value.present else { return nil }
             let chosen = chosen
             let computed = childPresent > 0 ? childSum : nil
-            return FigureBody(
-                entity: entity,
+            return FigureRecord(
+                level: entity.level,
+                id: entity.id,
                 period: period.description,
                 units: value.units,
-                previous: previous ?? value.units,
                 basis: chosen != nil ? .reported : .computed,
                 qualifier: value.qualifier,
                 cause: table.cause(cause),
@@ -265,6 +265,12 @@ public struct FigureBook: FigureStore, Sendable {
                 complete: value.complete,
                 sources: slots.map(table.sourceFigure).sorted { $0.source < $1.source }
             )
+        }
+
+        /// The wire form of this node's figure; nil while nothing is reported or summed.
+        func body(_ entity: EntityRef, _ period: Period, previous: Int64?, table: ReportTable) -> FigureBody? {
+            guard let record = record(EntityKey(entity.level, entity.id), period, table: table) else { return nil }
+            return record.body(entity: entity, previous: previous ?? record.units)
         }
 
         mutating func add(_ part: Contribution) {

@@ -9,7 +9,7 @@ import DeliveryMessages
 /// qualifiers are stored flat, and names that repeat (sources, streams, stamps) are kept once.
 public struct FigureReplica: FigureStore, Sendable {
     public private(set) var catalog = Catalog()
-    private var figures: [UInt64: StoredFigure] = [:]
+    private var figures = PackedTable<StoredFigure>()
     private var entities: [EntityKey: UInt32] = [:]
     private var entityKeys: [EntityKey] = []
     private var names = Interner()
@@ -20,42 +20,47 @@ public struct FigureReplica: FigureStore, Sendable {
     public var count: Int { figures.count }
 
     public func figure(_ entity: EntityKey, _ period: Period) -> FigureBody? {
-        guard let index = entities[entity], let stored = figures[Self.pack(index, period)] else { return nil }
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
+        let stored = figures.nodes[position]
         return stored.body(catalog.ref(entity), period, previous: stored.units, names: names)
     }
 
     /// Takes a figure from an aggregate and returns every figure that now differs from what was
-    /// held (the figure itself, or the market figures it sums into), each with `previous` set to
-    /// the units held before.
-    public mutating func receive(_ figure: FigureRecord) -> [FigureBody] {
+    /// held (the figure itself, or the market figures it sums into), each with its key and with
+    /// `previous` set to the units held before. With `reporting` false (a first load, which has
+    /// nobody to tell) nothing is returned and no body is built.
+    @discardableResult
+    public mutating func receive(_ figure: FigureRecord, reporting: Bool = true) -> [(key: FigureKey, body: FigureBody)] {
         guard let period = try? Period(parsing: figure.period) else { return [] }
         let key = EntityKey(figure.level, figure.id)
-        var changed: [FigureBody] = []
+        var changed: [(key: FigureKey, body: FigureBody)] = []
         let periods: [Period]
         if key.level == .market {
             periods = market.takeMarket(figure, period: period)
         } else {
-            if let installed = install(figure, key: key, period: period) { changed.append(installed) }
+            install(figure, key: key, period: period, reporting: reporting, into: &changed)
             periods = market.takeGroup(figure, key: FigureKey(key, period))
         }
+        guard !periods.isEmpty else { return changed }
         let ref = catalog.ref(.market)
         for period in periods {
-            guard let body = market.body(period, entity: ref),
-                let installed = install(FigureRecord(body), key: .market, period: period)
-            else { continue }
-            changed.append(installed)
+            guard let body = market.body(period, entity: ref) else { continue }
+            install(FigureRecord(body), key: .market, period: period, reporting: reporting, into: &changed)
         }
         return changed
     }
 
     /// Removes every figure: a replica that resyncs from a new snapshot replaces its state.
     public mutating func removeAll() {
-        figures = [:]
+        figures = PackedTable()
         market = MarketBook()
     }
 
-    /// Installs a figure; returns it with `previous` set, or nil when nothing differs.
-    private mutating func install(_ figure: FigureRecord, key: EntityKey, period: Period) -> FigureBody? {
+    /// Installs a figure; adds it (with `previous` set) to `changed` when it differs from what was
+    /// held and `reporting` is on.
+    private mutating func install(
+        _ figure: FigureRecord, key: EntityKey, period: Period, reporting: Bool, into changed: inout [(key: FigureKey, body: FigureBody)]
+    ) {
         let index: UInt32
         if let known = entities[key] {
             index = known
@@ -66,10 +71,17 @@ public struct FigureReplica: FigureStore, Sendable {
         }
         let packed = Self.pack(index, period)
         let stored = StoredFigure(figure, names: &names)
-        let old = figures[packed]
-        if let old, old == stored { return nil }
-        figures[packed] = stored
-        return figure.body(entity: catalog.ref(key), previous: old?.units ?? 0)
+        let old: StoredFigure?
+        if let position = figures.position(of: packed) {
+            old = figures.nodes[position]
+            figures.nodes[position] = stored
+        } else {
+            old = nil
+            _ = figures.insert(packed) { stored }
+        }
+        if reporting, old != stored {
+            changed.append((FigureKey(key, period), figure.body(entity: catalog.ref(key), previous: old?.units ?? 0)))
+        }
     }
 
     public mutating func mergeCatalog(_ document: CatalogDocument) {
@@ -80,7 +92,7 @@ public struct FigureReplica: FigureStore, Sendable {
     public func figures(prefix: String) -> [FigureBody] {
         var refs: [UInt32: EntityRef] = [:]
         var result: [FigureBody] = []
-        for (packed, stored) in figures {
+        for (packed, stored) in zip(figures.keys, figures.nodes) {
             let entity = UInt32(packed >> 17)
             let ref = refs[entity] ?? catalog.ref(entityKeys[Int(entity)])
             refs[entity] = ref
@@ -125,7 +137,10 @@ struct StoredFigure: Sendable, Equatable {
     var reportedQualifier: Qualifier?
     var computedQualifier: Qualifier?
     var complete: Bool
-    var sources: [Source]
+    /// The sources, sorted by name: the first inline (most figures have one or none), the rest
+    /// beside it.
+    var first: Source?
+    var others: [Source]
 
     init(_ figure: FigureRecord, names: inout Interner) {
         units = figure.units
@@ -140,12 +155,14 @@ struct StoredFigure: Sendable, Equatable {
         reportedQualifier = figure.reportedQualifier
         computedQualifier = figure.computedQualifier
         complete = figure.complete
-        sources = figure.sources.map { source in
+        var sources = figure.sources.map { source in
             Source(
                 units: source.units, seq: source.seq, reportId: source.reportId, source: names.index(source.source),
                 stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier
             )
         }
+        first = sources.isEmpty ? nil : sources.removeFirst()
+        others = sources
     }
 
     func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner) -> FigureBody {
@@ -155,7 +172,7 @@ struct StoredFigure: Sendable, Equatable {
             source: source == Self.noName ? nil : names.value(source),
             reported: reported == Self.none ? nil : reported, reportedQualifier: reportedQualifier,
             computed: computed == Self.none ? nil : computed, computedQualifier: computedQualifier, complete: complete,
-            sources: sources.map { source in
+            sources: ((first.map { [$0] } ?? []) + others).map { source in
                 SourceFigure(
                     source: names.value(source.source), units: source.units, qualifier: source.qualifier,
                     reportedAt: names.value(source.stamp), reportId: source.reportId, stream: names.value(source.stream),

@@ -1,7 +1,9 @@
-/// The figures of a book, keyed by a packed integer: an open-addressing index (Fibonacci hashing,
-/// linear probing) over a dense array of nodes. Cheaper than a `Dictionary` here: no SipHash per
-/// lookup, and 16 bytes of index per slot instead of a whole node.
-struct NodeTable: Sendable {
+/// Figures keyed by a packed integer (entity index and period): an open-addressing index
+/// (Fibonacci hashing, linear probing) over a dense array of values. Cheaper than a `Dictionary`
+/// here: no SipHash per lookup, and 16 bytes of index per slot instead of a whole value, so the
+/// slack a hash table needs costs little (a `Dictionary` of 120-byte values at its load factor
+/// spent over 250 bytes per figure).
+struct PackedTable<Element: Sendable>: Sendable {
     private struct Slot: Sendable {
         var key: UInt64 = 0
         var position: UInt32 = 0
@@ -10,7 +12,7 @@ struct NodeTable: Sendable {
     private var slots: [Slot]
     private var shift: UInt64
     /// The nodes, in the order they were made, and their keys beside them.
-    var nodes: [FigureBook.Node] = []
+    var nodes: [Element] = []
     private(set) var keys: [UInt64] = []
 
     init() {
@@ -36,8 +38,8 @@ struct NodeTable: Sendable {
         }
     }
 
-    /// Where the node for `key` is, making an empty one first if there is none.
-    mutating func insert(_ key: UInt64) -> Int {
+    /// Where the value for `key` is, making one with `make` first if there is none.
+    mutating func insert(_ key: UInt64, _ make: () -> Element) -> Int {
         precondition(key != 0)
         if (nodes.count + 1) * 10 > slots.count * 7 { grow() }
         let mask = slots.count - 1
@@ -50,7 +52,7 @@ struct NodeTable: Sendable {
         }
         let position = nodes.count
         slots[index] = Slot(key: key, position: UInt32(position))
-        nodes.append(FigureBook.Node())
+        nodes.append(make())
         keys.append(key)
         return position
     }
@@ -65,5 +67,15 @@ struct NodeTable: Sendable {
             while slots[index].key != 0 { index = (index + 1) & mask }
             slots[index] = slot
         }
+    }
+}
+
+/// A book's figures.
+typealias NodeTable = PackedTable<FigureBook.Node>
+
+extension PackedTable where Element == FigureBook.Node {
+    /// Where the node for `key` is, making an empty one first if there is none.
+    mutating func insert(_ key: UInt64) -> Int {
+        insert(key) { FigureBook.Node() }
     }
 }

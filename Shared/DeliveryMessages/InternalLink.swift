@@ -27,6 +27,27 @@ public struct FigureRecord: Sendable, Hashable {
     public var complete: Bool
     public var sources: [SourceFigure]
 
+    public init(
+        level: Level, id: String, period: String, units: Int64, basis: Basis, qualifier: Qualifier, cause: Cause?, source: String?,
+        reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?, computedQualifier: Qualifier?, complete: Bool,
+        sources: [SourceFigure]
+    ) {
+        self.level = level
+        self.id = id
+        self.period = period
+        self.units = units
+        self.basis = basis
+        self.qualifier = qualifier
+        self.cause = cause
+        self.source = source
+        self.reported = reported
+        self.reportedQualifier = reportedQualifier
+        self.computed = computed
+        self.computedQualifier = computedQualifier
+        self.complete = complete
+        self.sources = sources
+    }
+
     public init(_ body: FigureBody) {
         level = body.entity.level
         id = body.entity.id
@@ -64,7 +85,7 @@ public struct FigureRecord: Sendable, Hashable {
             writer.byte(1)
             writer.string(cause.stream)
             writer.varint(cause.seq)
-            writer.optionalString(cause.reportId)
+            writer.optionalText(cause.reportId)
         } else {
             writer.byte(0)
         }
@@ -80,7 +101,7 @@ public struct FigureRecord: Sendable, Hashable {
             writer.int(source.units)
             writer.choice(source.qualifier)
             writer.string(source.reportedAt)
-            writer.string(source.reportId)
+            writer.text(source.reportId)
             writer.string(source.stream)
             writer.varint(source.seq)
         }
@@ -94,7 +115,7 @@ public struct FigureRecord: Sendable, Hashable {
         basis = try reader.choice(Basis.self)
         qualifier = try reader.choice(Qualifier.self)
         if try reader.bool() {
-            cause = Cause(stream: try reader.string(), seq: try reader.varint(), reportId: try reader.optionalString())
+            cause = Cause(stream: try reader.string(), seq: try reader.varint(), reportId: try reader.optionalText())
         } else {
             cause = nil
         }
@@ -111,7 +132,7 @@ public struct FigureRecord: Sendable, Hashable {
             sources.append(
                 SourceFigure(
                     source: try reader.string(), units: try reader.int(), qualifier: try reader.choice(Qualifier.self),
-                    reportedAt: try reader.string(), reportId: try reader.string(), stream: try reader.string(),
+                    reportedAt: try reader.string(), reportId: try reader.text(), stream: try reader.string(),
                     seq: try reader.varint()
                 )
             )
@@ -253,7 +274,7 @@ extension ReportAcceptedEvent {
 
 extension DeliveryReport {
     public func write(to writer: inout BinaryWriter) {
-        writer.string(id)
+        writer.text(id)
         writer.string(source)
         writer.string(period)
         writer.optionalString(group)
@@ -262,7 +283,7 @@ extension DeliveryReport {
         writer.int(units)
         writer.choice(qualifier)
         writer.string(reportedAt)
-        writer.optionalString(note)
+        writer.optionalText(note)
         writer.choice(entity.level)
         writer.string(entity.id)
         writer.string(entity.name)
@@ -271,7 +292,7 @@ extension DeliveryReport {
     }
 
     public init(from reader: inout BinaryReader) throws(LinkError) {
-        id = try reader.string()
+        id = try reader.text()
         source = try reader.string()
         period = try reader.string()
         group = try reader.optionalString()
@@ -280,7 +301,7 @@ extension DeliveryReport {
         units = try reader.int()
         qualifier = try reader.choice(Qualifier.self)
         reportedAt = try reader.string()
-        note = try reader.optionalString()
+        note = try reader.optionalText()
         let level = try reader.choice(Level.self)
         let entityId = try reader.string()
         let name = try reader.string()
