@@ -132,6 +132,7 @@ struct BenchCommand: ParsableCommand {
                 report.extra("volume.\(service).residentMiB", Double(v.resident[service] ?? 0) / 1_048_576)
                 if let perFigure = v.bytesPerFigure[service] { report.extra("volume.\(service).bytesPerFigure", perFigure) }
                 report.extra("volume.\(service).restartPingSeconds", v.pingSeconds[service] ?? 0)
+                report.extra("volume.\(service).restartReadySeconds", v.readySeconds[service] ?? 0)
                 report.extra("volume.\(service).restartWholeSeconds", v.wholeSeconds[service] ?? 0)
             }
             for line in notes { report.note(line) }

@@ -15,6 +15,7 @@ enum Volume {
         var bytesPerFigure: [String: Double] = [:]
         var pingSeconds: [String: Double] = [:]
         var wholeSeconds: [String: Double] = [:]
+        var readySeconds: [String: Double] = [:]
         var checkpointBytes = 0
         var checkpointSaveMs = 0
     }
@@ -113,6 +114,8 @@ enum Volume {
             try stack.start([service])
             try stack.waitReady(name, context: context, seconds: 600, answering: true)
             result.pingSeconds[service] = Double(monotonicNanos() - restarted) / 1e9
+            try stack.waitReady(name, context: context, seconds: 600)
+            result.readySeconds[service] = Double(monotonicNanos() - restarted) / 1e9
             // The whole history again: the replica follows the restarted service (a new stream
             // for the aggregate and the replica) up to the last ingest position, with every total.
             let deadline = monotonicMillis() + 600_000
@@ -128,7 +131,12 @@ enum Volume {
             }
             try checkTotals(context: context, stack: stack, totals: totals)
             result.wholeSeconds[service] = Double(monotonicNanos() - restarted) / 1e9
-            note(String(format: "volume: %@ killed and restarted: ping in %.2f s, the replica whole again in %.2f s", service, result.pingSeconds[service]!, result.wholeSeconds[service]!))
+            note(
+                String(
+                    format: "volume: %@ killed (-9) and restarted: answers ping in %.2f s, ready (pong) in %.2f s, the replica follows it with the whole history in %.2f s",
+                    service, result.pingSeconds[service]!, result.readySeconds[service]!, result.wholeSeconds[service]!
+                )
+            )
         }
         return result
     }

@@ -94,29 +94,34 @@ final class IngestLog {
     /// does not read is named and set aside; the rest loads.
     private func load() throws {
         try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, type, reportId, contentHash, payload, payloadHash FROM events ORDER BY seq")
-            while let row = try rows.next() {
+            lastSeq = UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0)
+            // Catalog puts with their payloads (few); reports by id and hash alone (the payloads
+            // of a million reports are not read to start).
+            let catalogs = try Row.fetchCursor(
+                db, sql: "SELECT seq, type, payload, payloadHash FROM events WHERE type = ? ORDER BY seq", arguments: [MessageType.catalogAccepted]
+            )
+            while let row = try catalogs.next() {
                 let seq = UInt64(row["seq"] as Int64)
-                lastSeq = seq
-                let type: String = row["type"]
-                if type == MessageType.catalogAccepted {
-                    switch Self.decode(CatalogDocument.self, row) {
-                    case .success(let document):
-                        do {
-                            try catalog.merge(document)
-                            lastCatalogSeq = seq
-                            catalogCount += 1
-                        } catch {
-                            setAside(seq, "the catalog document does not merge: \(error)")
-                        }
-                    case .failure(let problem):
-                        setAside(seq, problem.text)
+                switch Self.decode(CatalogDocument.self, row) {
+                case .success(let document):
+                    do {
+                        try catalog.merge(document)
+                        lastCatalogSeq = seq
+                        catalogCount += 1
+                    } catch {
+                        setAside(seq, "the catalog document does not merge: \(error)")
                     }
-                } else if let id: String = row["reportId"] {
-                    reportIndex[id] = (seq, row["contentHash"] ?? "")
-                    reportCount += 1
+                case .failure(let problem):
+                    setAside(seq, problem.text)
                 }
             }
+            let reports = try Row.fetchCursor(db, sql: "SELECT seq, reportId, contentHash FROM events WHERE reportId IS NOT NULL")
+            reportIndex.reserveCapacity(Int(lastSeq))
+            while let row = try reports.next() {
+                let id: String = row[1]
+                reportIndex[id] = (UInt64(row[0] as Int64), row[2] ?? "")
+            }
+            reportCount = reportIndex.count
         }
     }
 
