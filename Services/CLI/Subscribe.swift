@@ -41,8 +41,7 @@ struct Subscribe: ParsableCommand {
         let client = try RequestClient(context: context, endpoints: Array(endpoints.queryEndpoints.prefix(1)), configure: endpoints.secure)
         defer { client.close() }
 
-        var stream = ""
-        var position: UInt64 = 0
+        var follower = CloneFollower()
         var shown = 0
         var first = true
 
@@ -50,8 +49,7 @@ struct Subscribe: ParsableCommand {
             let (_, bytes) = try call(client, type: MessageType.snapshot, body: SnapshotRequest(prefix: prefix), timeout: endpoints.timeout)
             let result = try decode(SnapshotResult.self, bytes)
             guard let (name, seq) = result.positions.first else { throw ClientError("the snapshot names no stream") }
-            stream = name
-            position = seq
+            follower.snapshot(stream: name, seq: seq)
             if let reason {
                 note("resynced (\(reason)): \(result.figures.count) figures as of \(name) seq \(seq)")
             }
@@ -62,25 +60,20 @@ struct Subscribe: ParsableCommand {
         }
 
         try resync(nil)
-        note("following \(prefix) on \(endpoints.feedEndpoint) from \(stream) seq \(position)")
+        note("following \(prefix) on \(endpoints.feedEndpoint) from \(follower.stream ?? "?") seq \(follower.position ?? 0)")
         while count.map({ shown < $0 }) ?? true {
             guard let frames = try feed.receive(wait: true), frames.count == 2,
                 case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
             else { continue }
-            if eventStream != stream {
-                try resync("the query service restarted or changed")
+            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.type == MessageType.heartbeat) {
+            case .skip, .hold:
                 continue
-            }
-            if head.type == MessageType.heartbeat {
-                if seq > position { try resync("missed \(seq - position) updates") }
+            case .resync(let reason):
+                try resync(reason)
                 continue
+            case .apply:
+                break
             }
-            if seq <= position { continue }
-            if seq != position + 1 {
-                try resync("missed \(seq - position - 1) updates")
-                continue
-            }
-            position = seq
             let topic = String(decoding: frames[0], as: UTF8.self)
             guard topic.hasPrefix(prefix) else { continue }
             if json {

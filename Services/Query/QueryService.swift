@@ -38,6 +38,9 @@ struct WaitingQuery {
 final class SnapshotSource {
     let endpoint: String
     let client: RequestClient
+    /// The Clone pattern's state for this aggregate's stream.
+    var follower = CloneFollower()
+    /// The stream of the last snapshot taken (kept through a resync, to tell a restart).
     var stream: String?
     var pending: (id: String, sentAt: Int64)?
     var wanted = true
@@ -66,8 +69,8 @@ struct ReplicaState {
     let logger: Logger
     let started = monotonicMillis()
     var replica = FigureReplica()
-    /// Last applied seq per aggregate stream.
-    var streams: [String: UInt64] = [:]
+    /// Each aggregate followed (set when the loop starts).
+    var sources: [SnapshotSource] = []
     /// Ingest positions each aggregate stream reflects; the replica reflects the least of them.
     var upstream: [String: [String: UInt64]] = [:]
     /// The last ingest position whose `catalog.accepted` went out on the PUB.
@@ -107,6 +110,15 @@ struct ReplicaState {
     /// The positions every answer reflects: for each ingest stream the least that every aggregate
     /// has applied (shards follow every ingest stream), and each aggregate stream's own.
     var asOf: [String: UInt64] { ingestPositions.merging(streams) { $1 } }
+
+    /// The last seq applied of each aggregate stream followed.
+    var streams: [String: UInt64] {
+        var result: [String: UInt64] = [:]
+        for source in sources {
+            if let stream = source.follower.stream, let seq = source.follower.position { result[stream] = seq }
+        }
+        return result
+    }
 
     var ingestPositions: [String: UInt64] {
         var result: [String: UInt64] = [:]
@@ -154,7 +166,7 @@ struct ReplicaState {
             context, feeds: settings.aggregateFeeds, prefixes: [""], curve: settings.curve, serverKey: settings.aggregatePublicKey,
             teardown: teardown
         )
-        var sources: [SnapshotSource] = []
+        sources = []
         for endpoint in settings.aggregateEndpoints {
             let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.aggregatePublicKey)
             let source = try SnapshotSource(context: context, endpoint: endpoint, configure: configure)
@@ -255,7 +267,6 @@ struct ReplicaState {
     ) {
         let wasLoaded = source.loaded
         if let old = source.stream, old != stream {
-            streams[old] = nil
             upstream[old] = nil
             resyncs += 1
             logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
@@ -270,17 +281,19 @@ struct ReplicaState {
         }
         changes.publish(on: publisher)
         upstream[stream] = ingest
-        streams[stream] = position
+        source.follower.snapshot(stream: stream, seq: position)
         source.loaded = true
         // Batches that came while the snapshot was on its way: only the newer ones count.
         let held = buffered.removeValue(forKey: stream) ?? []
         bufferedCount -= held.count
-        for (seq, frames) in held.sorted(by: { $0.seq < $1.seq }) where seq > (streams[stream] ?? 0) {
-            if seq != streams[stream]! + 1 {
-                source.wanted = true
-                break
+        for (seq, frames) in held.sorted(by: { $0.seq < $1.seq }) {
+            switch source.follower.take(stream: stream, seq: seq, heartbeat: false) {
+            case .apply: apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
+            case .skip, .hold: continue
+            case .resync(let reason):
+                resync(source, reason: reason)
+                return
             }
-            apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
@@ -292,49 +305,47 @@ struct ReplicaState {
             guard let frames = try? feed.receive(wait: false) else { return }
             guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let stream = head.stream, let seq = head.seq
             else { continue }
-            guard let last = streams[stream] else {
-                // A stream with no snapshot yet (a new aggregate, or one that restarted).
-                if head.type != MessageType.heartbeat {
-                    if bufferedCount < Self.bufferLimit {
-                        buffered[stream, default: []].append((seq, frames))
-                        bufferedCount += 1
-                    }
+            let heartbeat = head.type == MessageType.heartbeat
+            guard let source = sources.first(where: { $0.follower.stream == stream }) else {
+                // A stream with no snapshot yet (a new aggregate, or one that restarted): held
+                // until a snapshot says where to start.
+                if !heartbeat, bufferedCount < Self.bufferLimit {
+                    buffered[stream, default: []].append((seq, frames))
+                    bufferedCount += 1
                 }
                 if sources.allSatisfy({ $0.pending == nil }) && !sources.contains(where: { $0.wanted }) {
                     for source in sources where source.stream != stream { source.wanted = true }
                 }
                 continue
             }
-            if head.type == MessageType.heartbeat {
-                if seq > last {
-                    resync(stream, sources: sources, reason: "heartbeat ahead")
-                } else if seq == last, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
-                    for (ingest, position) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: position) }
+            let position = source.follower.position
+            switch source.follower.take(stream: stream, seq: seq, heartbeat: heartbeat) {
+            case .apply:
+                apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
+            case .skip:
+                // A heartbeat at the position carries the ingest positions the stream reflects.
+                if heartbeat, seq == position, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
+                    for (ingest, at) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: at) }
                 }
+            case .hold:
                 continue
+            case .resync(let reason):
+                resync(source, reason: reason)
             }
-            if seq <= last { continue }
-            guard seq == last + 1 else {
-                resync(stream, sources: sources, reason: "gap")
-                continue
-            }
-            apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
         }
     }
 
-    mutating func resync(_ stream: String, sources: [SnapshotSource], reason: String) {
-        guard let source = sources.first(where: { $0.stream == stream }), source.pending == nil else { return }
-        logger.info("resync", metadata: ["stream": "\(stream)", "reason": "\(reason)"])
+    mutating func resync(_ source: SnapshotSource, reason: String) {
+        logger.info("resync", metadata: ["zmq.endpoint": "\(source.endpoint)", "reason": "\(reason)"])
         resyncs += 1
-        streams[stream] = nil
-        source.wanted = true
+        source.follower.resync()
+        if source.pending == nil { source.wanted = true }
     }
 
     /// Applies one `figure.batch` of an aggregate stream: the catalog puts, every figure (each
     /// published once on this replica's PUB with its final value, conflated), then the reports
     /// and catalog puts, so that a subscriber that sees `report.accepted` has its figures.
     mutating func apply(frames: [[UInt8]], stream: String, seq: UInt64, publisher: Publisher) {
-        streams[stream] = seq
         let batch: FigureBatch
         do {
             guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a figure.batch has 3") }
