@@ -5,13 +5,13 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 1): the bytes `DTCK`, a version byte, the body in the compact encoding
+/// File layout (version 2; version 1 ordered reports by arrival and is refused): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
 /// short, of another version, or whose hash does not match is refused as a whole: the caller
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -102,9 +102,7 @@ public struct BookCheckpoint: Sendable {
         book.reportCount = Int(try reader.varint())
         book.table = try ReportTable(from: &reader)
         book.entities = try EntityIndex(from: &reader)
-        book.nodes = try NodeTable(
-            from: &reader, entities: book.entities.keys.count, records: book.table.records.count, names: book.table.names.values.count
-        )
+        book.nodes = try NodeTable(from: &reader, entities: book.entities.keys.count, table: book.table)
         guard reader.atEnd else { throw LinkError("bytes left after the checkpoint") }
         self.book = book
     }
@@ -137,7 +135,7 @@ extension ReportTable {
 
     init(from reader: inout BinaryReader) throws(LinkError) {
         self.init()
-        for _ in 0..<(try reader.count()) { _ = names.index(try reader.text()) }
+        for _ in 0..<(try reader.count()) { _ = name(try reader.text()) }
         let stampCount = try reader.count()
         for _ in 0..<stampCount { _ = stamps.index(try reader.text()) }
         for _ in 0..<stampCount { millis.append(try reader.int()) }
@@ -188,7 +186,6 @@ extension NodeTable {
             writer.varint(UInt64(node.others.count + (node.first.arrival == 0 ? 0 : 1)))
             for slot in node.slots {
                 writer.int(slot.units)
-                writer.int(slot.at)
                 writer.varint(UInt64(slot.arrival))
                 writer.varint(UInt64(slot.source))
                 writer.choice(slot.qualifier)
@@ -203,7 +200,9 @@ extension NodeTable {
         }
     }
 
-    init(from reader: inout BinaryReader, entities: Int, records: Int, names: Int) throws(LinkError) {
+    init(from reader: inout BinaryReader, entities: Int, table: ReportTable) throws(LinkError) {
+        let records = table.records.count
+        let names = table.names.values.count
         self.init()
         let count = try reader.count(minimumBytes: 9)
         for _ in 0..<count {
@@ -214,8 +213,10 @@ extension NodeTable {
             var node = FigureBook.Node()
             var slots: [FigureBook.Slot] = []
             for _ in 0..<(try reader.count(minimumBytes: 5)) {
+                let units = try reader.int()
+                let arrival = try Self.arrival(&reader, records)
                 let slot = FigureBook.Slot(
-                    units: try reader.int(), at: try reader.int(), arrival: try Self.arrival(&reader, records),
+                    units: units, order: table.order(arrival), arrival: arrival,
                     source: UInt32(truncatingIfNeeded: try reader.varint()), qualifier: try reader.choice(Qualifier.self)
                 )
                 guard slot.arrival != 0, slot.source < UInt32(names) else { throw LinkError("a report slot without its report or source") }

@@ -59,21 +59,27 @@ public struct FigureBook: FigureStore, Sendable {
             let entity = entities.index(of: EntityKey(report.entity.level, report.entity.id), in: catalog)
         else { return [] }
         reportCount += 1
-        let (arrival, at) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt)
+        let (arrival, order) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt)
         let slot = Slot(
-            units: report.units, at: at, arrival: arrival,
+            units: report.units, order: order, arrival: arrival,
             source: table.source(report.source), qualifier: report.qualifier
         )
         let key = Self.pack(entity, period)
-        let (before, after) = Self.update(&nodes.nodes[nodes.insert(key)], kind: period.kind) { node in
+        let position = nodes.insert(key)
+        // A source's report is replaced only by one later in the report order: one that comes
+        // later but is earlier in the order (another stream's, replayed in another interleaving)
+        // changes nothing, so every order of application ends the same.
+        guard nodes.nodes[position].accepts(slot) else { return [] }
+        let causeBefore = nodes.nodes[position].cause
+        let (before, after) = Self.update(&nodes.nodes[position], kind: period.kind) { node in
             node.put(slot)
-            node.cause = arrival
+            node.takeCause(arrival, order, table: table)
         }
         var changes: [Change] = []
         changes.reserveCapacity(16)
         changes.append(Change(packed: key, previous: before.units))
-        if before != after {
-            propagate(entity: entity, period: period, before: before, after: after, cause: arrival, into: &changes)
+        if before != after || nodes.nodes[position].cause != causeBefore {
+            propagate(entity: entity, period: period, before: before, after: after, cause: arrival, order: order, into: &changes)
         }
         return changes
     }
@@ -86,31 +92,41 @@ public struct FigureBook: FigureStore, Sendable {
     }
 
     /// Carries a change of one figure into the figures that sum it: a month's parent entity in the
-    /// same month and its own quarter; a quarter's year.
+    /// same month and its own quarter; a quarter's year. A figure's cause is the latest report, in
+    /// the report order, of all it reflects; it travels up even when the sums do not change.
     private mutating func propagate(
-        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, into changes: inout [Change]
+        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
+        into changes: inout [Change]
     ) {
         let parent = entities.parents[Int(entity)]
         if period.kind == .month, parent != EntityIndex.none {
-            carry(entity: parent, period: period, before: before, after: after, cause: cause, into: &changes)
+            carry(entity: parent, period: period, before: before, after: after, cause: cause, order: order, into: &changes)
         }
         if let container = period.container {
-            carry(entity: entity, period: container, before: before, after: after, cause: cause, into: &changes)
+            carry(entity: entity, period: container, before: before, after: after, cause: cause, order: order, into: &changes)
         }
     }
 
     private mutating func carry(
-        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, into changes: inout [Change]
+        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
+        into changes: inout [Change]
     ) {
         let key = Self.pack(entity, period)
-        let (parentBefore, parentAfter) = Self.update(&nodes.nodes[nodes.insert(key)], kind: period.kind) { node in
-            node.remove(before)
-            node.add(after)
-            node.cause = cause
+        let position = nodes.insert(key)
+        let causeBefore = nodes.nodes[position].cause
+        let table = table
+        let (parentBefore, parentAfter) = Self.update(&nodes.nodes[position], kind: period.kind) { node in
+            if before != after {
+                node.remove(before)
+                node.add(after)
+            }
+            node.takeCause(cause, order, table: table)
         }
+        let causeChanged = nodes.nodes[position].cause != causeBefore
+        guard parentBefore != parentAfter || causeChanged || before != after else { return }
         changes.append(Change(packed: key, previous: parentBefore.units))
-        if parentBefore != parentAfter {
-            propagate(entity: entity, period: period, before: parentBefore, after: parentAfter, cause: cause, into: &changes)
+        if parentBefore != parentAfter || causeChanged {
+            propagate(entity: entity, period: period, before: parentBefore, after: parentAfter, cause: cause, order: order, into: &changes)
         }
     }
 
@@ -155,17 +171,17 @@ public struct FigureBook: FigureStore, Sendable {
     /// One source's report for a figure, by reference into the book's `ReportTable`.
     struct Slot: Sendable {
         var units: Int64
-        /// `reportedAt` in milliseconds, for choosing the latest.
-        var at: Int64
+        /// Where the report stands in the report order, for choosing the latest.
+        var order: ReportOrder
         /// The report's arrival number; 0 for no report.
         var arrival: UInt32
         var source: UInt32
         var qualifier: Qualifier
 
-        static let empty = Slot(units: 0, at: 0, arrival: 0, source: 0, qualifier: .exact)
+        static let empty = Slot(units: 0, order: .none, arrival: 0, source: 0, qualifier: .exact)
 
         func isLater(than other: Slot) -> Bool {
-            (at, arrival) > (other.at, other.arrival)
+            order > other.order
         }
     }
 
@@ -205,7 +221,21 @@ public struct FigureBook: FigureStore, Sendable {
             return best
         }
 
-        /// A source's new report replaces its earlier one (a revision).
+        /// Whether a report would be kept: no report of its source yet, or the source's report is
+        /// earlier in the report order (a revision).
+        func accepts(_ slot: Slot) -> Bool {
+            if first.arrival == 0 { return true }
+            if first.source == slot.source { return slot.order >= first.order }
+            if let other = others.first(where: { $0.source == slot.source }) { return slot.order >= other.order }
+            return true
+        }
+
+        /// Keeps the later of the cause held and `arrival` in the report order.
+        mutating func takeCause(_ arrival: UInt32, _ order: ReportOrder, table: ReportTable) {
+            if cause == 0 || order > table.order(cause) { cause = arrival }
+        }
+
+        /// A source's new report replaces its earlier one (a revision); see `accepts`.
         mutating func put(_ slot: Slot) {
             if first.arrival == 0 || first.source == slot.source {
                 first = slot

@@ -131,6 +131,7 @@ struct StoredFigure: Sendable, Equatable {
     var causeSeq: UInt64
     var causeReport: String?
     var causeStream: UInt32
+    var causeStamp: UInt32
     var source: UInt32
     var basis: Basis
     var qualifier: Qualifier
@@ -149,6 +150,7 @@ struct StoredFigure: Sendable, Equatable {
         causeSeq = figure.cause?.seq ?? 0
         causeReport = figure.cause?.reportId
         causeStream = figure.cause.map { names.index($0.stream) } ?? Self.noName
+        causeStamp = figure.cause?.reportedAt.map { names.index($0) } ?? Self.noName
         source = figure.source.map { names.index($0) } ?? Self.noName
         basis = figure.basis
         qualifier = figure.qualifier
@@ -168,7 +170,12 @@ struct StoredFigure: Sendable, Equatable {
     func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner) -> FigureBody {
         FigureBody(
             entity: entity, period: period.description, units: units, previous: previous, basis: basis, qualifier: qualifier,
-            cause: causeStream == Self.noName ? nil : Cause(stream: names.value(causeStream), seq: causeSeq, reportId: causeReport),
+            cause: causeStream == Self.noName
+                ? nil
+                : Cause(
+                    stream: names.value(causeStream), seq: causeSeq, reportId: causeReport,
+                    reportedAt: causeStamp == Self.noName ? nil : names.value(causeStamp)
+                ),
             source: source == Self.noName ? nil : names.value(source),
             reported: reported == Self.none ? nil : reported, reportedQualifier: reportedQualifier,
             computed: computed == Self.none ? nil : computed, computedQualifier: computedQualifier, complete: complete,

@@ -41,61 +41,65 @@ public struct MarketBook: Sendable {
         if let node = nodes[period], node.slots.map(table.sourceFigure).sorted(by: { $0.source < $1.source }) == figure.sources {
             return []
         }
-        // Ordered as the aggregate chose: its winning source last, so that it wins ties here too.
-        let ordered = figure.sources.sorted { ($0.source == figure.source ? 1 : 0, $0.seq) < ($1.source == figure.source ? 1 : 0, $1.seq) }
-        let slots = ordered.map { source in
-            FigureBook.Slot(
-                units: source.units, at: Timestamp.millis(source.reportedAt) ?? 0,
-                arrival: table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt).0,
-                source: table.source(source.source), qualifier: source.qualifier
-            )
+        // Each source's report where the report order puts it: the same choice as the shard's.
+        let slots = figure.sources.map { source in
+            let (arrival, order) = table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt)
+            return FigureBook.Slot(units: source.units, order: order, arrival: arrival, source: table.source(source.source), qualifier: source.qualifier)
         }
         return update(period, cause: figure.cause) { $0.replaceSlots(slots) }
     }
 
-    /// Changes one period's node and carries the difference up to its quarter and year.
+    /// Changes one period's node and carries the difference (and the cause) up to its quarter
+    /// and year.
     private mutating func update(_ period: Period, cause: Cause?, _ change: (inout FigureBook.Node) -> Void) -> [Period] {
-        let arrival = cause.map { table.add(stream: $0.stream, seq: $0.seq, reportId: $0.reportId, reportedAt: "").0 } ?? 0
+        let arrival = keep(cause)
         var node = nodes[period] ?? FigureBook.Node()
         let before = node.contribution(period.kind)
+        let causeBefore = node.cause
         change(&node)
         takeCause(arrival, into: &node)
         let after = node.contribution(period.kind)
+        var causeChanged = node.cause != causeBefore
         nodes[period] = node
         var touched = [period]
         var child = period
         var childBefore = before
         var childAfter = after
-        while childBefore != childAfter, let container = child.container {
+        while childBefore != childAfter || causeChanged, let container = child.container {
             var parent = nodes[container] ?? FigureBook.Node()
             let parentBefore = parent.contribution(container.kind)
-            parent.remove(childBefore)
-            parent.add(childAfter)
+            let parentCause = parent.cause
+            if childBefore != childAfter {
+                parent.remove(childBefore)
+                parent.add(childAfter)
+            }
             takeCause(arrival, into: &parent)
             let parentAfter = parent.contribution(container.kind)
+            causeChanged = parent.cause != parentCause
             nodes[container] = parent
-            touched.append(container)
+            // Touched when its sum or its cause moved (a reported figure's computed part counts).
+            if childBefore != childAfter || causeChanged { touched.append(container) }
             (child, childBefore, childAfter) = (container, parentBefore, parentAfter)
         }
         return touched
     }
 
     private mutating func takeCauseOnly(_ cause: Cause?, period: Period) -> [Period] {
-        guard let cause, var node = nodes[period] else { return [] }
-        let before = node.cause
-        // Added first, in a statement of its own: the table must hold it before it is compared.
-        let arrival = table.add(stream: cause.stream, seq: cause.seq, reportId: cause.reportId, reportedAt: "").0
-        takeCause(arrival, into: &node)
-        nodes[period] = node
-        return node.cause == before ? [] : [period]
+        guard cause != nil, nodes[period] != nil else { return [] }
+        return update(period, cause: cause) { _ in }
     }
 
-    /// Keeps the greatest (stream, seq) as the cause: shards' updates reach replicas in different
-    /// orders, and every replica must still name the same cause.
+    /// Keeps a cause's report in the table; its arrival number (0 for none).
+    private mutating func keep(_ cause: Cause?) -> UInt32 {
+        guard let cause else { return 0 }
+        return table.add(stream: cause.stream, seq: cause.seq, reportId: cause.reportId, reportedAt: cause.reportedAt ?? "").0
+    }
+
+    /// Keeps the later cause in the report order: shards' updates reach replicas in different
+    /// orders, and every replica must still name the same cause as one aggregate would.
     private func takeCause(_ arrival: UInt32, into node: inout FigureBook.Node) {
-        guard let new = table.position(arrival) else { return }
-        if let old = table.position(node.cause), old >= new { return }
-        node.cause = arrival
+        guard arrival != 0 else { return }
+        node.takeCause(arrival, table.order(arrival), table: table)
     }
 
     /// The market's figure for a period, in the wire form.

@@ -16,24 +16,48 @@ struct ReportTable: Sendable {
     var stamps = Interner()
     /// Each stamp in milliseconds, parsed once.
     var millis: [Int64] = []
+    /// Each name's FNV-1a hash, the tie-break of the report order (`ReportOrder`).
+    var hashes: [UInt64] = []
 
-    /// Keeps a report's provenance; returns its arrival number (from 1 on) and its `reportedAt`
-    /// in milliseconds.
-    mutating func add(stream: String, seq: UInt64, reportId: String?, reportedAt: String) -> (UInt32, Int64) {
+    /// Keeps a report's provenance; returns its arrival number (from 1 on) and its place in the
+    /// report order.
+    mutating func add(stream: String, seq: UInt64, reportId: String?, reportedAt: String) -> (UInt32, ReportOrder) {
         let stamp = stamps.index(reportedAt)
         if Int(stamp) == millis.count { millis.append(Timestamp.millis(reportedAt) ?? 0) }
-        records.append(Record(seq: seq, reportId: reportId, stamp: stamp, stream: names.index(stream)))
-        return (UInt32(records.count - 1), millis[Int(stamp)])
+        let streamIndex = name(stream)
+        records.append(Record(seq: seq, reportId: reportId, stamp: stamp, stream: streamIndex))
+        return (UInt32(records.count - 1), ReportOrder(at: millis[Int(stamp)], stream: hashes[Int(streamIndex)], seq: seq))
     }
 
-    mutating func source(_ name: String) -> UInt32 { names.index(name) }
+    mutating func source(_ name: String) -> UInt32 { self.name(name) }
+
+    /// Interns a name, hashing it the first time.
+    mutating func name(_ value: String) -> UInt32 {
+        let index = names.index(value)
+        if Int(index) == hashes.count { hashes.append(ReportOrder.hash(value)) }
+        return index
+    }
+
+    /// Where a kept report stands in the report order; the least order for none.
+    func order(_ arrival: UInt32) -> ReportOrder {
+        guard arrival != 0 else { return .none }
+        let record = records[Int(arrival)]
+        return ReportOrder(at: millis[Int(record.stamp)], stream: hashes[Int(record.stream)], seq: record.seq)
+    }
+
+    /// The `reportedAt` of a kept report, as it was written.
+    func stamp(_ arrival: UInt32) -> String? {
+        guard arrival != 0 else { return nil }
+        return stamps.value(records[Int(arrival)].stamp)
+    }
 
     func name(_ index: UInt32) -> String { names.value(index) }
 
     func cause(_ arrival: UInt32) -> Cause? {
         guard arrival != 0 else { return nil }
         let record = records[Int(arrival)]
-        return Cause(stream: names.value(record.stream), seq: record.seq, reportId: record.reportId)
+        let stamp = stamps.value(record.stamp)
+        return Cause(stream: names.value(record.stream), seq: record.seq, reportId: record.reportId, reportedAt: stamp.isEmpty ? nil : stamp)
     }
 
     /// The (stream, seq) of a report, for ordering causes.
@@ -50,6 +74,37 @@ struct ReportTable: Sendable {
             reportedAt: stamps.value(record.stamp), reportId: record.reportId ?? "", stream: names.value(record.stream),
             seq: record.seq
         )
+    }
+}
+
+/// The one order on the reports of a figure (docs/PROTOCOL.md, "The order of reports"): the
+/// later `reportedAt` first, then the greater FNV-1a hash of the stream id, then the greater seq.
+/// It does not depend on arrival: live application, replay in any interleaving of the streams,
+/// and a checkpoint all choose the same report, and name the same cause.
+public struct ReportOrder: Comparable, Sendable, Hashable {
+    public var at: Int64
+    public var stream: UInt64
+    public var seq: UInt64
+
+    public init(at: Int64, stream: UInt64, seq: UInt64) {
+        self.at = at
+        self.stream = stream
+        self.seq = seq
+    }
+
+    public init(reportedAt: String, stream: String, seq: UInt64) {
+        self.init(at: Timestamp.millis(reportedAt) ?? 0, stream: Self.hash(stream), seq: seq)
+    }
+
+    public static let none = ReportOrder(at: .min, stream: 0, seq: 0)
+
+    public static func < (a: ReportOrder, b: ReportOrder) -> Bool {
+        (a.at, a.stream, a.seq) < (b.at, b.stream, b.seq)
+    }
+
+    public static func hash(_ value: String) -> UInt64 {
+        var value = value
+        return value.withUTF8 { ReportValidator.fnv1aHash(UnsafeRawBufferPointer($0)) }
     }
 }
 

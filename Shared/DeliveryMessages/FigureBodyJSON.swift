@@ -45,7 +45,10 @@ extension EntityRef {
 extension Cause {
     public init(json value: JSONValue) throws(ProtocolError) {
         let fields = try JSONFields(value, "cause")
-        self.init(stream: try fields.string("stream"), seq: UInt64(max(try fields.int("seq"), 0)), reportId: try fields.optionalString("reportId"))
+        self.init(
+            stream: try fields.string("stream"), seq: UInt64(max(try fields.int("seq"), 0)), reportId: try fields.optionalString("reportId"),
+            reportedAt: try fields.optionalString("reportedAt")
+        )
     }
 }
 
@@ -234,6 +237,7 @@ extension CompactJSONEncoder.Output {
             writeString(cause.stream)
             field("seq", cause.seq)
             if let reportId = cause.reportId { field("reportId", reportId) }
+            if let reportedAt = cause.reportedAt { field("reportedAt", reportedAt) }
             raw("}")
         }
         if let source = figure.source { field("source", source) }

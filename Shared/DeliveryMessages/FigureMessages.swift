@@ -3,11 +3,15 @@ public struct Cause: Codable, Sendable, Hashable {
     public var stream: String
     public var seq: UInt64
     public var reportId: String?
+    /// *Extension*: the report's `reportedAt`, so that a replica orders causes as the aggregate
+    /// does (docs/PROTOCOL.md, "The order of reports").
+    public var reportedAt: String?
 
-    public init(stream: String, seq: UInt64, reportId: String?) {
+    public init(stream: String, seq: UInt64, reportId: String?, reportedAt: String? = nil) {
         self.stream = stream
         self.seq = seq
         self.reportId = reportId
+        self.reportedAt = reportedAt
     }
 }
 

@@ -86,6 +86,7 @@ public struct FigureRecord: Sendable, Hashable {
             writer.string(cause.stream)
             writer.varint(cause.seq)
             writer.optionalText(cause.reportId)
+            writer.optionalString(cause.reportedAt)
         } else {
             writer.byte(0)
         }
@@ -115,7 +116,9 @@ public struct FigureRecord: Sendable, Hashable {
         basis = try reader.choice(Basis.self)
         qualifier = try reader.choice(Qualifier.self)
         if try reader.bool() {
-            cause = Cause(stream: try reader.string(), seq: try reader.varint(), reportId: try reader.optionalText())
+            cause = Cause(
+                stream: try reader.string(), seq: try reader.varint(), reportId: try reader.optionalText(), reportedAt: try reader.optionalString()
+            )
         } else {
             cause = nil
         }

@@ -61,7 +61,7 @@ import Testing
         let catalog = book.catalog
         let huge = DeliveryReport(
             id: "old", source: "X", period: "2025-05", group: "hima", brand: nil, model: nil, units: .max, qualifier: .exact,
-            reportedAt: "2025-06-01T00:00:00Z", note: nil, entity: catalog.ref(EntityKey(.group, "hima"))
+            reportedAt: "2025-07-01T00:00:00Z", note: nil, entity: catalog.ref(EntityKey(.group, "hima"))
         )
         #expect(ReportValidator.unusable(huge) != nil)
         // Even applied regardless (as an older follower would), sums pin instead of trapping.

@@ -88,7 +88,12 @@ struct SplitMix: RandomNumberGenerator {
                 qualifier: qualifier, reportedAt: reportedAt, note: nil, entity: ref
             )
             book.apply(stored, stream: "s", seq: UInt64(arrival))
-            oracle.latest["\(entity)|\(period)|\(source)"] = (entity, period, source, units, qualifier, Timestamp.millis(reportedAt)!, arrival)
+            // The report order: a source's report stands until one later in it (reportedAt, then
+            // seq on this one stream) comes; one that arrives later but is earlier changes nothing.
+            let slot = "\(entity)|\(period)|\(source)"
+            let at = Timestamp.millis(reportedAt)!
+            if let held = oracle.latest[slot], (held.5, held.6) > (at, arrival) { continue }
+            oracle.latest[slot] = (entity, period, source, units, qualifier, at, arrival)
         }
         let allPeriods = periods + [.quarter(2025, 2), .quarter(2024, 4), .year(2025), .year(2024)]
         for entity in entities {

@@ -101,7 +101,6 @@ import Testing
                 expectedKeys += 1
                 var actual = replica.figure(key.entity, key.period)
                 actual?.previous = expected.previous
-                if key.entity.level == .market { actual?.cause = expected.cause }
                 #expect(actual == expected, "\(key.entity) \(key.period), shards \(shards), seed \(seed)")
             }
             #expect(replica.count == expectedKeys, "shards \(shards), seed \(seed)")
