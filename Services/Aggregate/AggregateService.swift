@@ -58,6 +58,12 @@ struct AggregateState {
     var pendingReports: [ReportAcceptedEvent] = []
     var pendingCatalogs: [CatalogAcceptedEvent] = []
     var publishedPositions: [String: UInt64] = [:]
+    /// Upstream streams no longer followed, and why (for `status`).
+    var retired: [String: String] = [:]
+    /// Two endpoints claiming one stream, as last seen.
+    var claimProblem: String?
+    var rebuilds = 0
+    var lastVerify: Int64 = 0
     static let figuresPerMessage = 20_000
     static let feedBudgetMillis: Int64 = 50
     /// Whether the checkpoint (or its absence) has been taken in: until then the aggregate answers
@@ -136,7 +142,7 @@ struct AggregateState {
             monitor.poll()
             if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where ready[2 + index] {
-                takeReplies(follower, publisher: publisher)
+                takeReplies(follower, followers: followers, publisher: publisher)
             }
             flush(publisher)
             if !recovered { takeCheckpoint() }
@@ -211,7 +217,59 @@ struct AggregateState {
         try follower.tend(from: (follower.stream.flatMap { positions[$0] } ?? 0) + 1, now: monotonicMillis(), timeout: Self.requestTimeout)
     }
 
-    mutating func takeReplies(_ follower: IngestFollower, publisher: Publisher) {
+    /// What a follower's `status` tells: the stream behind its endpoint and the log's last seq.
+    /// A stream another endpoint already claims is refused (reported, never merged); a stream that
+    /// replaced the one followed is followed from its start, the old one retired and named in
+    /// `status`; a log behind what was applied (restored from a backup) makes the aggregate
+    /// rebuild from every log under a new epoch.
+    mutating func learned(_ follower: IngestFollower, stream: String, last: UInt64, followers: [IngestFollower], publisher: Publisher) {
+        if let other = followers.first(where: { $0 !== follower && $0.stream == stream }) {
+            let problem = "ingest endpoints \(other.endpoint) and \(follower.endpoint) both claim stream \(stream); only the first is followed"
+            if claimProblem != problem {
+                logger.error("two ingest endpoints claim one stream", metadata: ["stream": "\(stream)", "first": "\(other.endpoint)", "second": "\(follower.endpoint)"])
+            }
+            claimProblem = problem
+            follower.relearn(until: monotonicMillis() + 5000)
+            return
+        }
+        if let old = follower.stream, old != stream {
+            let note = "replaced at \(follower.endpoint) by \(stream); its \(positions[old] ?? 0) events stay applied"
+            retired[old] = note
+            logger.warning("the log behind an ingest endpoint changed; following the new stream", metadata: ["old": "\(old)", "stream": "\(stream)", "zmq.endpoint": "\(follower.endpoint)"])
+        }
+        let applied = positions[stream] ?? 0
+        if applied > last {
+            logger.error(
+                "an ingest log is behind what was applied from it (restored from a backup?); rebuilding from every log",
+                metadata: ["stream": "\(stream)", "applied": "\(applied)", "last": "\(last)", "zmq.endpoint": "\(follower.endpoint)"]
+            )
+            rebuild(followers: followers, publisher: publisher, reason: "\(stream) went back from seq \(applied) to \(last)")
+            return
+        }
+        positions[stream] = applied
+        follower.learned(stream: stream, behind: applied < last)
+    }
+
+    /// Starts again from nothing under a new epoch: replicas resync and drop what the old state
+    /// had; every log is replayed from its start.
+    mutating func rebuild(followers: [IngestFollower], publisher: Publisher, reason: String) {
+        book = FigureBook()
+        positions = [:]
+        waiting = []
+        skipped = 0
+        pendingFigures.removeAll()
+        pendingReports.removeAll()
+        pendingCatalogs.removeAll()
+        publishedPositions = [:]
+        snapshotCache = nil
+        checkpointed = nil
+        rebuilds += 1
+        publisher.restart(as: "aggregate-\(settings.instance)-\(String(UInt64(wallMillis()), radix: 36))")
+        logger.warning("rebuilding from every ingest log", metadata: ["reason": "\(reason)", "stream": "\(publisher.stream)"])
+        for follower in followers { follower.relearn() }
+    }
+
+    mutating func takeReplies(_ follower: IngestFollower, followers: [IngestFollower], publisher: Publisher) {
         while let (head, json, attachment) = try? follower.client.takeWithAttachment() {
             guard let pending = follower.pending, head.id == .string(pending.id) else { continue }
             follower.pending = nil
@@ -223,9 +281,7 @@ struct AggregateState {
                     logger.warning("unexpected status reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
                     continue
                 }
-                let behind = (positions[stream] ?? 0) < (status.positions[stream] ?? 0)
-                if !behind { positions[stream] = positions[stream] ?? 0 }
-                follower.learned(stream: stream, behind: behind)
+                learned(follower, stream: stream, last: status.positions[stream] ?? 0, followers: followers, publisher: publisher)
             case .replay:
                 let head: BinaryReplayHead
                 let events: [LoggedEvent]
@@ -265,9 +321,17 @@ struct AggregateState {
         while monotonicMillis() < until {
             guard let frames = try? feed.receive(wait: false) else { return }
             guard frames.count >= 2, case .success(let (head, message)) = Wire.parse(frames[1]),
-                let stream = head.stream, let seq = head.seq,
-                let follower = followers.first(where: { $0.stream == stream })
+                let stream = head.stream, let seq = head.seq
             else { continue }
+            guard let follower = followers.first(where: { $0.stream == stream }) else {
+                // A stream nobody follows: an ingest whose log changed behind its endpoint (or one
+                // not learned yet). Each follower asks its `status` again, at most every 2 s.
+                if retired[stream] == nil, monotonicMillis() - lastVerify > 2000 {
+                    lastVerify = monotonicMillis()
+                    for follower in followers { follower.verifyWanted = true }
+                }
+                continue
+            }
             let applied = positions[stream] ?? 0
             if head.type == MessageType.heartbeat {
                 if seq > applied { follower.gap() }
@@ -422,15 +486,15 @@ struct AggregateState {
                 streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
                 counts: [
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
-                    "notOwned": skipped, "setAside": setAsideLog.count, "snapshotsQueued": snapshotQueue.count,
+                    "notOwned": skipped, "setAside": setAsideLog.count, "rebuilds": rebuilds, "snapshotsQueued": snapshotQueue.count,
                     "connections": monitor.connections, "refusedConnections": monitor.refused,
                     "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.bind, "publish": settings.publish],
-                problem: monitor.problem ?? (ready ? nil : notReadyReason),
-                setAside: setAsideLog.latest, links: monitor.links
+                problem: monitor.problem ?? claimProblem ?? (ready ? nil : notReadyReason),
+                setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:

@@ -49,6 +49,9 @@ final class IngestFollower {
     /// Replays that failed in a row, and when to ask again (a pause that grows to 5 s).
     private(set) var failures = 0
     private(set) var backoffUntil: Int64 = 0
+    /// Set when the feed shows a stream nobody follows: `status` is asked again, to learn whether
+    /// the log behind this endpoint is still the one followed.
+    var verifyWanted = false
 
     init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
@@ -73,9 +76,27 @@ final class IngestFollower {
 
     // MARK: Transitions
 
-    /// `status` answered: the stream id, and whether the log holds more than was applied.
+    /// `status` answered: the stream id, and whether the log holds more than was applied. A
+    /// follower caught up once stays ready while it fills what it is behind.
     func learned(stream: String, behind: Bool) {
-        phase = behind ? .catchingUp(stream: stream) : .live(stream: stream)
+        switch phase {
+        case .live(let followed), .filling(let followed):
+            if followed == stream {
+                if behind { phase = .filling(stream: stream) }
+                return
+            }
+            phase = behind ? .catchingUp(stream: stream) : .live(stream: stream)
+        case .learning, .catchingUp:
+            phase = behind ? .catchingUp(stream: stream) : .live(stream: stream)
+        }
+    }
+
+    /// Back to learning the stream (after a rebuild, or when another endpoint claims it), asking
+    /// again no sooner than `until`.
+    func relearn(until: Int64 = 0) {
+        phase = .learning
+        pending = nil
+        backoffUntil = until
     }
 
     /// A replay page applied: live once the position reached the log's last seq.
@@ -115,7 +136,9 @@ final class IngestFollower {
             guard let id = try client.send(type: MessageType.replay, body: request) else { return }
             pending = .replay(id: id, sentAt: now)
         case .live:
-            break
+            guard verifyWanted, let id = try client.send(type: MessageType.status, body: Empty()) else { return }
+            verifyWanted = false
+            pending = .status(id: id, sentAt: now)
         }
     }
 }

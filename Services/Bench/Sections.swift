@@ -197,7 +197,7 @@ enum Sections {
         while monotonicMillis() < deadline {
             if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
                 case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
-                status.positions["ingest-bench"] ?? 0 >= UInt64(seq)
+                status.positions.contains { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) }
             {
                 return
             }

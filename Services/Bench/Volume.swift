@@ -41,6 +41,7 @@ enum Volume {
         let watcher = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
         defer { watcher.close() }
         var lastSeq: UInt64 = 0
+        var stream = ""
         var waited: UInt64 = 0
         let start = monotonicNanos()
         var offset = 0
@@ -59,6 +60,7 @@ enum Volume {
             else { throw BenchError("a volume batch was not acknowledged") }
             waited += monotonicNanos() - sent
             lastSeq = max(lastSeq, ack.accepted.map(\.seq).max() ?? 0)
+            stream = ack.accepted.first?.stream ?? stream
         }
         result.reports = count
         result.ackSeconds = Double(waited) / 1e9
@@ -121,7 +123,7 @@ enum Volume {
             let deadline = monotonicMillis() + 600_000
             while monotonicMillis() < deadline {
                 if let replica = try status(context: context, endpoint: stack.endpoint("query")), replica.ready,
-                    replica.positions["ingest-bench"] ?? 0 >= lastSeq,
+                    replica.positions[stream] ?? 0 >= lastSeq,
                     service != "aggregate" || !replica.positions.keys.contains(oldStream ?? ""),
                     service != "query" || replica.streams.first != oldStream
                 {
@@ -162,7 +164,7 @@ enum Volume {
         while monotonicMillis() < deadline {
             if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
                 case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
-                status.positions["ingest-bench"] ?? 0 >= UInt64(seq)
+                status.positions.contains { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) }
             {
                 return
             }

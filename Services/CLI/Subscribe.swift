@@ -79,10 +79,14 @@ struct Subscribe: ParsableCommand {
             if json {
                 emit(String(decoding: frames[1], as: UTF8.self))
                 shown += 1
-            } else if head.type == MessageType.figureChanged,
+            } else if head.type == MessageType.figureChanged || head.type == MessageType.figureRemoved,
                 case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1])
             {
-                show(figure, live: true)
+                if head.type == MessageType.figureRemoved {
+                    emit("\(figure.period)  \(figure.entity.name)  removed (was \(Format.units(figure.previous)))")
+                } else {
+                    show(figure, live: true)
+                }
                 shown += 1
             }
         }

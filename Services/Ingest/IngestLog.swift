@@ -72,7 +72,7 @@ final class IngestLog {
         }
         if try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") }) == nil {
             try? database.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", arguments: ["ingest-" + instance])
+                try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", arguments: [Self.newStreamId(instance: instance)])
             }
         }
         guard let stream = try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") })
@@ -88,6 +88,15 @@ final class IngestLog {
         } else {
             probe(force: true)
         }
+    }
+
+    /// A stream id for a new log: the instance name and a random part made with the log, so
+    /// that two logs never share an id (two ingests with one instance name, or a data dir
+    /// replaced behind an endpoint, show as different streams). Kept in the log from then on.
+    static func newStreamId(instance: String) -> String {
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        var generator = SystemRandomNumberGenerator()
+        return "ingest-\(instance)-" + String((0..<8).map { _ in alphabet[Int(generator.next() % 36)] })
     }
 
     /// Rebuilds the in-memory indexes (report ids, catalog) from the file. A catalog row that

@@ -38,6 +38,8 @@ struct WaitingQuery {
 final class SnapshotSource {
     let endpoint: String
     let client: RequestClient
+    /// Its index among the replica's aggregates: each figure remembers where it came from.
+    let origin: UInt8
     /// The Clone pattern's state for this aggregate's stream.
     var follower = CloneFollower()
     /// The stream of the last snapshot taken (kept through a resync, to tell a restart).
@@ -56,8 +58,9 @@ final class SnapshotSource {
         nextPart = 0
     }
 
-    init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
+    init(context: Context, endpoint: String, origin: UInt8, configure: @escaping (Socket) throws -> Void) throws {
         self.endpoint = endpoint
+        self.origin = origin
         client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
     }
 }
@@ -167,9 +170,9 @@ struct ReplicaState {
             teardown: teardown
         )
         sources = []
-        for endpoint in settings.aggregateEndpoints {
+        for (index, endpoint) in settings.aggregateEndpoints.enumerated() {
             let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.aggregatePublicKey)
-            let source = try SnapshotSource(context: context, endpoint: endpoint, configure: configure)
+            let source = try SnapshotSource(context: context, endpoint: endpoint, origin: UInt8(min(index, 254)), configure: configure)
             teardown.add(source.client.close)
             sources.append(source)
         }
@@ -276,8 +279,12 @@ struct ReplicaState {
         // The first load of a replica has no subscribers to tell (its stream is new); a resync
         // publishes every figure that changed.
         var changes = ConflatedChanges()
-        for figure in figures {
-            changes.add(replica.receive(figure, reporting: wasLoaded))
+        if wasLoaded {
+            // A resync replaces what this aggregate had: figures its new snapshot no longer has
+            // are removed, and subscribers are told (`figure.removed`).
+            changes.add(replica.replace(origin: source.origin, with: figures))
+        } else {
+            for figure in figures { replica.receive(figure, origin: source.origin, reporting: false) }
         }
         changes.publish(on: publisher)
         upstream[stream] = ingest
@@ -356,7 +363,8 @@ struct ReplicaState {
         }
         for event in batch.catalogs { replica.mergeCatalog(event.catalog) }
         var changes = ConflatedChanges()
-        for figure in batch.figures { changes.add(replica.receive(figure)) }
+        let origin = sources.first(where: { $0.follower.stream == stream })?.origin ?? 0
+        for figure in batch.figures { changes.add(replica.receive(figure, origin: origin)) }
         changes.publish(on: publisher)
         for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
         for event in batch.catalogs where announce(ingest: event.stream, seq: event.seq) {
@@ -517,28 +525,32 @@ struct ReplicaState {
 
 
 /// The figures one batch changed, each once: its `previous` from before the batch, its state
-/// after it (a subscriber sees final values, PROTOCOL.md's conflation).
+/// after it (a subscriber sees final values, PROTOCOL.md's conflation); a figure gone at the end
+/// goes out as `figure.removed`.
 struct ConflatedChanges {
     private var order: [FigureKey] = []
-    private var latest: [FigureKey: FigureBody] = [:]
+    private var latest: [FigureKey: FigureChange] = [:]
 
-    mutating func add(_ changed: [(key: FigureKey, body: FigureBody)]) {
-        for (key, body) in changed {
-            if let held = latest[key] {
-                var body = body
-                body.previous = held.previous
-                latest[key] = body
+    mutating func add(_ changed: [FigureChange]) {
+        for change in changed {
+            if let held = latest[change.key] {
+                var body = change.body
+                body.previous = held.body.previous
+                latest[change.key] = FigureChange(key: change.key, body: body, removed: change.removed)
             } else {
-                order.append(key)
-                latest[key] = body
+                order.append(change.key)
+                latest[change.key] = change
             }
         }
     }
 
     func publish(on publisher: Publisher) {
         for key in order {
-            guard let body = latest[key] else { continue }
-            publisher.publish(topic: body.entity.topic("figure"), type: MessageType.figureChanged, body: body)
+            guard let change = latest[key] else { continue }
+            publisher.publish(
+                topic: change.body.entity.topic("figure"), type: change.removed ? MessageType.figureRemoved : MessageType.figureChanged,
+                body: change.body
+            )
         }
     }
 }

@@ -14,6 +14,9 @@ public struct FigureReplica: FigureStore, Sendable {
     private var entityKeys: [EntityKey] = []
     private var names = Interner()
     private var market = MarketBook()
+    /// Each aggregate's own market figures as it sent them (partial when shards split the
+    /// groups), so that the market can be summed again after a resync.
+    private var shardMarket: [UInt8: [Period: FigureRecord]] = [:]
 
     public init() {}
 
@@ -30,36 +33,102 @@ public struct FigureReplica: FigureStore, Sendable {
     /// `previous` set to the units held before. With `reporting` false (a first load, which has
     /// nobody to tell) nothing is returned and no body is built.
     @discardableResult
-    public mutating func receive(_ figure: FigureRecord, reporting: Bool = true) -> [(key: FigureKey, body: FigureBody)] {
+    public mutating func receive(_ figure: FigureRecord, origin: UInt8 = 0, reporting: Bool = true) -> [FigureChange] {
         guard let period = try? Period(parsing: figure.period) else { return [] }
         let key = EntityKey(figure.level, figure.id)
-        var changed: [(key: FigureKey, body: FigureBody)] = []
+        var changed: [FigureChange] = []
         let periods: [Period]
         if key.level == .market {
+            shardMarket[origin, default: [:]][period] = figure
             periods = market.takeMarket(figure, period: period)
         } else {
-            install(figure, key: key, period: period, reporting: reporting, into: &changed)
+            install(figure, key: key, period: period, origin: origin, reporting: reporting, into: &changed)
             periods = market.takeGroup(figure, key: FigureKey(key, period))
         }
-        guard !periods.isEmpty else { return changed }
-        let ref = catalog.ref(.market)
-        for period in periods {
-            guard let body = market.body(period, entity: ref) else { continue }
-            install(FigureRecord(body), key: .market, period: period, reporting: reporting, into: &changed)
-        }
+        remarket(periods, reporting: reporting, into: &changed)
         return changed
     }
 
-    /// Removes every figure: a replica that resyncs from a new snapshot replaces its state.
-    public mutating func removeAll() {
-        figures = PackedTable()
-        market = MarketBook()
+    /// Installs the market's figures of the periods the market book touched (it sums them here);
+    /// a period with nothing left in it is removed.
+    private mutating func remarket(_ periods: [Period], reporting: Bool, into changed: inout [FigureChange]) {
+        guard !periods.isEmpty else { return }
+        let ref = catalog.ref(.market)
+        for period in periods {
+            if let body = market.body(period, entity: ref) {
+                install(FigureRecord(body), key: .market, period: period, origin: Self.marketOrigin, reporting: reporting, into: &changed)
+            } else if let index = entities[.market], let gone = figures.remove(Self.pack(index, period)), reporting {
+                changed.append(FigureChange(key: FigureKey(.market, period), body: Self.removal(ref, period, gone), removed: true))
+            }
+        }
+    }
+
+    /// The market's figures are made here, from every source: no one source's resync removes them.
+    static let marketOrigin = UInt8.max
+
+    /// A removed figure as subscribers are told of it: units 0, `previous` what was held.
+    static func removal(_ entity: EntityRef, _ period: Period, _ gone: StoredFigure) -> FigureBody {
+        FigureBody(
+            entity: entity, period: period.description, units: 0, previous: gone.units, basis: .computed, qualifier: .exact, cause: nil,
+            source: nil, reported: nil, reportedQualifier: nil, computed: nil, computedQualifier: nil, complete: false, sources: []
+        )
+    }
+
+    /// A resync from one aggregate: its new snapshot replaces everything it had sent. Figures it
+    /// no longer has are removed, and the market is summed again from what every aggregate now
+    /// holds. Returns every figure that changed or went (a removal has units 0 and `previous`).
+    public mutating func replace(origin: UInt8, with snapshot: [FigureRecord]) -> [FigureChange] {
+        var changed: [FigureChange] = []
+        var kept = Set<UInt64>()
+        shardMarket[origin] = [:]
+        for figure in snapshot {
+            guard let period = try? Period(parsing: figure.period) else { continue }
+            let key = EntityKey(figure.level, figure.id)
+            if key.level == .market {
+                shardMarket[origin, default: [:]][period] = figure
+                continue
+            }
+            install(figure, key: key, period: period, origin: origin, reporting: true, into: &changed)
+            if let index = entities[key] { kept.insert(Self.pack(index, period)) }
+        }
+        let absent = zip(figures.keys, figures.nodes).filter { $0.1.origin == origin && !kept.contains($0.0) }.map(\.0)
+        for packed in absent {
+            guard let gone = figures.remove(packed) else { continue }
+            let key = FigureKey(entityKeys[Int(packed >> 17)], Period(packed: UInt32(packed & 0x1FFFF)))
+            changed.append(FigureChange(key: key, body: Self.removal(catalog.ref(key.entity), key.period, gone), removed: true))
+        }
+        resumMarket(into: &changed)
+        return changed
+    }
+
+    /// Sums the market again from the group months held and each aggregate's market figures:
+    /// what one aggregate holding everything would have.
+    private mutating func resumMarket(into changed: inout [FigureChange]) {
+        var fresh = MarketBook()
+        for (packed, stored) in zip(figures.keys, figures.nodes) {
+            let entity = entityKeys[Int(packed >> 17)]
+            let period = Period(packed: UInt32(packed & 0x1FFFF))
+            guard entity.level == .group, period.kind == .month else { continue }
+            let record = FigureRecord(stored.body(catalog.ref(entity), period, previous: stored.units, names: names))
+            _ = fresh.takeGroup(record, key: FigureKey(entity, period))
+        }
+        for origin in shardMarket.keys.sorted() {
+            for (period, record) in shardMarket[origin] ?? [:] { _ = fresh.takeMarket(record, period: period) }
+        }
+        market = fresh
+        let periods = Set(market.periods)
+        var held: [Period] = []
+        if let index = entities[.market] {
+            held = figures.keys.filter { $0 >> 17 == UInt64(index) }.map { Period(packed: UInt32($0 & 0x1FFFF)) }
+        }
+        remarket(Array(periods.union(held)).sorted(), reporting: true, into: &changed)
     }
 
     /// Installs a figure; adds it (with `previous` set) to `changed` when it differs from what was
     /// held and `reporting` is on.
     private mutating func install(
-        _ figure: FigureRecord, key: EntityKey, period: Period, reporting: Bool, into changed: inout [(key: FigureKey, body: FigureBody)]
+        _ figure: FigureRecord, key: EntityKey, period: Period, origin: UInt8, reporting: Bool,
+        into changed: inout [FigureChange]
     ) {
         let index: UInt32
         if let known = entities[key] {
@@ -70,7 +139,8 @@ public struct FigureReplica: FigureStore, Sendable {
             entities[key] = index
         }
         let packed = Self.pack(index, period)
-        let stored = StoredFigure(figure, names: &names)
+        var stored = StoredFigure(figure, names: &names)
+        stored.origin = origin
         let old: StoredFigure?
         if let position = figures.position(of: packed) {
             old = figures.nodes[position]
@@ -80,7 +150,7 @@ public struct FigureReplica: FigureStore, Sendable {
             _ = figures.insert(packed) { stored }
         }
         if reporting, old != stored {
-            changed.append((FigureKey(key, period), figure.body(entity: catalog.ref(key), previous: old?.units ?? 0)))
+            changed.append(FigureChange(key: FigureKey(key, period), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false))
         }
     }
 
@@ -106,6 +176,20 @@ public struct FigureReplica: FigureStore, Sendable {
 
     static func pack(_ entity: UInt32, _ period: Period) -> UInt64 {
         UInt64(entity) << 17 | UInt64(period.packed)
+    }
+}
+
+/// A figure a replica changed: its new state, or its removal (`body` then has units 0 and
+/// `previous` as held).
+public struct FigureChange: Sendable {
+    public let key: FigureKey
+    public let body: FigureBody
+    public let removed: Bool
+
+    public init(key: FigureKey, body: FigureBody, removed: Bool) {
+        self.key = key
+        self.body = body
+        self.removed = removed
     }
 }
 
@@ -138,6 +222,9 @@ struct StoredFigure: Sendable, Equatable {
     var reportedQualifier: Qualifier?
     var computedQualifier: Qualifier?
     var complete: Bool
+    /// Which aggregate it came from (the replica's index of it), so that a resync from that one
+    /// removes what its new snapshot no longer has.
+    var origin: UInt8 = 0
     /// The sources, sorted by name: the first inline (most figures have one or none), the rest
     /// beside it.
     var first: Source?

@@ -29,6 +29,13 @@ public struct MarketBook: Sendable {
         }
     }
 
+    /// A group's month figure is gone (the shard that sent it no longer has it): its part of the
+    /// market is taken out. Returns the market periods it touched.
+    public mutating func removeGroup(_ key: FigureKey) -> [Period] {
+        guard let old = groupMonths.removeValue(forKey: key) else { return [] }
+        return update(key.period, cause: nil) { node in node.remove(old) }
+    }
+
     /// A shard's figure for the market itself: only its reports are taken (the sum is made here).
     /// A shard that owns no market reports sends none, and changes nothing.
     public mutating func takeMarket(_ figure: FigureRecord, period: Period) -> [Period] {
@@ -101,6 +108,9 @@ public struct MarketBook: Sendable {
         guard arrival != 0 else { return }
         node.takeCause(arrival, table.order(arrival), table: table)
     }
+
+    /// Every period the market has a node for.
+    public var periods: [Period] { Array(nodes.keys) }
 
     /// The market's figure for a period, in the wire form.
     public func body(_ period: Period, entity: EntityRef) -> FigureBody? {

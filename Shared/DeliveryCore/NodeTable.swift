@@ -57,6 +57,45 @@ struct PackedTable<Element: Sendable>: Sendable {
         return position
     }
 
+    /// Removes the value for `key`, if any: the last value moves into its place (so values stay
+    /// dense) and the index closes the gap by shifting back the slots that followed it.
+    @discardableResult
+    mutating func remove(_ key: UInt64) -> Element? {
+        let mask = slots.count - 1
+        var index = home(key)
+        while slots[index].key != key {
+            if slots[index].key == 0 { return nil }
+            index = (index + 1) & mask
+        }
+        let position = Int(slots[index].position)
+        let removed = nodes[position]
+        let last = nodes.count - 1
+        if position != last {
+            nodes[position] = nodes[last]
+            keys[position] = keys[last]
+            var moved = home(keys[position])
+            while slots[moved].key != keys[position] { moved = (moved + 1) & mask }
+            slots[moved].position = UInt32(position)
+        }
+        nodes.removeLast()
+        keys.removeLast()
+        // Backward-shift deletion: a slot further on moves into the hole when its home does not
+        // lie between the hole and it.
+        var hole = index
+        var next = (hole + 1) & mask
+        while slots[next].key != 0 {
+            let wanted = home(slots[next].key)
+            let between = hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next)
+            if !between {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = Slot()
+        return removed
+    }
+
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: Slot(), count: old.count * 2)

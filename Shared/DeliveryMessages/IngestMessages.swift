@@ -248,12 +248,16 @@ public struct StatusResult: Codable, Sendable {
     /// Each upstream link by endpoint: `connected`, `connecting`, `disconnected`, or
     /// `handshake failed: …` (a wrong or refused CURVE key).
     public var links: [String: String]?
+    /// Aggregate: upstream streams no longer followed, each with what happened to it (its log was
+    /// replaced behind its endpoint, or another endpoint claims it).
+    public var retired: [String: String]?
 
     public init(
         service: String, version: String, instance: String, streams: [String], positions: [String: UInt64],
         counts: [String: Int], uptimeSeconds: Double, ready: Bool, endpoints: [String: String], problem: String? = nil,
-        setAside: [SetAsideEvent]? = nil, links: [String: String]? = nil
+        setAside: [SetAsideEvent]? = nil, links: [String: String]? = nil, retired: [String: String]? = nil
     ) {
+        self.retired = retired
         self.problem = problem
         self.setAside = setAside
         self.links = links

@@ -19,6 +19,8 @@ public enum MessageType {
     public static let reportAccepted = "report.accepted"
     public static let catalogAccepted = "catalog.accepted"
     public static let figureChanged = "figure.changed"
+    /// *Extension*: a figure a replica no longer has (its aggregate's new state lacks it).
+    public static let figureRemoved = "figure.removed"
     public static let heartbeat = "heartbeat"
 
     // Aggregate and query.

@@ -5,7 +5,7 @@ import ZeroMQ
 /// a heartbeat repeats the last seq sent, so it never makes a gap.
 public final class Publisher {
     public let socket: Socket
-    public let stream: String
+    public private(set) var stream: String
     public private(set) var seq: UInt64
     private var lastSent: Int64 = 0
     public let heartbeatMillis: Int64
@@ -53,6 +53,13 @@ public final class Publisher {
         self.seq = max(self.seq, seq)
         let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send([Array(topic.utf8), Wire.encode(envelope), attachment])
+    }
+
+    /// Starts a new stream (a new epoch): followers see a stream they do not know and take a
+    /// snapshot, so that nothing they held from the old one survives.
+    public func restart(as stream: String) {
+        self.stream = stream
+        seq = 0
     }
 
     /// Takes a seq without sending anything: followers see a gap and resync (what a message that

@@ -123,10 +123,10 @@ struct SampleFile: Codable, Sendable {
         struct Stale: Codable, Sendable {
             var entity = EntitySelector(group: "HIMA")
             var period = "2025-05"
-            var after = ["ingest-it": UInt64(1_000_000)]
+            var after: [String: UInt64]
             var timeoutMs = 200
         }
-        let stale = try stack.request(stack.endpoint("query"), "units", Stale())
+        let stale = try stack.request(stack.endpoint("query"), "units", Stale(after: after.mapValues { _ in 1_000_000 }))
         #expect(stale["body"]?["code"] == .string("stale"))
     }
 
@@ -168,7 +168,7 @@ struct SampleFile: Codable, Sendable {
         let seq = try #require(next["body"]?["accepted"].flatMap { if case .array(let list) = $0 { list.first } else { nil } }?["seq"]?.int)
         #expect(UInt64(seq) == (after.values.max() ?? 0) + 1)
 
-        let luxeed = try query(stack, "units", After(query: UnitsQuery(entity: EntitySelector(brand: "Luxeed"), period: "2025-05"), after: ["ingest-it": UInt64(seq)]))
+        let luxeed = try query(stack, "units", After(query: UnitsQuery(entity: EntitySelector(brand: "Luxeed"), period: "2025-05"), after: after.mapValues { _ in UInt64(seq) }))
         #expect(luxeed["units"]?.int == 6_124)
         let hima = try query(stack, "units", UnitsQuery(entity: EntitySelector(group: "HIMA"), period: "2025-05"))
         #expect(hima["units"]?.int == 44_454)

@@ -1,0 +1,40 @@
+import DeliveryCore
+import DeliveryMessages
+import Testing
+
+/// A replica that resyncs replaces what it had from that aggregate: no ghost figures.
+@Suite struct ReplicaResyncTests {
+    /// A book's figures as the aggregate's snapshot carries them.
+    static func snapshot(_ book: FigureBook) -> [FigureRecord] {
+        book.figureIDs.compactMap { book.record($0) }
+    }
+
+    @Test(arguments: 1...6)
+    func aResyncedReplicaAnswersLikeAFreshOne(seed: UInt64) throws {
+        let catalog = try ShardingTests.catalog()
+        let reports = ShardingTests.reports(seed: seed, catalog: catalog)
+        var before = FigureBook(catalog: catalog)
+        for (index, report) in reports.enumerated() { before.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
+        // The restored state: only the first half of the log.
+        var after = FigureBook(catalog: catalog)
+        for (index, report) in reports.prefix(reports.count / 2).enumerated() { after.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
+
+        var stayedUp = FigureReplica()
+        stayedUp.mergeCatalog(catalog.document)
+        for record in Self.snapshot(before) { stayedUp.receive(record, reporting: false) }
+        let changes = stayedUp.replace(origin: 0, with: Self.snapshot(after))
+
+        var fresh = FigureReplica()
+        fresh.mergeCatalog(catalog.document)
+        for record in Self.snapshot(after) { fresh.receive(record, reporting: false) }
+
+        #expect(stayedUp.count == fresh.count, "seed \(seed)")
+        #expect(stayedUp.figures(prefix: "") == fresh.figures(prefix: ""), "seed \(seed)")
+        // Every figure the restore took away was announced as removed.
+        let removed = Set(changes.filter(\.removed).map(\.key))
+        for key in before.keys where after.figure(key.entity, key.period) == nil {
+            #expect(removed.contains(key), "\(key.entity) \(key.period) vanished without a removal, seed \(seed)")
+        }
+        #expect(removed.allSatisfy { fresh.figure($0.entity, $0.period) == nil })
+    }
+}
