@@ -29,6 +29,7 @@ test: build
 	$(PYTHON) tests/curve_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/link_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q

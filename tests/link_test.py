@@ -8,36 +8,9 @@ import argparse, json, os, random, signal, subprocess, sys, tempfile, threading,
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, finish, free_port, start_stack  # noqa: E402
+from support import ROOT, Tally, eventually, finish, free_port, pong, request, start_one, start_stack  # noqa: E402
 
 check = Tally()
-
-
-def request(ctx, endpoint, type_, body=None, timeout=15000):
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    try:
-        s.send_multipart([b"", json.dumps({"v": 1, "type": type_, "id": "t", "body": body or {}}).encode()])
-        if not s.poll(timeout):
-            return None
-        return json.loads(s.recv_multipart()[-1])
-    finally:
-        s.close()
-
-
-def eventually(condition, within=60.0):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def pong(ctx, endpoint):
-    reply = request(ctx, endpoint, "ping", timeout=1000)
-    return bool(reply) and reply["type"] == "pong"
 
 
 def figures(ctx, endpoint):
@@ -90,11 +63,6 @@ class Writer:
     def finish(self):
         self.stop.set()
         self.thread.join(30)
-
-
-def start_one(bin_dir, work, exe, env, name):
-    log = open(os.path.join(work, name + ".log"), "a")
-    return subprocess.Popen([os.path.join(bin_dir, exe)], env=dict(os.environ, **env), stdout=log, stderr=log)
 
 
 def main():

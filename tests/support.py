@@ -70,3 +70,41 @@ def start_stack(bin_dir, work, instance, log_level="warning", extra=None):
         procs.append(subprocess.Popen([os.path.join(bin_dir, exe)], env=dict(env, **variables, **extra.get(service, {})),
                                       stdout=log, stderr=log))
     return procs, ep
+
+
+def request(ctx, endpoint, type_, body=None, timeout=15000):
+    """One request on a fresh DEALER; the parsed reply, or None after `timeout` ms."""
+    import json, zmq
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    try:
+        s.send_multipart([b"", json.dumps({"v": 1, "type": type_, "id": "t", "body": body or {}}).encode()])
+        if not s.poll(timeout):
+            return None
+        return json.loads(s.recv_multipart()[-1])
+    finally:
+        s.close()
+
+
+def eventually(condition, within=60.0):
+    """Whether `condition` holds before the deadline (polled every 50 ms)."""
+    import time
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def pong(ctx, endpoint):
+    reply = request(ctx, endpoint, "ping", timeout=1000)
+    return bool(reply) and reply["type"] == "pong"
+
+
+def start_one(bin_dir, work, exe, env, name):
+    """One service process with `env` added, its output appended to work/name.log."""
+    import subprocess
+    log = open(os.path.join(work, name + ".log"), "a")
+    return subprocess.Popen([os.path.join(bin_dir, exe)], env=dict(os.environ, **env), stdout=log, stderr=log)

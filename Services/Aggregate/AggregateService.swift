@@ -335,6 +335,9 @@ struct AggregateState {
             let applied = positions[stream] ?? 0
             if head.type == MessageType.heartbeat {
                 if seq > applied { follower.gap() }
+                // Behind what was applied: a log restored from a backup, or just a heartbeat sent
+                // before the last replay; `status` tells which.
+                if seq < applied { follower.verifyWanted = true }
                 continue
             }
             if seq <= applied { continue }
