@@ -150,6 +150,25 @@ def main():
               [k for k in set(snapshot(ep["q"])) ^ set(snapshot(ep["q2"]))][:4])
         check("3: market 2024 equals the fresh replica's", request(ctx, ep["q"], "units", {"entity": {"market": True}, "period": "2024"})
               == request(ctx, ep["q2"], "units", {"entity": {"market": True}, "period": "2024"}))
+        # 5. A, B, then A again (no id, no reportedAt): the third is a duplicate of the first, and
+        # the ack (and the CLI) say that the first no longer stands; a later reportedAt restates it.
+        a_report = {"source": "Solo", "period": "2023-01", "model": "AITO M8", "units": 300}
+        first = request(ctx, ep["in2"], "submit", {"reports": [a_report]})["body"]["accepted"][0]
+        second = request(ctx, ep["in2"], "submit", {"reports": [dict(a_report, units=350)]})["body"]["accepted"][0]
+        third = request(ctx, ep["in2"], "submit", {"reports": [a_report]})["body"]["accepted"][0]
+        check("5: A again is a duplicate of the first A", third["duplicate"] and third["seq"] == first["seq"], third)
+        check("5: its ack says the first A no longer stands", (third.get("supersededBy") or {}).get("seq") == second["seq"], third)
+        check("5: the figure stays B", units(ep["q"], "AITO M8", "2023-01", {second["stream"]: second["seq"]}) == 350)
+        path = os.path.join(work, "again.json")
+        json.dump({"reports": [a_report]}, open(path, "w"))
+        import subprocess
+        cli = subprocess.run([os.path.join(args.bin, "deliveries"), "submit", path, "--ingest", ep["in2"]], capture_output=True, text=True, timeout=60)
+        check("5: the CLI says so", cli.returncode == 0 and "no longer stands" in cli.stderr and "later reportedAt" in cli.stderr, cli.stderr)
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        again = request(ctx, ep["in2"], "submit", {"reports": [dict(a_report, reportedAt=now)]})["body"]["accepted"][0]
+        check("5: A with a later reportedAt is stored and stands", not again["duplicate"]
+              and units(ep["q"], "AITO M8", "2023-01", {again["stream"]: again["seq"]}) == 300)
         code = 0
     finally:
         for proc in procs.values():

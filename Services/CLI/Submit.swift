@@ -78,6 +78,15 @@ struct Submit: ParsableCommand {
             let result = try decode(SubmitResult.self, bytes)
             for ack in result.accepted {
                 if ack.duplicate { duplicates += 1 }
+                if let later = ack.supersededBy {
+                    // A repeat of a report that no longer stands: the value it states is not current.
+                    FileHandle.standardError.write(
+                        Data(
+                            ("note: report \(ack.index + start) repeats \(ack.id) (\(ack.stream) seq \(ack.seq)), which no longer stands: "
+                                + "\(later.id) (seq \(later.seq)) came later. To state this value again, send it with a later reportedAt.\n").utf8
+                        )
+                    )
+                }
                 last[ack.stream] = max(last[ack.stream] ?? 0, ack.seq)
                 if json {
                     var ack = ack

@@ -70,6 +70,19 @@ final class IngestLog {
             // A log from before payload hashes: its rows are checked by parsing alone.
             try? database.write { db in try db.execute(sql: "ALTER TABLE events ADD COLUMN payloadHash TEXT") }
         }
+        if !columns.contains("slot") {
+            // Each report's (source, period, entity) as a hash, and its reportedAt: what tells a
+            // repeated report that a later one superseded it. Older rows have neither.
+            try? database.write { db in
+                try db.execute(
+                    sql: """
+                        ALTER TABLE events ADD COLUMN slot TEXT;
+                        ALTER TABLE events ADD COLUMN reportedAtMillis INTEGER;
+                        CREATE INDEX IF NOT EXISTS events_slot ON events(slot) WHERE slot IS NOT NULL;
+                        """
+                )
+            }
+        }
         if try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'stream'") }) == nil {
             try? database.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", arguments: [Self.newStreamId(instance: instance)])
@@ -167,6 +180,32 @@ final class IngestLog {
         case duplicate(seq: UInt64)
     }
 
+    /// A report's (source, period, entity), hashed.
+    static func slot(_ report: DeliveryReport) -> String {
+        ReportValidator.fnv1a("\(report.source)|\(report.period)|\(report.entity.level.rawValue):\(report.entity.id)")
+    }
+
+    /// The report of the same (source, period, entity) latest in the order of reports, if it is
+    /// later than the report at `seq`: that one no longer stands. Nil for rows from before slots.
+    func superseding(_ seq: UInt64) throws -> Superseding? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT slot, reportedAtMillis FROM events WHERE seq = ?", arguments: [Int64(seq)]),
+                let slot = row["slot"] as String?, let at = row["reportedAtMillis"] as Int64?
+            else { return nil }
+            guard
+                let later = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT seq, reportId FROM events WHERE slot = ? AND (reportedAtMillis > ? OR (reportedAtMillis = ? AND seq > ?))
+                        ORDER BY reportedAtMillis DESC, seq DESC LIMIT 1
+                        """,
+                    arguments: [slot, at, at, Int64(seq)]
+                )
+            else { return nil }
+            return Superseding(id: later["reportId"] ?? "", stream: stream, seq: UInt64(later["seq"] as Int64))
+        }
+    }
+
     /// Stores a validated batch atomically. Reports already stored with the same content are
     /// duplicates (acknowledged with their first seq, not stored again); the same id with other
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
@@ -214,12 +253,15 @@ final class IngestLog {
         }
         try write { db in
             let statement = try db.makeStatement(
-                sql: "INSERT INTO events (seq, type, topic, reportId, contentHash, payload, payloadHash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                sql: """
+                    INSERT INTO events (seq, type, topic, reportId, contentHash, payload, payloadHash, slot, reportedAtMillis)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
             )
             for ((event, payload), (_, item)) in zip(events, fresh) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
-                    ReportValidator.fnv1a(bytes: payload),
+                    ReportValidator.fnv1a(bytes: payload), Self.slot(item.report), Timestamp.millis(item.report.reportedAt),
                 ])
             }
         }

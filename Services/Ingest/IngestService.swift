@@ -244,7 +244,12 @@ final class IngestService: Sendable {
                 case .stored(let seq):
                     SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: false)
                 case .duplicate(let seq):
-                    SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: true)
+                    // A repeat is acknowledged as before; it also says when its report no longer
+                    // stands (A, B, then A again: the second A is a duplicate of a superseded one).
+                    SubmitAck(
+                        index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: true,
+                        supersededBy: (try? log.superseding(seq)) ?? nil
+                    )
                 }
             }
             return .success(SubmitResult(accepted: acks))

@@ -47,13 +47,31 @@ public struct SubmitAck: Codable, Sendable, Hashable {
     public var stream: String
     public var seq: UInt64
     public var duplicate: Bool
+    /// *Extension*, on a duplicate only: the report it repeats is no longer current. This log
+    /// holds a report of the same source, period and entity later in the order of reports
+    /// (docs/PROTOCOL.md), so the repeated value does not stand.
+    public var supersededBy: Superseding?
 
-    public init(index: Int, id: String, stream: String, seq: UInt64, duplicate: Bool) {
+    public init(index: Int, id: String, stream: String, seq: UInt64, duplicate: Bool, supersededBy: Superseding? = nil) {
         self.index = index
         self.id = id
         self.stream = stream
         self.seq = seq
         self.duplicate = duplicate
+        self.supersededBy = supersededBy
+    }
+}
+
+/// The report that made a repeated one no longer current.
+public struct Superseding: Codable, Sendable, Hashable {
+    public var id: String
+    public var stream: String
+    public var seq: UInt64
+
+    public init(id: String, stream: String, seq: UInt64) {
+        self.id = id
+        self.stream = stream
+        self.seq = seq
     }
 }
 
