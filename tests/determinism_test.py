@@ -105,6 +105,36 @@ def main():
             answers.append((units(ep["q"], "AITO M9", "2025-06", after), units(ep["q"], "Luxeed R7", "2025-06", after)))
         check("1: every aggregate restart gives the live answers", all(a == first for a in answers), (first, answers))
 
+        # 4. Catalog puts from two ingests that put one brand under different groups: the same
+        # group wins after every restart, and the conflict is in the aggregate's status.
+        for n, group in ((1, "north-motors"), (2, "south-motors")):
+            doc = {"groups": [{"id": group, "name": group.replace("-", " ").title()}],
+                   "brands": [{"id": "contested", "name": "Contested", "group": group}],
+                   "models": [{"id": "contested-one", "name": "Contested One", "brand": "contested"}]}
+            put = request(ctx, ep[f"in{n}"], "catalog.put", doc)
+            check(f"4: ingest {n} takes its own catalog", put and put["type"] == "catalog.ok", put)
+            after[put["body"]["stream"]] = put["body"]["seq"]
+        after.update(submit(1, [{"source": "Maker", "period": "2025-02", "model": "Contested One", "units": 7}]))
+
+        def owner():
+            found = []
+            for group in ("north-motors", "south-motors"):
+                reply = request(ctx, ep["q"], "units", {"entity": {"group": group}, "period": "2025-02", "after": after, "timeoutMs": 20000})
+                found.append(reply["body"].get("units") if reply and reply["type"] == "units.result" else None)
+            return found
+        decided = owner()
+        check("4: the contested model counts in exactly one group", sorted(x or 0 for x in decided) == [0, 7], decided)
+        owners = []
+        for _ in range(3):
+            restart("aggregate", "delivery-aggregate", agg_env)
+            eventually(lambda: pong(ctx, ep["agg"]), 60)
+            eventually(lambda: owner() == decided, 30)
+            owners.append(owner())
+        check("4: the same group after every aggregate restart", all(o == decided for o in owners), (decided, owners))
+        status = request(ctx, ep["agg"], "status")
+        conflicts = (status or {}).get("body", {}).get("conflicts") or []
+        check("4: the conflict is in the aggregate's status, naming both puts", any("contested" in c and "wins" in c for c in conflicts), status)
+
         # 2. A data dir replaced behind an endpoint: a new log, a new stream, followed; the old
         # stream's reports stay counted and the old stream is named in the aggregate's status.
         old_stream = next(iter(a2))

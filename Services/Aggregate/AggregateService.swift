@@ -64,6 +64,13 @@ struct AggregateState {
     var claimProblem: String?
     var rebuilds = 0
     var lastVerify: Int64 = 0
+    /// Which put first defined each brand and model (its parent), for catalog conflicts.
+    var definedBy: [EntityKey: (stream: String, seq: UInt64)] = [:]
+    /// Entries dropped from puts that lost a conflict, by put ("stream#seq"); kept through rebuilds.
+    var catalogLosers: [String: Set<EntityKey>] = [:]
+    var catalogConflicts: [String: String] = [:]
+    /// Set when the state must be built again from every log (handled between turns).
+    var rebuildWanted: String?
     static let figuresPerMessage = 20_000
     static let feedBudgetMillis: Int64 = 50
     /// Whether the checkpoint (or its absence) has been taken in: until then the aggregate answers
@@ -144,6 +151,7 @@ struct AggregateState {
             for (index, follower) in followers.enumerated() where ready[2 + index] {
                 takeReplies(follower, followers: followers, publisher: publisher)
             }
+            if let reason = rebuildWanted { rebuild(followers: followers, publisher: publisher, reason: reason) }
             flush(publisher)
             if !recovered { takeCheckpoint() }
             if recovered {
@@ -263,6 +271,8 @@ struct AggregateState {
         publishedPositions = [:]
         snapshotCache = nil
         checkpointed = nil
+        definedBy = [:]
+        rebuildWanted = nil
         rebuilds += 1
         publisher.restart(as: "aggregate-\(settings.instance)-\(String(UInt64(wallMillis()), radix: 36))")
         logger.warning("rebuilding from every ingest log", metadata: ["reason": "\(reason)", "stream": "\(publisher.stream)"])
@@ -395,9 +405,17 @@ struct AggregateState {
                 return
             }
             apply(report, stream: event.stream, seq: event.seq, publisher: publisher)
-        } else if let document = event.catalog {
+        } else if let put = event.catalog {
+            let document = resolveConflicts(put, stream: event.stream, seq: event.seq)
+            guard rebuildWanted == nil else { return }
             do {
                 try book.apply(catalog: document)
+                for brand in document.brands where definedBy[EntityKey(.brand, brand.id)] == nil {
+                    definedBy[EntityKey(.brand, brand.id)] = (event.stream, event.seq)
+                }
+                for model in document.models where definedBy[EntityKey(.model, model.id)] == nil {
+                    definedBy[EntityKey(.model, model.id)] = (event.stream, event.seq)
+                }
             } catch {
                 setAside(event.stream, event.seq, "the catalog document does not merge: \(error.message)")
                 return
@@ -414,6 +432,36 @@ struct AggregateState {
 
     var notReadyReason: String {
         recovered ? "catching up with the ingest logs" : "loading the checkpoint"
+    }
+
+    /// Catalog puts from different ingests that put one brand (or model) under different parents:
+    /// the put later in the order of puts (the FNV-1a hash of its stream id, then its seq, as for
+    /// reports) wins, whatever order they arrive in; the other put's entry is dropped. When the
+    /// winner arrives after the loser was applied, everything is applied again (a rebuild, the
+    /// decision kept). Each conflict is logged with both puts and listed in `status`.
+    mutating func resolveConflicts(_ put: CatalogDocument, stream: String, seq: UInt64) -> CatalogDocument {
+        let key = "\(stream)#\(seq)"
+        let document = Catalog.without(catalogLosers[key] ?? [], in: put)
+        let mine = ReportOrder(at: 0, stream: ReportOrder.hash(stream), seq: seq)
+        for move in book.catalog.moves(in: document) {
+            let definer = definedBy[move.entity] ?? (stream: "an earlier put", seq: 0)
+            let theirs = ReportOrder(at: 0, stream: ReportOrder.hash(definer.stream), seq: definer.seq)
+            let winner = mine > theirs ? "\(stream) seq \(seq)" : "\(definer.stream) seq \(definer.seq)"
+            let text =
+                "\(move.entity.level.rawValue) '\(move.entity.id)' is under '\(move.from)' in \(definer.stream) seq \(definer.seq) "
+                + "and under '\(move.to)' in \(stream) seq \(seq); \(winner) wins"
+            if catalogConflicts[move.entity.description] != text {
+                logger.error("catalog puts from two ingests conflict", metadata: ["conflict": "\(text)"])
+            }
+            catalogConflicts[move.entity.description] = text
+            if mine > theirs {
+                catalogLosers["\(definer.stream)#\(definer.seq)", default: []].insert(move.entity)
+                rebuildWanted = "a catalog conflict decided for a put that came later: \(text)"
+            } else {
+                catalogLosers[key, default: []].insert(move.entity)
+            }
+        }
+        return Catalog.without(catalogLosers[key] ?? [], in: document)
     }
 
     mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
@@ -497,7 +545,8 @@ struct AggregateState {
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.bind, "publish": settings.publish],
                 problem: monitor.problem ?? claimProblem ?? (ready ? nil : notReadyReason),
-                setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired
+                setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
+                conflicts: catalogConflicts.isEmpty ? nil : catalogConflicts.values.sorted()
             )
             request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
         case MessageType.snapshot:

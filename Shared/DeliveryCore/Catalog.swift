@@ -96,6 +96,43 @@ public struct Catalog: Sendable {
         self = next
     }
 
+    /// The brands and models a document would move to another parent (which `merge` refuses),
+    /// each with the parent it has and the one the document gives; the document's own groups and
+    /// brands count when it names them.
+    public func moves(in document: CatalogDocument) -> [(entity: EntityKey, from: String, to: String)] {
+        var result: [(entity: EntityKey, from: String, to: String)] = []
+        var scratch = self
+        for group in document.groups where scratch.groups[group.id] == nil {
+            scratch.index(.group, group.id, Self.words(group.id, group.name, group.aliases), parent: .market, old: nil)
+            scratch.groups[group.id] = group
+        }
+        for brand in document.brands {
+            guard let old = brands[brand.id], let group = scratch.resolveID(brand.group, level: .group), group != old.group else { continue }
+            result.append((EntityKey(.brand, brand.id), old.group, group))
+        }
+        for brand in document.brands where scratch.brands[brand.id] == nil {
+            if let group = scratch.resolveID(brand.group, level: .group) {
+                scratch.index(.brand, brand.id, Self.words(brand.id, brand.name, brand.aliases), parent: EntityKey(.group, group), old: nil)
+                var entry = brand
+                entry.group = group
+                scratch.brands[brand.id] = entry
+            }
+        }
+        for model in document.models {
+            guard let old = models[model.id], let brand = scratch.resolveID(model.brand, level: .brand), brand != old.brand else { continue }
+            result.append((EntityKey(.model, model.id), old.brand, brand))
+        }
+        return result
+    }
+
+    /// The document without the given brands and models (the entries that lose a conflict).
+    public static func without(_ entities: Set<EntityKey>, in document: CatalogDocument) -> CatalogDocument {
+        var document = document
+        document.brands.removeAll { entities.contains(EntityKey(.brand, $0.id)) }
+        document.models.removeAll { entities.contains(EntityKey(.model, $0.id)) }
+        return document
+    }
+
     /// Whether every entry of a document is already in the catalog as it stands (a put that would
     /// change nothing).
     public func holds(_ document: CatalogDocument) -> Bool {

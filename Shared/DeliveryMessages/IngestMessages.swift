@@ -269,13 +269,17 @@ public struct StatusResult: Codable, Sendable {
     /// Aggregate: upstream streams no longer followed, each with what happened to it (its log was
     /// replaced behind its endpoint, or another endpoint claims it).
     public var retired: [String: String]?
+    /// Aggregate: catalog puts from different ingests that conflict, each with the put that wins.
+    public var conflicts: [String]?
 
     public init(
         service: String, version: String, instance: String, streams: [String], positions: [String: UInt64],
         counts: [String: Int], uptimeSeconds: Double, ready: Bool, endpoints: [String: String], problem: String? = nil,
-        setAside: [SetAsideEvent]? = nil, links: [String: String]? = nil, retired: [String: String]? = nil
+        setAside: [SetAsideEvent]? = nil, links: [String: String]? = nil, retired: [String: String]? = nil,
+        conflicts: [String]? = nil
     ) {
         self.retired = retired
+        self.conflicts = conflicts
         self.problem = problem
         self.setAside = setAside
         self.links = links
