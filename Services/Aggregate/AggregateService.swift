@@ -444,7 +444,12 @@ struct AggregateState {
         let document = Catalog.without(catalogLosers[key] ?? [], in: put)
         let mine = ReportOrder(at: 0, stream: ReportOrder.hash(stream), seq: seq)
         for move in book.catalog.moves(in: document) {
-            let definer = definedBy[move.entity] ?? (stream: "an earlier put", seq: 0)
+            guard let definer = definedBy[move.entity] else {
+                // Defined by a put from before the checkpoint: which put that was is known only
+                // by applying everything again.
+                rebuildWanted = "a catalog conflict with a put from before the checkpoint (\(move.entity))"
+                continue
+            }
             let theirs = ReportOrder(at: 0, stream: ReportOrder.hash(definer.stream), seq: definer.seq)
             let winner = mine > theirs ? "\(stream) seq \(seq)" : "\(definer.stream) seq \(definer.seq)"
             let text =
