@@ -5,10 +5,10 @@ DATA ?= ./data
 .PHONY: deps build run stop test compose-check bench fuzz
 
 deps:
-	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq' 2>/dev/null || { \
-	  echo "installing libzmq3-dev, python3-zmq and pkg-config (apt)"; \
+	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq' 2>/dev/null && command -v promtool >/dev/null || { \
+	  echo "installing libzmq3-dev, python3-zmq, pkg-config and prometheus (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq pkg-config; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq pkg-config prometheus; }
 
 build: deps
 	swift build
@@ -30,6 +30,7 @@ test: build
 	$(PYTHON) tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/link_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q

@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +56,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ],
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
@@ -62,19 +68,20 @@ let package = Package(
             dependencies: [
                 "ServiceKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Services/Ingest",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Aggregate",
-            dependencies: ["ServiceKit"],
+            dependencies: ["ServiceKit", .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Services/Aggregate",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Query",
-            dependencies: ["ServiceKit"],
+            dependencies: ["ServiceKit", .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Services/Query",
             swiftSettings: swiftSettings
         ),

@@ -52,8 +52,11 @@ struct AggregateCommand: AsyncParsableCommand {
             dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
             checkpointSeconds: try intSetting(checkpointSeconds, "DELIVERY_CHECKPOINT_SECONDS", default: 30, range: 0...86_400)
         )
-        await ServiceRunner.main(name: "aggregate", logger: logger) { stop in
-            var state = AggregateState(settings: settings, logger: logger)
+        let observability = Observability(service: "aggregate")
+        RequestMetrics.shared.install(observability)
+        let metricsBind = try common.resolvedMetricsBind()
+        await ServiceRunner.main(name: "aggregate", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
+            var state = AggregateState(settings: settings, logger: logger, observability: observability)
             try state.run(stop: stop)
         }
     }

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Logging
+import Prometheus
 import ServiceKit
 import ZeroMQ
 
@@ -81,9 +82,18 @@ struct AggregateState {
     var checkpointed: (reports: Int, positions: [String: UInt64])?
     var lastCheckpointAt: Int64 = 0
 
-    init(settings: AggregateService.Settings, logger: Logger) {
+    let observability: Observability
+    let metrics: AggregateMetrics
+    /// The last seq each ingest stream is known to hold (heartbeats, batches, status), and when
+    /// the aggregate last had all of it: how far behind each follower is.
+    var upstreamLast: [String: UInt64] = [:]
+    var caughtUpAt: [String: Int64] = [:]
+
+    init(settings: AggregateService.Settings, logger: Logger, observability: Observability) {
         self.settings = settings
         self.logger = logger
+        self.observability = observability
+        metrics = AggregateMetrics(observability)
     }
 
     static let serves = [MessageType.snapshot, MessageType.status, MessageType.ping]
@@ -123,6 +133,7 @@ struct AggregateState {
         let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
         teardown.add(monitor.close)
         try monitor.watchServer(router)
+        try monitor.watchPublisher(publisher.socket)
         let feed = try monitor.upstreamFeed(
             context, feeds: settings.ingestFeeds, prefixes: [Topic.reportBatch, Topic.catalog, Topic.heartbeat], curve: settings.curve,
             serverKey: settings.ingestPublicKey, teardown: teardown
@@ -171,11 +182,34 @@ struct AggregateState {
             serveSnapshotParts(router: router)
             publisher.heartbeatIfIdle(positions: positions)
             if ready.contains(true) { trim.worked() } else { trim.idle() }
+            observability.turned(ready: isReady, problem: monitor.problem ?? claimProblem ?? (isReady ? nil : notReadyReason))
+            if observability.sampled { sampleMetrics(monitor) }
             checkpointIfDue()
         }
         // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
         if let checkpoints, recovered, changedSinceCheckpoint {
             checkpoints.saveNow(checkpoint)
+        }
+    }
+
+    // MARK: Metrics
+
+    /// Refreshes the gauges (about once a second): how far behind each ingest stream it is, in
+    /// seq and in seconds, and the checkpoint's age and last save time.
+    mutating func sampleMetrics(_ monitor: LinkMonitor) {
+        observability.sample(monitor)
+        let now = monotonicMillis()
+        for (stream, last) in upstreamLast {
+            let applied = positions[stream] ?? 0
+            if applied >= last { caughtUpAt[stream] = now }
+            let behind = last > applied ? last - applied : 0
+            metrics.behindSeq(stream).set(to: Double(behind))
+            metrics.behindSeconds(stream).set(to: behind == 0 ? 0 : Double(now - (caughtUpAt[stream] ?? started)) / 1000)
+        }
+        metrics.figuresHeld.set(to: Double(book.figureCount))
+        if let checkpoints {
+            metrics.checkpointSave.set(to: Double(checkpoints.lastSaveMillis) / 1000)
+            metrics.checkpointAge.set(to: checkpoints.lastSavedAt == 0 ? -1 : Double(now - checkpoints.lastSavedAt) / 1000)
         }
     }
 
@@ -255,6 +289,7 @@ struct AggregateState {
             return
         }
         positions[stream] = applied
+        upstreamLast[stream] = last
         follower.learned(stream: stream, behind: applied < last)
     }
 
@@ -343,6 +378,7 @@ struct AggregateState {
                 continue
             }
             let applied = positions[stream] ?? 0
+            upstreamLast[stream] = max(upstreamLast[stream] ?? 0, seq)
             if head.type == MessageType.heartbeat {
                 if seq > applied { follower.gap() }
                 // Behind what was applied: a log restored from a backup, or just a heartbeat sent
@@ -507,6 +543,8 @@ struct AggregateState {
                 figures: Array(figures[start..<end])
             )
             do {
+                metrics.figures.increment(by: Int64(batch.figures.count))
+                observability.published.increment()
                 publisher.publish(
                     topic: Topic.figureBatch, type: MessageType.figureBatch,
                     body: BatchHead(figures: batch.figures.count, reports: batch.reports.count, catalogs: batch.catalogs.count),
@@ -593,6 +631,9 @@ struct AggregateState {
         guard !chunkedSnapshots.isEmpty else { return }
         for index in chunkedSnapshots.indices {
             chunkedSnapshots[index].sendNext(on: router)
+            if chunkedSnapshots[index].done {
+                metrics.snapshot.record(.milliseconds(monotonicMillis() - chunkedSnapshots[index].started))
+            }
         }
         chunkedSnapshots.removeAll { $0.done }
     }
@@ -633,6 +674,7 @@ struct ChunkedSnapshot {
     var next = 0
     var part = 0
     var done = false
+    let started = monotonicMillis()
 
     mutating func sendNext(on router: Socket) {
         let end = min(next + chunk, ids.count)
@@ -645,5 +687,37 @@ struct ChunkedSnapshot {
         next = end
         part += 1
         done = end == ids.count
+    }
+}
+
+/// The aggregate's own series (beside `Observability`'s common ones).
+struct AggregateMetrics {
+    let observability: Observability
+    let figures: Prometheus.Counter
+    let figuresHeld: Prometheus.Gauge
+    let checkpointSave: Prometheus.Gauge
+    let checkpointAge: Prometheus.Gauge
+    let snapshot: DurationHistogram
+
+    init(_ observability: Observability) {
+        self.observability = observability
+        figures = observability.counter("delivery_figures_published_total", "Figures published in figure.batch messages (each changed figure once per batch).")
+        figuresHeld = observability.gauge("delivery_figures", "Figures held.")
+        checkpointSave = observability.gauge("delivery_checkpoint_save_seconds", "How long the last checkpoint took to write.")
+        checkpointAge = observability.gauge("delivery_checkpoint_age_seconds", "Seconds since the last checkpoint was saved; -1 before the first.")
+        snapshot = observability.durations(
+            "delivery_snapshot_seconds", "Time to send a whole chunked snapshot to a follower.", buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]
+        )
+    }
+
+    func behindSeq(_ stream: String) -> Prometheus.Gauge {
+        observability.gauge("delivery_follower_behind_seq", "Events an ingest stream holds that the aggregate has not applied.", labels: [("stream", stream)])
+    }
+
+    func behindSeconds(_ stream: String) -> Prometheus.Gauge {
+        observability.gauge(
+            "delivery_follower_behind_seconds", "Seconds since the aggregate last had everything an ingest stream held (0 when caught up).",
+            labels: [("stream", stream)]
+        )
     }
 }

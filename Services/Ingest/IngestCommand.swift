@@ -34,8 +34,11 @@ struct IngestCommand: AsyncParsableCommand {
             maxBatch: try intSetting(maxBatch, "DELIVERY_MAX_BATCH", default: 50_000, range: 1...1_000_000),
             maxConnections: try common.resolvedMaxConnections()
         )
-        let service = IngestService(settings: settings, logger: logger)
-        await ServiceRunner.main(name: "ingest", logger: logger) { stop in
+        let observability = Observability(service: "ingest")
+        RequestMetrics.shared.install(observability)
+        let metricsBind = try common.resolvedMetricsBind()
+        let service = IngestService(settings: settings, logger: logger, observability: observability)
+        await ServiceRunner.main(name: "ingest", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
             try service.run(stop: stop)
         }
     }

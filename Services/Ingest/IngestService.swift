@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Logging
+import Prometheus
 import ServiceKit
 import ZeroMQ
 
@@ -22,10 +23,16 @@ final class IngestService: Sendable {
     private let settings: Settings
     private let logger: Logger
     private let started = monotonicMillis()
+    private let observability: Observability
+    private let stored: Prometheus.Counter
+    private let lastSeq: Prometheus.Gauge
 
-    init(settings: Settings, logger: Logger) {
+    init(settings: Settings, logger: Logger, observability: Observability) {
         self.settings = settings
         self.logger = logger
+        self.observability = observability
+        stored = observability.counter("delivery_reports_stored_total", "Reports stored durably (acknowledged), duplicates not counted.")
+        lastSeq = observability.gauge("delivery_log_last_seq", "The last seq in the ingest's log.")
     }
 
     static let serves = [
@@ -67,6 +74,7 @@ final class IngestService: Sendable {
             highWaterMark: settings.publishHighWaterMark, curve: settings.curve
         )
         teardown.add(publisher.close)
+        try monitor.watchPublisher(publisher.socket)
         logger.info(
             "ingest ready",
             metadata: [
@@ -86,6 +94,11 @@ final class IngestService: Sendable {
             }
             log.probe()
             publisher.heartbeatIfIdle()
+            observability.turned(ready: log.writeProblem == nil, problem: log.writeProblem.map { "cannot write: \($0)" })
+            if observability.sampled {
+                observability.sample(monitor)
+                lastSeq.set(to: Double(log.lastSeq))
+            }
         }
     }
 
@@ -231,8 +244,10 @@ final class IngestService: Sendable {
         }
         do {
             let (outcomes, stored) = try log.append(validated)
+            self.stored.increment(by: Int64(stored.count))
             if let first = stored.first?.event.seq, let last = stored.last?.event.seq {
                 // The committed batch as one message, its reports in the bytes the log holds.
+                observability.published.increment()
                 publisher.publish(
                     topic: Topic.reportBatch, seq: last, type: MessageType.reportBatch,
                     body: BatchHead(reports: stored.count, first: first),

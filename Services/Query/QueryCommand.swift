@@ -51,8 +51,11 @@ struct QueryCommand: AsyncParsableCommand {
             maxWaitingBytes: try intSetting(maxWaitingBytes, "DELIVERY_MAX_WAITING_BYTES", default: 64 << 20, range: (1 << 20)...(4 << 30)),
             snapshotChunk: try intSetting(snapshotChunk, "DELIVERY_SNAPSHOT_CHUNK", default: 20_000, range: 100...100_000)
         )
-        await ServiceRunner.main(name: "query", logger: logger) { stop in
-            var state = ReplicaState(settings: settings, logger: logger)
+        let observability = Observability(service: "query")
+        RequestMetrics.shared.install(observability)
+        let metricsBind = try common.resolvedMetricsBind()
+        await ServiceRunner.main(name: "query", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
+            var state = ReplicaState(settings: settings, logger: logger, observability: observability)
             try state.run(stop: stop)
         }
     }

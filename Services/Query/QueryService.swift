@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Logging
+import Prometheus
 import ServiceKit
 import ZeroMQ
 
@@ -47,6 +48,9 @@ final class SnapshotSource {
     var pending: (id: String, sentAt: Int64)?
     var wanted = true
     var loaded = false
+    /// When this aggregate's stream last said anything (a batch or a heartbeat).
+    var lastHeard: Int64 = 0
+    var askedAt: Int64?
     /// The parts of a chunked snapshot received so far; installed together when the last arrives.
     var parts: [FigureRecord] = []
     var partHead: SnapshotPart?
@@ -105,9 +109,18 @@ struct ReplicaState {
     static let snapshotTimeout: Int64 = 5000
     static let feedBudgetMillis: Int64 = 50
 
-    init(settings: QueryService.Settings, logger: Logger) {
+    let observability: Observability
+    let figuresPublished: Prometheus.Counter
+    let snapshotLoad: DurationHistogram
+
+    init(settings: QueryService.Settings, logger: Logger, observability: Observability) {
         self.settings = settings
         self.logger = logger
+        self.observability = observability
+        figuresPublished = observability.counter("delivery_figures_published_total", "figure.changed and figure.removed events published to subscribers.")
+        snapshotLoad = observability.durations(
+            "delivery_snapshot_seconds", "Time from asking an aggregate for a snapshot to installing it.", buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]
+        )
     }
 
     /// The positions every answer reflects: for each ingest stream the least that every aggregate
@@ -165,6 +178,7 @@ struct ReplicaState {
         let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
         teardown.add(monitor.close)
         try monitor.watchServer(router)
+        try monitor.watchPublisher(publisher.socket)
         let feed = try monitor.upstreamFeed(
             context, feeds: settings.aggregateFeeds, prefixes: [""], curve: settings.curve, serverKey: settings.aggregatePublicKey,
             teardown: teardown
@@ -205,6 +219,8 @@ struct ReplicaState {
             answerWaiting(router: router, ready: isReady)
             publisher.heartbeatIfIdle(positions: asOf)
             if ready.contains(true) { trim.worked() } else { trim.idle() }
+            observability.turned(ready: isReady, problem: monitor.problem ?? (isReady ? nil : "loading the first snapshot"))
+            if observability.sampled { sampleMetrics(monitor) }
         }
     }
 
@@ -222,6 +238,7 @@ struct ReplicaState {
         let request = SnapshotRequest(prefix: "", chunk: settings.snapshotChunk)
         guard let id = try source.client.send(type: MessageType.snapshot, body: request) else { return }
         source.pending = (id, monotonicMillis())
+        source.askedAt = monotonicMillis()
         source.wanted = false
         source.restartParts()
     }
@@ -259,6 +276,8 @@ struct ReplicaState {
             source.pending = (pending.id, monotonicMillis())
             guard part.last, let first = source.partHead, let (stream, position) = first.positions.first else { continue }
             source.pending = nil
+            source.lastHeard = monotonicMillis()
+            if let asked = source.askedAt { snapshotLoad.record(.milliseconds(monotonicMillis() - asked)) }
             install(snapshot: source.parts, stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, from: source, publisher: publisher)
             source.restartParts()
         }
@@ -286,6 +305,7 @@ struct ReplicaState {
         } else {
             for figure in figures { replica.receive(figure, origin: source.origin, reporting: false) }
         }
+        figuresPublished.increment(by: Int64(changes.count))
         changes.publish(on: publisher)
         upstream[stream] = ingest
         source.follower.snapshot(stream: stream, seq: position)
@@ -325,6 +345,7 @@ struct ReplicaState {
                 }
                 continue
             }
+            source.lastHeard = monotonicMillis()
             let position = source.follower.position
             switch source.follower.take(stream: stream, seq: seq, heartbeat: heartbeat) {
             case .apply:
@@ -340,6 +361,20 @@ struct ReplicaState {
                 resync(source, reason: reason)
             }
         }
+    }
+
+    /// Refreshes the gauges (about once a second): how stale each aggregate's stream is here.
+    func sampleMetrics(_ monitor: LinkMonitor) {
+        observability.sample(monitor)
+        let now = monotonicMillis()
+        for source in sources {
+            observability.gauge(
+                "delivery_replica_staleness_seconds",
+                "Seconds since the replica last heard from an aggregate (a batch or a heartbeat, sent at least once a second); -1 before the first.",
+                labels: [("aggregate", source.endpoint)]
+            ).set(to: source.lastHeard == 0 ? -1 : Double(now - source.lastHeard) / 1000)
+        }
+        observability.gauge("delivery_figures", "Figures held.").set(to: Double(replica.count))
     }
 
     mutating func resync(_ source: SnapshotSource, reason: String) {
@@ -365,6 +400,7 @@ struct ReplicaState {
         var changes = ConflatedChanges()
         let origin = sources.first(where: { $0.follower.stream == stream })?.origin ?? 0
         for figure in batch.figures { changes.add(replica.receive(figure, origin: origin)) }
+        figuresPublished.increment(by: Int64(changes.count))
         changes.publish(on: publisher)
         for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
         for event in batch.catalogs where announce(ingest: event.stream, seq: event.seq) {
@@ -491,10 +527,8 @@ struct ReplicaState {
 
     mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket) {
         answered += 1
-        request.reply(
-            QueryDispatcher.answer(type: head.type, message: request.message, id: head.id, store: replica, asOf: asOf),
-            on: router
-        )
+        let (bytes, outcome) = QueryDispatcher.answer(type: head.type, message: request.message, id: head.id, store: replica, asOf: asOf)
+        request.reply(bytes, outcome: outcome, on: router)
     }
 
     mutating func answerWaiting(router: Socket, ready: Bool) {
@@ -530,6 +564,8 @@ struct ReplicaState {
 struct ConflatedChanges {
     private var order: [FigureKey] = []
     private var latest: [FigureKey: FigureChange] = [:]
+
+    var count: Int { order.count }
 
     mutating func add(_ changed: [FigureChange]) {
         for change in changed {

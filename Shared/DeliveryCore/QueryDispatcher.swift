@@ -9,23 +9,23 @@ public enum QueryDispatcher {
         id: JSONValue,
         store: Store,
         asOf: [String: UInt64]
-    ) -> [UInt8] {
+    ) -> (bytes: [UInt8], outcome: String) {
         let engine = QueryEngine(store)
         func run<Query: Decodable, Result: QueryResult>(
             _ query: Query.Type,
             _ body: (Query) throws(ProtocolError) -> Result
-        ) -> [UInt8] {
+        ) -> (bytes: [UInt8], outcome: String) {
             switch Wire.decodeBody(Query.self, in: message, id: id, code: .invalidQuery) {
             case .failure(let error):
-                return Wire.encode(error.envelope)
+                return (Wire.encode(error.envelope), error.code.rawValue)
             case .success(let query):
                 do {
                     var result = try body(query)
                     result.asOf = asOf
-                    return Wire.encode(Envelope(type: MessageType.result(type), id: id, body: result))
+                    return (Wire.encode(Envelope(type: MessageType.result(type), id: id, body: result)), "ok")
                 } catch var error {
                     error.id = id
-                    return Wire.encode(error.envelope)
+                    return (Wire.encode(error.envelope), error.code.rawValue)
                 }
             }
         }
@@ -41,7 +41,7 @@ public enum QueryDispatcher {
         case MessageType.convert: return run(ConvertQuery.self, engine.convert)
         case MessageType.catalog: return run(Empty.self) { _ throws(ProtocolError) in engine.catalogResult() }
         default:
-            return Wire.encode(ProtocolError(.unknownType, "'\(type)' is not a query", id: id).envelope)
+            return (Wire.encode(ProtocolError(.unknownType, "'\(type)' is not a query", id: id).envelope), ErrorCode.unknownType.rawValue)
         }
     }
 }

@@ -57,7 +57,7 @@ public enum UntrustedInput {
             if (try? copy.apply(catalog: document)) != nil { accepted += 1 }
         }
         for type in MessageType.queries {
-            let reply = QueryDispatcher.answer(type: type, message: message, id: head.id, store: book, asOf: ["fuzz": 1])
+            let reply = QueryDispatcher.answer(type: type, message: message, id: head.id, store: book, asOf: ["fuzz": 1]).bytes
             if case .success(let replyHead) = Wire.decodeHead(reply), replyHead.type != MessageType.error { accepted += 1 }
         }
         if case .success = Wire.decodeBody(ReplayRequest.self, in: message) { accepted += 1 }

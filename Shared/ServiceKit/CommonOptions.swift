@@ -18,6 +18,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: "Most client connections the ROUTER holds (env DELIVERY_MAX_CONNECTIONS; default: 90 % of the open-file limit).")
     public var maxConnections: Int?
 
+    @Option(help: "host:port for /metrics, /healthz and /readyz over HTTP (env DELIVERY_METRICS_BIND; default: off).")
+    public var metricsBind: String?
+
     @Option(help: "CURVE: this service's secret key, Z85 (env DELIVERY_CURVE_SECRET_KEY); turns CURVE on for the sockets it binds.")
     public var curveSecretKey: String?
 
@@ -30,6 +33,21 @@ public struct CommonOptions: ParsableArguments {
     public init() {}
 
     public var resolvedInstance: String { instanceName(instance) }
+
+    /// The metrics address, checked (`host:port`, the host an IPv4 address or `*`); nil when off.
+    public func resolvedMetricsBind() throws -> String? {
+        let value = setting(metricsBind, "DELIVERY_METRICS_BIND", default: "")
+        guard !value.isEmpty else { return nil }
+        guard let colon = value.lastIndex(of: ":"), let port = UInt16(value[value.index(after: colon)...]), port > 0 else {
+            throw SettingError("DELIVERY_METRICS_BIND must be host:port (such as 0.0.0.0:9100 or 127.0.0.1:9100), not '\(value)'")
+        }
+        let host = value[..<colon]
+        let parts = host.split(separator: ".")
+        guard host == "*" || (parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }) else {
+            throw SettingError("DELIVERY_METRICS_BIND must name an IPv4 address or *, not '\(host)'")
+        }
+        return value
+    }
 
     public func resolvedMaxRequestBytes() throws -> Int { try ServiceKit.maxRequestBytes(maxRequestBytes) }
 

@@ -13,6 +13,7 @@ public final class LinkMonitor {
     public enum Role {
         case upstream
         case server
+        case publisher
     }
 
     private let context: Context
@@ -22,6 +23,9 @@ public final class LinkMonitor {
     public private(set) var links: [String: String] = [:]
     /// Connections open on the watched servers.
     public private(set) var connections = 0
+    /// Peers connected to the watched PUB (live subscribers, replicas, aggregates).
+    public private(set) var subscribers = 0
+    private var subscriberConnections: Set<Int32> = []
     /// Connections closed because the cap was reached, and accepts that failed.
     public private(set) var refused = 0
     public private(set) var acceptFailures = 0
@@ -51,6 +55,11 @@ public final class LinkMonitor {
         try watch(socket, role: .server)
     }
 
+    /// Watches a bound PUB's connections: `subscribers` counts them.
+    public func watchPublisher(_ socket: Socket) throws {
+        try watch(socket, role: .publisher)
+    }
+
     private func watch(_ socket: Socket, role: Role) throws {
         let number = Self.counter.add(1, ordering: .relaxed).newValue
         let monitor = try SocketMonitor(context: context, watching: socket, address: "inproc://delivery-monitor-\(number)")
@@ -69,6 +78,7 @@ public final class LinkMonitor {
                 switch watch.role {
                 case .upstream: upstream(event)
                 case .server: server(event)
+                case .publisher: publisher(event)
                 }
             }
         }
@@ -99,6 +109,15 @@ public final class LinkMonitor {
         } else if failed, new == "connected" {
             logger.notice("upstream handshake succeeds again", metadata: ["zmq.endpoint": "\(event.endpoint)"])
         }
+    }
+
+    private func publisher(_ event: SocketMonitor.Event) {
+        switch event.kind {
+        case .accepted: subscriberConnections.insert(event.value)
+        case .disconnected, .closed: subscriberConnections.remove(event.value)
+        default: return
+        }
+        subscribers = subscriberConnections.count
     }
 
     private func server(_ event: SocketMonitor.Event) {

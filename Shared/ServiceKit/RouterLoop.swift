@@ -37,6 +37,8 @@ public func drainRouter(
         case .success(let (head, message)):
             var parsed = request
             parsed.message = message
+            parsed.type = head.type
+            parsed.received = monotonicNanosNow()
             handle(parsed, head)
         }
     }

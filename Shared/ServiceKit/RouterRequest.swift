@@ -1,3 +1,5 @@
+import Foundation
+import Prometheus
 import DeliveryMessages
 import ZeroMQ
 
@@ -9,6 +11,9 @@ public struct RouterRequest {
     public let payload: [UInt8]
     /// The payload parsed, once, by `drainRouter`: bodies are decoded from it.
     public var message: JSONValue = .null
+    /// The request's type and when it was read, for the metrics (`RequestMetrics`).
+    public var type = "unreadable"
+    public var received: UInt64 = 0
 
     /// Splits a ROUTER message. A message that is not [identity, (empty,) json] gets an error reply
     /// through `replyError` and yields nil.
@@ -33,7 +38,10 @@ public struct RouterRequest {
 
     /// The request without its bytes: enough to reply, for a request kept while it waits.
     public var stripped: RouterRequest {
-        RouterRequest(identity: identity, delimited: delimited, payload: [])
+        var request = RouterRequest(identity: identity, delimited: delimited, payload: [])
+        request.type = type
+        request.received = received
+        return request
     }
 
     /// Sends a reply back the way the request came. A peer that has gone is not an error.
@@ -49,6 +57,7 @@ public struct RouterRequest {
 
     /// A reply of the internal links: the JSON envelope, then the binary frame.
     public func reply<Body: Codable & Sendable>(_ envelope: Envelope<Body>, attachment: [UInt8], on socket: Socket) {
+        RequestMetrics.shared.answered(type, outcome: "ok", since: received)
         let head = Wire.encode(envelope)
         let frames = delimited ? [identity, [], head, attachment] : [identity, head, attachment]
         do {
@@ -58,11 +67,59 @@ public struct RouterRequest {
         }
     }
 
+    /// A reply already written, with its outcome for the metrics (`ok` or the error code).
+    public func reply(_ bytes: [UInt8], outcome: String, on socket: Socket) {
+        RequestMetrics.shared.answered(type, outcome: outcome, since: received)
+        reply(bytes, on: socket)
+    }
+
     public func reply<Body: Codable & Sendable>(_ envelope: Envelope<Body>, on socket: Socket) {
+        RequestMetrics.shared.answered(type, outcome: "ok", since: received)
         reply(Wire.encode(envelope), on: socket)
     }
 
     public func reply(_ error: ProtocolError, on socket: Socket) {
+        RequestMetrics.shared.answered(type, outcome: error.code.rawValue, since: received)
         reply(Wire.encode(error.envelope), on: socket)
     }
+}
+
+/// Requests answered, by type and outcome, and how long each took from being read to being
+/// answered: kept in the process's `Observability` once a service installs one.
+public final class RequestMetrics: @unchecked Sendable {
+    public static let shared = RequestMetrics()
+    private let lock = NSLock()
+    private var observability: Observability?
+    private var latency: [String: DurationHistogram] = [:]
+
+    public func install(_ observability: Observability) {
+        lock.withLock { self.observability = observability }
+    }
+
+    func answered(_ type: String, outcome: String, since received: UInt64) {
+        guard let observability = lock.withLock({ self.observability }) else { return }
+        observability.requests(type, outcome).increment()
+        guard received > 0 else { return }
+        let histogram = lock.withLock {
+            if let known = latency[type] { return known }
+            let made = observability.registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(
+                    metricName: "delivery_request_seconds", unitName: "",
+                    helpText: "Time from reading a request to answering it (for submit: the durable ack), by type."
+                ),
+                labels: [("type", type)],
+                buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5].map { .milliseconds(Int64($0 * 1000)) }
+            )
+            latency[type] = made
+            return made
+        }
+        histogram.record(.nanoseconds(Int64(monotonicNanosNow() - received)))
+    }
+}
+
+/// Monotonic time in nanoseconds.
+public func monotonicNanosNow() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }

@@ -18,6 +18,15 @@ public struct ServiceRunner: Service {
 
     public func run() async throws {
         let stop = StopFlag()
+        // Cancelled (another service of the group failed) stops the loop as a signal does.
+        try await withTaskCancellationHandler {
+            try await runLoop(stop)
+        } onCancel: {
+            stop.set()
+        }
+    }
+
+    private func runLoop(_ stop: StopFlag) async throws {
         try await withGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let thread = Thread { [loop] in
@@ -37,15 +46,20 @@ public struct ServiceRunner: Service {
         }
     }
 
-    /// Runs the loop until it ends or a signal stops it; exits non-zero when it failed.
-    public static func main(name: String, logger: Logger, loop: @escaping @Sendable (StopFlag) throws -> Void) async {
+    /// Runs the loop until it ends or a signal stops it, with the metrics and health endpoints
+    /// beside it when `metrics` is given; exits non-zero when either failed.
+    public static func main(
+        name: String, logger: Logger, metrics: (Observability, bind: String)? = nil, loop: @escaping @Sendable (StopFlag) throws -> Void
+    ) async {
         let runner = ServiceRunner(name: name, logger: logger, loop: loop)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let (observability, bind) = metrics {
+            services.append(.init(service: MetricsService(observability: observability, bind: bind, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         do {
             try await group.run()
@@ -53,6 +67,30 @@ public struct ServiceRunner: Service {
         } catch {
             logger.critical("failed", metadata: ["service": "\(name)", "error": "\(error)"])
             exit(1)
+        }
+    }
+}
+
+/// The HTTP endpoints of `Observability`, stopped with the service.
+struct MetricsService: Service {
+    let observability: Observability
+    let bind: String
+    let logger: Logger
+
+    func run() async throws {
+        let server = try await observability.makeServer(bind: bind, logger: logger)
+        let stopping = StopFlag()
+        // Stopped with the service, open connections (a scraper's keep-alive) included; the
+        // error its run ends with then is the stop, not a failure.
+        do {
+            try await withGracefulShutdownHandler {
+                try await server.run()
+            } onGracefulShutdown: {
+                stopping.set()
+                Task { await server.stop(timeout: 1) }
+            }
+        } catch where stopping.isSet || error is CancellationError {
+            return
         }
     }
 }
