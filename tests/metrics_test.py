@@ -125,6 +125,28 @@ def main():
         bad = start_one(args.bin, work, "delivery-query", dict(DELIVERY_METRICS_BIND="localhost:http", DELIVERY_INSTANCE="bad"), "bad")
         check("a bad DELIVERY_METRICS_BIND stops the service", bad.wait(15) != 0)
         check("naming the setting", "DELIVERY_METRICS_BIND" in open(os.path.join(work, "bad.log")).read())
+        # DELIVERY_LOG_FORMAT=json: one JSON object per line, for log shippers.
+        jlog = start_one(args.bin, work, "delivery-ingest", dict(
+            DELIVERY_LOG_FORMAT="json", DELIVERY_INGEST_BIND=f"tcp://127.0.0.1:{free_port()}",
+            DELIVERY_INGEST_PUBLISH=f"tcp://127.0.0.1:{free_port()}", DELIVERY_DATA_DIR=os.path.join(work, "jsonlog"),
+            DELIVERY_INSTANCE="jsonlog"), "jsonlog")
+        eventually(lambda: "ingest ready" in open(os.path.join(work, "jsonlog.log")).read(), 30)
+        jlog.send_signal(signal.SIGTERM)
+        check("json logs: the ingest stops cleanly", jlog.wait(15) == 0)
+        lines = [line for line in open(os.path.join(work, "jsonlog.log")).read().splitlines() if line.strip()]
+        parsed = []
+        for line in lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                parsed.append(None)
+        check("json logs: every line is one JSON object", lines and all(isinstance(p, dict) for p in parsed), lines[:3])
+        check("json logs: time, level, service, instance, message, metadata", any(
+            p and {"time", "level", "service", "instance", "message", "metadata"} <= set(p) and p["instance"] == "jsonlog"
+            and p["message"] == "ingest ready" and "stream" in p["metadata"] for p in parsed), parsed[:2])
+        bad = start_one(args.bin, work, "delivery-ingest", dict(DELIVERY_LOG_FORMAT="xml", DELIVERY_DATA_DIR=os.path.join(work, "x")), "badformat")
+        check("an unknown DELIVERY_LOG_FORMAT stops the service, naming it", bad.wait(15) != 0
+              and "DELIVERY_LOG_FORMAT" in open(os.path.join(work, "badformat.log")).read())
         sub.close()
     finally:
         if prometheus:

@@ -9,6 +9,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env DELIVERY_LOG_LEVEL; default info).")
     public var logLevel: String?
 
+    @Option(help: "text, or json for one JSON object per line (env DELIVERY_LOG_FORMAT; default text).")
+    public var logFormat: String?
+
     @Option(help: "Largest request answered, in bytes (env DELIVERY_MAX_REQUEST_BYTES; default 4 MiB).")
     public var maxRequestBytes: Int?
 
@@ -85,7 +88,17 @@ public struct CommonOptions: ParsableArguments {
     /// Makes the process's logger; only `main` calls this.
     public func makeLogger(_ label: String) throws -> Logger {
         let level = try resolvedLogLevel()
+        let format = setting(logFormat, "DELIVERY_LOG_FORMAT", default: "text").lowercased()
+        guard format == "text" || format == "json" else {
+            throw SettingError("DELIVERY_LOG_FORMAT='\(format)' is not text or json")
+        }
+        let instance = resolvedInstance
         LoggingSystem.bootstrap { name in
+            if format == "json" {
+                var handler = JSONLogHandler(service: label, instance: instance)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: name)
             handler.logLevel = level
             return handler
