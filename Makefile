@@ -5,10 +5,11 @@ DATA ?= ./data
 .PHONY: deps build run stop test compose-check bench fuzz
 
 deps:
-	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq' 2>/dev/null && command -v promtool >/dev/null || { \
-	  echo "installing libzmq3-dev, python3-zmq, pkg-config and prometheus (apt)"; \
+	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq, yaml' 2>/dev/null && command -v promtool docker-compose >/dev/null || { \
+	  echo "installing libzmq3-dev, python3-zmq, python3-yaml, pkg-config, prometheus and docker-compose (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq pkg-config prometheus; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq python3-yaml pkg-config prometheus docker-compose; }
+	@command -v kubernetes-validate >/dev/null || { echo "installing kubernetes-validate (PyPI)"; pip install -q kubernetes-validate; }
 
 build: deps
 	swift build
@@ -31,6 +32,7 @@ test: build
 	$(PYTHON) tests/link_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) tests/manifests_test.py
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
