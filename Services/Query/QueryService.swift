@@ -346,14 +346,18 @@ struct ReplicaState {
                 continue
             }
             source.lastHeard = monotonicMillis()
-            let position = source.follower.position
-            switch source.follower.take(stream: stream, seq: seq, heartbeat: heartbeat) {
+            // The follower is taken out, asked and put back (a value held by a class).
+            var follower = source.follower
+            let position = follower.position
+            let verdict = follower.take(stream: stream, seq: seq, heartbeat: heartbeat)
+            source.follower = follower
+            switch verdict {
             case .apply:
                 apply(frames: frames, stream: stream, seq: seq, publisher: publisher)
             case .skip:
                 // A heartbeat at the position carries the ingest positions the stream reflects.
-                if heartbeat, seq == position, case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]) {
-                    for (ingest, at) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: at) }
+                if heartbeat, seq == position {
+                    takeHeartbeat(frames[1], stream: stream)
                 }
             case .hold:
                 continue
@@ -375,6 +379,12 @@ struct ReplicaState {
             ).set(to: source.lastHeard == 0 ? -1 : Double(now - source.lastHeard) / 1000)
         }
         observability.gauge("delivery_figures", "Figures held.").set(to: Double(replica.count))
+    }
+
+    /// The ingest positions a heartbeat says its stream reflects.
+    mutating func takeHeartbeat(_ bytes: [UInt8], stream: String) {
+        guard case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: bytes) else { return }
+        for (ingest, at) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: at) }
     }
 
     mutating func resync(_ source: SnapshotSource, reason: String) {

@@ -24,14 +24,25 @@ public struct CloneFollower: Sendable, Equatable {
 
     public init() {}
 
+    // Not inlined into callers: Swift 6.3's release optimizer crashes ("Found ownership error")
+    // on the switch over `state` once it is inlined into the replica's feed loop.
+
     /// The stream followed, once a snapshot is in.
     public var stream: String? {
+        @inline(never) get { streamFollowed }
+    }
+
+    private var streamFollowed: String? {
         if case .live(let stream, _) = state { return stream }
         return nil
     }
 
     /// The last seq applied, once a snapshot is in.
     public var position: UInt64? {
+        @inline(never) get { positionApplied }
+    }
+
+    private var positionApplied: UInt64? {
         if case .live(_, let seq) = state { return seq }
         return nil
     }
@@ -47,6 +58,7 @@ public struct CloneFollower: Sendable, Equatable {
     }
 
     /// What to do with the next event of the feed; `.apply` also moves the position on.
+    @inline(never)
     public mutating func take(stream: String, seq: UInt64, heartbeat: Bool) -> Verdict {
         guard case .live(let followed, let position) = state else { return heartbeat ? .skip : .hold }
         guard stream == followed else {
