@@ -2,7 +2,7 @@
 PYTHON ?= /usr/bin/python3
 DATA ?= ./data
 
-.PHONY: deps build run stop test compose-check bench fuzz
+.PHONY: deps build run stop test compose-check bench fuzz install install-check
 
 deps:
 	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq, yaml' 2>/dev/null && command -v promtool docker-compose >/dev/null || { \
@@ -49,3 +49,25 @@ bench:
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# Installs the executables, the man pages and shell completions under PREFIX (default /usr/local;
+# DESTDIR for staging). CONFIG=debug installs the debug build.
+PREFIX ?= /usr/local
+CONFIG ?= release
+MAN_PAGES = delivery-ingest delivery-aggregate delivery-query deliveries
+install:
+	swift build -c $(CONFIG)
+	swift package --allow-writing-to-package-directory generate-manual >/dev/null
+	@bin="$$(swift build -c $(CONFIG) --show-bin-path)"; root="$(DESTDIR)$(PREFIX)"; \
+	install -d "$$root/bin" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
+	  "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d" && \
+	for exe in $(MAN_PAGES); do install -m 755 "$$bin/$$exe" "$$root/bin/"; done && \
+	for page in $(MAN_PAGES); do install -m 644 .build/plugins/GenerateManual/outputs/*/$$page.1 "$$root/share/man/man1/"; done && \
+	"$$bin/deliveries" --generate-completion-script bash > "$$root/share/bash-completion/completions/deliveries" && \
+	"$$bin/deliveries" --generate-completion-script zsh > "$$root/share/zsh/site-functions/_deliveries" && \
+	"$$bin/deliveries" --generate-completion-script fish > "$$root/share/fish/vendor_completions.d/deliveries.fish" && \
+	echo "installed under $$root: bin/ ($(MAN_PAGES)), share/man/man1/, bash, zsh and fish completions"
+
+# Installs into a temporary prefix and checks what a user gets (CI runs it).
+install-check:
+	@$(PYTHON) tests/install_test.py
