@@ -122,8 +122,11 @@ def main():
                 reply = request(ctx, ep["q"], "units", {"entity": {"group": group}, "period": "2025-02", "after": after, "timeoutMs": 20000})
                 found.append(reply["body"].get("units") if reply and reply["type"] == "units.result" else None)
             return found
+        # Settled once the aggregate has seen both puts (it may rebuild once on the way).
+        eventually(lambda: sorted(x or 0 for x in owner()) == [0, 7], 30)
         decided = owner()
         check("4: the contested model counts in exactly one group", sorted(x or 0 for x in decided) == [0, 7], decided)
+        check("4: and both groups exist (the losing put's other entries still apply)", None not in decided, decided)
         owners = []
         for _ in range(3):
             restart("aggregate", "delivery-aggregate", agg_env)

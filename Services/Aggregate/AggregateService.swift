@@ -72,6 +72,8 @@ struct AggregateState {
     var catalogConflicts: [String: String] = [:]
     /// Set when the state must be built again from every log (handled between turns).
     var rebuildWanted: String?
+    /// Puts that lost a conflict and name what only the winning put defines: merged once it has.
+    var heldCatalogs: [(CatalogDocument, String, UInt64)] = []
     static let figuresPerMessage = 20_000
     static let feedBudgetMillis: Int64 = 50
     /// Whether the checkpoint (or its absence) has been taken in: until then the aggregate answers
@@ -307,6 +309,7 @@ struct AggregateState {
         snapshotCache = nil
         checkpointed = nil
         definedBy = [:]
+        heldCatalogs = []
         rebuildWanted = nil
         rebuilds += 1
         publisher.restart(as: "aggregate-\(settings.instance)-\(String(UInt64(wallMillis()), radix: 36))")
@@ -444,25 +447,42 @@ struct AggregateState {
         } else if let put = event.catalog {
             let document = resolveConflicts(put, stream: event.stream, seq: event.seq)
             guard rebuildWanted == nil else { return }
-            do {
-                try book.apply(catalog: document)
-                for brand in document.brands where definedBy[EntityKey(.brand, brand.id)] == nil {
-                    definedBy[EntityKey(.brand, brand.id)] = (event.stream, event.seq)
-                }
-                for model in document.models where definedBy[EntityKey(.model, model.id)] == nil {
-                    definedBy[EntityKey(.model, model.id)] = (event.stream, event.seq)
-                }
-            } catch {
-                setAside(event.stream, event.seq, "the catalog document does not merge: \(error.message)")
+            applyCatalog(document, stream: event.stream, seq: event.seq, publisher: publisher)
+        }
+    }
+
+    /// Merges a catalog put (conflicts resolved), then the puts held for it and the reports
+    /// waiting for their entities. A put that lost a conflict may name the contested brand before
+    /// the winning put has defined it (a replay in another order): it is held until it merges,
+    /// not set aside.
+    mutating func applyCatalog(_ document: CatalogDocument, stream: String, seq: UInt64, publisher: Publisher) {
+        do {
+            try book.apply(catalog: document)
+        } catch {
+            if catalogLosers["\(stream)#\(seq)"] != nil {
+                heldCatalogs.append((document, stream, seq))
                 return
             }
-            // The change only: followers hold the rest from their snapshot.
-            pendingCatalogs.append(CatalogAcceptedEvent(catalog: document, stream: event.stream, seq: event.seq))
-            let retry = waiting
-            waiting = []
-            for (report, stream, seq) in retry {
-                apply(report, stream: stream, seq: seq, publisher: publisher)
-            }
+            setAside(stream, seq, "the catalog document does not merge: \(error.message)")
+            return
+        }
+        for brand in document.brands where definedBy[EntityKey(.brand, brand.id)] == nil {
+            definedBy[EntityKey(.brand, brand.id)] = (stream, seq)
+        }
+        for model in document.models where definedBy[EntityKey(.model, model.id)] == nil {
+            definedBy[EntityKey(.model, model.id)] = (stream, seq)
+        }
+        // The change only: followers hold the rest from their snapshot.
+        pendingCatalogs.append(CatalogAcceptedEvent(catalog: document, stream: stream, seq: seq))
+        let held = heldCatalogs
+        heldCatalogs = []
+        for (document, stream, seq) in held {
+            applyCatalog(document, stream: stream, seq: seq, publisher: publisher)
+        }
+        let retry = waiting
+        waiting = []
+        for (report, stream, seq) in retry {
+            apply(report, stream: stream, seq: seq, publisher: publisher)
         }
     }
 

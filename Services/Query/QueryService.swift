@@ -294,7 +294,7 @@ struct ReplicaState {
             logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(stream)"])
         }
         source.stream = stream
-        if let catalog { replica.mergeCatalog(catalog) }
+        if let catalog { replica.replaceCatalog(catalog) }
         // The first load of a replica has no subscribers to tell (its stream is new); a resync
         // publishes every figure that changed.
         var changes = ConflatedChanges()

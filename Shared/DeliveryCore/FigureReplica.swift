@@ -154,6 +154,13 @@ public struct FigureReplica: FigureStore, Sendable {
         }
     }
 
+    /// Takes an aggregate's whole catalog from a snapshot: it replaces the one held (a resync
+    /// replaces state, and the aggregate may have settled a conflict the other way).
+    public mutating func replaceCatalog(_ document: CatalogDocument) {
+        var fresh = Catalog()
+        if (try? fresh.merge(document)) != nil { catalog = fresh }
+    }
+
     public mutating func mergeCatalog(_ document: CatalogDocument) {
         try? catalog.merge(document)
     }
