@@ -3,7 +3,7 @@ import DeliveryMessages
 /// Every figure, kept up to date report by report: the aggregate's state.
 ///
 /// A figure is kept per entity and period. A month's figure is the report for it (the latest
-/// source by `reportedAt`, then by arrival) or else the sum of the children's figures; a quarter's
+/// in the order of reports: `reportedAt`, stream hash, seq) or else the sum of the children's figures; a quarter's
 /// is reported or the sum of its months, a year's reported or the sum of its quarters. Applying a
 /// report touches only the figure it names and the sums above it, by difference, and says which
 /// figures changed.
@@ -211,7 +211,7 @@ public struct FigureBook: FigureStore, Sendable {
             first.arrival == 0 ? [] : [first] + others
         }
 
-        /// The winning report: the latest `reportedAt`, then the latest arrival.
+        /// The winning report: the latest in the order of reports (`ReportOrder`).
         var chosen: Slot? {
             guard first.arrival != 0 else { return nil }
             var best = first

@@ -52,7 +52,7 @@ public struct FigureBody: Codable, Sendable, Hashable {
     public var basis: Basis
     public var qualifier: Qualifier
     public var cause: Cause?
-    /// For a reported figure: the source whose report won (latest `reportedAt`, then latest).
+    /// For a reported figure: the source whose report won (the latest in the order of reports).
     public var source: String?
     public var reported: Int64?
     public var reportedQualifier: Qualifier?
