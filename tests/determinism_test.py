@@ -7,7 +7,7 @@ import argparse, json, os, shutil, signal, sys, tempfile
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, eventually, free_port, pong, request, start_one  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, pong, request, snapshot_figures, start_one  # noqa: E402
 
 check = Tally()
 
@@ -57,13 +57,7 @@ def main():
         return {"source": source, "period": period, "model": model, "units": units_, "reportedAt": f"2025-07-{day}T00:00:00Z"}
 
     def snapshot(endpoint):
-        reply = request(ctx, endpoint, "snapshot", {"prefix": ""}, timeout=30000)
-        out = {}
-        for f in (reply or {}).get("body", {}).get("figures", []):
-            f = dict(f)
-            f.pop("previous", None)
-            out[(f["entity"]["level"], f["entity"]["id"], f["period"])] = f
-        return out
+        return snapshot_figures(ctx, endpoint, timeout=30000)
 
     def restart(name, exe, env):
         procs[name].send_signal(signal.SIGKILL)

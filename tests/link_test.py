@@ -8,20 +8,9 @@ import argparse, json, os, random, signal, subprocess, sys, tempfile, threading,
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, eventually, finish, free_port, pong, request, start_one, start_stack  # noqa: E402
+from support import ROOT, Tally, eventually, finish, free_port, pong, request, snapshot_figures as figures, start_one, start_stack  # noqa: E402
 
 check = Tally()
-
-
-def figures(ctx, endpoint):
-    """Every figure (JSON snapshot), keyed by entity and period, without `previous`."""
-    reply = request(ctx, endpoint, "snapshot", {"prefix": ""}, timeout=60000)
-    out = {}
-    for f in (reply or {}).get("body", {}).get("figures", []):
-        f = dict(f)
-        f.pop("previous", None)
-        out[(f["entity"]["level"], f["entity"]["id"], f["period"])] = f
-    return out
 
 
 def models(sample):

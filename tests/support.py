@@ -108,3 +108,15 @@ def start_one(bin_dir, work, exe, env, name):
     import subprocess
     log = open(os.path.join(work, name + ".log"), "a")
     return subprocess.Popen([os.path.join(bin_dir, exe)], env=dict(os.environ, **env), stdout=log, stderr=log)
+
+
+def snapshot_figures(ctx, endpoint, timeout=60000):
+    """Every figure of a JSON `snapshot` from a ROUTER, keyed by (level, id, period), without
+    `previous` (which depends on what the answering service held before)."""
+    reply = request(ctx, endpoint, "snapshot", {"prefix": ""}, timeout=timeout)
+    out = {}
+    for f in (reply or {}).get("body", {}).get("figures", []):
+        f = dict(f)
+        f.pop("previous", None)
+        out[(f["entity"]["level"], f["entity"]["id"], f["period"])] = f
+    return out

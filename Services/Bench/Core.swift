@@ -24,7 +24,7 @@ enum Core {
         // reports made a batch at a time (so that the book owns every string it keeps), measured
         // as the growth of resident memory.
         var grown = FigureBook(catalog: catalog)
-        let before = residentMemory()
+        let before = residentMemoryBytes()
         var n = 0
         while grown.figureCount < target {
             for report in Workload.reports(10_000, catalog: catalog, models: models, offset: n) {
@@ -32,7 +32,7 @@ enum Core {
                 grown.apply(report, stream: "ingest-1", seq: UInt64(n))
             }
         }
-        let after = residentMemory()
+        let after = residentMemoryBytes()
         let figures = grown.figureCount
         grown = FigureBook()
 

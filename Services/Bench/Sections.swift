@@ -189,19 +189,20 @@ enum Sections {
         return Int(status.positions[stream] ?? 0)
     }
 
-    /// Waits until the replica has applied ingest position `seq`.
-    static func waitApplied(context: Context, stack: ServiceStack, seq: Int) throws {
+    /// Waits until the replica has applied ingest position `seq` (polling its status).
+    static func waitApplied(context: Context, stack: ServiceStack, seq: Int, seconds limit: Double = 120) throws {
         let client = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
         defer { client.close() }
-        let deadline = monotonicMillis() + 120_000
+        let deadline = monotonicMillis() + Int64(limit * 1000)
         while monotonicMillis() < deadline {
             if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
                 case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
-                status.positions.contains { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) }
+                status.positions.contains(where: { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) })
             {
                 return
             }
+            Thread.sleep(forTimeInterval: 0.005)
         }
-        throw BenchError("the replica did not reach ingest position \(seq)")
+        throw BenchError("the replica did not reach ingest position \(seq) in \(limit) s")
     }
 }

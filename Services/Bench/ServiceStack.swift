@@ -71,12 +71,12 @@ final class ServiceStack {
 
     /// The resident memory of the service processes, in bytes.
     func residentBytes() -> [Int] {
-        processes.map { residentMemory(pid: $0.processIdentifier) }
+        processes.map { residentMemoryBytes(pid: $0.processIdentifier) }
     }
 
     /// The resident memory of one service, by name.
     func residentBytes(_ service: String) -> Int {
-        byName[service].map { residentMemory(pid: $0.processIdentifier) } ?? 0
+        byName[service].map { residentMemoryBytes(pid: $0.processIdentifier) } ?? 0
     }
 
     func stop() {
@@ -86,13 +86,4 @@ final class ServiceStack {
         byName = [:]
         try? FileManager.default.removeItem(at: directory)
     }
-}
-
-/// Resident set size of a process (`/proc/<pid>/statm`), in bytes.
-func residentMemory(pid: Int32? = nil) -> Int {
-    let path = pid.map { "/proc/\($0)/statm" } ?? "/proc/self/statm"
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

@@ -29,7 +29,7 @@ enum Volume {
         for name in ["ingest", "agg", "query"] { try stack.waitReady(name, context: context) }
         try Sections.putCatalog(context: context, stack: stack)
         let lastCatalog = 1
-        try waitVisible(context: context, stack: stack, seq: lastCatalog, seconds: 60)
+        try Sections.waitApplied(context: context, stack: stack, seq: lastCatalog, seconds: 60)
         let before = Dictionary(uniqueKeysWithValues: services.map { ($0, stack.residentBytes($0)) })
 
         var result = Result()
@@ -64,7 +64,7 @@ enum Volume {
         }
         result.reports = count
         result.ackSeconds = Double(waited) / 1e9
-        try waitVisible(context: context, stack: stack, seq: Int(lastSeq), seconds: 600)
+        try Sections.waitApplied(context: context, stack: stack, seq: Int(lastSeq), seconds: 600)
         result.visibleSeconds = seconds(since: start)
         try checkTotals(context: context, stack: stack, totals: totals)
         note(String(format: "volume: %d reports acknowledged in %.2f s; the replica reflected all of them %.2f s after the first submit", count, result.ackSeconds, result.visibleSeconds))
@@ -154,23 +154,6 @@ enum Volume {
 
     static func figureCount(context: Context, endpoint: String) throws -> Int {
         try status(context: context, endpoint: endpoint)?.counts["figures"] ?? 0
-    }
-
-    /// Waits until the replica reflects ingest position `seq`.
-    static func waitVisible(context: Context, stack: ServiceStack, seq: Int, seconds limit: Double) throws {
-        let client = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
-        defer { client.close() }
-        let deadline = monotonicMillis() + Int64(limit * 1000)
-        while monotonicMillis() < deadline {
-            if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
-                case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
-                status.positions.contains { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) }
-            {
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        throw BenchError("the replica did not reach ingest position \(seq) in \(limit) s")
     }
 
     /// The replica's market total of every year equals the sum submitted for it.

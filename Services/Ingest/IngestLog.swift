@@ -125,14 +125,14 @@ final class IngestLog {
     /// does not read is named and set aside; the rest loads.
     private func load() throws {
         try database.read { db in
-            lastSeq = UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0)
+            lastSeq = UInt64(clamping: try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0)
             // Catalog puts with their payloads (few); reports by id and hash alone (the payloads
             // of a million reports are not read to start).
             let catalogs = try Row.fetchCursor(
                 db, sql: "SELECT seq, type, payload, payloadHash FROM events WHERE type = ? ORDER BY seq", arguments: [MessageType.catalogAccepted]
             )
             while let row = try catalogs.next() {
-                let seq = UInt64(row["seq"] as Int64)
+                let seq = UInt64(clamping: row["seq"] as Int64)
                 switch Self.decode(CatalogDocument.self, row) {
                 case .success(let document):
                     do {
@@ -150,7 +150,7 @@ final class IngestLog {
             reportIndex.reserveCapacity(Int(lastSeq))
             while let row = try reports.next() {
                 let id: String = row[1]
-                let seq = UInt64(row[0] as Int64)
+                let seq = UInt64(clamping: row[0] as Int64)
                 reportIndex[id] = (seq, row[2] ?? "")
                 if let slot = row[3] as Int64?, let at = row[4] as Int64? { noteLatest(slot, at: at, seq: seq) }
             }
@@ -331,7 +331,7 @@ final class IngestLog {
         }
         return rows.map { row in
             let type: String = row["type"]
-            let seq = UInt64(row["seq"] as Int64)
+            let seq = UInt64(clamping: row["seq"] as Int64)
             let event: StoredEvent
             if type == MessageType.catalogAccepted {
                 event = Self.decode(CatalogDocument.self, row).map { StoredEvent.catalog($0, json: Array(row["payload"] as Data)) }

@@ -207,8 +207,8 @@ extension NodeTable {
         let count = try reader.count(minimumBytes: 9)
         for _ in 0..<count {
             let key = try reader.varint()
-            guard key != 0, key >> 17 < UInt64(entities), position(of: key) == nil else {
-                throw LinkError("a figure of an unknown entity, or twice")
+            guard key != 0, key >> 17 < UInt64(entities), (1...17).contains(key & 31), position(of: key) == nil else {
+                throw LinkError("a figure of an unknown entity or period, or twice")
             }
             var node = FigureBook.Node()
             var slots: [FigureBook.Slot] = []

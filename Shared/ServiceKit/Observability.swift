@@ -180,9 +180,10 @@ final class LockedFlag: @unchecked Sendable {
     }
 }
 
-/// Resident set size of this process (`/proc/self/statm`), in bytes.
-public func residentMemoryBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+/// Resident set size of a process (`/proc/<pid>/statm`; this one by default), in bytes.
+public func residentMemoryBytes(pid: Int32? = nil) -> Int {
+    let path = pid.map { "/proc/\($0)/statm" } ?? "/proc/self/statm"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
