@@ -24,15 +24,15 @@ stop:
 
 test: build
 	swift test
-	$(PYTHON) tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/topology_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/wire_fuzz.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/curve_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/link_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
-	$(PYTHON) tests/manifests_test.py
+	$(PYTHON) system-tests/protocol_client.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/topology_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/wire_fuzz.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/curve_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/link_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/manifests_test.py
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
@@ -70,4 +70,4 @@ install:
 
 # Installs into a temporary prefix and checks what a user gets (CI runs it).
 install-check:
-	@$(PYTHON) tests/install_test.py
+	@$(PYTHON) system-tests/install_test.py

@@ -63,6 +63,19 @@ let package = Package(
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "DeliveryClient",
+            dependencies: ["ServiceKit", "DeliveryMessages", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Shared/DeliveryClient",
+            swiftSettings: swiftSettings
+        ),
+        // What tests, the fuzz target and the benchmark share; no service links it.
+        .target(
+            name: "TestSupport",
+            dependencies: ["DeliveryCore"],
+            path: "Shared/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Ingest",
             dependencies: [
@@ -87,14 +100,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "CLI",
-            dependencies: ["ServiceKit"],
+            dependencies: ["ServiceKit", "DeliveryClient"],
             path: "Services/CLI",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "TestSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Services/Bench",
@@ -114,13 +127,25 @@ let package = Package(
         ),
         .testTarget(
             name: "DeliveryCoreTests",
-            dependencies: ["DeliveryCore"],
+            dependencies: ["DeliveryCore", "TestSupport"],
             path: "Tests/DeliveryCoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit"],
+            path: "Tests/ServiceKitTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryClientTests",
+            dependencies: ["DeliveryClient"],
+            path: "Tests/DeliveryClientTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "DeliveryMessages", "ServiceKit"],
+            dependencies: ["ZeroMQ", "DeliveryMessages", "ServiceKit", "TestSupport"],
             path: "Tests/IntegrationTests",
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 // The libFuzzer entry point: every input goes through `UntrustedInput.exercise`, the paths a
 // service takes with the bytes of a request. Built and run by scripts/fuzz.
 import DeliveryCore
+import TestSupport
 
 let book = UntrustedInput.book()
 

@@ -8,49 +8,49 @@ struct AggregateCommand: AsyncParsableCommand {
         abstract: "Follows the ingest streams, keeps every figure and publishes each change."
     )
 
-    @Option(help: "PUB endpoint for figure updates (env DELIVERY_AGGREGATE_PUBLISH; default tcp://*:5552).")
+    @Option(name: SettingsTable.aggregatePublish.name, help: SettingsTable.aggregatePublish.help)
     var aggregatePublish: String?
 
-    @Option(help: "ROUTER endpoint for snapshots (env DELIVERY_AGGREGATE_BIND; default tcp://*:5553).")
+    @Option(name: SettingsTable.aggregateBind.name, help: SettingsTable.aggregateBind.help)
     var aggregateBind: String?
 
-    @Option(help: "Ingest ROUTERs to replay from, comma-separated (env DELIVERY_INGEST_ENDPOINTS).")
+    @Option(name: SettingsTable.ingestEndpoints.name, help: SettingsTable.ingestEndpoints.help)
     var ingestEndpoints: String?
 
-    @Option(help: "Ingest PUBs to follow, comma-separated (env DELIVERY_INGEST_FEEDS).")
+    @Option(name: SettingsTable.ingestFeeds.name, help: SettingsTable.ingestFeeds.help)
     var ingestFeeds: String?
 
-    @Option(help: "Group ids this shard owns, comma-separated; empty: all (env DELIVERY_AGGREGATE_GROUPS).")
+    @Option(name: SettingsTable.aggregateGroups.name, help: SettingsTable.aggregateGroups.help)
     var aggregateGroups: String?
 
-    @Option(help: "Where the checkpoint is kept (env DELIVERY_DATA_DIR; default ./data).")
+    @Option(name: SettingsTable.dataDir.name, help: SettingsTable.dataDir.help)
     var dataDir: String?
 
-    @Option(help: "Seconds between checkpoints while reports arrive; 0 turns them off (env DELIVERY_CHECKPOINT_SECONDS; default 30).")
+    @Option(name: SettingsTable.checkpointSeconds.name, help: SettingsTable.checkpointSeconds.help)
     var checkpointSeconds: Int?
 
-    @Option(help: "CURVE: the ingest instances' public key, when they run with CURVE (env DELIVERY_INGEST_PUBLIC_KEY).")
+    @Option(name: SettingsTable.ingestPublicKey.name, help: SettingsTable.ingestPublicKey.help)
     var ingestPublicKey: String?
 
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         let logger = try common.makeLogger("delivery-aggregate")
-        let ingestEndpoints = try endpointListSetting(self.ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", default: "tcp://127.0.0.1:5550")
-        let ingestFeeds = try endpointListSetting(self.ingestFeeds, "DELIVERY_INGEST_FEEDS", default: "tcp://127.0.0.1:5551")
-        try checkPaired(ingestEndpoints, "DELIVERY_INGEST_ENDPOINTS", ingestFeeds, "DELIVERY_INGEST_FEEDS")
+        let ingestEndpoints = try SettingsTable.ingestEndpoints.endpoints(self.ingestEndpoints)
+        let ingestFeeds = try SettingsTable.ingestFeeds.endpoints(self.ingestFeeds)
+        try checkPaired(ingestEndpoints, SettingsTable.ingestEndpoints.variable, ingestFeeds, SettingsTable.ingestFeeds.variable)
         let settings = AggregateService.Settings(
-            publish: try endpointSetting(aggregatePublish, "DELIVERY_AGGREGATE_PUBLISH", default: "tcp://*:5552", binding: true),
-            bind: try endpointSetting(aggregateBind, "DELIVERY_AGGREGATE_BIND", default: "tcp://*:5553", binding: true),
+            publish: try SettingsTable.aggregatePublish.endpoint(aggregatePublish, binding: true),
+            bind: try SettingsTable.aggregateBind.endpoint(aggregateBind, binding: true),
             ingestEndpoints: ingestEndpoints,
             ingestFeeds: ingestFeeds,
-            groups: Set(listSetting(aggregateGroups, "DELIVERY_AGGREGATE_GROUPS", default: "").map { $0.lowercased() }),
+            groups: Set(SettingsTable.aggregateGroups.list(aggregateGroups).map { $0.lowercased() }),
             instance: common.resolvedInstance,
             maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
-            curve: try common.resolvedCurve(), ingestPublicKey: try publicKeySetting(ingestPublicKey, "DELIVERY_INGEST_PUBLIC_KEY"),
+            curve: try common.resolvedCurve(), ingestPublicKey: try SettingsTable.ingestPublicKey.publicKey(ingestPublicKey),
             maxConnections: try common.resolvedMaxConnections(),
-            dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
-            checkpointSeconds: try intSetting(checkpointSeconds, "DELIVERY_CHECKPOINT_SECONDS", default: 30, range: 0...86_400)
+            dataDirectory: SettingsTable.dataDir.text(dataDir),
+            checkpointSeconds: try SettingsTable.checkpointSeconds.int(checkpointSeconds)
         )
         let observability = Observability(service: "aggregate")
         RequestMetrics.shared.install(observability)

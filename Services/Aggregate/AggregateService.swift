@@ -25,6 +25,13 @@ enum AggregateService {
         var dataDirectory: String
         /// Seconds between checkpoints while reports arrive; 0: none (a restart replays everything).
         var checkpointSeconds: Int
+
+        var shell: ShellSettings {
+            ShellSettings(
+                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
+                maxConnections: maxConnections
+            )
+        }
     }
 }
 
@@ -98,7 +105,17 @@ struct AggregateState {
         metrics = AggregateMetrics(observability)
     }
 
-    static let serves = [MessageType.snapshot, MessageType.status, MessageType.ping]
+    /// The requests an aggregate answers.
+    enum Requests: String, RequestSet, CaseIterable {
+        case snapshot, status, ping
+    }
+
+    /// What wakes a turn besides requests.
+    enum Wake: Hashable {
+        case feed
+        case follower(Int)
+    }
+
     static let requestTimeout: Int64 = 3000
 
     mutating func run(stop: StopFlag) throws {
@@ -113,39 +130,17 @@ struct AggregateState {
         } else {
             recovered = true
         }
-        let context = try Context()
-        let teardown = Teardown()
-        defer {
-            // Whatever way the loop ends (a port taken, a bad key): every socket closed, then the
-            // context, so that the process exits instead of waiting in zmq_ctx_term.
-            teardown.run()
-            context.terminate()
-            withExtendedLifetime(lock) {}
-        }
-        let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
-        if let zap { teardown.add(zap.close) }
+        defer { withExtendedLifetime(lock) {} }
         let epoch = String(UInt64(wallMillis()), radix: 36)
-        let publisher = try Publisher(
-            context: context, endpoint: settings.publish, stream: "aggregate-\(settings.instance)-\(epoch)",
-            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
-        )
-        teardown.add(publisher.close)
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
-        teardown.add(router.close)
-        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
-        teardown.add(monitor.close)
-        try monitor.watchServer(router)
-        try monitor.watchPublisher(publisher.socket)
-        let feed = try monitor.upstreamFeed(
-            context, feeds: settings.ingestFeeds, prefixes: [Topic.reportBatch, Topic.catalog, Topic.heartbeat], curve: settings.curve,
-            serverKey: settings.ingestPublicKey, teardown: teardown
+        let shell = try ServiceShell<Requests>(stream: "aggregate-\(settings.instance)-\(epoch)", settings: settings.shell, logger: logger)
+        defer { shell.close() }
+        let publisher = shell.publisher
+        let feed = try shell.upstreamFeed(
+            settings.ingestFeeds, prefixes: [Topic.reportBatch, Topic.catalog, Topic.heartbeat], serverKey: settings.ingestPublicKey
         )
         var followers: [IngestFollower] = []
         for endpoint in settings.ingestEndpoints {
-            let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.ingestPublicKey)
-            let follower = try IngestFollower(context: context, endpoint: endpoint, configure: configure)
-            teardown.add(follower.client.close)
-            followers.append(follower)
+            followers.append(IngestFollower(endpoint: endpoint, client: try shell.upstreamClient(endpoint, serverKey: settings.ingestPublicKey)))
         }
         logger.info(
             "aggregate starting",
@@ -153,15 +148,14 @@ struct AggregateState {
         )
         var wasReady = false
 
-        var trim = MemoryTrim()
         while !stop.isSet {
-            // Made anew each turn: a follower whose request timed out has a new socket.
-            let poller = Poller([router, feed] + followers.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
-            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0)
-            if let zap, ready[ready.count - 1] { zap.handle() }
-            monitor.poll()
-            if ready[1] { drainFeed(feed, followers: followers, publisher: publisher) }
-            for (index, follower) in followers.enumerated() where ready[2 + index] {
+            // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
+            let wake = try shell.wait(
+                for: [(Wake.feed, feed)] + followers.enumerated().map { (Wake.follower($0), $1.client.pollable) },
+                timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
+            )
+            if wake.contains(.feed) { drainFeed(feed, followers: followers, publisher: publisher) }
+            for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
                 takeReplies(follower, followers: followers, publisher: publisher)
             }
             if let reason = rebuildWanted { rebuild(followers: followers, publisher: publisher, reason: reason) }
@@ -175,17 +169,18 @@ struct AggregateState {
                 logger.info("aggregate ready", metadata: ["figures": "\(book.figureCount)", "positions": "\(positions)"])
                 wasReady = true
             }
-            if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
-                    handle(request, head, router: router, publisher: publisher, ready: isReady, monitor: monitor)
+            if wake.requests {
+                shell.serve(stop: stop) { request, head, kind in
+                    handle(request, head, kind, shell: shell, ready: isReady)
                 }
             }
-            serveOneSnapshot(router: router, publisher: publisher)
-            serveSnapshotParts(router: router)
-            publisher.heartbeatIfIdle(positions: positions)
-            if ready.contains(true) { trim.worked() } else { trim.idle() }
-            observability.turned(ready: isReady, problem: monitor.problem ?? claimProblem ?? (isReady ? nil : notReadyReason))
-            if observability.sampled { sampleMetrics(monitor) }
+            serveOneSnapshot(router: shell.router, publisher: publisher)
+            serveSnapshotParts(router: shell.router)
+            shell.endTurn(
+                worked: wake.any, observability: observability, ready: isReady,
+                problem: shell.monitor.problem ?? claimProblem ?? (isReady ? nil : notReadyReason), positions: positions
+            )
+            if observability.sampled { sampleMetrics(shell.monitor) }
             checkpointIfDue()
         }
         // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
@@ -382,7 +377,7 @@ struct AggregateState {
             }
             let applied = positions[stream] ?? 0
             upstreamLast[stream] = max(upstreamLast[stream] ?? 0, seq)
-            if head.type == MessageType.heartbeat {
+            if head.kind == .heartbeat {
                 if seq > applied { follower.gap() }
                 // Behind what was applied: a log restored from a backup, or just a heartbeat sent
                 // before the last replay; `status` tells which.
@@ -391,7 +386,7 @@ struct AggregateState {
             }
             if seq <= applied { continue }
             let first: UInt64
-            if head.type == MessageType.reportBatch {
+            if head.kind == .reportBatch {
                 guard case .success(let batch) = Wire.decodeBody(BatchHead.self, in: message), let from = batch.first, from <= seq else {
                     follower.gap()
                     continue
@@ -405,8 +400,8 @@ struct AggregateState {
                 follower.gap()
                 continue
             }
-            switch head.type {
-            case MessageType.reportBatch:
+            switch head.kind {
+            case .reportBatch?:
                 do {
                     guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a report.batch has 3") }
                     for event in try EventBatch.decode(frames[2], stream: stream) { apply(event, publisher: publisher) }
@@ -415,7 +410,7 @@ struct AggregateState {
                     logger.warning("a report.batch does not read; replaying", metadata: ["stream": "\(stream)", "seq": "\(seq)", "error": "\(error)"])
                     follower.gap()
                 }
-            case MessageType.catalogAccepted:
+            case .catalogAccepted?:
                 if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
                     apply(LoggedEvent(type: head.type, stream: stream, seq: seq, topic: "", report: nil, catalog: event.catalog), publisher: publisher)
                 }
@@ -584,17 +579,14 @@ struct AggregateState {
 
     // MARK: Requests
 
-    mutating func handle(
-        _ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool, monitor: LinkMonitor
-    ) {
-        switch head.type {
-        case MessageType.ping:
-            if ready {
-                request.reply(pong(head, service: "aggregate", instance: settings.instance), on: router)
-            } else {
-                request.reply(ProtocolError(.unavailable, notReadyReason, id: head.id), on: router)
-            }
-        case MessageType.status:
+    mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
+        let router = shell.router
+        let publisher = shell.publisher
+        let monitor = shell.monitor
+        switch kind {
+        case .ping:
+            shell.ping(request, head, service: "aggregate", instance: settings.instance, notReady: ready ? nil : notReadyReason)
+        case .status:
             let body = StatusResult(
                 service: "aggregate", version: serviceVersion, instance: settings.instance,
                 streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
@@ -611,8 +603,8 @@ struct AggregateState {
                 setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
                 conflicts: catalogConflicts.isEmpty ? nil : catalogConflicts.values.sorted()
             )
-            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
-        case MessageType.snapshot:
+            request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
+        case .snapshot:
             guard ready else {
                 request.reply(ProtocolError(.unavailable, "catching up with the ingest logs; ask again", id: head.id), on: router)
                 return
@@ -641,8 +633,6 @@ struct AggregateState {
                 }
                 snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }
-        default:
-            request.reply(unknownType(head, serves: Self.serves), on: router)
         }
     }
 
@@ -676,7 +666,7 @@ struct AggregateState {
             )
             snapshotCache = (prefix, publisher.seq, body)
         }
-        request.reply(Envelope(type: MessageType.snapshotResult, id: id, body: body), on: router)
+        request.reply(Envelope(MessageType.snapshotResult, id: id, body: body), on: router)
     }
 }
 
@@ -703,7 +693,7 @@ struct ChunkedSnapshot {
             part: part, last: end == ids.count, figures: records.count, positions: positions, upstream: upstream,
             catalog: part == 0 ? book.catalog.document : nil
         )
-        request.reply(Envelope(type: MessageType.snapshotPart, id: id, body: head), attachment: FigureList.encode(records), on: router)
+        request.reply(Envelope(MessageType.snapshotPart, id: id, body: head), attachment: FigureList.encode(records), on: router)
         next = end
         part += 1
         done = end == ids.count

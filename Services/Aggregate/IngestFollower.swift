@@ -53,9 +53,9 @@ final class IngestFollower {
     /// the log behind this endpoint is still the one followed.
     var verifyWanted = false
 
-    init(context: Context, endpoint: String, configure: @escaping (Socket) throws -> Void) throws {
+    init(endpoint: String, client: RequestClient) {
         self.endpoint = endpoint
-        client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
+        self.client = client
     }
 
     var stream: String? { phase.stream }

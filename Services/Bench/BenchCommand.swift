@@ -176,7 +176,7 @@ struct BenchCommand: ParsableCommand {
         try socket.set([.linger(0), .receiveTimeout(10_000)])
         try socket.connect(endpoint)
         try socket.send([[], request])
-        guard let reply = try socket.receive()?.last, case .success(let head) = Wire.decodeHead(reply), head.type != MessageType.error else {
+        guard let reply = try socket.receive()?.last, case .success(let head) = Wire.decodeHead(reply), head.kind != .error else {
             throw BenchError("no good answer to \(String(decoding: request, as: UTF8.self))")
         }
         return reply

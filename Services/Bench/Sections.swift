@@ -13,7 +13,7 @@ enum Sections {
         let client = try RequestClient(context: context, endpoints: [stack.endpoint("ingest")])
         defer { client.close() }
         guard let (head, _) = try client.request(type: MessageType.catalogPut, body: Workload.catalog(groups: models / 100), timeoutMillis: 30_000),
-            head.type == MessageType.catalogOK
+            head.kind == .catalogOK
         else { throw BenchError("catalog.put was not acknowledged") }
     }
 
@@ -36,7 +36,7 @@ enum Sections {
             try socket.send([[], request])
             guard let reply = try socket.receive(), let payload = reply.last else { throw BenchError("no ack from ingest") }
             let took = monotonicNanos() - sent
-            guard case .success(let head) = Wire.decodeHead(payload), head.type == MessageType.submitOK else {
+            guard case .success(let head) = Wire.decodeHead(payload), head.kind == .submitOK else {
                 throw BenchError("submit refused: \(String(decoding: payload.prefix(300), as: UTF8.self))")
             }
             latencies.append(took)

@@ -1,6 +1,7 @@
 import DeliveryMessages
 import Foundation
 import ServiceKit
+import TestSupport
 import ZeroMQ
 
 /// The real services as processes on free loopback ports, with state in a temporary folder.
@@ -61,7 +62,7 @@ final class ServiceStack {
         while monotonicMillis() < deadline {
             // `answering`: any reply counts (an `unavailable` while catching up is an answer too).
             if let (head, _) = try client.request(type: MessageType.ping, body: Empty(), timeoutMillis: 500),
-                answering || head.type == MessageType.pong
+                answering || head.kind == .pong
             {
                 return
             }

@@ -1,3 +1,4 @@
+import DeliveryClient
 import ArgumentParser
 import Foundation
 import ServiceKit

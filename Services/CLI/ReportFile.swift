@@ -1,3 +1,4 @@
+import DeliveryClient
 import DeliveryCore
 import DeliveryMessages
 import Foundation

@@ -1,3 +1,4 @@
+import DeliveryClient
 import ArgumentParser
 import DeliveryMessages
 import Foundation
@@ -72,7 +73,9 @@ struct Submit: ParsableCommand {
                 do {
                     return try call(client, type: MessageType.submit, body: body, timeout: endpoints.timeout)
                 } catch let error as ClientError {
-                    throw ClientError(renumber(error.description, places: places))
+                    // Reports are numbered within their batch; name their place in the file instead.
+                    guard let reply = error.reply else { throw error }
+                    throw ClientError(reply) { index in "report at \(index < places.count ? places[index] : "index \(index)")" }
                 }
             }
             let result = try decode(SubmitResult.self, bytes)
@@ -120,20 +123,6 @@ struct Submit: ParsableCommand {
         } catch {
             throw ClientError("\(file) (\(what)): \(error)")
         }
-    }
-
-    /// Error messages number reports within their batch; name their place in the file instead.
-    private func renumber(_ message: String, places: [String]) -> String {
-        var text = message
-        let pattern = try! NSRegularExpression(pattern: "report (\\d+)")
-        let matches = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed()
-        for match in matches {
-            guard let range = Range(match.range(at: 1), in: text), let index = Int(text[range]) else { continue }
-            let place = index < places.count ? places[index] : "index \(index)"
-            let whole = Range(match.range, in: text)!
-            text.replaceSubrange(whole, with: "report at \(place)")
-        }
-        return text
     }
 
     private func progress(sent: Int, since: Date) {

@@ -1,3 +1,4 @@
+import DeliveryClient
 import ArgumentParser
 import DeliveryMessages
 import Foundation
@@ -65,7 +66,7 @@ struct Subscribe: ParsableCommand {
             guard let frames = try feed.receive(wait: true), frames.count == 2,
                 case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
             else { continue }
-            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.type == MessageType.heartbeat) {
+            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
             case .skip, .hold:
                 continue
             case .resync(let reason):
@@ -79,10 +80,10 @@ struct Subscribe: ParsableCommand {
             if json {
                 emit(String(decoding: frames[1], as: UTF8.self))
                 shown += 1
-            } else if head.type == MessageType.figureChanged || head.type == MessageType.figureRemoved,
+            } else if head.kind == .figureChanged || head.kind == .figureRemoved,
                 case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1])
             {
-                if head.type == MessageType.figureRemoved {
+                if head.kind == .figureRemoved {
                     emit("\(figure.period)  \(figure.entity.name)  removed (was \(Format.units(figure.previous)))")
                 } else {
                     show(figure, live: true)
@@ -96,7 +97,7 @@ struct Subscribe: ParsableCommand {
         if json {
             if let data = try? JSONEncoder().encode(figure) { emit(String(decoding: data, as: UTF8.self)) }
         } else {
-            let words = Format.qualifier(figure.qualifier.rawValue)
+            let words = Format.qualifier(figure.qualifier)
             let value = (words.isEmpty ? "" : words + " ") + Format.units(figure.units)
             var line = "\(figure.period)  \(figure.entity.name)  \(value)  \(figure.basis.rawValue)"
             if live { line += "  (was \(Format.units(figure.previous)))" }

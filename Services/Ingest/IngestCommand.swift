@@ -8,16 +8,16 @@ struct IngestCommand: AsyncParsableCommand {
         abstract: "Validates delivery reports, stores them durably and publishes them."
     )
 
-    @Option(help: "ROUTER endpoint for requests (env DELIVERY_INGEST_BIND; default tcp://*:5550).")
+    @Option(name: SettingsTable.ingestBind.name, help: SettingsTable.ingestBind.help)
     var ingestBind: String?
 
-    @Option(help: "PUB endpoint for report events (env DELIVERY_INGEST_PUBLISH; default tcp://*:5551).")
+    @Option(name: SettingsTable.ingestPublish.name, help: SettingsTable.ingestPublish.help)
     var ingestPublish: String?
 
-    @Option(help: "Where the log lives (env DELIVERY_DATA_DIR; default ./data).")
+    @Option(name: SettingsTable.dataDir.name, help: SettingsTable.dataDir.help)
     var dataDir: String?
 
-    @Option(help: "Most reports in one submit (env DELIVERY_MAX_BATCH; default 50000).")
+    @Option(name: SettingsTable.maxBatch.name, help: SettingsTable.maxBatch.help)
     var maxBatch: Int?
 
     @OptionGroup var common: CommonOptions
@@ -25,13 +25,13 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.makeLogger("delivery-ingest")
         let settings = IngestService.Settings(
-            bind: try endpointSetting(ingestBind, "DELIVERY_INGEST_BIND", default: "tcp://*:5550", binding: true),
-            publish: try endpointSetting(ingestPublish, "DELIVERY_INGEST_PUBLISH", default: "tcp://*:5551", binding: true),
-            dataDirectory: setting(dataDir, "DELIVERY_DATA_DIR", default: "./data"),
+            bind: try SettingsTable.ingestBind.endpoint(ingestBind, binding: true),
+            publish: try SettingsTable.ingestPublish.endpoint(ingestPublish, binding: true),
+            dataDirectory: SettingsTable.dataDir.text(dataDir),
             instance: common.resolvedInstance,
             maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
             curve: try common.resolvedCurve(),
-            maxBatch: try intSetting(maxBatch, "DELIVERY_MAX_BATCH", default: 50_000, range: 1...1_000_000),
+            maxBatch: try SettingsTable.maxBatch.int(maxBatch),
             maxConnections: try common.resolvedMaxConnections()
         )
         let observability = Observability(service: "ingest")

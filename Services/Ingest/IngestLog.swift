@@ -129,7 +129,7 @@ final class IngestLog {
             // Catalog puts with their payloads (few); reports by id and hash alone (the payloads
             // of a million reports are not read to start).
             let catalogs = try Row.fetchCursor(
-                db, sql: "SELECT seq, type, payload, payloadHash FROM events WHERE type = ? ORDER BY seq", arguments: [MessageType.catalogAccepted]
+                db, sql: "SELECT seq, type, payload, payloadHash FROM events WHERE type = ? ORDER BY seq", arguments: [MessageType.catalogAccepted.rawValue]
             )
             while let row = try catalogs.next() {
                 let seq = UInt64(clamping: row["seq"] as Int64)
@@ -258,7 +258,7 @@ final class IngestLog {
         for (_, item) in fresh {
             seq += 1
             let event = LoggedEvent(
-                type: MessageType.reportAccepted, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
+                type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
                 report: item.report, catalog: nil
             )
             // The bytes stored are the bytes the feed and replay carry (`StoredReport`).
@@ -301,14 +301,14 @@ final class IngestLog {
         try write { db in
             try db.execute(
                 sql: "INSERT INTO events (seq, type, topic, payload, payloadHash) VALUES (?, ?, ?, ?, ?)",
-                arguments: [Int64(seq), MessageType.catalogAccepted, Topic.catalog, payload, ReportValidator.fnv1a(bytes: payload)]
+                arguments: [Int64(seq), MessageType.catalogAccepted.rawValue, Topic.catalog, payload, ReportValidator.fnv1a(bytes: payload)]
             )
         }
         lastSeq = seq
         lastCatalogSeq = seq
         catalog = merged
         catalogCount += 1
-        let event = LoggedEvent(type: MessageType.catalogAccepted, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
+        let event = LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
         return (seq, false, event)
     }
 
@@ -333,7 +333,7 @@ final class IngestLog {
             let type: String = row["type"]
             let seq = UInt64(clamping: row["seq"] as Int64)
             let event: StoredEvent
-            if type == MessageType.catalogAccepted {
+            if type == MessageType.catalogAccepted.rawValue {
                 event = Self.decode(CatalogDocument.self, row).map { StoredEvent.catalog($0, json: Array(row["payload"] as Data)) }
                     .resolved
             } else {

@@ -18,6 +18,13 @@ final class IngestService: Sendable {
         var curve: CurveSettings
         var maxBatch: Int
         var maxConnections: Int
+
+        var shell: ShellSettings {
+            ShellSettings(
+                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
+                maxConnections: maxConnections, requireClientKeys: true
+            )
+        }
     }
 
     private let settings: Settings
@@ -35,46 +42,25 @@ final class IngestService: Sendable {
         lastSeq = observability.gauge("delivery_log_last_seq", "The last seq in the ingest's log.")
     }
 
-    static let serves = [
-        MessageType.submit, MessageType.catalogPut, MessageType.replay, MessageType.status, MessageType.ping,
-    ]
+    /// The requests ingest answers.
+    enum Requests: String, RequestSet, CaseIterable {
+        case submit
+        case catalogPut = "catalog.put"
+        case replay, status, ping
+    }
 
     func run(stop: StopFlag) throws {
         // Held for the life of the loop: a second ingest on this data dir is refused at start.
         let lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "ingest")
         let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
-        let context = try Context()
-        let teardown = Teardown()
         defer {
-            // Whatever way the loop ends (a failed bind included): every socket closed, then the
-            // context, then the log. Every write finished before its reply was sent.
-            teardown.run()
-            context.terminate()
+            // Every write finished before its reply was sent; the log closes after the sockets.
             try? log.close()
             withExtendedLifetime(lock) {}
         }
-        // With CURVE on, only the allow-listed keys get through the handshake; the handler is in
-        // place before any socket binds.
-        var zap: ZapHandler?
-        if settings.curve.isOn {
-            guard let allowed = settings.curve.allowed else {
-                throw SettingError("CURVE on ingest needs DELIVERY_CURVE_CLIENTS: the public keys allowed to write")
-            }
-            let handler = try ZapHandler(context: context, allowed: allowed, logger: logger)
-            teardown.add(handler.close)
-            zap = handler
-        }
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
-        teardown.add(router.close)
-        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
-        teardown.add(monitor.close)
-        try monitor.watchServer(router)
-        let publisher = try Publisher(
-            context: context, endpoint: settings.publish, stream: log.stream, startingAfter: log.lastSeq,
-            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
-        )
-        teardown.add(publisher.close)
-        try monitor.watchPublisher(publisher.socket)
+        // With CURVE on, only the allow-listed keys get through the handshake.
+        let shell = try ServiceShell<Requests>(stream: log.stream, startingAfter: log.lastSeq, settings: settings.shell, logger: logger)
+        defer { shell.close() }
         logger.info(
             "ingest ready",
             metadata: [
@@ -82,37 +68,35 @@ final class IngestService: Sendable {
                 "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")",
             ]
         )
-        let poller = Poller([router] + (zap.map { [$0.socket] } ?? []))
         while !stop.isSet {
-            let ready = try poller.poll(timeoutMilliseconds: 100)
-            if ready.count > 1 && ready[1] { zap?.handle() }
-            monitor.poll()
-            if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
-                    handle(request, head, log: log, router: router, publisher: publisher, monitor: monitor)
+            let wake = try shell.wait(for: [(Int, Socket)](), timeout: 100)
+            if wake.requests {
+                shell.serve(stop: stop) { request, head, kind in
+                    handle(request, head, kind, log: log, shell: shell)
                 }
             }
             log.probe()
-            publisher.heartbeatIfIdle()
-            observability.turned(ready: log.writeProblem == nil, problem: log.writeProblem.map { "cannot write: \($0)" })
+            shell.endTurn(
+                worked: wake.any, observability: observability, ready: log.writeProblem == nil,
+                problem: log.writeProblem.map { "cannot write: \($0)" }
+            )
             if observability.sampled {
-                observability.sample(monitor)
+                observability.sample(shell.monitor)
                 lastSeq.set(to: Double(log.lastSeq))
             }
         }
     }
 
-    private func handle(
-        _ request: RouterRequest, _ head: EnvelopeHead, log: IngestLog, router: Socket, publisher: Publisher, monitor: LinkMonitor
-    ) {
-        switch head.type {
-        case MessageType.ping:
-            if let problem = log.writeProblem {
-                request.reply(ProtocolError(.unavailable, "cannot take reports: \(problem)", id: head.id), on: router)
-            } else {
-                request.reply(pong(head, service: "ingest", instance: settings.instance), on: router)
-            }
-        case MessageType.status:
+    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: IngestLog, shell: ServiceShell<Requests>) {
+        let router = shell.router
+        let publisher = shell.publisher
+        let monitor = shell.monitor
+        switch kind {
+        case .ping:
+            shell.ping(
+                request, head, service: "ingest", instance: settings.instance, notReady: log.writeProblem.map { "cannot take reports: \($0)" }
+            )
+        case .status:
             let catalog = log.catalog.counts
             let body = StatusResult(
                 service: "ingest", version: serviceVersion, instance: settings.instance, streams: [log.stream],
@@ -132,15 +116,15 @@ final class IngestService: Sendable {
                         SetAsideEvent(stream: log.stream, seq: $0.key, reason: $0.value)
                     }
             )
-            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
-        case MessageType.submit:
+            request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
+        case .submit:
             switch submit(request.message, head, log: log, publisher: publisher) {
             case .success(let result):
-                request.reply(Envelope(type: MessageType.submitOK, id: head.id, body: result), on: router)
+                request.reply(Envelope(MessageType.submitOK, id: head.id, body: result), on: router)
             case .failure(let error):
                 request.reply(error, on: router)
             }
-        case MessageType.catalogPut:
+        case .catalogPut:
             switch Wire.decodeBody(CatalogDocument.self, in: request.message, id: head.id, code: .invalidReport) {
             case .failure(let error):
                 request.reply(error, on: router)
@@ -158,7 +142,7 @@ final class IngestService: Sendable {
                         stream: log.stream, seq: seq, groups: counts.groups, brands: counts.brands, models: counts.models,
                         segments: counts.segments, duplicate: duplicate
                     )
-                    request.reply(Envelope(type: MessageType.catalogOK, id: head.id, body: body), on: router)
+                    request.reply(Envelope(MessageType.catalogOK, id: head.id, body: body), on: router)
                 } catch var error as ProtocolError {
                     error.id = head.id
                     request.reply(error, on: router)
@@ -167,7 +151,7 @@ final class IngestService: Sendable {
                     request.reply(ProtocolError(.internal, "the catalog could not be stored", id: head.id), on: router)
                 }
             }
-        case MessageType.replay:
+        case .replay:
             switch Wire.decodeBody(ReplayRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
@@ -178,7 +162,7 @@ final class IngestService: Sendable {
                         let entries = try log.binaryEvents(from: max(replay.from, 1), limit: limit)
                         let body = BinaryReplayHead(stream: log.stream, last: log.lastSeq, count: entries.count)
                         request.reply(
-                            Envelope(type: MessageType.replayResult, id: head.id, body: body), attachment: EventBatch.encode(entries), on: router
+                            Envelope(MessageType.replayResult, id: head.id, body: body), attachment: EventBatch.encode(entries), on: router
                         )
                     } catch {
                         logger.error("replay read failed", metadata: ["error": "\(error)"])
@@ -189,14 +173,12 @@ final class IngestService: Sendable {
                 do {
                     let events = try log.events(from: max(replay.from, 1), limit: limit)
                     let body = ReplayResult(stream: log.stream, events: events, last: log.lastSeq)
-                    request.reply(Envelope(type: MessageType.replayResult, id: head.id, body: body), on: router)
+                    request.reply(Envelope(MessageType.replayResult, id: head.id, body: body), on: router)
                 } catch {
                     logger.error("replay read failed", metadata: ["error": "\(error)"])
                     request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
                 }
             }
-        default:
-            request.reply(unknownType(head, serves: Self.serves), on: router)
         }
     }
 

@@ -8,48 +8,46 @@ struct QueryCommand: AsyncParsableCommand {
         abstract: "Holds a replica of the figures, answers queries and republishes live updates."
     )
 
-    @Option(help: "ROUTER endpoint for queries (env DELIVERY_QUERY_BIND; default tcp://*:5554).")
+    @Option(name: SettingsTable.queryBind.name, help: SettingsTable.queryBind.help)
     var queryBind: String?
 
-    @Option(help: "PUB endpoint for live subscribers (env DELIVERY_QUERY_PUBLISH; default tcp://*:5555).")
+    @Option(name: SettingsTable.queryPublish.name, help: SettingsTable.queryPublish.help)
     var queryPublish: String?
 
-    @Option(help: "Aggregate ROUTERs for snapshots, comma-separated (env DELIVERY_AGGREGATE_ENDPOINTS).")
+    @Option(name: SettingsTable.aggregateEndpoints.name, help: SettingsTable.aggregateEndpoints.help)
     var aggregateEndpoints: String?
 
-    @Option(help: "Aggregate PUBs to follow, comma-separated (env DELIVERY_AGGREGATE_FEEDS).")
+    @Option(name: SettingsTable.aggregateFeeds.name, help: SettingsTable.aggregateFeeds.help)
     var aggregateFeeds: String?
 
-    @Option(help: "CURVE: the aggregates' public key, when they run with CURVE (env DELIVERY_AGGREGATE_PUBLIC_KEY).")
+    @Option(name: SettingsTable.aggregatePublicKey.name, help: SettingsTable.aggregatePublicKey.help)
     var aggregatePublicKey: String?
 
-    @Option(help: "Bytes of queries held while they wait for 'after' (env DELIVERY_MAX_WAITING_BYTES; default 64 MiB).")
+    @Option(name: SettingsTable.maxWaitingBytes.name, help: SettingsTable.maxWaitingBytes.help)
     var maxWaitingBytes: Int?
 
-    @Option(help: "Figures per part of the aggregates' snapshots (env DELIVERY_SNAPSHOT_CHUNK; default 20000).")
+    @Option(name: SettingsTable.snapshotChunk.name, help: SettingsTable.snapshotChunk.help)
     var snapshotChunk: Int?
 
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         let logger = try common.makeLogger("delivery-query")
-        let aggregateEndpoints = try endpointListSetting(
-            self.aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", default: "tcp://127.0.0.1:5553"
-        )
-        let aggregateFeeds = try endpointListSetting(self.aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS", default: "tcp://127.0.0.1:5552")
-        try checkPaired(aggregateEndpoints, "DELIVERY_AGGREGATE_ENDPOINTS", aggregateFeeds, "DELIVERY_AGGREGATE_FEEDS")
+        let aggregateEndpoints = try SettingsTable.aggregateEndpoints.endpoints(self.aggregateEndpoints)
+        let aggregateFeeds = try SettingsTable.aggregateFeeds.endpoints(self.aggregateFeeds)
+        try checkPaired(aggregateEndpoints, SettingsTable.aggregateEndpoints.variable, aggregateFeeds, SettingsTable.aggregateFeeds.variable)
         let settings = QueryService.Settings(
-            bind: try endpointSetting(queryBind, "DELIVERY_QUERY_BIND", default: "tcp://*:5554", binding: true),
-            publish: try endpointSetting(queryPublish, "DELIVERY_QUERY_PUBLISH", default: "tcp://*:5555", binding: true),
+            bind: try SettingsTable.queryBind.endpoint(queryBind, binding: true),
+            publish: try SettingsTable.queryPublish.endpoint(queryPublish, binding: true),
             aggregateEndpoints: aggregateEndpoints,
             aggregateFeeds: aggregateFeeds,
             instance: common.resolvedInstance,
             maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
             curve: try common.resolvedCurve(),
-            aggregatePublicKey: try publicKeySetting(aggregatePublicKey, "DELIVERY_AGGREGATE_PUBLIC_KEY"),
+            aggregatePublicKey: try SettingsTable.aggregatePublicKey.publicKey(aggregatePublicKey),
             maxConnections: try common.resolvedMaxConnections(),
-            maxWaitingBytes: try intSetting(maxWaitingBytes, "DELIVERY_MAX_WAITING_BYTES", default: 64 << 20, range: (1 << 20)...(4 << 30)),
-            snapshotChunk: try intSetting(snapshotChunk, "DELIVERY_SNAPSHOT_CHUNK", default: 20_000, range: 100...100_000)
+            maxWaitingBytes: try SettingsTable.maxWaitingBytes.int(maxWaitingBytes),
+            snapshotChunk: try SettingsTable.snapshotChunk.int(snapshotChunk)
         )
         let observability = Observability(service: "query")
         RequestMetrics.shared.install(observability)

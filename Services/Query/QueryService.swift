@@ -24,6 +24,13 @@ enum QueryService {
         var maxWaitingBytes: Int
         /// Figures per part of the aggregates' chunked snapshots.
         var snapshotChunk: Int
+
+        var shell: ShellSettings {
+            ShellSettings(
+                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
+                maxConnections: maxConnections
+            )
+        }
     }
 }
 
@@ -31,6 +38,7 @@ enum QueryService {
 struct WaitingQuery {
     var request: RouterRequest
     var head: EnvelopeHead
+    var query: QueryKind
     var after: [String: UInt64]
     var deadline: Int64
 }
@@ -62,10 +70,10 @@ final class SnapshotSource {
         nextPart = 0
     }
 
-    init(context: Context, endpoint: String, origin: UInt8, configure: @escaping (Socket) throws -> Void) throws {
+    init(endpoint: String, origin: UInt8, client: RequestClient) {
         self.endpoint = endpoint
         self.origin = origin
-        client = try RequestClient(context: context, endpoints: [endpoint], configure: configure)
+        self.client = client
     }
 }
 
@@ -104,7 +112,32 @@ struct ReplicaState {
     /// after snapshot for it, while a subscriber that resyncs now and then never notices.
     static let snapshotBurst = 5.0
 
-    static let serves = Array(MessageType.queries) + [MessageType.snapshot, MessageType.status, MessageType.ping]
+    /// The requests a replica answers: every query, and the snapshot, status and ping.
+    enum Requests: RequestSet {
+        case query(QueryKind)
+        case snapshot, status, ping
+
+        init?(type: String) {
+            if let kind = QueryKind(rawValue: type) {
+                self = .query(kind)
+                return
+            }
+            switch MessageType(rawValue: type) {
+            case .snapshot?: self = .snapshot
+            case .status?: self = .status
+            case .ping?: self = .ping
+            default: return nil
+            }
+        }
+
+        static var served: [String] { QueryKind.allCases.map(\.rawValue) + [MessageType.snapshot, .status, .ping].map(\.rawValue) }
+    }
+
+    /// What wakes a turn besides requests.
+    enum Wake: Hashable {
+        case feed
+        case source(Int)
+    }
     static let bufferLimit = 20_000
     static let snapshotTimeout: Int64 = 5000
     static let feedBudgetMillis: Int64 = 50
@@ -157,51 +190,27 @@ struct ReplicaState {
     }
 
     mutating func run(stop: StopFlag) throws {
-        let context = try Context()
-        let teardown = Teardown()
-        defer {
-            // Whatever way the loop ends (a port taken, a bad key): every socket closed, then the
-            // context, so that the process exits instead of waiting in zmq_ctx_term.
-            teardown.run()
-            context.terminate()
-        }
-        let zap = try settings.curve.allowed.map { try ZapHandler(context: context, allowed: $0, logger: logger) }
-        if let zap { teardown.add(zap.close) }
         let epoch = String(UInt64(wallMillis()), radix: 36)
-        let publisher = try Publisher(
-            context: context, endpoint: settings.publish, stream: "query-\(settings.instance)-\(epoch)",
-            highWaterMark: settings.publishHighWaterMark, curve: settings.curve
-        )
-        teardown.add(publisher.close)
-        let router = try makeRouter(context, bind: settings.bind, maxBytes: settings.maxRequestBytes, curve: settings.curve)
-        teardown.add(router.close)
-        let monitor = LinkMonitor(context: context, logger: logger, maxConnections: settings.maxConnections)
-        teardown.add(monitor.close)
-        try monitor.watchServer(router)
-        try monitor.watchPublisher(publisher.socket)
-        let feed = try monitor.upstreamFeed(
-            context, feeds: settings.aggregateFeeds, prefixes: [""], curve: settings.curve, serverKey: settings.aggregatePublicKey,
-            teardown: teardown
-        )
+        let shell = try ServiceShell<Requests>(stream: "query-\(settings.instance)-\(epoch)", settings: settings.shell, logger: logger)
+        defer { shell.close() }
+        let publisher = shell.publisher
+        let feed = try shell.upstreamFeed(settings.aggregateFeeds, prefixes: [""], serverKey: settings.aggregatePublicKey)
         sources = []
         for (index, endpoint) in settings.aggregateEndpoints.enumerated() {
-            let configure = monitor.upstreamClient(endpoint: endpoint, curve: settings.curve, serverKey: settings.aggregatePublicKey)
-            let source = try SnapshotSource(context: context, endpoint: endpoint, origin: UInt8(min(index, 254)), configure: configure)
-            teardown.add(source.client.close)
-            sources.append(source)
+            let client = try shell.upstreamClient(endpoint, serverKey: settings.aggregatePublicKey)
+            sources.append(SnapshotSource(endpoint: endpoint, origin: UInt8(min(index, 254)), client: client))
         }
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
         var wasReady = false
 
-        var trim = MemoryTrim()
         while !stop.isSet {
-            let poller = Poller([router, feed] + sources.map(\.client.pollable) + (zap.map { [$0.socket] } ?? []))
-            let ready = try poller.poll(timeoutMilliseconds: snapshotQueue.isEmpty ? 50 : 0)
-            if let zap, ready[ready.count - 1] { zap.handle() }
-            monitor.poll()
+            let wake = try shell.wait(
+                for: [(Wake.feed, feed)] + sources.enumerated().map { (Wake.source($0), $1.client.pollable) },
+                timeout: snapshotQueue.isEmpty ? 50 : 0
+            )
             // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
-            if ready[1] { drainFeed(feed, sources: sources, publisher: publisher) }
-            for (index, source) in sources.enumerated() where ready[2 + index] {
+            if wake.contains(.feed) { drainFeed(feed, sources: sources, publisher: publisher) }
+            for (index, source) in sources.enumerated() where wake.contains(.source(index)) {
                 takeSnapshot(source, publisher: publisher)
             }
             for source in sources { try tend(source) }
@@ -210,17 +219,18 @@ struct ReplicaState {
                 logger.info("query ready", metadata: ["figures": "\(replica.count)", "asOf": "\(asOf)"])
                 wasReady = true
             }
-            if ready[0] {
-                drainRouter(router, maxBytes: settings.maxRequestBytes, logger: logger, stop: stop) { request, head in
-                    handle(request, head, router: router, publisher: publisher, ready: isReady, monitor: monitor)
+            if wake.requests {
+                shell.serve(stop: stop) { request, head, kind in
+                    handle(request, head, kind, shell: shell, ready: isReady)
                 }
             }
-            serveOneSnapshot(router: router, publisher: publisher)
-            answerWaiting(router: router, ready: isReady)
-            publisher.heartbeatIfIdle(positions: asOf)
-            if ready.contains(true) { trim.worked() } else { trim.idle() }
-            observability.turned(ready: isReady, problem: monitor.problem ?? (isReady ? nil : "loading the first snapshot"))
-            if observability.sampled { sampleMetrics(monitor) }
+            serveOneSnapshot(router: shell.router, publisher: publisher)
+            answerWaiting(router: shell.router, ready: isReady)
+            shell.endTurn(
+                worked: wake.any, observability: observability, ready: isReady,
+                problem: shell.monitor.problem ?? (isReady ? nil : "loading the first snapshot"), positions: asOf
+            )
+            if observability.sampled { sampleMetrics(shell.monitor) }
         }
     }
 
@@ -248,12 +258,12 @@ struct ReplicaState {
     mutating func takeSnapshot(_ source: SnapshotSource, publisher: Publisher) {
         while let (head, json, attachment) = try? source.client.takeWithAttachment() {
             guard let pending = source.pending, head.id == .string(pending.id) else { continue }
-            guard head.type == MessageType.snapshotPart, let attachment,
+            guard head.kind == .snapshotPart, let attachment,
                 case .success(let part) = Wire.decodeBody(SnapshotPart.self, from: json),
                 part.part == source.nextPart, part.positions.count == 1
             else {
                 // Not ready yet (unavailable), busy, not an aggregate, or a part missing: ask again.
-                if head.type == MessageType.snapshotPart {
+                if head.kind == .snapshotPart {
                     logger.warning("a snapshot part is missing or does not read; asking again", metadata: ["zmq.endpoint": "\(source.endpoint)"])
                 }
                 source.pending = nil
@@ -332,7 +342,7 @@ struct ReplicaState {
             guard let frames = try? feed.receive(wait: false) else { return }
             guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let stream = head.stream, let seq = head.seq
             else { continue }
-            let heartbeat = head.type == MessageType.heartbeat
+            let heartbeat = head.kind == .heartbeat
             guard let source = sources.first(where: { $0.follower.stream == stream }) else {
                 // A stream with no snapshot yet (a new aggregate, or one that restarted): held
                 // until a snapshot says where to start.
@@ -432,17 +442,14 @@ struct ReplicaState {
         return after.allSatisfy { stream, seq in (positions[stream] ?? 0) >= seq }
     }
 
-    mutating func handle(
-        _ request: RouterRequest, _ head: EnvelopeHead, router: Socket, publisher: Publisher, ready: Bool, monitor: LinkMonitor
-    ) {
-        switch head.type {
-        case MessageType.ping:
-            if ready {
-                request.reply(pong(head, service: "query", instance: settings.instance), on: router)
-            } else {
-                request.reply(ProtocolError(.unavailable, "loading the first snapshot", id: head.id), on: router)
-            }
-        case MessageType.status:
+    mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
+        let router = shell.router
+        let publisher = shell.publisher
+        let monitor = shell.monitor
+        switch kind {
+        case .ping:
+            shell.ping(request, head, service: "query", instance: settings.instance, notReady: ready ? nil : "loading the first snapshot")
+        case .status:
             let body = StatusResult(
                 service: "query", version: serviceVersion, instance: settings.instance, streams: [publisher.stream],
                 positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
@@ -457,8 +464,8 @@ struct ReplicaState {
                 problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
                 setAside: setAsideLog.latest, links: monitor.links
             )
-            request.reply(Envelope(type: MessageType.statusResult, id: head.id, body: body), on: router)
-        case MessageType.snapshot:
+            request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
+        case .snapshot:
             switch Wire.decodeBody(SnapshotRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
                 request.reply(error, on: router)
@@ -483,7 +490,7 @@ struct ReplicaState {
                 }
                 snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }
-        case let type where MessageType.queries.contains(type):
+        case .query(let query):
             let control: QueryControl
             switch Wire.decodeBody(QueryControl.self, in: request.message, id: head.id, code: .invalidQuery) {
             case .failure(let error):
@@ -494,7 +501,7 @@ struct ReplicaState {
             }
             let after = control.after ?? [:]
             if ready && satisfied(after) {
-                answer(request, head, router: router)
+                answer(request, head, query, router: router)
             } else {
                 // A waiting query holds its bytes until it is answered: bounded, so that parked
                 // queries cannot take the replica's memory.
@@ -509,10 +516,8 @@ struct ReplicaState {
                 }
                 let timeout = Int64(min(max(control.timeoutMs ?? 2000, 0), 60_000))
                 waitingBytes += size
-                waiting.append(WaitingQuery(request: request, head: head, after: after, deadline: monotonicMillis() + timeout))
+                waiting.append(WaitingQuery(request: request, head: head, query: query, after: after, deadline: monotonicMillis() + timeout))
             }
-        default:
-            request.reply(unknownType(head, serves: Self.serves), on: router)
         }
     }
 
@@ -532,12 +537,12 @@ struct ReplicaState {
             )
             snapshotCache = (prefix, publisher.seq, body)
         }
-        request.reply(Envelope(type: MessageType.snapshotResult, id: id, body: body), on: router)
+        request.reply(Envelope(MessageType.snapshotResult, id: id, body: body), on: router)
     }
 
-    mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket) {
+    mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: QueryKind, router: Socket) {
         answered += 1
-        let (bytes, outcome) = QueryDispatcher.answer(type: head.type, message: request.message, id: head.id, store: replica, asOf: asOf)
+        let (bytes, outcome) = QueryDispatcher.answer(kind, message: request.message, id: head.id, store: replica, asOf: asOf)
         request.reply(bytes, outcome: outcome, on: router)
     }
 
@@ -549,7 +554,7 @@ struct ReplicaState {
             let done = (ready && satisfied(query.after)) || now >= query.deadline
             if done { waitingBytes -= query.request.payload.count }
             if ready && satisfied(query.after) {
-                answer(query.request, query.head, router: router)
+                answer(query.request, query.head, query.query, router: router)
             } else if now >= query.deadline {
                 let error =
                     ready

@@ -342,7 +342,7 @@ public struct Catalog: Sendable {
             throw ProtocolError(
                 .unknownEntity,
                 "\(level.rawValue) name '\(name)' is ambiguous (\(matches.sorted().joined(separator: ", "))); name its parent too",
-                details: ["field": .string(level.rawValue), "name": .string(name)]
+                details: ["field": .string(level.rawValue), "name": .string(name), "candidates": .array(matches.sorted().map { .string($0) })]
             )
         }
         return id

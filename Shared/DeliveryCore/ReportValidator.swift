@@ -186,7 +186,7 @@ public enum ReportValidator {
         let alone = EntitySelector(brand: level == .brand ? name : nil, model: level == .model ? name : nil)
         do {
             return try catalog.resolve(alone)
-        } catch let failure where failure.message.contains("ambiguous") {
+        } catch let failure where failure.details?["candidates"] != nil {
             // Same name in several places: the parents named in the report pick one.
             return try catalog.resolve(
                 EntitySelector(group: group, brand: level == .model ? brand : name, model: level == .model ? name : nil)

@@ -22,6 +22,10 @@ public struct Envelope<Body: Codable & Sendable>: Codable, Sendable {
         self.seq = seq
     }
 
+    public init(_ type: MessageType, id: JSONValue, body: Body, stream: String? = nil, seq: UInt64? = nil) {
+        self.init(type: type.rawValue, id: id, body: body, stream: stream, seq: seq)
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(v, forKey: .v)
@@ -39,6 +43,9 @@ public struct EnvelopeHead: Sendable {
     public var id: JSONValue
     public var stream: String?
     public var seq: UInt64?
+
+    /// The type, when it is one this library knows (a query's type is a `QueryKind`).
+    public var kind: MessageType? { MessageType(rawValue: type) }
 }
 
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,

@@ -394,19 +394,19 @@ public enum EventBatch {
                 let stored = Array(try reader.raw())
                 do {
                     let report = try StoredReport.decode(stored)
-                    events.append(LoggedEvent(type: MessageType.reportAccepted, stream: stream, seq: seq, topic: "", report: report, catalog: nil))
+                    events.append(LoggedEvent(type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: "", report: report, catalog: nil))
                 } catch {
                     events.append(
-                        LoggedEvent(type: MessageType.reportAccepted, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: "the stored report does not read: \(error)")
+                        LoggedEvent(type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: "the stored report does not read: \(error)")
                     )
                 }
             case 1:
                 let json = Array(try reader.raw())
                 if let parsed = try? JSONParser.parse(json), let document = try? JSONValueDecoder.decode(CatalogDocument.self, from: parsed) {
-                    events.append(LoggedEvent(type: MessageType.catalogAccepted, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document))
+                    events.append(LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document))
                 } else {
                     events.append(
-                        LoggedEvent(type: MessageType.catalogAccepted, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: nil, problem: "the stored catalog does not read")
+                        LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: nil, problem: "the stored catalog does not read")
                     )
                 }
             case 2:

@@ -1,54 +1,52 @@
-/// The `type` of every message in PROTOCOL.md, and the extensions of this implementation.
-public enum MessageType {
+/// The `type` of every message in PROTOCOL.md except queries (`QueryKind`), and the extensions of
+/// this implementation. On the wire a type is a string; in code it is one of these, so that a
+/// `switch` over the types a service answers is checked by the compiler.
+public enum MessageType: String, CaseIterable, Sendable, Codable {
     // Requests any ROUTER answers.
-    public static let ping = "ping"
-    public static let pong = "pong"
-    public static let status = "status"
-    public static let statusResult = "status.result"
-    public static let error = "error"
+    case ping
+    case pong
+    case status
+    case statusResult = "status.result"
+    case error
 
     // Ingest.
-    public static let submit = "submit"
-    public static let submitOK = "submit.ok"
-    public static let catalogPut = "catalog.put"
-    public static let catalogOK = "catalog.ok"
-    public static let replay = "replay"
-    public static let replayResult = "replay.result"
+    case submit
+    case submitOK = "submit.ok"
+    case catalogPut = "catalog.put"
+    case catalogOK = "catalog.ok"
+    case replay
+    case replayResult = "replay.result"
 
     // Events.
-    public static let reportAccepted = "report.accepted"
-    public static let catalogAccepted = "catalog.accepted"
-    public static let figureChanged = "figure.changed"
+    case reportAccepted = "report.accepted"
+    case catalogAccepted = "catalog.accepted"
+    case figureChanged = "figure.changed"
     /// *Extension*: a figure a replica no longer has (its aggregate's new state lacks it).
-    public static let figureRemoved = "figure.removed"
-    public static let heartbeat = "heartbeat"
+    case figureRemoved = "figure.removed"
+    case heartbeat
 
     // Aggregate and query.
-    public static let snapshot = "snapshot"
-    public static let snapshotResult = "snapshot.result"
+    case snapshot
+    case snapshotResult = "snapshot.result"
 
     // Internal links (docs/PROTOCOL.md, "Internal links"): a JSON head and a binary frame.
-    public static let figureBatch = "figure.batch"
-    public static let reportBatch = "report.batch"
-    public static let snapshotPart = "snapshot.part"
+    case figureBatch = "figure.batch"
+    case reportBatch = "report.batch"
+    case snapshotPart = "snapshot.part"
+}
 
-    // Queries.
-    public static let units = "units"
-    public static let share = "share"
-    public static let growth = "growth"
-    public static let ytd = "ytd"
-    public static let ranking = "ranking"
-    public static let streak = "streak"
-    public static let series = "series"
-    public static let reconcile = "reconcile"
-    public static let convert = "convert"
-    public static let catalog = "catalog"
+/// The requests one ROUTER answers, read from a message's `type`. A service lists them as an
+/// enum and handles them with a `switch`: a request it lists and does not handle is a compile
+/// error, and a type it does not list gets `unknown_type` naming the ones it does.
+public protocol RequestSet: Sendable {
+    init?(type: String)
+    /// The wire types, for the `unknown_type` reply.
+    static var served: [String] { get }
+}
 
-    public static let queries: Set<String> = [
-        units, share, growth, ytd, ranking, streak, series, reconcile, convert, catalog,
-    ]
-
-    public static func result(_ type: String) -> String { type + ".result" }
+extension RequestSet where Self: RawRepresentable, RawValue == String, Self: CaseIterable {
+    public init?(type: String) { self.init(rawValue: type) }
+    public static var served: [String] { allCases.map(\.rawValue) }
 }
 
 /// The topics of pub/sub messages.

@@ -49,7 +49,7 @@ public struct ProtocolError: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var description: String { "\(code.rawValue): \(message)" }
 
-    public var envelope: Envelope<ErrorBody> { Envelope(type: MessageType.error, id: id, body: body) }
+    public var envelope: Envelope<ErrorBody> { Envelope(MessageType.error, id: id, body: body) }
 
     /// Says what a decoding error found wrong and where (`body.period: expected a string, found a number`).
     public init(describing error: DecodingError, id: JSONValue = .null, code: ErrorCode = .badEnvelope) {

@@ -3,34 +3,34 @@ import Logging
 
 /// The flags every service takes besides its endpoints.
 public struct CommonOptions: ParsableArguments {
-    @Option(help: "This instance's name, part of its stream id (env DELIVERY_INSTANCE; default: the host name).")
+    @Option(name: SettingsTable.instance.name, help: SettingsTable.instance.help)
     public var instance: String?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (env DELIVERY_LOG_LEVEL; default info).")
+    @Option(name: SettingsTable.logLevel.name, help: SettingsTable.logLevel.help)
     public var logLevel: String?
 
-    @Option(help: "text, or json for one JSON object per line (env DELIVERY_LOG_FORMAT; default text).")
+    @Option(name: SettingsTable.logFormat.name, help: SettingsTable.logFormat.help)
     public var logFormat: String?
 
-    @Option(help: "Largest request answered, in bytes (env DELIVERY_MAX_REQUEST_BYTES; default 4 MiB).")
+    @Option(name: SettingsTable.maxRequestBytes.name, help: SettingsTable.maxRequestBytes.help)
     public var maxRequestBytes: Int?
 
-    @Option(help: "Messages a PUB queues per subscriber before it drops (env DELIVERY_PUBLISH_HWM; default 100000).")
+    @Option(name: SettingsTable.publishHwm.name, help: SettingsTable.publishHwm.help)
     public var publishHwm: Int32?
 
-    @Option(help: "Most client connections the ROUTER holds (env DELIVERY_MAX_CONNECTIONS; default: 90 % of the open-file limit).")
+    @Option(name: SettingsTable.maxConnections.name, help: SettingsTable.maxConnections.help)
     public var maxConnections: Int?
 
-    @Option(help: "host:port for /metrics, /healthz and /readyz over HTTP (env DELIVERY_METRICS_BIND; default: off).")
+    @Option(name: SettingsTable.metricsBind.name, help: SettingsTable.metricsBind.help)
     public var metricsBind: String?
 
-    @Option(help: "CURVE: this service's secret key, Z85 (env DELIVERY_CURVE_SECRET_KEY); turns CURVE on for the sockets it binds.")
+    @Option(name: SettingsTable.curveSecretKey.name, help: SettingsTable.curveSecretKey.help)
     public var curveSecretKey: String?
 
-    @Option(help: "CURVE: a key file from `deliveries keygen` instead of the key itself (env DELIVERY_CURVE_KEY_FILE).")
+    @Option(name: SettingsTable.curveKeyFile.name, help: SettingsTable.curveKeyFile.help)
     public var curveKeyFile: String?
 
-    @Option(help: "CURVE: a file of client public keys to accept, one per line (env DELIVERY_CURVE_CLIENTS); required on ingest.")
+    @Option(name: SettingsTable.curveClients.name, help: SettingsTable.curveClients.help)
     public var curveClients: String?
 
     public init() {}
@@ -39,7 +39,7 @@ public struct CommonOptions: ParsableArguments {
 
     /// The metrics address, checked (`host:port`, the host an IPv4 address or `*`); nil when off.
     public func resolvedMetricsBind() throws -> String? {
-        let value = setting(metricsBind, "DELIVERY_METRICS_BIND", default: "")
+        let value = SettingsTable.metricsBind.text(metricsBind)
         guard !value.isEmpty else { return nil }
         guard let colon = value.lastIndex(of: ":"), let port = UInt16(value[value.index(after: colon)...]), port > 0 else {
             throw SettingError("DELIVERY_METRICS_BIND must be host:port (such as 0.0.0.0:9100 or 127.0.0.1:9100), not '\(value)'")
@@ -52,24 +52,24 @@ public struct CommonOptions: ParsableArguments {
         return value
     }
 
-    public func resolvedMaxRequestBytes() throws -> Int { try ServiceKit.maxRequestBytes(maxRequestBytes) }
+    public func resolvedMaxRequestBytes() throws -> Int { try SettingsTable.maxRequestBytes.int(maxRequestBytes) }
 
     /// The high-water mark of the service's PUB: past it a slow subscriber loses messages (and
     /// finds the gap by seq) instead of slowing the service.
     public func resolvedPublishHighWaterMark() throws -> Int32 {
-        Int32(try intSetting(publishHwm.map(Int.init), "DELIVERY_PUBLISH_HWM", default: 100_000, range: 1...10_000_000))
+        Int32(try SettingsTable.publishHwm.int(publishHwm.map(Int.init)))
     }
 
     /// The most connections the service's ROUTER holds (env DELIVERY_MAX_CONNECTIONS); the default
     /// leaves room under the process's open-file limit, which the service raises to its hard limit.
     public func resolvedMaxConnections() throws -> Int {
         let cap = connectionCap(openFileLimit: raiseOpenFileLimit())
-        return try intSetting(maxConnections, "DELIVERY_MAX_CONNECTIONS", default: cap, range: 1...Int(Int32.max))
+        return try SettingsTable.maxConnections.int(maxConnections, default: cap)
     }
 
     /// The log level, checked.
     public func resolvedLogLevel() throws -> Logger.Level {
-        let text = setting(logLevel, "DELIVERY_LOG_LEVEL", default: "info")
+        let text = SettingsTable.logLevel.text(logLevel)
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw SettingError("DELIVERY_LOG_LEVEL='\(text)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -79,16 +79,16 @@ public struct CommonOptions: ParsableArguments {
     /// The CURVE settings (off unless a key is given).
     public func resolvedCurve() throws -> CurveSettings {
         try CurveSettings.load(
-            secretKey: setting(curveSecretKey, "DELIVERY_CURVE_SECRET_KEY", default: ""),
-            keyFile: setting(curveKeyFile, "DELIVERY_CURVE_KEY_FILE", default: ""),
-            clientsFile: setting(curveClients, "DELIVERY_CURVE_CLIENTS", default: "")
+            secretKey: SettingsTable.curveSecretKey.text(curveSecretKey),
+            keyFile: SettingsTable.curveKeyFile.text(curveKeyFile),
+            clientsFile: SettingsTable.curveClients.text(curveClients)
         )
     }
 
     /// Makes the process's logger; only `main` calls this.
     public func makeLogger(_ label: String) throws -> Logger {
         let level = try resolvedLogLevel()
-        let format = setting(logFormat, "DELIVERY_LOG_FORMAT", default: "text").lowercased()
+        let format = SettingsTable.logFormat.text(logFormat).lowercased()
         guard format == "text" || format == "json" else {
             throw SettingError("DELIVERY_LOG_FORMAT='\(format)' is not text or json")
         }

@@ -25,33 +25,33 @@ public final class Publisher {
 
     /// Publishes an event on a topic with the next seq; returns that seq.
     @discardableResult
-    public func publish<Body: Codable & Sendable>(topic: String, type: String, body: Body) -> UInt64 {
+    public func publish<Body: Codable & Sendable>(topic: String, type: MessageType, body: Body) -> UInt64 {
         seq += 1
         publish(topic: topic, seq: seq, type: type, body: body)
         return seq
     }
 
     /// Publishes with a seq given by the caller (an ingest log's own numbering).
-    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: String, body: Body) {
+    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: MessageType, body: Body) {
         self.seq = max(self.seq, seq)
-        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        let envelope = Envelope(type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send(topic: topic, Wire.encode(envelope))
     }
 
     /// Publishes an internal-link message: a JSON envelope, then `attachment` as a third frame
     /// (the binary part, docs/PROTOCOL.md "Internal links"). Returns its seq.
     @discardableResult
-    public func publish<Body: Codable & Sendable>(topic: String, type: String, body: Body, attachment: [UInt8]) -> UInt64 {
+    public func publish<Body: Codable & Sendable>(topic: String, type: MessageType, body: Body, attachment: [UInt8]) -> UInt64 {
         seq += 1
-        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        let envelope = Envelope(type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send([Array(topic.utf8), Wire.encode(envelope), attachment])
         return seq
     }
 
     /// Publishes an internal-link message with a seq given by the caller (an ingest log's own).
-    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: String, body: Body, attachment: [UInt8]) {
+    public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: MessageType, body: Body, attachment: [UInt8]) {
         self.seq = max(self.seq, seq)
-        let envelope = Envelope(type: type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
+        let envelope = Envelope(type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send([Array(topic.utf8), Wire.encode(envelope), attachment])
     }
 
@@ -91,7 +91,7 @@ public final class Publisher {
 
     public func heartbeat(positions: [String: UInt64]? = nil) {
         let body = HeartbeatBody(stream: stream, seq: seq, positions: positions)
-        let envelope = Envelope(type: MessageType.heartbeat, id: .string("\(stream):hb"), body: body, stream: stream, seq: seq)
+        let envelope = Envelope(MessageType.heartbeat, id: .string("\(stream):hb"), body: body, stream: stream, seq: seq)
         send(topic: Topic.heartbeat, Wire.encode(envelope))
     }
 

@@ -50,13 +50,15 @@ public final class RequestClient {
         return "\(prefix)-\(counter)"
     }
 
-    /// Sends a request without waiting; returns its id.
-    @discardableResult
     /// Sends a request; returns its id, or nil when no peer is connected to take it (IMMEDIATE)
     /// within `waitMillis` (0: do not wait; a service loop then tries again on its next turn).
     public func send<Body: Codable & Sendable>(type: String, body: Body, id: String? = nil, waitMillis: Int32 = 0) throws -> String? {
         let id = id ?? nextID()
         return try sendRaw(Wire.encode(Envelope(type: type, id: .string(id), body: body)), waitMillis: waitMillis) ? id : nil
+    }
+
+    public func send<Body: Codable & Sendable>(type: MessageType, body: Body, id: String? = nil, waitMillis: Int32 = 0) throws -> String? {
+        try send(type: type.rawValue, body: body, id: id, waitMillis: waitMillis)
     }
 
     /// Sends request bytes; false when no peer took them within `waitMillis`.
@@ -103,13 +105,28 @@ public final class RequestClient {
         var last: (EnvelopeHead, [UInt8])?
         for _ in endpoints {
             if let reply = try attempt(type: type, body: body, timeoutMillis: share) {
-                guard reply.0.type == MessageType.error, Self.isUnavailable(reply.1) else { return reply }
+                guard reply.0.kind == .error, Self.isUnavailable(reply.1) else { return reply }
                 last = reply
             }
             current = (current + 1) % endpoints.count
             reset()
         }
         return last
+    }
+
+    public func request<Body: Codable & Sendable>(type: MessageType, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
+        try request(type: type.rawValue, body: body, timeoutMillis: timeoutMillis)
+    }
+
+    /// Sends a query and waits for its reply: the typed result, or the service's error as a
+    /// `ProtocolError`; nil on time-out.
+    public func query<Query: QueryRequest>(
+        _ query: Query, control: QueryControl = QueryControl(), timeoutMillis: Int64
+    ) throws -> Result<Query.Result, ProtocolError>? {
+        guard let (head, bytes) = try request(type: Query.kind.rawValue, body: QueryBody(query: query, control: control), timeoutMillis: timeoutMillis) else {
+            return nil
+        }
+        return Wire.reply(Query.Result.self, head: head, bytes: bytes, expecting: Query.kind.resultType)
     }
 
     private static func isUnavailable(_ bytes: [UInt8]) -> Bool {
@@ -138,11 +155,23 @@ public final class RequestClient {
         return nil
     }
 
-    /// Drops the socket and any reply still due on it.
+    /// Drops the socket and any reply still due on it. The old socket is closed only once its
+    /// successor exists: when no new socket can be made (the context is ending, no file
+    /// descriptors), the client keeps the old one, whose late replies are told apart by id, and
+    /// says why in `resetProblem`; it never holds a closed socket.
     public func reset() {
-        socket.close()
-        if let fresh = try? Self.makeSocket(context, connected, configure) { socket = fresh }
+        do {
+            let fresh = try Self.makeSocket(context, connected, configure)
+            socket.close()
+            socket = fresh
+            resetProblem = nil
+        } catch {
+            resetProblem = "\(error)"
+        }
     }
+
+    /// Why the last `reset` kept the old socket, or nil.
+    public private(set) var resetProblem: String?
 
     public func close() {
         socket.close()

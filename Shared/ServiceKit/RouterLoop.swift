@@ -67,7 +67,7 @@ public func busy(_ why: String, id: JSONValue, retryAfterMs: Int = 1000) -> Prot
 
 /// The standard `pong`.
 public func pong(_ head: EnvelopeHead, service: String, instance: String) -> Envelope<PongBody> {
-    Envelope(type: MessageType.pong, id: head.id, body: PongBody(service: service, instance: instance))
+    Envelope(MessageType.pong, id: head.id, body: PongBody(service: service, instance: instance))
 }
 
 /// The reply for a type this ROUTER does not serve.

@@ -20,19 +20,8 @@ public func listSetting(_ flag: String?, _ variable: String, default value: Stri
 /// This instance's name: `DELIVERY_INSTANCE`, else the host name.
 public func instanceName(_ flag: String?) -> String {
     let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local"
-    let name = setting(flag, "DELIVERY_INSTANCE", default: host)
+    let name = setting(flag, SettingsTable.instance.variable, default: host)
     return String(name.prefix(64).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
-}
-
-/// The largest request a ROUTER answers: `DELIVERY_MAX_REQUEST_BYTES`, default 4 MiB.
-public func maxRequestBytes(_ flag: Int?) throws -> Int {
-    try intSetting(flag, "DELIVERY_MAX_REQUEST_BYTES", default: 4 * 1024 * 1024, range: 1024...(256 << 20))
-}
-
-/// A setting with no default: the flag, else the environment variable, else nil (empty is nil).
-public func optionalSetting(_ flag: String?, _ variable: String) -> String? {
-    let value = setting(flag, variable, default: "")
-    return value.isEmpty ? nil : value
 }
 
 // MARK: Validated settings
@@ -112,7 +101,8 @@ public func checkPaired(_ first: [String], _ firstName: String, _ second: [Strin
 
 /// A CURVE public key setting (40 characters of Z85), or nil when not set.
 public func publicKeySetting(_ flag: String?, _ variable: String) throws -> String? {
-    guard let key = optionalSetting(flag, variable) else { return nil }
+    let key = setting(flag, variable, default: "")
+    guard !key.isEmpty else { return nil }
     guard CurveKeyPair.isKey(key) else {
         throw SettingError("\(variable) is not a CURVE public key (40 characters of Z85, as deliveries keygen writes)")
     }

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Foundation
+import TestSupport
 import Testing
 
 /// Every input the fuzz target keeps (fuzz/corpus: the seeds and any crash it ever found) runs

@@ -1,6 +1,7 @@
 import DeliveryMessages
 import Foundation
 import ServiceKit
+import TestSupport
 import Testing
 import ZeroMQ
 

@@ -1,19 +1,20 @@
+import DeliveryMessages
 import Foundation
 
 /// A plain-text table with aligned columns: numbers right, text left.
-struct Table {
-    var headers: [String]
-    var rows: [[String]] = []
+public struct Table: Sendable, Equatable {
+    public var headers: [String]
+    public var rows: [[String]] = []
 
-    init(_ headers: [String]) {
+    public init(_ headers: [String]) {
         self.headers = headers
     }
 
-    mutating func add(_ row: [String]) {
+    public mutating func add(_ row: [String]) {
         rows.append(row)
     }
 
-    func render() -> String {
+    public func render() -> String {
         let widths = headers.indices.map { column in
             ([headers[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
         }
@@ -28,7 +29,7 @@ struct Table {
         return out.joined(separator: "\n")
     }
 
-    func csv() -> String {
+    public func csv() -> String {
         ([headers] + rows).map { row in row.map(Self.csvCell).joined(separator: ",") }.joined(separator: "\n")
     }
 
@@ -43,9 +44,9 @@ struct Table {
     }
 }
 
-enum Format {
+public enum Format {
     /// 44454 → "44,454".
-    static func units(_ value: Int64) -> String {
+    public static func units(_ value: Int64) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (index, char) in digits.enumerated() {
@@ -56,18 +57,25 @@ enum Format {
     }
 
     /// 0.8239 → "82.39 %".
-    static func percent(_ value: Double?, signed: Bool = false) -> String {
+    public static func percent(_ value: Double?, signed: Bool = false) -> String {
         guard let value else { return "n/a" }
         let text = String(format: "%.2f %%", value * 100)
         return signed && value > 0 ? "+" + text : text
     }
 
-    static func qualifier(_ text: String) -> String {
-        switch text {
-        case "atLeast": "at least"
-        case "atMost": "at most"
-        case "approximate": "about"
-        default: ""
+    /// The words before a number: "at least 2,000", "about 6,000".
+    public static func qualifier(_ qualifier: Qualifier) -> String {
+        switch qualifier {
+        case .exact: ""
+        case .atLeast: "at least"
+        case .atMost: "at most"
+        case .approximate: "about"
         }
+    }
+
+    /// A number with its qualifier's words.
+    public static func units(_ value: Int64, _ qualifier: Qualifier) -> String {
+        let words = Self.qualifier(qualifier)
+        return words.isEmpty ? units(value) : "\(words) \(units(value))"
     }
 }

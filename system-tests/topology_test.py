@@ -107,7 +107,7 @@ def main():
 def body_of(ingest, queries, bin_dir, data):
     ctx = zmq.Context()
     sample = load(os.path.join(ROOT, "samples", "hima-2025-05.json"))
-    more = load(os.path.join(ROOT, "tests", "data", "northwind-solo.json"))
+    more = load(os.path.join(ROOT, "system-tests", "data", "northwind-solo.json"))
     i1, i2 = Client(ctx, ingest[0]), Client(ctx, ingest[1])
 
     # Every ingest instance validates against its own catalog: both get both catalogs.

@@ -1,3 +1,4 @@
+import DeliveryCore
 import DeliveryMessages
 
 /// Everything a service does with the bytes of a request before it changes any state: the
@@ -56,9 +57,9 @@ public enum UntrustedInput {
             var copy = book
             if (try? copy.apply(catalog: document)) != nil { accepted += 1 }
         }
-        for type in MessageType.queries {
-            let reply = QueryDispatcher.answer(type: type, message: message, id: head.id, store: book, asOf: ["fuzz": 1]).bytes
-            if case .success(let replyHead) = Wire.decodeHead(reply), replyHead.type != MessageType.error { accepted += 1 }
+        for kind in QueryKind.allCases {
+            let reply = QueryDispatcher.answer(kind, message: message, id: head.id, store: book, asOf: ["fuzz": 1]).bytes
+            if case .success(let replyHead) = Wire.decodeHead(reply), replyHead.kind != .error { accepted += 1 }
         }
         if case .success = Wire.decodeBody(ReplayRequest.self, in: message) { accepted += 1 }
         if case .success = Wire.decodeBody(SnapshotRequest.self, in: message) { accepted += 1 }

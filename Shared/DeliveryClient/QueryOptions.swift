@@ -1,0 +1,182 @@
+import ArgumentParser
+import DeliveryMessages
+
+/// The flags that name an entity and the other query fields; shared by `query`, `chart` and
+/// `brief`. Each query kind builds its typed request from them (`ClientQuery`).
+public struct QueryOptions: ParsableArguments {
+    @Flag(help: "The whole market.") public var market = false
+    @Option(help: "Group (alliance or automaker group) name, id or alias.") public var group: String?
+    @Option(help: "Brand name, id or alias.") public var brand: String?
+    @Option(help: "Model name, id or alias.") public var model: String?
+    @Option(help: "Period: YYYY-MM, YYYY-Qn or YYYY.") public var period: String?
+    @Option(help: "units: only this source's reports.") public var source: String?
+    @Option(help: "share: the whole, a group (default: the parent).") public var ofGroup: String?
+    @Option(help: "share: the whole, a brand.") public var ofBrand: String?
+    @Flag(help: "share: the whole market.") public var ofMarket = false
+    @Option(help: "growth: mom, qoq or yoy.") public var vs: String?
+    @Option(help: "ranking: model, brand or group.") public var level: String?
+    @Option(help: "ranking: within this group.") public var withinGroup: String?
+    @Option(help: "ranking: within this brand.") public var withinBrand: String?
+    @Option(help: "ranking, streak: price segment id or name.") public var segment: String?
+    @Option(help: "ranking: powertrain (BEV, EREV, PHEV…).") public var powertrain: String?
+    @Option(help: "ranking: only the first N rows.") public var top: Int?
+    @Option(help: "series: first period; convert: currency code.") public var from: String?
+    @Option(help: "series: last period; convert: currency code.") public var to: String?
+    @Option(help: "series: month, quarter or year.") public var granularity: String?
+    @Option(help: "convert: the amount.") public var amount: Double?
+    @Option(help: "Answer only once these positions are applied: stream:seq[,stream:seq].") public var after: String?
+    @Option(help: "With --after: how long the service may wait, in milliseconds.") public var timeoutMs: Int?
+
+    public init() {}
+
+    /// The entity the flags name, or nil when they name none.
+    public func selector() -> EntitySelector? {
+        guard market || group != nil || brand != nil || model != nil else { return nil }
+        return EntitySelector(market: market ? true : nil, group: group, brand: brand, model: model)
+    }
+
+    public func entity() throws -> EntitySelector {
+        guard let selector = selector() else { throw ValidationError("name an entity: --group, --brand, --model or --market") }
+        return selector
+    }
+
+    func need<Value>(_ value: Value?, _ flag: String, for kind: QueryKind) throws -> Value {
+        guard let value else { throw ValidationError("\(kind.rawValue) needs --\(flag)") }
+        return value
+    }
+
+    /// A flag whose values are an enum's cases.
+    func choice<Value: RawRepresentable & CaseIterable>(_ text: String, _ flag: String) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: text.lowercased()) else {
+            throw ValidationError("--\(flag) is one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+        }
+        return value
+    }
+
+    /// The read-your-writes fields.
+    public func control() throws -> QueryControl {
+        var positions: [String: UInt64]?
+        if let after {
+            var parsed: [String: UInt64] = [:]
+            for part in after.split(separator: ",") {
+                let pieces = part.split(separator: ":")
+                guard pieces.count == 2, let seq = UInt64(pieces[1]) else {
+                    throw ValidationError("--after takes stream:seq pairs, comma-separated")
+                }
+                parsed[String(pieces[0])] = seq
+            }
+            positions = parsed
+        }
+        return QueryControl(after: positions, timeoutMs: timeoutMs)
+    }
+}
+
+/// A query the client can build from flags and show as a table.
+public protocol ClientQuery: QueryRequest where Result: TableRenderable {
+    init(options: QueryOptions) throws
+}
+
+extension QueryKind {
+    /// Each kind's typed request for the client: a kind the client cannot build is a compile error.
+    public var client: any ClientQuery.Type {
+        switch self {
+        case .units: UnitsQuery.self
+        case .share: ShareQuery.self
+        case .growth: GrowthQuery.self
+        case .ytd: YTDQuery.self
+        case .ranking: RankingQuery.self
+        case .streak: StreakQuery.self
+        case .series: SeriesQuery.self
+        case .reconcile: ReconcileQuery.self
+        case .convert: ConvertQuery.self
+        case .catalog: CatalogQuery.self
+        }
+    }
+}
+
+extension UnitsQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .units), source: options.source)
+    }
+}
+
+extension ShareQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        var of: EntitySelector?
+        if options.ofMarket {
+            of = .wholeMarket
+        } else if let brand = options.ofBrand {
+            of = EntitySelector(brand: brand)
+        } else if let group = options.ofGroup {
+            of = EntitySelector(group: group)
+        }
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .share), of: of)
+    }
+}
+
+extension GrowthQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        let vs: GrowthBasis = try options.choice(try options.need(options.vs, "vs (mom, qoq or yoy)", for: .growth), "vs")
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .growth), vs: vs)
+    }
+}
+
+extension YTDQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .ytd))
+    }
+}
+
+extension RankingQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        var within: EntitySelector?
+        if let brand = options.withinBrand {
+            within = EntitySelector(brand: brand)
+        } else if let group = options.withinGroup {
+            within = EntitySelector(group: group)
+        }
+        self.init(
+            period: try options.need(options.period, "period", for: .ranking), level: try options.choice(options.level ?? "model", "level"),
+            within: within, segment: options.segment, powertrain: options.powertrain, top: options.top
+        )
+    }
+}
+
+extension StreakQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(
+            segment: try options.need(options.segment, "segment", for: .streak), period: try options.need(options.period, "period", for: .streak),
+            entity: options.selector()
+        )
+    }
+}
+
+extension SeriesQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(
+            entity: try options.entity(), from: try options.need(options.from, "from", for: .series), to: try options.need(options.to, "to", for: .series),
+            granularity: try options.granularity.map { try options.choice($0, "granularity") }
+        )
+    }
+}
+
+extension ReconcileQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .reconcile))
+    }
+}
+
+extension ConvertQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(
+            amount: try options.need(options.amount, "amount", for: .convert), from: try options.need(options.from, "from (a currency code)", for: .convert),
+            to: try options.need(options.to, "to (a currency code)", for: .convert)
+        )
+    }
+}
+
+extension CatalogQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init()
+    }
+}

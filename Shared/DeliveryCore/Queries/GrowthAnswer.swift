@@ -1,0 +1,32 @@
+import DeliveryMessages
+
+extension QueryEngine {
+    public func growth(_ query: GrowthQuery) throws(ProtocolError) -> GrowthResult {
+        let key = try entity(query.entity)
+        let period = try period(query.period)
+        let previous: Period
+        switch (query.vs, period.kind) {
+        case (.mom, .month): previous = period.previous
+        case (.qoq, .quarter): previous = period.previous
+        case (.yoy, _): previous = period.sameLastYear
+        case (.mom, _):
+            throw Self.invalid("mom compares a month with the month before; \(period) is not a month", field: "vs")
+        case (.qoq, _):
+            throw Self.invalid("qoq compares a quarter with the quarter before; \(period) is not a quarter", field: "vs")
+        }
+        let now = value(key, period)
+        let before = value(key, previous)
+        return GrowthResult(
+            entity: catalog.ref(key), period: period.description, vs: query.vs,
+            growth: before.units > 0 && now.present ? Double(now.units) / Double(before.units) - 1 : nil,
+            units: now.units, previousUnits: before.units, previousPeriod: previous.description,
+            qualifier: now.qualifier.combined(with: before.qualifier)
+        )
+    }
+}
+
+extension GrowthQuery: AnswerableQuery {
+    public func answer<Store: FigureStore>(with engine: QueryEngine<Store>) throws(ProtocolError) -> GrowthResult {
+        try engine.growth(self)
+    }
+}

@@ -1,0 +1,70 @@
+import DeliveryMessages
+
+extension QueryEngine {
+    func segmentID(_ name: String) throws(ProtocolError) -> String {
+        let lowered = name.lowercased()
+        if let segment = catalog.segments.values.first(where: { $0.id == lowered || $0.name.lowercased() == lowered }) {
+            return segment.id
+        }
+        throw ProtocolError(
+            .unknownEntity, "no segment named '\(name)' in the catalog",
+            details: ["field": .string("segment"), "name": .string(name)]
+        )
+    }
+
+    /// The models of a segment, ranked in a period: units descending, ties to the smaller id.
+    func ranked(_ candidates: [EntityKey], _ period: Period) -> [(EntityKey, FigureBody)] {
+        candidates
+            .compactMap { key in store.figure(key, period).map { (key, $0) } }
+            .sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
+    }
+
+    public func ranking(_ query: RankingQuery) throws(ProtocolError) -> RankingResult {
+        let period = try period(query.period)
+        guard query.level != .market else {
+            throw Self.invalid("level is model, brand or group", field: "level")
+        }
+        let within = try query.within.map { selector throws(ProtocolError) in try entity(selector, field: "within") } ?? .market
+        guard within.level < query.level else {
+            throw Self.invalid("a ranking of \(query.level.rawValue)s within a \(within.level.rawValue) is empty; rank a lower level", field: "within")
+        }
+        if let top = query.top, top < 1 {
+            throw Self.invalid("top must be at least 1", field: "top")
+        }
+        var candidates = catalog.descendants(of: within, at: query.level)
+        if query.segment != nil || query.powertrain != nil {
+            guard query.level == .model else {
+                throw Self.invalid("segment and powertrain select models; use level model", field: query.segment != nil ? "segment" : "powertrain")
+            }
+        }
+        if let segment = query.segment {
+            let id = try segmentID(segment)
+            candidates = candidates.filter { catalog.model($0.id)?.segment == id }
+        }
+        if let powertrain = query.powertrain?.lowercased() {
+            candidates = candidates.filter { key in
+                catalog.model(key.id)?.powertrains?.contains { $0.lowercased() == powertrain } ?? false
+            }
+        }
+        let all = ranked(candidates, period)
+        let rows = query.top.map { Array(all.prefix($0)) } ?? all
+        let total = rows.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
+        return RankingResult(
+            period: period.description, level: query.level, within: catalog.ref(within),
+            rows: rows.enumerated().map { index, row in
+                RankingRow(
+                    rank: index + 1, entity: row.1.entity, units: row.1.units,
+                    share: total > 0 ? Double(row.1.units) / Double(total) : nil,
+                    basis: row.1.basis, qualifier: row.1.qualifier
+                )
+            },
+            total: total, candidates: all.count
+        )
+    }
+}
+
+extension RankingQuery: AnswerableQuery {
+    public func answer<Store: FigureStore>(with engine: QueryEngine<Store>) throws(ProtocolError) -> RankingResult {
+        try engine.ranking(self)
+    }
+}

@@ -1,0 +1,34 @@
+import DeliveryMessages
+
+extension QueryEngine {
+    public func share(_ query: ShareQuery) throws(ProtocolError) -> ShareResult {
+        let key = try entity(query.entity)
+        let period = try period(query.period)
+        let whole: EntityKey
+        if let of = query.of {
+            whole = try entity(of, field: "of")
+            guard catalog.isUnder(key, whole) else {
+                throw Self.invalid("\(key.level.rawValue) '\(key.id)' is not part of \(whole.level.rawValue) '\(whole.id)'", field: "of")
+            }
+        } else {
+            guard let parent = catalog.parent(of: key) else {
+                throw Self.invalid("the market has no parent; name the whole with 'of'", field: "of")
+            }
+            whole = parent
+        }
+        let part = value(key, period)
+        let total = value(whole, period)
+        return ShareResult(
+            entity: catalog.ref(key), of: catalog.ref(whole), period: period.description,
+            share: total.units > 0 ? Double(part.units) / Double(total.units) : nil,
+            units: part.units, ofUnits: total.units, otherUnits: total.units.saturatingSubtracting(part.units),
+            qualifier: part.qualifier.combined(with: total.qualifier)
+        )
+    }
+}
+
+extension ShareQuery: AnswerableQuery {
+    public func answer<Store: FigureStore>(with engine: QueryEngine<Store>) throws(ProtocolError) -> ShareResult {
+        try engine.share(self)
+    }
+}

@@ -1,0 +1,63 @@
+public struct RankingQuery: QueryRequest {
+    public static let kind = QueryKind.ranking
+    public typealias Result = RankingResult
+
+    public var period: String
+    public var level: Level
+    public var within: EntitySelector?
+    public var segment: String?
+    public var powertrain: String?
+    public var top: Int?
+
+    public init(
+        period: String, level: Level, within: EntitySelector? = nil, segment: String? = nil,
+        powertrain: String? = nil, top: Int? = nil
+    ) {
+        self.period = period
+        self.level = level
+        self.within = within
+        self.segment = segment
+        self.powertrain = powertrain
+        self.top = top
+    }
+}
+
+public struct RankingRow: Codable, Sendable, Hashable {
+    public var rank: Int
+    public var entity: EntityRef
+    public var units: Int64
+    /// units over the total of the rows returned.
+    public var share: Double?
+    public var basis: Basis
+    public var qualifier: Qualifier
+
+    public init(rank: Int, entity: EntityRef, units: Int64, share: Double?, basis: Basis, qualifier: Qualifier) {
+        self.rank = rank
+        self.entity = entity
+        self.units = units
+        self.share = share
+        self.basis = basis
+        self.qualifier = qualifier
+    }
+}
+
+public struct RankingResult: QueryResult, Hashable {
+    public var period: String
+    public var level: Level
+    public var within: EntityRef
+    public var rows: [RankingRow]
+    /// The sum of the rows' units.
+    public var total: Int64
+    /// How many entities had a figure before `top` cut the list.
+    public var candidates: Int
+    public var asOf: [String: UInt64] = [:]
+
+    public init(period: String, level: Level, within: EntityRef, rows: [RankingRow], total: Int64, candidates: Int) {
+        self.period = period
+        self.level = level
+        self.within = within
+        self.rows = rows
+        self.total = total
+        self.candidates = candidates
+    }
+}

@@ -1,0 +1,49 @@
+public struct UnitsQuery: QueryRequest {
+    public static let kind = QueryKind.units
+    public typealias Result = UnitsResult
+
+    public var entity: EntitySelector
+    public var period: String
+    public var source: String?
+
+    public init(entity: EntitySelector, period: String, source: String? = nil) {
+        self.entity = entity
+        self.period = period
+        self.source = source
+    }
+}
+
+public struct UnitsResult: QueryResult, Hashable {
+    public var entity: EntityRef
+    public var period: String
+    public var units: Int64
+    public var basis: Basis
+    public var qualifier: Qualifier
+    /// The sources the figure rests on.
+    public var sources: [String]
+    public var reported: Int64?
+    public var computed: Int64?
+    /// For a computed quarter or year: whether every month has a figure.
+    public var complete: Bool
+    /// Each source's latest report for this entity and period.
+    public var bySource: [SourceFigure]
+    public var cause: Cause?
+    public var asOf: [String: UInt64] = [:]
+
+    public init(
+        entity: EntityRef, period: String, units: Int64, basis: Basis, qualifier: Qualifier, sources: [String],
+        reported: Int64?, computed: Int64?, complete: Bool, bySource: [SourceFigure], cause: Cause?
+    ) {
+        self.entity = entity
+        self.period = period
+        self.units = units
+        self.basis = basis
+        self.qualifier = qualifier
+        self.sources = sources
+        self.reported = reported
+        self.computed = computed
+        self.complete = complete
+        self.bySource = bySource
+        self.cause = cause
+    }
+}
