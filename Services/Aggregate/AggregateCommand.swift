@@ -40,24 +40,20 @@ struct AggregateCommand: AsyncParsableCommand {
         let ingestFeeds = try SettingsTable.ingestFeeds.endpoints(self.ingestFeeds)
         try checkPaired(ingestEndpoints, SettingsTable.ingestEndpoints.variable, ingestFeeds, SettingsTable.ingestFeeds.variable)
         let settings = AggregateService.Settings(
-            publish: try SettingsTable.aggregatePublish.endpoint(aggregatePublish, binding: true),
-            bind: try SettingsTable.aggregateBind.endpoint(aggregateBind, binding: true),
+            shell: try common.shell(bind: SettingsTable.aggregateBind, aggregateBind, publish: SettingsTable.aggregatePublish, aggregatePublish),
             ingestEndpoints: ingestEndpoints,
             ingestFeeds: ingestFeeds,
             groups: Set(SettingsTable.aggregateGroups.list(aggregateGroups).map { $0.lowercased() }),
             instance: common.resolvedInstance,
-            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
-            curve: try common.resolvedCurve(), ingestPublicKey: try SettingsTable.ingestPublicKey.publicKey(ingestPublicKey),
-            maxConnections: try common.resolvedMaxConnections(),
+            ingestPublicKey: try SettingsTable.ingestPublicKey.publicKey(ingestPublicKey),
             dataDirectory: SettingsTable.dataDir.text(dataDir),
             checkpointSeconds: try SettingsTable.checkpointSeconds.int(checkpointSeconds)
         )
-        let observability = Observability(service: "aggregate")
-        RequestMetrics.shared.install(observability)
-        let metricsBind = try common.resolvedMetricsBind()
-        await ServiceRunner.main(name: "aggregate", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
-            var state = AggregateState(settings: settings, logger: logger, observability: observability)
-            try state.run(stop: stop)
+        try await common.serve("aggregate", logger: logger) { observability in
+            { stop in
+                var state = AggregateState(settings: settings, logger: logger, observability: observability)
+                try state.run(stop: stop)
+            }
         }
     }
 }

@@ -9,29 +9,18 @@ import ZeroMQ
 /// The settings of one aggregate instance.
 enum AggregateService {
     struct Settings: Sendable {
-        var publish: String
-        var bind: String
+        /// The ROUTER, PUB, limits and CURVE every service has.
+        var shell: ShellSettings
         var ingestEndpoints: [String]
         var ingestFeeds: [String]
         var groups: Set<String>
         var instance: String
-        var maxRequestBytes: Int
-        var publishHighWaterMark: Int32
-        var curve: CurveSettings
         /// The ingest instances' CURVE public key, when they run with CURVE.
         var ingestPublicKey: String?
-        var maxConnections: Int
         /// Where the checkpoint is kept.
         var dataDirectory: String
         /// Seconds between checkpoints while reports arrive; 0: none (a restart replays everything).
         var checkpointSeconds: Int
-
-        var shell: ShellSettings {
-            ShellSettings(
-                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
-                maxConnections: maxConnections
-            )
-        }
     }
 }
 
@@ -52,9 +41,7 @@ struct AggregateState {
     var setAsideLog = SetAsideLog()
     /// Snapshot requests waiting their turn (one is answered per loop turn, so that snapshots
     /// never starve the live feed), and the last snapshot built, reused while nothing changed.
-    var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
-    var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
-    static let snapshotQueueLimit = 32
+    var snapshotQueue = SnapshotQueue()
     /// Chunked snapshots under way: each sends one part per loop turn from a frozen copy of the
     /// book (copy on write: the live book goes on changing), so a large snapshot never stalls
     /// the live feed.
@@ -144,7 +131,7 @@ struct AggregateState {
         }
         logger.info(
             "aggregate starting",
-            metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)"]
+            metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)"]
         )
         var wasReady = false
 
@@ -301,7 +288,7 @@ struct AggregateState {
         pendingReports.removeAll()
         pendingCatalogs.removeAll()
         publishedPositions = [:]
-        snapshotCache = nil
+        snapshotQueue.forget()
         checkpointed = nil
         definedBy = [:]
         heldCatalogs = []
@@ -598,7 +585,7 @@ struct AggregateState {
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
                 problem: monitor.problem ?? claimProblem ?? (ready ? nil : notReadyReason),
                 setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
                 conflicts: catalogConflicts.isEmpty ? nil : catalogConflicts.values.sorted()
@@ -627,11 +614,7 @@ struct AggregateState {
                     )
                     return
                 }
-                guard snapshotQueue.count < Self.snapshotQueueLimit else {
-                    request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
-                    return
-                }
-                snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
+                _ = snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router)
             }
         }
     }
@@ -648,25 +631,18 @@ struct AggregateState {
         chunkedSnapshots.removeAll { $0.done }
     }
 
-    /// Answers the oldest queued snapshot request: one per loop turn, so that the live feed and
-    /// the followers are served between snapshots. A snapshot of the same prefix at the same
-    /// position is built once.
+    /// Answers the oldest queued snapshot request (`SnapshotQueue`).
     mutating func serveOneSnapshot(router: Socket, publisher: Publisher) {
         guard !snapshotQueue.isEmpty else { return }
-        let (request, id, prefix) = snapshotQueue.removeFirst()
-        let body: SnapshotResult
-        if let cached = snapshotCache, cached.prefix == prefix, cached.seq == publisher.seq {
-            body = cached.body
-        } else {
+        var queue = snapshotQueue
+        defer { snapshotQueue = queue }
+        queue.serveOne(router: router, seq: publisher.seq) { prefix in
             let figures = book.keys.compactMap { book.body($0, previous: nil) }
                 .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
-            body = SnapshotResult(
-                figures: figures, positions: [publisher.stream: publisher.seq], upstream: positions,
-                catalog: book.catalog.document
+            return SnapshotResult(
+                figures: figures, positions: [publisher.stream: publisher.seq], upstream: positions, catalog: book.catalog.document
             )
-            snapshotCache = (prefix, publisher.seq, body)
         }
-        request.reply(Envelope(MessageType.snapshotResult, id: id, body: body), on: router)
     }
 }
 

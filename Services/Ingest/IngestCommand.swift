@@ -25,21 +25,14 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.makeLogger("delivery-ingest")
         let settings = IngestService.Settings(
-            bind: try SettingsTable.ingestBind.endpoint(ingestBind, binding: true),
-            publish: try SettingsTable.ingestPublish.endpoint(ingestPublish, binding: true),
+            shell: try common.shell(bind: SettingsTable.ingestBind, ingestBind, publish: SettingsTable.ingestPublish, ingestPublish, requireClientKeys: true),
             dataDirectory: SettingsTable.dataDir.text(dataDir),
             instance: common.resolvedInstance,
-            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
-            curve: try common.resolvedCurve(),
-            maxBatch: try SettingsTable.maxBatch.int(maxBatch),
-            maxConnections: try common.resolvedMaxConnections()
+            maxBatch: try SettingsTable.maxBatch.int(maxBatch)
         )
-        let observability = Observability(service: "ingest")
-        RequestMetrics.shared.install(observability)
-        let metricsBind = try common.resolvedMetricsBind()
-        let service = IngestService(settings: settings, logger: logger, observability: observability)
-        await ServiceRunner.main(name: "ingest", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
-            try service.run(stop: stop)
+        try await common.serve("ingest", logger: logger) { observability in
+            let service = IngestService(settings: settings, logger: logger, observability: observability)
+            return { stop in try service.run(stop: stop) }
         }
     }
 }

@@ -9,22 +9,11 @@ import ZeroMQ
 /// and serves replay. It owns its ROUTER and PUB on one thread.
 final class IngestService: Sendable {
     struct Settings: Sendable {
-        var bind: String
-        var publish: String
+        /// The ROUTER, PUB, limits and CURVE every service has.
+        var shell: ShellSettings
         var dataDirectory: String
         var instance: String
-        var maxRequestBytes: Int
-        var publishHighWaterMark: Int32
-        var curve: CurveSettings
         var maxBatch: Int
-        var maxConnections: Int
-
-        var shell: ShellSettings {
-            ShellSettings(
-                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
-                maxConnections: maxConnections, requireClientKeys: true
-            )
-        }
     }
 
     private let settings: Settings
@@ -64,7 +53,7 @@ final class IngestService: Sendable {
         logger.info(
             "ingest ready",
             metadata: [
-                "zmq.endpoint": "\(settings.bind)", "zmq.publish": "\(settings.publish)", "stream": "\(log.stream)",
+                "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)", "stream": "\(log.stream)",
                 "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")",
             ]
         )
@@ -108,7 +97,7 @@ final class IngestService: Sendable {
                     "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: log.writeProblem == nil,
-                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
                 problem: log.writeProblem.map { "cannot write: \($0)" },
                 setAside: log.unreadable.isEmpty
                     ? nil

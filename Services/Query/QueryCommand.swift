@@ -37,24 +37,19 @@ struct QueryCommand: AsyncParsableCommand {
         let aggregateFeeds = try SettingsTable.aggregateFeeds.endpoints(self.aggregateFeeds)
         try checkPaired(aggregateEndpoints, SettingsTable.aggregateEndpoints.variable, aggregateFeeds, SettingsTable.aggregateFeeds.variable)
         let settings = QueryService.Settings(
-            bind: try SettingsTable.queryBind.endpoint(queryBind, binding: true),
-            publish: try SettingsTable.queryPublish.endpoint(queryPublish, binding: true),
+            shell: try common.shell(bind: SettingsTable.queryBind, queryBind, publish: SettingsTable.queryPublish, queryPublish),
             aggregateEndpoints: aggregateEndpoints,
             aggregateFeeds: aggregateFeeds,
             instance: common.resolvedInstance,
-            maxRequestBytes: try common.resolvedMaxRequestBytes(), publishHighWaterMark: try common.resolvedPublishHighWaterMark(),
-            curve: try common.resolvedCurve(),
             aggregatePublicKey: try SettingsTable.aggregatePublicKey.publicKey(aggregatePublicKey),
-            maxConnections: try common.resolvedMaxConnections(),
             maxWaitingBytes: try SettingsTable.maxWaitingBytes.int(maxWaitingBytes),
             snapshotChunk: try SettingsTable.snapshotChunk.int(snapshotChunk)
         )
-        let observability = Observability(service: "query")
-        RequestMetrics.shared.install(observability)
-        let metricsBind = try common.resolvedMetricsBind()
-        await ServiceRunner.main(name: "query", logger: logger, metrics: metricsBind.map { (observability, $0) }) { stop in
-            var state = ReplicaState(settings: settings, logger: logger, observability: observability)
-            try state.run(stop: stop)
+        try await common.serve("query", logger: logger) { observability in
+            { stop in
+                var state = ReplicaState(settings: settings, logger: logger, observability: observability)
+                try state.run(stop: stop)
+            }
         }
     }
 }

@@ -9,28 +9,17 @@ import ZeroMQ
 /// The settings of one query replica.
 enum QueryService {
     struct Settings: Sendable {
-        var bind: String
-        var publish: String
+        /// The ROUTER, PUB, limits and CURVE every service has.
+        var shell: ShellSettings
         var aggregateEndpoints: [String]
         var aggregateFeeds: [String]
         var instance: String
-        var maxRequestBytes: Int
-        var publishHighWaterMark: Int32
-        var curve: CurveSettings
         /// The aggregates' CURVE public key, when they run with CURVE.
         var aggregatePublicKey: String?
-        var maxConnections: Int
         /// The most bytes of requests held while they wait for their `after` positions.
         var maxWaitingBytes: Int
         /// Figures per part of the aggregates' chunked snapshots.
         var snapshotChunk: Int
-
-        var shell: ShellSettings {
-            ShellSettings(
-                bind: bind, publish: publish, maxRequestBytes: maxRequestBytes, publishHighWaterMark: publishHighWaterMark, curve: curve,
-                maxConnections: maxConnections
-            )
-        }
     }
 }
 
@@ -102,10 +91,8 @@ struct ReplicaState {
     var setAsideLog = SetAsideLog()
     /// Snapshot requests waiting their turn (one answered per loop turn), the last snapshot built
     /// (reused while nothing changed), and when each client last got one.
-    var snapshotQueue: [(request: RouterRequest, id: JSONValue, prefix: String)] = []
-    var snapshotCache: (prefix: String, seq: UInt64, body: SnapshotResult)?
+    var snapshotQueue = SnapshotQueue()
     var snapshotCredit: [[UInt8]: (credit: Double, at: Int64)] = [:]
-    static let snapshotQueueLimit = 32
     static let waitingLimit = 10_000
     /// Each client may take a few snapshots in a row (`snapshotBurst`), then one a second: one that
     /// asks again and again without reading the replies cannot make the replica queue snapshot
@@ -200,7 +187,7 @@ struct ReplicaState {
             let client = try shell.upstreamClient(endpoint, serverKey: settings.aggregatePublicKey)
             sources.append(SnapshotSource(endpoint: endpoint, origin: UInt8(min(index, 254)), client: client))
         }
-        logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.bind)"])
+        logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)"])
         var wasReady = false
 
         while !stop.isSet {
@@ -460,7 +447,7 @@ struct ReplicaState {
                     "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.bind, "publish": settings.publish],
+                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
                 problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
                 setAside: setAsideLog.latest, links: monitor.links
             )
@@ -479,16 +466,14 @@ struct ReplicaState {
                     request.reply(busy("a client gets at most one snapshot a second after a burst of 5", id: head.id, retryAfterMs: wait), on: router)
                     return
                 }
-                guard snapshotQueue.count < Self.snapshotQueueLimit else {
+                guard snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router) else {
                     busyReplies += 1
-                    request.reply(busy("\(snapshotQueue.count) snapshots are queued", id: head.id), on: router)
                     return
                 }
                 snapshotCredit[request.identity] = (credit - 1, now)
                 if snapshotCredit.count > 10_000 {
                     snapshotCredit = snapshotCredit.filter { now - $0.value.at < 10_000 }
                 }
-                snapshotQueue.append((request.stripped, head.id, query.prefix ?? ""))
             }
         case .query(let query):
             let control: QueryControl
@@ -521,23 +506,17 @@ struct ReplicaState {
         }
     }
 
-    /// Answers the oldest queued snapshot request: one per loop turn, so that the feed and the
-    /// queries are served between snapshots. A snapshot of the same prefix at the same position
-    /// is built once.
+    /// Answers the oldest queued snapshot request (`SnapshotQueue`).
     mutating func serveOneSnapshot(router: Socket, publisher: Publisher) {
         guard !snapshotQueue.isEmpty else { return }
-        let (request, id, prefix) = snapshotQueue.removeFirst()
-        let body: SnapshotResult
-        if let cached = snapshotCache, cached.prefix == prefix, cached.seq == publisher.seq {
-            body = cached.body
-        } else {
-            body = SnapshotResult(
-                figures: replica.figures(prefix: prefix), positions: [publisher.stream: publisher.seq],
-                upstream: asOf, catalog: replica.catalog.document
+        var queue = snapshotQueue
+        defer { snapshotQueue = queue }
+        queue.serveOne(router: router, seq: publisher.seq) { prefix in
+            SnapshotResult(
+                figures: replica.figures(prefix: prefix), positions: [publisher.stream: publisher.seq], upstream: asOf,
+                catalog: replica.catalog.document
             )
-            snapshotCache = (prefix, publisher.seq, body)
         }
-        request.reply(Envelope(MessageType.snapshotResult, id: id, body: body), on: router)
     }
 
     mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: QueryKind, router: Socket) {

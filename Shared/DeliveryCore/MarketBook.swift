@@ -29,13 +29,6 @@ public struct MarketBook: Sendable {
         }
     }
 
-    /// A group's month figure is gone (the shard that sent it no longer has it): its part of the
-    /// market is taken out. Returns the market periods it touched.
-    public mutating func removeGroup(_ key: FigureKey) -> [Period] {
-        guard let old = groupMonths.removeValue(forKey: key) else { return [] }
-        return update(key.period, cause: nil) { node in node.remove(old) }
-    }
-
     /// A shard's figure for the market itself: only its reports are taken (the sum is made here).
     /// A shard that owns no market reports sends none, and changes nothing.
     public mutating func takeMarket(_ figure: FigureRecord, period: Period) -> [Period] {

@@ -85,6 +85,26 @@ public struct CommonOptions: ParsableArguments {
         )
     }
 
+    /// The ROUTER, PUB, limits and CURVE of a service binding `bind` and `publish`.
+    public func shell(bind: SettingSpec, _ bindFlag: String?, publish: SettingSpec, _ publishFlag: String?, requireClientKeys: Bool = false) throws -> ShellSettings {
+        ShellSettings(
+            bind: try bind.endpoint(bindFlag, binding: true), publish: try publish.endpoint(publishFlag, binding: true),
+            maxRequestBytes: try resolvedMaxRequestBytes(), publishHighWaterMark: try resolvedPublishHighWaterMark(), curve: try resolvedCurve(),
+            maxConnections: try resolvedMaxConnections(), requireClientKeys: requireClientKeys
+        )
+    }
+
+    /// Runs a service: its metrics registered, its HTTP endpoints when `DELIVERY_METRICS_BIND` is
+    /// set, and the loop `make` returns on its own thread until SIGTERM or SIGINT.
+    public func serve(
+        _ name: String, logger: Logger, make: (Observability) -> @Sendable (StopFlag) throws -> Void
+    ) async throws {
+        let observability = Observability(service: name)
+        RequestMetrics.shared.install(observability)
+        let metricsBind = try resolvedMetricsBind()
+        await ServiceRunner.main(name: name, logger: logger, metrics: metricsBind.map { (observability, $0) }, loop: make(observability))
+    }
+
     /// Makes the process's logger; only `main` calls this.
     public func makeLogger(_ label: String) throws -> Logger {
         let level = try resolvedLogLevel()

@@ -15,8 +15,8 @@ public struct RouterRequest {
     public var type = "unreadable"
     public var received: UInt64 = 0
 
-    /// Splits a ROUTER message. A message that is not [identity, (empty,) json] gets an error reply
-    /// through `replyError` and yields nil.
+    /// Splits a ROUTER message. A message that is not [identity, (empty,) json], or is too large,
+    /// yields the request (to reply to) and the error to reply with; one without an identity yields nil.
     public static func read(_ frames: [[UInt8]], from socket: Socket, maxBytes: Int) -> (RouterRequest?, ProtocolError?) {
         guard frames.count >= 2 else { return (nil, nil) }
         let identity = frames[0]

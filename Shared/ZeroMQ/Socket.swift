@@ -30,11 +30,6 @@ public final class Socket {
         try zmqCall("zmq_connect \(endpoint)") { zmq_connect(socket, endpoint) }
     }
 
-    public func disconnect(_ endpoint: String) throws(ZMQError) {
-        let socket = raw
-        try zmqCall("zmq_disconnect \(endpoint)") { zmq_disconnect(socket, endpoint) }
-    }
-
     /// The endpoint a `bind` ended up on (for `tcp://127.0.0.1:*`, the port chosen).
     public var lastEndpoint: String {
         var buffer = [CChar](repeating: 0, count: 1024)

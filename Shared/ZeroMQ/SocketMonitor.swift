@@ -84,11 +84,3 @@ public final class SocketMonitor {
         pair.close()
     }
 }
-
-extension Socket {
-    /// Stops a monitor started on this socket.
-    public func stopMonitor() {
-        let socket = raw
-        _ = zmq_socket_monitor(socket, nil, 0)
-    }
-}
