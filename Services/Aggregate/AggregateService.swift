@@ -133,8 +133,6 @@ struct AggregateState {
             "aggregate starting",
             metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)"]
         )
-        var wasReady = false
-
         while !stop.isSet {
             // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
             let wake = try shell.wait(
@@ -152,10 +150,7 @@ struct AggregateState {
                 for follower in followers { try tend(follower) }
             }
             let isReady = recovered && followers.allSatisfy(\.caughtUp)
-            if isReady && !wasReady {
-                logger.info("aggregate ready", metadata: ["figures": "\(book.figureCount)", "positions": "\(positions)"])
-                wasReady = true
-            }
+            shell.noteReady(isReady, "aggregate ready", ["figures": "\(book.figureCount)", "positions": "\(positions)"])
             if wake.requests {
                 shell.serve(stop: stop) { request, head, kind in
                     handle(request, head, kind, shell: shell, ready: isReady)

@@ -188,8 +188,6 @@ struct ReplicaState {
             sources.append(SnapshotSource(endpoint: endpoint, origin: UInt8(min(index, 254)), client: client))
         }
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)"])
-        var wasReady = false
-
         while !stop.isSet {
             let wake = try shell.wait(
                 for: [(Wake.feed, feed)] + sources.enumerated().map { (Wake.source($0), $1.client.pollable) },
@@ -202,10 +200,7 @@ struct ReplicaState {
             }
             for source in sources { try tend(source) }
             let isReady = sources.allSatisfy(\.loaded)
-            if isReady && !wasReady {
-                logger.info("query ready", metadata: ["figures": "\(replica.count)", "asOf": "\(asOf)"])
-                wasReady = true
-            }
+            shell.noteReady(isReady, "query ready", ["figures": "\(replica.count)", "asOf": "\(asOf)"])
             if wake.requests {
                 shell.serve(stop: stop) { request, head, kind in
                     handle(request, head, kind, shell: shell, ready: isReady)

@@ -44,6 +44,7 @@ public final class ServiceShell<Requests: RequestSet> {
     private let teardown: Teardown
     private let logger: Logger
     private var trim = MemoryTrim()
+    private var wasReady = false
 
     public init(stream: String, startingAfter: UInt64 = 0, settings: ShellSettings, logger: Logger) throws {
         let context = try Context()
@@ -140,6 +141,13 @@ public final class ServiceShell<Requests: RequestSet> {
             }
             handle(request, head, kind)
         }
+    }
+
+    /// Logs `message` the first time the service is ready.
+    public func noteReady(_ ready: Bool, _ message: Logger.Message, _ metadata: @autoclosure () -> Logger.Metadata) {
+        guard ready, !wasReady else { return }
+        wasReady = true
+        logger.info(message, metadata: metadata())
     }
 
     /// The end of every turn: a heartbeat when the PUB was idle, memory handed back when the
