@@ -24,6 +24,11 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "series: last period; convert: currency code.") public var to: String?
     @Option(help: "series: month, quarter or year.") public var granularity: String?
     @Option(help: "convert: the amount.") public var amount: Double?
+    @Option(help: "streak: months with at least this many units.") public var atLeast: Int64?
+    @Option(help: "streak: months with at most this many units.") public var atMost: Int64?
+    @Option(help: "streak: months of growth, mom or yoy (with --direction).") public var growth: String?
+    @Option(help: "streak: up or down (with --growth).") public var direction: String?
+    @Option(help: "cumulative: the month the total first reached this.") public var milestone: Int64?
     @Option(help: "Answer only once these positions are applied: stream:seq[,stream:seq].") public var after: String?
     @Option(help: "With --after: how long the service may wait, in milliseconds.") public var timeoutMs: Int?
 
@@ -90,6 +95,9 @@ extension QueryKind {
         case .reconcile: ReconcileQuery.self
         case .convert: ConvertQuery.self
         case .catalog: CatalogQuery.self
+        case .record: RecordQuery.self
+        case .cumulative: CumulativeQuery.self
+        case .brief: BriefQuery.self
         }
     }
 }
@@ -144,10 +152,37 @@ extension RankingQuery: ClientQuery {
 
 extension StreakQuery: ClientQuery {
     public init(options: QueryOptions) throws {
+        let period = try options.need(options.period, "period", for: .streak)
+        if options.atLeast != nil || options.atMost != nil || options.growth != nil || options.direction != nil {
+            let condition = StreakCondition(
+                atLeast: options.atLeast, atMost: options.atMost, growth: try options.growth.map { try options.choice($0, "growth") },
+                direction: try options.direction.map { try options.choice($0, "direction") }
+            )
+            self.init(period: period, entity: try options.entity(), condition: condition)
+            return
+        }
         self.init(
-            segment: try options.need(options.segment, "segment", for: .streak), period: try options.need(options.period, "period", for: .streak),
+            segment: try options.need(options.segment, "segment (or --at-least, --at-most, --growth)", for: .streak), period: period,
             entity: options.selector()
         )
+    }
+}
+
+extension RecordQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .record))
+    }
+}
+
+extension CumulativeQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .cumulative), milestone: options.milestone)
+    }
+}
+
+extension BriefQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .brief))
     }
 }
 

@@ -36,8 +36,12 @@ extension GrowthResult: TableRenderable {
 
 extension YTDResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["entity", "from", "to", "units", "qualifier", "complete"])
-        table.add([entity.name, from, period, Format.units(units), qualifier.rawValue, complete ? "yes" : "no"])
+        var table = Table(["entity", "from", "to", "units", "qualifier", "complete", "previous year", "exceeds it"])
+        table.add([
+            entity.name, from, period, Format.units(units), qualifier.rawValue, complete ? "yes" : "no",
+            previousYear.map { "\($0.year): \(Format.units($0.units, $0.qualifier))\($0.complete ? "" : " (incomplete)")" } ?? "",
+            exceedsPreviousYear.map { $0 ? "yes" : "no" } ?? "",
+        ])
         return table
     }
 }
@@ -54,10 +58,58 @@ extension RankingResult: TableRenderable {
 
 extension StreakResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["segment", "period", "leader", "units", "months"] + (entity == nil ? [] : ["entity", "leads"]))
-        var row = [segment, period, leader?.name ?? "", Format.units(units), "\(months)"]
+        let run = [since ?? "", endedBy.rawValue]
+        if let condition {
+            var table = Table(["entity", "period", "condition", "units", "months", "since", "ended by"])
+            table.add([entity?.name ?? "", period, condition.words, Format.units(units), "\(months)"] + run)
+            return table
+        }
+        var table = Table(["segment", "period", "leader", "units", "months", "since", "ended by"] + (entity == nil ? [] : ["entity", "leads"]))
+        var row = [segment ?? "", period, leader?.name ?? "", Format.units(units), "\(months)"] + run
         if let entity { row += [entity.name, leads == true ? "yes" : "no"] }
         table.add(row)
+        return table
+    }
+}
+
+extension StreakCondition {
+    /// "at least 30,000", "yoy down".
+    public var words: String {
+        if let atLeast { return "at least \(Format.units(atLeast))" }
+        if let atMost { return "at most \(Format.units(atMost))" }
+        return "\(growth?.rawValue ?? "") \(direction?.rawValue ?? "")"
+    }
+}
+
+extension RecordResult: TableRenderable {
+    public func table() -> Table {
+        func month(_ figure: MonthFigure?) -> String {
+            figure.map { "\($0.period) (\(Format.units($0.units, $0.qualifier)))" } ?? ""
+        }
+        var table = Table(["entity", "period", "units", "months before", "highest", "lowest", "previous high", "previous low", "highest since", "lowest since"])
+        table.add([
+            entity.name, period, figure.map { Format.units($0.units, $0.qualifier) } ?? "n/a", "\(monthsBefore)", isHighest ? "yes" : "no",
+            isLowest ? "yes" : "no", month(previousHigh), month(previousLow), month(highestSince), month(lowestSince),
+        ])
+        return table
+    }
+}
+
+extension CumulativeResult: TableRenderable {
+    public func table() -> Table {
+        var table = Table(["entity", "from", "to", "units", "qualifier", "months", "missing", "milestone", "crossed in"])
+        table.add([
+            entity.name, from ?? "", period, Format.units(units), qualifier.rawValue, "\(months)", "\(missingMonths)",
+            milestone.map(Format.units) ?? "", crossedIn ?? "",
+        ])
+        return table
+    }
+}
+
+extension BriefResult: TableRenderable {
+    public func table() -> Table {
+        var table = Table(["fact", "text"])
+        for fact in facts { table.add([fact.kind, fact.text]) }
         return table
     }
 }

@@ -19,6 +19,9 @@ extension QueryKind {
         case .reconcile: ReconcileQuery.self
         case .convert: ConvertQuery.self
         case .catalog: CatalogQuery.self
+        case .record: RecordQuery.self
+        case .cumulative: CumulativeQuery.self
+        case .brief: BriefQuery.self
         }
     }
 }

@@ -24,6 +24,8 @@ public enum MessageType: String, CaseIterable, Sendable, Codable {
     /// *Extension*: a figure a replica no longer has (its aggregate's new state lacks it).
     case figureRemoved = "figure.removed"
     case heartbeat
+    /// *Extension*: a fact a new figure made true (`FactEvent`).
+    case fact
 
     // Aggregate and query.
     case snapshot
@@ -55,4 +57,5 @@ public enum Topic {
     public static let catalog = "catalog."
     public static let figureBatch = "batch."
     public static let reportBatch = "report."
+    public static let fact = "fact."
 }

@@ -2,11 +2,14 @@ import DeliveryMessages
 
 extension QueryEngine {
     public func streak(_ query: StreakQuery) throws(ProtocolError) -> StreakResult {
-        let segment = try segmentID(query.segment)
-        let period = try period(query.period)
-        guard period.kind == .month else {
-            throw Self.invalid("a streak counts months; period must be a month (YYYY-MM)", field: "period")
+        let period = try month(query.period, for: "a streak")
+        if let condition = query.condition {
+            return try streak(condition, query: query, period: period)
         }
+        guard let name = query.segment else {
+            throw Self.invalid("a streak needs a segment (months as its leader) or a condition", field: "segment")
+        }
+        let segment = try segmentID(name)
         let models = catalog.models.values.filter { $0.segment == segment }.map { EntityKey(.model, $0.id) }
         func leader(_ month: Period) -> (EntityKey, FigureBody)? { ranked(models, month).first }
         var subject: EntityKey?
@@ -19,17 +22,41 @@ extension QueryEngine {
         }
         let top = leader(period)
         let counted = subject ?? top?.0
-        var months = 0
-        if let counted {
-            var month = period
-            while let current = leader(month), current.0 == counted {
-                months += 1
-                month = month.previous
-            }
+        let run = run(through: period) { month in
+            guard let current = leader(month) else { return .missing }
+            return current.0 == counted ? .meets : .fails
         }
         return StreakResult(
             segment: segment, period: period.description, leader: top?.1.entity, units: top?.1.units ?? 0,
-            months: months, entity: subject.map { catalog.ref($0) }, leads: subject.map { $0 == top?.0 }
+            months: counted == nil ? 0 : run.months, entity: subject.map { catalog.ref($0) }, leads: subject.map { $0 == top?.0 },
+            since: run.since?.description, endedBy: run.endedBy
+        )
+    }
+
+    /// Months in a row that an entity's figure meets a condition.
+    func streak(_ condition: StreakCondition, query: StreakQuery, period: Period) throws(ProtocolError) -> StreakResult {
+        let kinds = [condition.atLeast != nil, condition.atMost != nil, condition.growth != nil].filter { $0 }.count
+        guard kinds == 1 else {
+            throw Self.invalid("a condition is one of {\"atLeast\": n}, {\"atMost\": n} or {\"growth\": \"mom\"|\"yoy\", \"direction\": \"up\"|\"down\"}", field: "condition")
+        }
+        if let growth = condition.growth {
+            guard growth != .qoq else { throw Self.invalid("a growth streak counts months: growth is mom or yoy", field: "condition.growth") }
+            guard condition.direction != nil else { throw Self.invalid("a growth streak needs a direction: up or down", field: "condition.direction") }
+        } else if condition.direction != nil {
+            throw Self.invalid("direction goes with growth", field: "condition.direction")
+        }
+        if let bound = condition.atLeast ?? condition.atMost, bound < 0 {
+            throw Self.invalid("a threshold is a number of units, 0 or more", field: "condition")
+        }
+        guard query.segment == nil else {
+            throw Self.invalid("a condition counts an entity's own months; segment is for leadership streaks", field: "segment")
+        }
+        guard let selector = query.entity else { throw Self.invalid("a streak with a condition needs an entity", field: "entity") }
+        let key = try entity(selector)
+        let run = run(through: period) { month in verdict(key, month, condition) }
+        return StreakResult(
+            segment: nil, period: period.description, leader: nil, units: value(key, period).units, months: run.months,
+            entity: catalog.ref(key), leads: nil, condition: condition, since: run.since?.description, endedBy: run.endedBy
         )
     }
 }

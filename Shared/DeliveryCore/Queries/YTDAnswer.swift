@@ -20,10 +20,26 @@ extension QueryEngine {
                 complete = false
             }
         }
-        return YTDResult(
+        var result = YTDResult(
             entity: catalog.ref(key), period: period.description, from: first.description, units: units,
             qualifier: qualifier, complete: complete
         )
+        let before = value(key, .year(period.year - 1))
+        if before.present {
+            result.previousYear = YearFigure(
+                year: String(period.year - 1), units: before.units, qualifier: before.qualifier, complete: before.complete
+            )
+            // An incomplete year is a floor of the whole: exceeding it says nothing.
+            if before.complete {
+                // Months missing this year make the sum a floor of the year to date.
+                let sofar = FigureValue(
+                    present: true, units: units, qualifier: complete ? qualifier : qualifier.combined(with: .atLeast), basis: .computed,
+                    complete: complete
+                )
+                result.exceedsPreviousYear = Self.above(sofar, before)
+            }
+        }
+        return result
     }
 }
 

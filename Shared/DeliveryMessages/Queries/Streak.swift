@@ -1,33 +1,85 @@
+/// What a streak counts: without a condition, months in a row as a segment's leader; with one,
+/// months in a row that an entity's own figure meets it.
+public struct StreakCondition: Codable, Sendable, Hashable {
+    /// Met by a month whose figure is certainly at least this (an `atLeast` figure by its floor).
+    public var atLeast: Int64?
+    /// Met by a month whose figure is certainly at most this.
+    public var atMost: Int64?
+    /// Met by a month certainly above (`direction` up) or below (down) the month before (`mom`) or
+    /// the same month a year before (`yoy`).
+    public var growth: GrowthBasis?
+    public var direction: Direction?
+
+    public enum Direction: String, Codable, Sendable, Hashable, CaseIterable {
+        case up, down
+    }
+
+    public init(atLeast: Int64? = nil, atMost: Int64? = nil, growth: GrowthBasis? = nil, direction: Direction? = nil) {
+        self.atLeast = atLeast
+        self.atMost = atMost
+        self.growth = growth
+        self.direction = direction
+    }
+}
+
+/// Why a run of months stops where it does.
+public enum RunEnd: String, Codable, Sendable, Hashable, CaseIterable {
+    /// The month before the run does not meet the condition: the run is whole.
+    case condition
+    /// The month before has no figure (or, for growth, nothing to compare with): the run may be
+    /// longer than the figures show.
+    case missing
+    /// The month before has a figure that may or may not meet it (an approximate figure, or a
+    /// bound on the wrong side).
+    case uncertain
+}
+
 public struct StreakQuery: QueryRequest {
     public static let kind = QueryKind.streak
     public typealias Result = StreakResult
 
-    public var segment: String
+    /// The price segment whose leadership is counted (without `condition`).
+    public var segment: String?
     public var period: String
+    /// Leadership: the model whose run is counted (default: the leader). With `condition`: the
+    /// entity whose months are counted (required).
     public var entity: EntitySelector?
+    public var condition: StreakCondition?
 
-    public init(segment: String, period: String, entity: EntitySelector? = nil) {
+    public init(segment: String? = nil, period: String, entity: EntitySelector? = nil, condition: StreakCondition? = nil) {
         self.segment = segment
         self.period = period
         self.entity = entity
+        self.condition = condition
     }
 }
 
 public struct StreakResult: QueryResult, Hashable {
-    public var segment: String
+    /// Leadership: the segment.
+    public var segment: String?
     public var period: String
-    /// The segment's top model in the period (null when no model of it has a figure).
+    /// Leadership: the segment's top model in the period (null when no model of it has a figure).
     public var leader: EntityRef?
+    /// Leadership: the leader's units; with a condition: the entity's units in the period (0 when
+    /// it has no figure).
     public var units: Int64
-    /// Consecutive months up to the period that the leader (or `entity`) has led.
+    /// Consecutive months up to the period that the leader (or `entity`) has led, or that meet
+    /// the condition.
     public var months: Int
     public var entity: EntityRef?
     public var leads: Bool?
+    public var condition: StreakCondition?
+    /// The first month of the run (null when `months` is 0).
+    public var since: String?
+    /// Why the run stops before `since` (or, when `months` is 0, why the period itself does not count).
+    public var endedBy: RunEnd
+    /// Whether the run's start is known: `endedBy` is `condition`.
+    public var complete: Bool
     public var asOf: [String: UInt64] = [:]
 
     public init(
-        segment: String, period: String, leader: EntityRef?, units: Int64, months: Int, entity: EntityRef?,
-        leads: Bool?
+        segment: String?, period: String, leader: EntityRef?, units: Int64, months: Int, entity: EntityRef?,
+        leads: Bool?, condition: StreakCondition? = nil, since: String?, endedBy: RunEnd
     ) {
         self.segment = segment
         self.period = period
@@ -36,5 +88,9 @@ public struct StreakResult: QueryResult, Hashable {
         self.months = months
         self.entity = entity
         self.leads = leads
+        self.condition = condition
+        self.since = since
+        self.endedBy = endedBy
+        complete = endedBy == .condition
     }
 }

@@ -1,0 +1,432 @@
+import DeliveryMessages
+
+extension QueryEngine {
+    public func brief(_ query: BriefQuery) throws(ProtocolError) -> BriefResult {
+        let key = try entity(query.entity)
+        let period = try month(query.period, for: "a brief")
+        return BriefResult(entity: catalog.ref(key), period: period.description, facts: facts(key, period))
+    }
+
+    /// The facts a story would state about an entity in a month, in the order a story states them.
+    func facts(_ key: EntityKey, _ period: Period) -> [Fact] {
+        let current = value(key, period)
+        guard current.present else { return [] }
+        let name = catalog.ref(key).name
+        let history = history(key, through: period)
+        var facts: [Fact] = []
+        let figure = store.figure(key, period)
+        facts.append(
+            Fact(
+                kind: "units",
+                text: "\(name) delivered \(Words.units(current)) vehicles in \(Words.month(period))"
+                    + (current.basis == .computed ? " (the sum of its \(Words.plural(childLevel(key))))." : "."),
+                data: [
+                    "units": .int(current.units), "qualifier": .string(current.qualifier.rawValue), "basis": .string(current.basis.rawValue),
+                    "sources": .array((figure?.sources.map(\.source) ?? []).map { .string($0) }),
+                ]
+            )
+        )
+        facts += growthFacts(key, name, period, current)
+        if let share = shareOfParent(key, name, period, current) { facts.append(share) }
+        facts += childFacts(key, name, period, current, figure: figure)
+        facts += leaderFacts(key, period)
+        facts += ytdFacts(key, name, period)
+        facts += recordFacts(key, name, period, history: history)
+        facts += streakFacts(key, name, period, current)
+        facts += cumulativeFacts(key, name, period, history: history)
+        return facts
+    }
+
+    func childLevel(_ key: EntityKey) -> Level {
+        switch key.level {
+        case .market: .group
+        case .group: .brand
+        case .brand, .model: .model
+        }
+    }
+
+    // MARK: Growth and shares
+
+    func growthFacts(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue) -> [Fact] {
+        var facts: [Fact] = []
+        for (basis, before) in [(GrowthBasis.mom, period.previous), (.yoy, period.sameLastYear)] {
+            let previous = value(key, before)
+            guard previous.present, previous.units > 0 else { continue }
+            let growth = Double(current.units) / Double(previous.units) - 1
+            let direction: String
+            switch (Self.above(current, previous), Self.above(previous, current)) {
+            case (true?, _): direction = "up \(Words.percent(growth, signed: false))"
+            case (_, true?): direction = "down \(Words.percent(-growth, signed: false))"
+            case (false?, false?): direction = "unchanged"
+            default: continue  // approximate figures: the direction is not known
+            }
+            let against = basis == .mom ? "from \(Words.month(before)) (\(Words.units(previous)))" : "year on year (\(Words.month(before)): \(Words.units(previous)))"
+            facts.append(
+                Fact(
+                    kind: "growth.\(basis.rawValue)",
+                    text: "\(name) deliveries were \(direction) \(against).",
+                    data: [
+                        "growth": .double(growth), "previousPeriod": .string(before.description), "previousUnits": .int(previous.units),
+                        "previousQualifier": .string(previous.qualifier.rawValue),
+                    ]
+                )
+            )
+        }
+        return facts
+    }
+
+    func shareOfParent(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue) -> Fact? {
+        guard let parent = catalog.parent(of: key) else { return nil }
+        let whole = value(parent, period)
+        // The market's figure is the sum of what is tracked unless it is reported: a share of it
+        // would describe the data, not the market.
+        guard whole.present, whole.units > 0, parent.level != .market || whole.basis == .reported else { return nil }
+        let share = Double(current.units) / Double(whole.units)
+        let parentName = parent.level == .market ? "the market" : catalog.ref(parent).name
+        return Fact(
+            kind: "share",
+            text: "\(name) accounted for \(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries.",
+            entity: catalog.ref(parent),
+            data: ["share": .double(share), "units": .int(current.units), "ofUnits": .int(whole.units)]
+        )
+    }
+
+    /// The children's figures with their shares, the part of a reported total no child accounts
+    /// for, and (for a group or brand) its models ranked.
+    func childFacts(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue, figure: FigureBody?) -> [Fact] {
+        var facts: [Fact] = []
+        let level = childLevel(key)
+        guard key.level != .model else { return facts }
+        let children = catalog.children(of: key).compactMap { child -> (EntityKey, FigureValue)? in
+            let value = value(child, period)
+            return value.present ? (child, value) : nil
+        }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
+        for (child, value) in children {
+            let share = current.units > 0 ? Double(value.units) / Double(current.units) : nil
+            facts.append(
+                Fact(
+                    kind: "children",
+                    text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them"
+                        + (share.map { " (\(Words.percent($0)))." } ?? "."),
+                    entity: catalog.ref(child),
+                    data: [
+                        "units": .int(value.units), "qualifier": .string(value.qualifier.rawValue),
+                        "share": share.map { .double($0) } ?? .null,
+                    ]
+                )
+            )
+        }
+        if let reported = figure?.reported, !children.isEmpty {
+            let sum = children.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
+            let childQualifier = children.reduce(Qualifier.exact) { $0.combined(with: $1.1.qualifier) }
+            let rest = reported.saturatingSubtracting(sum)
+            // A floor on the children is a ceiling on the rest, and the other way round.
+            let restQualifier: Qualifier =
+                switch (figure?.reportedQualifier ?? .exact, childQualifier) {
+                case (.exact, .exact): .exact
+                case (.exact, .atLeast), (.atMost, .atLeast), (.atMost, .exact): .atMost
+                case (.exact, .atMost), (.atLeast, .atMost), (.atLeast, .exact): .atLeast
+                default: .approximate
+                }
+            if rest > 0 {
+                let restValue = FigureValue(present: true, units: rest, qualifier: restQualifier, basis: .computed, complete: true)
+                facts.append(
+                    Fact(
+                        kind: "unattributed",
+                        text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) deliveries are not attributed to a \(level.rawValue) in the figures.",
+                        data: ["units": .int(rest), "qualifier": .string(restQualifier.rawValue), "reported": .int(reported), "childrenSum": .int(sum)]
+                    )
+                )
+            }
+        }
+        if key.level == .group || key.level == .brand {
+            let models = catalog.descendants(of: key, at: .model).compactMap { model -> (EntityKey, FigureValue)? in
+                let value = value(model, period)
+                return value.present ? (model, value) : nil
+            }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
+            if !models.isEmpty && (key.level == .group || models.count > 1) {
+                let listed = models.prefix(10).map { "\(catalog.ref($0.0).name) \(Words.units($0.1))" }.joined(separator: "; ")
+                facts.append(
+                    Fact(
+                        kind: "models",
+                        text: "By model: \(listed)\(models.count > 10 ? "; and \(models.count - 10) more" : "").",
+                        data: [
+                            "models": .array(
+                                models.map {
+                                    .object(["id": .string($0.0.id), "units": .int($0.1.units), "qualifier": .string($0.1.qualifier.rawValue)])
+                                }
+                            )
+                        ]
+                    )
+                )
+            }
+        }
+        return facts
+    }
+
+    // MARK: Segments
+
+    /// Segment leadership of the entity's models (or of the model itself) in the month.
+    func leaderFacts(_ key: EntityKey, _ period: Period) -> [Fact] {
+        let models = key.level == .model ? [key] : catalog.descendants(of: key, at: .model)
+        var facts: [Fact] = []
+        var segments = Set<String>()
+        for model in models {
+            if let segment = catalog.model(model.id)?.segment { segments.insert(segment) }
+        }
+        let led = segments.sorted().compactMap { segment -> (String, StreakResult, EntityRef, SegmentEntry)? in
+            guard let result = try? streak(StreakQuery(segment: segment, period: period.description)),
+                let leader = result.leader, models.contains(EntityKey(.model, leader.id)),
+                let entry = catalog.segments[segment]
+            else { return nil }
+            return (segment, result, leader, entry)
+        }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0 < $1.0 }
+        for (segment, result, leader, entry) in led {
+            let figure = value(EntityKey(.model, leader.id), period)
+            var text = "The \(leader.name) led the \(entry.name) segment\(priceWords(entry)) with \(Words.units(figure))"
+            var data: [String: JSONValue] = [
+                "segment": .string(segment), "units": .int(result.units), "qualifier": .string(figure.qualifier.rawValue),
+                "months": .int(Int64(result.months)),
+                "endedBy": .string(result.endedBy.rawValue),
+            ]
+            if let since = result.since { data["since"] = .string(since) }
+            if result.months >= 2 {
+                text += ", for the \(Words.ordinal(result.months)) month in a row" + (result.complete ? "" : " on record")
+            } else if result.endedBy == .condition, let before = try? streak(StreakQuery(segment: segment, period: period.previous.description)),
+                let previousLeader = before.leader
+            {
+                text += ", taking the lead from the \(previousLeader.name)"
+                data["previousLeader"] = .string(previousLeader.id)
+            }
+            facts.append(Fact(kind: "leader", text: text + ".", entity: leader, data: data))
+        }
+        return facts
+    }
+
+    /// A segment's price range in the other currencies the catalog has rates for.
+    func priceWords(_ segment: SegmentEntry) -> String {
+        let quotes = catalog.document.fx.filter { $0.base.uppercased() == "CNY" }.map(\.quote).sorted()
+        var parts: [String] = []
+        for quote in quotes {
+            guard let rate = catalog.rate(from: "CNY", to: quote)?.rate else { continue }
+            func money(_ cny: Double) -> String { "\(quote) \(Words.number(Int64((cny * rate).rounded())))" }
+            switch (segment.minCNY, segment.maxCNY) {
+            case (let low?, let high?): parts.append("\(money(low))–\(Words.number(Int64((high * rate).rounded())))")
+            case (let low?, nil): parts.append("above \(money(low))")
+            case (nil, let high?): parts.append("below \(money(high))")
+            case (nil, nil): continue
+            }
+        }
+        return parts.isEmpty ? "" : " (\(parts.joined(separator: "; ")) at the catalog's rate)"
+    }
+
+    // MARK: Year, records, streaks, totals
+
+    func ytdFacts(_ key: EntityKey, _ name: String, _ period: Period) -> [Fact] {
+        guard period.month != 1, let ytd = try? ytd(YTDQuery(entity: selector(key), period: period.description)), ytd.complete else { return [] }
+        let value = FigureValue(present: true, units: ytd.units, qualifier: ytd.qualifier, basis: .computed, complete: true)
+        var text = "From \(Words.month(.month(period.year, 1))) to \(Words.month(period)), \(name) delivered \(Words.units(value))"
+        var data: [String: JSONValue] = ["units": .int(ytd.units), "qualifier": .string(ytd.qualifier.rawValue), "from": .string(ytd.from)]
+        if ytd.exceedsPreviousYear == true, let previous = ytd.previousYear {
+            text += ", already more than in the whole of \(previous.year) (\(Words.number(previous.units)))"
+            data["previousYear"] = .int(previous.units)
+        }
+        return [Fact(kind: "ytd", text: text + ".", data: data)]
+    }
+
+    func recordFacts(_ key: EntityKey, _ name: String, _ period: Period, history: [(month: Period, value: FigureValue)]) -> [Fact] {
+        let record = record(key, period, history: history)
+        guard record.monthsBefore >= 2, let first = record.firstMonth, let firstMonth = try? Period(parsing: first) else { return [] }
+        var facts: [Fact] = []
+        let onRecord = "on record (since \(Words.month(firstMonth)))"
+        if record.isHighest {
+            facts.append(Fact(kind: "record.high", text: "It was \(Words.possessive(name)) highest month \(onRecord).", data: ["firstMonth": .string(first)]))
+        } else if let since = record.highestSince, since.period != period.previous.description, let month = try? Period(parsing: since.period) {
+            facts.append(
+                Fact(
+                    kind: "highestSince", text: "It was \(Words.possessive(name)) highest month since \(Words.month(month)) (\(Words.number(since.units))).",
+                    data: ["since": .string(since.period), "units": .int(since.units)]
+                )
+            )
+        }
+        if record.isLowest {
+            facts.append(Fact(kind: "record.low", text: "It was \(Words.possessive(name)) lowest month \(onRecord).", data: ["firstMonth": .string(first)]))
+        } else if let since = record.lowestSince, since.period != period.previous.description, let month = try? Period(parsing: since.period) {
+            facts.append(
+                Fact(
+                    kind: "lowestSince", text: "It was \(Words.possessive(name)) lowest month since \(Words.month(month)) (\(Words.number(since.units))).",
+                    data: ["since": .string(since.period), "units": .int(since.units)]
+                )
+            )
+        }
+        return facts
+    }
+
+    /// The largest round number (one significant digit) at or below a figure's floor.
+    static func roundThreshold(_ value: FigureValue) -> Int64? {
+        guard let floor = bounds(value).lower, floor >= 10 else { return nil }
+        var scale: Int64 = 1
+        while floor / scale >= 10 { scale *= 10 }
+        return floor / scale * scale
+    }
+
+    func streakFacts(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue) -> [Fact] {
+        var facts: [Fact] = []
+        if let threshold = Self.roundThreshold(current) {
+            let condition = StreakCondition(atLeast: threshold)
+            let run = run(through: period) { verdict(key, $0, condition) }
+            if run.months >= 2 {
+                facts.append(
+                    Fact(
+                        kind: "streak.threshold",
+                        text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") with at least \(Words.number(threshold)) deliveries.",
+                        data: ["atLeast": .int(threshold), "months": .int(Int64(run.months)), "since": .string(run.since?.description ?? ""), "endedBy": .string(run.endedBy.rawValue)]
+                    )
+                )
+            }
+        }
+        for basis in [GrowthBasis.mom, .yoy] {
+            for direction in StreakCondition.Direction.allCases {
+                let condition = StreakCondition(growth: basis, direction: direction)
+                let run = run(through: period) { verdict(key, $0, condition) }
+                guard run.months >= 2 else { continue }
+                let what = basis == .mom
+                    ? (direction == .up ? "month-on-month growth" : "month-on-month decline")
+                    : (direction == .up ? "year-on-year growth" : "year-on-year decline")
+                facts.append(
+                    Fact(
+                        kind: "streak.growth",
+                        text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") of \(what).",
+                        data: [
+                            "growth": .string(basis.rawValue), "direction": .string(direction.rawValue), "months": .int(Int64(run.months)),
+                            "since": .string(run.since?.description ?? ""), "endedBy": .string(run.endedBy.rawValue),
+                        ]
+                    )
+                )
+            }
+        }
+        return facts
+    }
+
+    /// The round milestones a total can cross: 1, 2 and 5 times a power of ten, from 10,000.
+    static func milestones(upTo total: Int64) -> [Int64] {
+        var result: [Int64] = []
+        var scale: Int64 = 10_000
+        while scale <= total {
+            for step in [1, 2, 5] as [Int64] where scale * step <= total { result.append(scale * step) }
+            guard scale <= Int64.max / 10 else { break }
+            scale *= 10
+        }
+        return result
+    }
+
+    func cumulativeFacts(_ key: EntityKey, _ name: String, _ period: Period, history: [(month: Period, value: FigureValue)]) -> [Fact] {
+        // A total with a month missing, or of approximate figures, is not stated.
+        let total = cumulative(key, period, milestone: nil, history: history)
+        guard total.complete, total.months >= 3, total.qualifier == .exact, let from = total.from, let first = try? Period(parsing: from) else { return [] }
+        // A model whose deliveries began in its first month on record: the total is its whole.
+        let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from
+        var facts = [
+            Fact(
+                kind: "cumulative",
+                text: began
+                    ? "Since deliveries began in \(Words.month(first)), \(name) has delivered \(Words.number(total.units)) vehicles."
+                    : "Since \(Words.month(first)), the first month on record, \(name) has delivered \(Words.number(total.units)) vehicles.",
+                data: ["units": .int(total.units), "from": .string(from), "months": .int(Int64(total.months))]
+            )
+        ]
+        let before = total.units.saturatingSubtracting(history.first?.value.units ?? 0)
+        if let milestone = Self.milestones(upTo: total.units).last(where: { $0 > before }) {
+            facts.append(
+                Fact(
+                    kind: "milestone",
+                    text: "The total passed \(Words.number(milestone)) in \(Words.month(period)).",
+                    data: ["milestone": .int(milestone), "units": .int(total.units), "from": .string(from)]
+                )
+            )
+        }
+        return facts
+    }
+
+    func selector(_ key: EntityKey) -> EntitySelector {
+        switch key.level {
+        case .market: .wholeMarket
+        case .group: EntitySelector(group: key.id)
+        case .brand: EntitySelector(brand: key.id)
+        case .model: EntitySelector(model: key.id)
+        }
+    }
+}
+
+extension BriefQuery: AnswerableQuery {
+    public func answer<Store: FigureStore>(with engine: QueryEngine<Store>) throws(ProtocolError) -> BriefResult {
+        try engine.brief(self)
+    }
+}
+
+/// Numbers, months and shares as a story writes them.
+enum Words {
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    ]
+
+    static func month(_ period: Period) -> String {
+        guard let month = period.month else { return period.description }
+        return "\(monthNames[month - 1]) \(period.year)"
+    }
+
+    /// 44454 → "44,454".
+    static func number(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
+            out.append(char)
+        }
+        return value < 0 ? "-" + out : out
+    }
+
+    /// A figure with its qualifier as a story puts it: "just over 2,000", "about 6,000".
+    static func units(_ value: FigureValue) -> String {
+        switch value.qualifier {
+        case .exact: number(value.units)
+        case .atLeast: "just over \(number(value.units))"
+        case .atMost: "up to \(number(value.units))"
+        case .approximate: "about \(number(value.units))"
+        }
+    }
+
+    /// 0.6133 → "61.3%".
+    static func percent(_ value: Double, signed: Bool = false) -> String {
+        let tenths = (value * 1000).rounded()
+        let whole = Int64(tenths / 10)
+        let fraction = Int64(abs(tenths.truncatingRemainder(dividingBy: 10)))
+        let sign = tenths < 0 && whole == 0 ? "-" : (signed && tenths > 0 ? "+" : "")
+        return "\(sign)\(whole).\(fraction)%"
+    }
+
+    static func ordinal(_ n: Int) -> String {
+        let suffix =
+            switch (n % 10, n % 100) {
+            case (_, 11...13): "th"
+            case (1, _): "st"
+            case (2, _): "nd"
+            case (3, _): "rd"
+            default: "th"
+            }
+        return "\(n)\(suffix)"
+    }
+
+    static func possessive(_ name: String) -> String { name.hasSuffix("s") ? name + "'" : name + "'s" }
+
+    static func plural(_ level: Level) -> String {
+        switch level {
+        case .market: "markets"
+        case .group: "groups"
+        case .brand: "brands"
+        case .model: "models"
+        }
+    }
+
+    static func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
+}

@@ -1,0 +1,104 @@
+import DeliveryMessages
+
+/// What one month says about a condition.
+enum MonthVerdict {
+    case meets, fails, missing, uncertain
+}
+
+extension QueryEngine {
+    /// How far back records, streaks and cumulative totals look: 50 years of months.
+    public static var historyMonths: Int { 600 }
+
+    /// The least and the most a figure can be: an exact figure is both, an `atLeast` figure only
+    /// the least, an `atMost` figure only the most, an approximate one neither.
+    static func bounds(_ value: FigureValue) -> (lower: Int64?, upper: Int64?) {
+        switch value.qualifier {
+        case .exact: (value.units, value.units)
+        case .atLeast: (value.units, nil)
+        case .atMost: (nil, value.units)
+        case .approximate: (nil, nil)
+        }
+    }
+
+    /// Whether `a` is above `b` for certain (true), below or equal for certain (false), or cannot tell.
+    static func above(_ a: FigureValue, _ b: FigureValue) -> Bool? {
+        let (aLow, aHigh) = bounds(a)
+        let (bLow, bHigh) = bounds(b)
+        if let aLow, let bHigh, aLow > bHigh { return true }
+        if let aHigh, let bLow, aHigh <= bLow { return false }
+        return nil
+    }
+
+    /// Whether a month's figure meets a condition.
+    func verdict(_ key: EntityKey, _ month: Period, _ condition: StreakCondition) -> MonthVerdict {
+        let current = value(key, month)
+        guard current.present else { return .missing }
+        let (lower, upper) = Self.bounds(current)
+        if let floor = condition.atLeast {
+            if let lower, lower >= floor { return .meets }
+            if let upper, upper < floor { return .fails }
+            return .uncertain
+        }
+        if let ceiling = condition.atMost {
+            if let upper, upper <= ceiling { return .meets }
+            if let lower, lower > ceiling { return .fails }
+            return .uncertain
+        }
+        let basis = condition.growth ?? .mom
+        let before = value(key, basis == .yoy ? month.sameLastYear : month.previous)
+        guard before.present else { return .missing }
+        let up = condition.direction != .down
+        let moved = up ? Self.above(current, before) : Self.above(before, current)
+        switch moved {
+        case true?: return .meets
+        case false?: return .fails
+        case nil:
+            // Equal for certain is neither up nor down.
+            if Self.above(current, before) == false && Self.above(before, current) == false { return .fails }
+            return .uncertain
+        }
+    }
+
+    /// The run of months up to `period` that meet: how many, the first, and why it stops there.
+    func run(through period: Period, _ meets: (Period) -> MonthVerdict) -> (months: Int, since: Period?, endedBy: RunEnd) {
+        var month = period
+        var months = 0
+        var since: Period?
+        while months < Self.historyMonths {
+            switch meets(month) {
+            case .meets:
+                months += 1
+                since = month
+                month = month.previous
+            case .fails: return (months, since, .condition)
+            case .missing: return (months, since, .missing)
+            case .uncertain: return (months, since, .uncertain)
+            }
+        }
+        return (months, since, .missing)
+    }
+
+    /// The months of an entity with a figure, from `period` back (`historyMonths` at most), newest first.
+    func history(_ key: EntityKey, through period: Period) -> [(month: Period, value: FigureValue)] {
+        var result: [(Period, FigureValue)] = []
+        var month = period
+        for _ in 0..<Self.historyMonths {
+            let value = value(key, month)
+            if value.present { result.append((month, value)) }
+            month = month.previous
+        }
+        return result
+    }
+
+    func month(_ text: String, field: String = "period", for what: String) throws(ProtocolError) -> Period {
+        let period = try period(text, field: field)
+        guard period.kind == .month else {
+            throw Self.invalid("\(what) counts months; \(field) must be a month (YYYY-MM), not \(period)", field: field)
+        }
+        return period
+    }
+}
+
+extension FigureValue {
+    func figure(_ month: Period) -> MonthFigure { MonthFigure(period: month.description, units: units, qualifier: qualifier) }
+}
