@@ -8,7 +8,9 @@ import ZeroMQ
 struct Subscribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow live figure updates (Clone pattern: subscribe, snapshot, then newer updates; resyncs on a gap or a restart).",
-        discussion: "PREFIX is a topic prefix such as figure.hima. (every HIMA figure) or figure.hima.aito. (AITO and its models)."
+        discussion: """
+            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).
+            """
     )
 
     @Argument(help: "Topic prefix to follow.")
@@ -88,6 +90,9 @@ struct Subscribe: ParsableCommand {
                 } else {
                     show(figure, live: true)
                 }
+                shown += 1
+            } else if head.kind == .fact, case .success(let event) = Wire.decodeBody(FactEvent.self, from: frames[1]) {
+                emit("\(event.period)  \(event.entity.name)  \(event.fact.text)")
                 shown += 1
             }
         }

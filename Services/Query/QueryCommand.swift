@@ -29,6 +29,9 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: SettingsTable.snapshotChunk.name, help: SettingsTable.snapshotChunk.help)
     var snapshotChunk: Int?
 
+    @Option(name: SettingsTable.factsPerBatch.name, help: SettingsTable.factsPerBatch.help)
+    var factsPerBatch: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -43,7 +46,8 @@ struct QueryCommand: AsyncParsableCommand {
             instance: common.resolvedInstance,
             aggregatePublicKey: try SettingsTable.aggregatePublicKey.publicKey(aggregatePublicKey),
             maxWaitingBytes: try SettingsTable.maxWaitingBytes.int(maxWaitingBytes),
-            snapshotChunk: try SettingsTable.snapshotChunk.int(snapshotChunk)
+            snapshotChunk: try SettingsTable.snapshotChunk.int(snapshotChunk),
+            factsPerBatch: try SettingsTable.factsPerBatch.int(factsPerBatch)
         )
         try await common.serve("query", logger: logger) { observability in
             { stop in

@@ -20,6 +20,8 @@ enum QueryService {
         var maxWaitingBytes: Int
         /// Figures per part of the aggregates' chunked snapshots.
         var snapshotChunk: Int
+        /// The most figures a batch may change and still have its `fact` events worked out.
+        var factsPerBatch: Int
     }
 }
 
@@ -85,6 +87,8 @@ struct ReplicaState {
     var waiting: [WaitingQuery] = []
     var waitingBytes = 0
     var resyncs = 0
+    var factsPublished = 0
+    var factBatchesSkipped = 0
     var answered = 0
     var busyReplies = 0
     /// `figure.changed` events that did not read: set aside, counted, the latest kept for `status`.
@@ -404,12 +408,34 @@ struct ReplicaState {
         for figure in batch.figures { changes.add(replica.receive(figure, origin: origin)) }
         figuresPublished.increment(by: Int64(changes.count))
         changes.publish(on: publisher)
+        publishFacts(changes, on: publisher)
         for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
         for event in batch.catalogs where announce(ingest: event.stream, seq: event.seq) {
             publisher.publish(topic: Topic.catalog, type: MessageType.catalogAccepted, body: event)
         }
         for event in batch.reports {
             publisher.publish(topic: event.report.entity.topic("report"), type: MessageType.reportAccepted, body: event)
+        }
+    }
+
+    /// Publishes the facts the batch's figures made true (`fact.<group>.<brand>.<model>.`). A batch
+    /// larger than `factsPerBatch` (a bulk load) is skipped and counted: a record set by a
+    /// history being loaded is not news.
+    mutating func publishFacts(_ changes: ConflatedChanges, on publisher: Publisher) {
+        guard settings.factsPerBatch > 0, changes.count > 0 else { return }
+        guard changes.count <= settings.factsPerBatch else {
+            factBatchesSkipped += 1
+            return
+        }
+        let engine = QueryEngine(replica)
+        for change in changes.changes where !change.removed {
+            for fact in engine.liveFacts(change.key.entity, change.key.period) {
+                factsPublished += 1
+                publisher.publish(
+                    topic: change.body.entity.topic("fact"), type: .fact,
+                    body: FactEvent(entity: change.body.entity, period: change.body.period, fact: fact)
+                )
+            }
         }
     }
 
@@ -439,6 +465,7 @@ struct ReplicaState {
                     "figures": replica.count, "resyncs": resyncs, "answered": answered, "waiting": waiting.count,
                     "waitingBytes": waitingBytes, "busy": busyReplies, "setAside": setAsideLog.count,
                     "snapshotsQueued": snapshotQueue.count, "connections": monitor.connections,
+                    "facts": factsPublished, "factBatchesSkipped": factBatchesSkipped,
                     "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
@@ -555,6 +582,9 @@ struct ConflatedChanges {
     private var latest: [FigureKey: FigureChange] = [:]
 
     var count: Int { order.count }
+
+    /// Each changed figure once, in the order first changed, with its final value.
+    var changes: [FigureChange] { order.compactMap { latest[$0] } }
 
     mutating func add(_ changed: [FigureChange]) {
         for change in changed {

@@ -22,6 +22,15 @@ public struct FigureReplica: FigureStore, Sendable {
 
     public var count: Int { figures.count }
 
+    /// The earliest month of any figure received (kept through removals: a bound, not a fact).
+    public private(set) var earliestMonth: Period?
+
+    public func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary? {
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
+        let stored = figures.nodes[position]
+        return FigureSummary(units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete)
+    }
+
     public func figure(_ entity: EntityKey, _ period: Period) -> FigureBody? {
         guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
         let stored = figures.nodes[position]
@@ -139,6 +148,8 @@ public struct FigureReplica: FigureStore, Sendable {
             entities[key] = index
         }
         let packed = Self.pack(index, period)
+        let month = period.months.first ?? period
+        if earliestMonth.map({ month < $0 }) ?? true { earliestMonth = month }
         var stored = StoredFigure(figure, names: &names)
         stored.origin = origin
         let old: StoredFigure?

@@ -5,6 +5,34 @@ public protocol FigureStore {
     var catalog: Catalog { get }
     /// The figure of an entity in a period, or nil when nothing was reported for it or below it.
     func figure(_ entity: EntityKey, _ period: Period) -> FigureBody?
+    /// A figure's units, qualifier, basis and completeness, without building its body.
+    func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary?
+    /// No figure is for a month before this one (nil: not known; histories then look back
+    /// `QueryEngine.historyMonths`).
+    var earliestMonth: Period? { get }
+}
+
+/// What the queries that walk a history read of each figure.
+public struct FigureSummary: Sendable, Hashable {
+    public var units: Int64
+    public var qualifier: Qualifier
+    public var basis: Basis
+    public var complete: Bool
+
+    public init(units: Int64, qualifier: Qualifier, basis: Basis, complete: Bool) {
+        self.units = units
+        self.qualifier = qualifier
+        self.basis = basis
+        self.complete = complete
+    }
+}
+
+extension FigureStore {
+    public func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary? {
+        figure(entity, period).map { FigureSummary(units: $0.units, qualifier: $0.qualifier, basis: $0.basis, complete: $0.complete) }
+    }
+
+    public var earliestMonth: Period? { nil }
 }
 
 /// The key of one figure.

@@ -36,7 +36,7 @@ public struct QueryEngine<Store: FigureStore> {
     }
 
     func value(_ entity: EntityKey, _ period: Period) -> FigureValue {
-        guard let figure = store.figure(entity, period) else { return .none }
+        guard let figure = store.summary(entity, period) else { return .none }
         return FigureValue(present: true, units: figure.units, qualifier: figure.qualifier, basis: figure.basis, complete: figure.complete)
     }
 

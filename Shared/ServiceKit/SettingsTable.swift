@@ -135,6 +135,11 @@ public enum SettingsTable {
         "DELIVERY_MAX_WAITING_BYTES", "query", "bytes of queries held while they wait for `after`; past it a query gets `busy`", shown: "64 MiB",
         fallback: "\(64 << 20)", range: (1 << 20)...(4 << 30)
     )
+    public static let factsPerBatch = SettingSpec(
+        "DELIVERY_FACTS_PER_BATCH", "query",
+        "`fact` events are worked out for an aggregate batch that changes at most this many figures (a bulk load or a resync states none; `status` counts the batches skipped); 0 turns them off",
+        shown: "1000", fallback: "1000", range: 0...100_000
+    )
     public static let aggregatePublicKey = SettingSpec(
         "DELIVERY_AGGREGATE_PUBLIC_KEY", "query", "CURVE: the aggregates' public key, when they run with CURVE", shown: "none"
     )
@@ -195,7 +200,7 @@ public enum SettingsTable {
     public static let all: [SettingSpec] = [
         ingestBind, ingestPublish, dataDir, maxBatch, checkpointSeconds, ingestEndpoints, ingestFeeds, aggregatePublish, aggregateBind,
         aggregateGroups, ingestPublicKey, aggregateEndpoints, aggregateFeeds, queryBind, queryPublish, snapshotChunk, maxWaitingBytes,
-        aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
+        factsPerBatch, aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
         curveKeyFile, curveClients, endpoint, ingest, feed, serverKey,
     ]
 

@@ -61,11 +61,18 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
     }
 
     @Test func streakShowsTheEntityColumnsOnlyWhenAsked() {
-        var result = StreakResult(segment: "above-500k", period: "2025-05", leader: m9, units: 15_481, months: 11, entity: nil, leads: nil)
-        #expect(result.table().headers == ["segment", "period", "leader", "units", "months"])
+        var result = StreakResult(
+            segment: "above-500k", period: "2025-05", leader: m9, units: 15_481, months: 11, entity: nil, leads: nil, since: "2024-07", endedBy: .condition
+        )
+        #expect(result.table().headers == ["segment", "period", "leader", "units", "months", "since", "ended by"])
         result.entity = m9
         result.leads = true
-        #expect(result.table().rows == [["above-500k", "2025-05", "AITO M9", "15,481", "11", "AITO M9", "yes"]])
+        #expect(result.table().rows == [["above-500k", "2025-05", "AITO M9", "15,481", "11", "2024-07", "condition", "AITO M9", "yes"]])
+        let threshold = StreakResult(
+            segment: nil, period: "2025-06", leader: nil, units: 34_611, months: 8, entity: m9, leads: nil,
+            condition: StreakCondition(atLeast: 30_000), since: "2024-11", endedBy: .missing
+        )
+        #expect(threshold.table().rows == [["AITO M9", "2025-06", "at least 30,000", "34,611", "8", "2024-11", "missing"]])
     }
 
     @Test func qualifiersInWords() {

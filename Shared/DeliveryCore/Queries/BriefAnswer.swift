@@ -78,9 +78,9 @@ extension QueryEngine {
     func shareOfParent(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue) -> Fact? {
         guard let parent = catalog.parent(of: key) else { return nil }
         let whole = value(parent, period)
-        // The market's figure is the sum of what is tracked unless it is reported: a share of it
-        // would describe the data, not the market.
-        guard whole.present, whole.units > 0, parent.level != .market || whole.basis == .reported else { return nil }
+        // A computed parent is the sum of the children on record (the market: of what is tracked):
+        // a share of it describes the data, not the parent. Only a reported whole is stated.
+        guard whole.present, whole.units > 0, whole.basis == .reported else { return nil }
         let share = Double(current.units) / Double(whole.units)
         let parentName = parent.level == .market ? "the market" : catalog.ref(parent).name
         return Fact(

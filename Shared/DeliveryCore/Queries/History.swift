@@ -64,7 +64,10 @@ extension QueryEngine {
         var month = period
         var months = 0
         var since: Period?
+        let earliest = store.earliestMonth
         while months < Self.historyMonths {
+            // Before every figure held: nothing more to meet.
+            if let earliest, month < earliest { return (months, since, .missing) }
             switch meets(month) {
             case .meets:
                 months += 1
@@ -82,7 +85,9 @@ extension QueryEngine {
     func history(_ key: EntityKey, through period: Period) -> [(month: Period, value: FigureValue)] {
         var result: [(Period, FigureValue)] = []
         var month = period
+        let earliest = store.earliestMonth
         for _ in 0..<Self.historyMonths {
+            if let earliest, month < earliest { break }
             let value = value(key, month)
             if value.present { result.append((month, value)) }
             month = month.previous

@@ -1,0 +1,52 @@
+import DeliveryMessages
+
+extension QueryEngine {
+    /// The facts a changed figure makes true, for `fact` events: a record high or low, a streak
+    /// it extends (a round threshold, growth month on month or year on year), a streak it ends,
+    /// a milestone its running total crosses. Empty for a figure that is not a month's, the
+    /// market's, or gone.
+    public func liveFacts(_ key: EntityKey, _ period: Period) -> [Fact] {
+        guard period.kind == .month, key.level != .market else { return [] }
+        let current = value(key, period)
+        guard current.present else { return [] }
+        let name = catalog.ref(key).name
+        let history = history(key, through: period)
+        var facts = recordFacts(key, name, period, history: history).filter { $0.kind.hasPrefix("record.") }
+        facts += streakFacts(key, name, period, current)
+        facts += endedStreaks(key, name, period)
+        facts += cumulativeFacts(key, name, period, history: history).filter { $0.kind == "milestone" }
+        return facts
+    }
+
+    /// Runs of two months or more up to the month before that this month breaks.
+    func endedStreaks(_ key: EntityKey, _ name: String, _ period: Period) -> [Fact] {
+        let before = period.previous
+        var conditions: [(StreakCondition, String)] = []
+        if let threshold = Self.roundThreshold(value(key, before)) {
+            conditions.append((StreakCondition(atLeast: threshold), "with at least \(Words.number(threshold)) deliveries"))
+        }
+        for basis in [GrowthBasis.mom, .yoy] {
+            for direction in StreakCondition.Direction.allCases {
+                let words = (basis == .mom ? "month-on-month " : "year-on-year ") + (direction == .up ? "growth" : "decline")
+                conditions.append((StreakCondition(growth: basis, direction: direction), "of \(words)"))
+            }
+        }
+        var facts: [Fact] = []
+        for (condition, words) in conditions where verdict(key, period, condition) == .fails {
+            let run = run(through: before) { verdict(key, $0, condition) }
+            guard run.months >= 2 else { continue }
+            var data: [String: JSONValue] = ["months": .int(Int64(run.months)), "since": .string(run.since?.description ?? "")]
+            if let atLeast = condition.atLeast { data["atLeast"] = .int(atLeast) }
+            if let growth = condition.growth { data["growth"] = .string(growth.rawValue) }
+            if let direction = condition.direction { data["direction"] = .string(direction.rawValue) }
+            facts.append(
+                Fact(
+                    kind: "streak.ended",
+                    text: "\(name) ended a run of \(run.months) months\(run.endedBy == .condition ? "" : " on record") \(words) in \(Words.month(period)).",
+                    data: data
+                )
+            )
+        }
+        return facts
+    }
+}
