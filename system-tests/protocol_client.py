@@ -105,6 +105,33 @@ def main():
         check("atLeast", q("units", {"entity": {"model": "Stelato S9"}, "period": "2025-05"})["qualifier"] == "atLeast")
         check("convert", abs(q("convert", {"amount": 500000, "from": "CNY", "to": "USD"})["amount"] - 69587) <= 1)
 
+        # What the news says: streaks with a condition, records, totals, the brief.
+        run = q("streak", {"entity": {"group": "HIMA"}, "period": "2025-05", "condition": {"growth": "mom", "direction": "up"}})
+        check("growth streak", run["months"] == 1 and run["since"] == "2025-05" and run["endedBy"] == "missing" and not run["complete"], str(run))
+        run = q("streak", {"entity": {"model": "Stelato S9"}, "period": "2025-05", "condition": {"atLeast": 2001}})
+        check("an atLeast figure is judged by its floor", run["months"] == 0 and run["endedBy"] == "uncertain", str(run))
+        lead = q("streak", {"segment": "above-500k", "period": "2025-05"})
+        check("leadership run says where it stops", lead["months"] == 1 and lead["endedBy"] == "missing", str(lead))
+        bad_condition = dealer("streak", {"entity": {"group": "HIMA"}, "period": "2025-05", "condition": {"growth": "qoq", "direction": "up"}})
+        check("bad condition", bad_condition["body"].get("code") == "invalid_query"
+              and bad_condition["body"]["details"]["field"] == "condition.growth", str(bad_condition))
+        rec = q("record", {"entity": {"group": "HIMA"}, "period": "2025-05"})
+        check("record", rec["isHighest"] and rec["previousHigh"]["units"] == 27555 and rec["monthsBefore"] == 1
+              and "highestSince" not in rec and rec["lowestSince"]["period"] == "2025-04", str(rec))
+        total = q("cumulative", {"entity": {"group": "HIMA"}, "period": "2025-05", "milestone": 50000})
+        check("cumulative", total["units"] == 72009 and total["from"] == "2025-04" and total["crossedIn"] == "2025-05" and total["complete"], str(total))
+        ytd = q("ytd", {"entity": {"group": "HIMA"}, "period": "2025-05"})
+        check("ytd without a previous year", ytd["complete"] is False and "previousYear" not in ytd and "exceedsPreviousYear" not in ytd, str(ytd))
+        brief = q("brief", {"entity": {"group": "HIMA"}, "period": "2025-05"})
+        texts = [f["text"] for f in brief["facts"]]
+        check("brief: units", "HIMA delivered 44,454 vehicles in May 2025." in texts, str(texts))
+        check("brief: growth", "HIMA deliveries were up 61.3% from April 2025 (27,555)." in texts, str(texts))
+        check("brief: AITO's share", "AITO delivered 36,625 of them (82.4%)." in texts, str(texts))
+        check("brief: leaders", any(t.startswith("The AITO M9 led the above 500,000 yuan segment") for t in texts)
+              and any(t.startswith("The AITO M8 led the 400,000-500,000 yuan segment") for t in texts), str(texts))
+        check("brief: just over", any("Stelato S9 just over 2,000" in t for t in texts), str(texts))
+        check("brief: facts carry data", all({"kind", "text", "data"} <= set(f) for f in brief["facts"]))
+
         # Live updates after the snapshot position, gapless on the replica's own stream.
         seen, last, gap = [], position, False
         end = time.monotonic() + 10
@@ -119,6 +146,33 @@ def main():
                 seen.append(topic)
         check("live figure.changed after the snapshot", any(t.startswith(b"figure.hima.aito.") for t in seen))
         check("no gap in seq", not gap)
+
+        # A June above April and May is a record: a fact event on fact.hima.
+        facts = ctx.socket(zmq.SUB)
+        facts.setsockopt(zmq.LINGER, 0)
+        facts.setsockopt(zmq.RCVTIMEO, 1000)
+        facts.setsockopt(zmq.SUBSCRIBE, b"fact.")
+        facts.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        facts.connect(ep["qpub"])
+        june = {"id": "hima-2025-06-test", "source": "Test", "period": "2025-06", "group": "HIMA", "units": 50000,
+                "reportedAt": "2025-07-01T00:00:00Z"}
+        got, sent, end = None, False, time.monotonic() + 20
+        while got is None and time.monotonic() < end:
+            try:
+                topic, payload = facts.recv_multipart()
+            except zmq.Again:
+                continue
+            if topic == b"heartbeat":
+                # A heartbeat shows the subscription is in place: the fact cannot be missed now.
+                if not sent:
+                    check("june stored", ingest("submit", {"reports": [june]})["type"] == "submit.ok")
+                    sent = True
+                continue
+            ev = json.loads(payload)
+            if ev["type"] == "fact" and ev["body"]["fact"]["kind"] == "record.high" and ev["body"]["entity"]["id"] == "hima":
+                got = (topic, ev)
+        check("fact event for the record", got is not None and got[0] == b"fact.hima." and got[1]["body"]["period"] == "2025-06", str(got)[:300])
+        facts.close()
 
         # Bad input: an error reply each, and the services keep serving.
         def code(reply):
