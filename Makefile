@@ -1,5 +1,7 @@
 # DeliveryTracker: `make run` sets up and runs the stack with the sample data; `make test` runs every test.
 PYTHON ?= /usr/bin/python3
+# The browser test needs Playwright (PyPI): the python that pip installs into.
+WEBPYTHON ?= python3
 DATA ?= ./data
 
 .PHONY: deps build run stop test compose-check bench fuzz install install-check
@@ -10,6 +12,9 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq python3-yaml pkg-config prometheus docker-compose; }
 	@command -v kubernetes-validate >/dev/null || { echo "installing kubernetes-validate (PyPI)"; pip install -q kubernetes-validate; }
+	@command -v chromium >/dev/null || { echo "installing chromium (apt), for the page's browser test"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq chromium; }
+	@$(WEBPYTHON) -c 'import playwright' 2>/dev/null || { echo "installing playwright (PyPI), for the page's browser test"; pip install -q playwright; }
 
 build: deps
 	swift build
@@ -33,6 +38,7 @@ test: build
 	$(PYTHON) system-tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/manifests_test.py
+	$(WEBPYTHON) system-tests/web_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
@@ -54,7 +60,7 @@ fuzz:
 # DESTDIR for staging). CONFIG=debug installs the debug build.
 PREFIX ?= /usr/local
 CONFIG ?= release
-MAN_PAGES = delivery-ingest delivery-aggregate delivery-query deliveries
+MAN_PAGES = delivery-ingest delivery-aggregate delivery-query delivery-web deliveries
 install:
 	swift build -c $(CONFIG)
 	swift package --allow-writing-to-package-directory generate-manual >/dev/null

@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "delivery-query", targets: ["Query"]),
         .executable(name: "deliveries", targets: ["CLI"]),
         .executable(name: "delivery-bench", targets: ["Bench"]),
+        .executable(name: "delivery-web", targets: ["Web"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -96,6 +97,16 @@ let package = Package(
             name: "Query",
             dependencies: ["ServiceKit", .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Services/Query",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Web",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Web",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -14,7 +14,7 @@ def main():
     made = subprocess.run(["make", "-C", ROOT, "install", f"PREFIX={prefix}", f"CONFIG={os.environ.get('CONFIG', 'release')}"],
                           capture_output=True, text=True, timeout=1800)
     check("make install succeeds", made.returncode == 0, made.stdout[-1500:] + made.stderr[-1500:])
-    for exe in ("delivery-ingest", "delivery-aggregate", "delivery-query", "deliveries"):
+    for exe in ("delivery-ingest", "delivery-aggregate", "delivery-query", "delivery-web", "deliveries"):
         path = os.path.join(prefix, "bin", exe)
         ran = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
         check(f"{exe} runs from the prefix", ran.returncode == 0 and "USAGE" in ran.stdout.upper(), ran.stderr[-300:])

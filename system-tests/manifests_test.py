@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import ROOT, Tally  # noqa: E402
 
 check = Tally()
-ENDPOINT_VARS = ("DELIVERY_INGEST_ENDPOINTS", "DELIVERY_INGEST_FEEDS", "DELIVERY_AGGREGATE_ENDPOINTS", "DELIVERY_AGGREGATE_FEEDS")
+ENDPOINT_VARS = ("DELIVERY_INGEST_ENDPOINTS", "DELIVERY_INGEST_FEEDS", "DELIVERY_AGGREGATE_ENDPOINTS", "DELIVERY_AGGREGATE_FEEDS",
+                 "DELIVERY_ENDPOINT", "DELIVERY_FEED")
 
 
 def run(*args, **kw):
@@ -51,10 +52,16 @@ def check_kubernetes(name, path):
         wname = w["metadata"]["name"]
         for c in w["spec"]["template"]["spec"]["containers"]:
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
-            check(f"{name}: {wname} serves metrics on 9100", env.get("DELIVERY_METRICS_BIND") == "0.0.0.0:9100")
+            # The page serves its health on its own HTTP port; the other services on the metrics port.
+            web = c.get("command") == ["delivery-web"]
+            if web:
+                check(f"{name}: {wname} serves the page on 8080", env.get("DELIVERY_WEB_BIND") == "0.0.0.0:8080")
+            else:
+                check(f"{name}: {wname} serves metrics on 9100", env.get("DELIVERY_METRICS_BIND") == "0.0.0.0:9100")
+            health_port = "http" if web else "metrics"
             for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
                 get = c.get(probe, {}).get("httpGet", {})
-                check(f"{name}: {wname} {probe} is GET {path} on the metrics port", get.get("path") == path and get.get("port") == "metrics", get)
+                check(f"{name}: {wname} {probe} is GET {path} on the {health_port} port", get.get("path") == path and get.get("port") == health_port, get)
             instance = [e for e in c.get("env", []) if e["name"] == "DELIVERY_INSTANCE"]
             check(f"{name}: {wname} takes its instance name from its pod", instance and
                   instance[0].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name")

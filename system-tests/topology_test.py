@@ -28,7 +28,7 @@ def port_free(port):
 def pick_base():
     """A base port whose every port of the 2 x 2 x 2 layout (see scripts/stack) is free."""
     for base in range(21000, 40000, 500):
-        offsets = [0, 1, 2, 3, 4, 5, 70, 71, 170, 171, 270, 271]
+        offsets = [0, 1, 2, 3, 4, 5, 70, 71, 170, 171, 270, 271, 2530, 2531]
         if all(port_free(base + o) for o in offsets):
             return base
     raise SystemExit("no free port range for the topology")
@@ -67,7 +67,7 @@ def main():
     base = pick_base()
     started = subprocess.run(
         [os.path.join(ROOT, "scripts", "stack"), "--ingest", "2", "--aggregate-shards", "market,hima|nw,solo",
-         "--query", "2", "--base-port", str(base), "--data", data, "--bin", args.bin, "--detach"],
+         "--query", "2", "--web", "2", "--base-port", str(base), "--data", data, "--bin", args.bin, "--detach"],
         capture_output=True, text=True, timeout=120)
     pids = []
     run = os.path.join(data, "run")
@@ -79,7 +79,11 @@ def main():
               started.stdout[-500:] + started.stderr[-1000:])
         if started.returncode != 0:
             return
-        check("scripts/stack started 6 processes", len(pids) == 6, str(pids))
+        check("scripts/stack started 8 processes (2 pages among them)", len(pids) == 8, str(pids))
+        import urllib.request
+        urls = open(os.path.join(run, "web-urls")).read().split()
+        check("a page per replica, each answering", len(urls) == 2 and all(
+            urllib.request.urlopen(u + "healthz", timeout=5).status == 200 for u in urls), str(urls))
         ingest = open(os.path.join(run, "ingest-endpoints")).read().strip().split(",")
         queries = open(os.path.join(run, "query-endpoints")).read().strip().split(",")
         body_of(ingest, queries, args.bin, data)

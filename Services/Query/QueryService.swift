@@ -408,7 +408,6 @@ struct ReplicaState {
         for figure in batch.figures { changes.add(replica.receive(figure, origin: origin)) }
         figuresPublished.increment(by: Int64(changes.count))
         changes.publish(on: publisher)
-        publishFacts(changes, on: publisher)
         for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
         for event in batch.catalogs where announce(ingest: event.stream, seq: event.seq) {
             publisher.publish(topic: Topic.catalog, type: MessageType.catalogAccepted, body: event)
@@ -416,6 +415,8 @@ struct ReplicaState {
         for event in batch.reports {
             publisher.publish(topic: event.report.entity.topic("report"), type: MessageType.reportAccepted, body: event)
         }
+        // Last: facts are worked out after the batch's figures and reports are out.
+        publishFacts(changes, on: publisher)
     }
 
     /// Publishes the facts the batch's figures made true (`fact.<group>.<brand>.<model>.`). A batch

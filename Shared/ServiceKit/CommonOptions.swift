@@ -68,8 +68,10 @@ public struct CommonOptions: ParsableArguments {
     }
 
     /// The log level, checked.
-    public func resolvedLogLevel() throws -> Logger.Level {
-        let text = SettingsTable.logLevel.text(logLevel)
+    public func resolvedLogLevel() throws -> Logger.Level { try Self.logLevel(logLevel) }
+
+    public static func logLevel(_ flag: String?) throws -> Logger.Level {
+        let text = SettingsTable.logLevel.text(flag)
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw SettingError("DELIVERY_LOG_LEVEL='\(text)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -107,12 +109,16 @@ public struct CommonOptions: ParsableArguments {
 
     /// Makes the process's logger; only `main` calls this.
     public func makeLogger(_ label: String) throws -> Logger {
-        let level = try resolvedLogLevel()
-        let format = SettingsTable.logFormat.text(logFormat).lowercased()
+        try Self.makeLogger(label, level: logLevel, format: logFormat, instance: resolvedInstance)
+    }
+
+    /// The logger of an executable that takes only the log settings (`delivery-web`).
+    public static func makeLogger(_ label: String, level levelFlag: String?, format formatFlag: String?, instance: String) throws -> Logger {
+        let level = try logLevel(levelFlag)
+        let format = SettingsTable.logFormat.text(formatFlag).lowercased()
         guard format == "text" || format == "json" else {
             throw SettingError("DELIVERY_LOG_FORMAT='\(format)' is not text or json")
         }
-        let instance = resolvedInstance
         LoggingSystem.bootstrap { name in
             if format == "json" {
                 var handler = JSONLogHandler(service: label, instance: instance)

@@ -1,3 +1,4 @@
+import FlyingFox
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -49,12 +50,14 @@ public struct ServiceRunner: Service {
     /// Runs the loop until it ends or a signal stops it, with the metrics and health endpoints
     /// beside it when `metrics` is given; exits non-zero when either failed.
     public static func main(
-        name: String, logger: Logger, metrics: (Observability, bind: String)? = nil, loop: @escaping @Sendable (StopFlag) throws -> Void
+        name: String, logger: Logger, metrics: (Observability, bind: String)? = nil, extra: [any Service] = [],
+        loop: @escaping @Sendable (StopFlag) throws -> Void
     ) async {
         let runner = ServiceRunner(name: name, logger: logger, loop: loop)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)
         ]
+        services += extra.map { .init(service: $0) }
         if let (observability, bind) = metrics {
             services.append(.init(service: MetricsService(observability: observability, bind: bind, logger: logger)))
         }
@@ -78,19 +81,23 @@ struct MetricsService: Service {
     let logger: Logger
 
     func run() async throws {
-        let server = try await observability.makeServer(bind: bind, logger: logger)
-        let stopping = StopFlag()
-        // Stopped with the service, open connections (a scraper's keep-alive) included; the
-        // error its run ends with then is the stop, not a failure.
-        do {
-            try await withGracefulShutdownHandler {
-                try await server.run()
-            } onGracefulShutdown: {
-                stopping.set()
-                Task { await server.stop(timeout: 1) }
-            }
-        } catch where stopping.isSet || error is CancellationError {
-            return
+        try await runUntilShutdown(try await observability.makeServer(bind: bind, logger: logger))
+    }
+}
+
+/// Runs an HTTP server until the service group shuts down, open connections (a scraper's
+/// keep-alive, a page's event stream) included; the error its run ends with then is the stop,
+/// not a failure.
+public func runUntilShutdown(_ server: HTTPServer) async throws {
+    let stopping = StopFlag()
+    do {
+        try await withGracefulShutdownHandler {
+            try await server.run()
+        } onGracefulShutdown: {
+            stopping.set()
+            Task { await server.stop(timeout: 1) }
         }
+    } catch where stopping.isSet || error is CancellationError {
+        return
     }
 }

@@ -145,13 +145,13 @@ public enum SettingsTable {
     )
     // every service
     public static let instance = SettingSpec(
-        "DELIVERY_INSTANCE", "all", "instance name, part of the stream id (an ingest adds a random part made with its log)", shown: "the host name"
+        "DELIVERY_INSTANCE", "all, web", "instance name, part of the stream id (an ingest adds a random part made with its log)", shown: "the host name"
     )
     public static let logLevel = SettingSpec(
-        "DELIVERY_LOG_LEVEL", "all", "trace, debug, info, notice, warning, error or critical", shown: "`info`", fallback: "info"
+        "DELIVERY_LOG_LEVEL", "all, web", "trace, debug, info, notice, warning, error or critical", shown: "`info`", fallback: "info"
     )
     public static let logFormat = SettingSpec(
-        "DELIVERY_LOG_FORMAT", "all", "`text`, or `json` for one JSON object per line", shown: "`text`", fallback: "text"
+        "DELIVERY_LOG_FORMAT", "all, web", "`text`, or `json` for one JSON object per line", shown: "`text`", fallback: "text"
     )
     public static let maxRequestBytes = SettingSpec(
         "DELIVERY_MAX_REQUEST_BYTES", "all", "larger requests get `too_large`", shown: "4 MiB", fallback: "\(4 << 20)", range: 1024...(256 << 20)
@@ -174,14 +174,14 @@ public enum SettingsTable {
         shown: "off"
     )
     public static let curveKeyFile = SettingSpec(
-        "DELIVERY_CURVE_KEY_FILE", "all, deliveries", "CURVE: a key file from `deliveries keygen` instead of the key itself", shown: "off"
+        "DELIVERY_CURVE_KEY_FILE", "all, deliveries, web", "CURVE: a key file from `deliveries keygen` instead of the key itself", shown: "off"
     )
     public static let curveClients = SettingSpec(
         "DELIVERY_CURVE_CLIENTS", "all", "CURVE: a file of client public keys to accept, one per line; required on ingest", shown: "off"
     )
     // the client
     public static let endpoint = SettingSpec(
-        "DELIVERY_ENDPOINT", "deliveries",
+        "DELIVERY_ENDPOINT", "deliveries, web",
         "query endpoint(s), comma-separated: one is picked at random and the next tried when it does not answer", shown: "`tcp://127.0.0.1:5554`",
         fallback: "tcp://127.0.0.1:5554"
     )
@@ -190,18 +190,28 @@ public enum SettingsTable {
         shown: "`tcp://127.0.0.1:5550`", fallback: "tcp://127.0.0.1:5550"
     )
     public static let feed = SettingSpec(
-        "DELIVERY_FEED", "deliveries", "live feed: the PUB of the query replica that the first endpoint names", shown: "`tcp://127.0.0.1:5555`",
+        "DELIVERY_FEED", "deliveries, web", "live feed: the PUB of the query replica that the first endpoint names", shown: "`tcp://127.0.0.1:5555`",
         fallback: "tcp://127.0.0.1:5555"
     )
     public static let serverKey = SettingSpec(
-        "DELIVERY_SERVER_KEY", "deliveries", "CURVE: the public key of the service a command talks to; turns CURVE on", shown: "off"
+        "DELIVERY_SERVER_KEY", "deliveries, web", "CURVE: the public key of the service a command talks to; turns CURVE on", shown: "off"
+    )
+
+    // the page
+    public static let webBind = SettingSpec(
+        "DELIVERY_WEB_BIND", "web", "`host:port` the page and its JSON endpoints are served on (an IPv4 address, or `0.0.0.0` for every interface)",
+        shown: "`127.0.0.1:8080`", fallback: "127.0.0.1:8080"
+    )
+    public static let webTimeoutMs = SettingSpec(
+        "DELIVERY_WEB_TIMEOUT_MS", "web", "how long a JSON endpoint waits for the replica's answer, in milliseconds", shown: "5000",
+        fallback: "5000", range: 100...60_000
     )
 
     public static let all: [SettingSpec] = [
         ingestBind, ingestPublish, dataDir, maxBatch, checkpointSeconds, ingestEndpoints, ingestFeeds, aggregatePublish, aggregateBind,
         aggregateGroups, ingestPublicKey, aggregateEndpoints, aggregateFeeds, queryBind, queryPublish, snapshotChunk, maxWaitingBytes,
         factsPerBatch, aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
-        curveKeyFile, curveClients, endpoint, ingest, feed, serverKey,
+        curveKeyFile, curveClients, endpoint, ingest, feed, serverKey, webBind, webTimeoutMs,
     ]
 
     /// The table of docs/operations.md, "Settings".

@@ -1,0 +1,267 @@
+import DeliveryMessages
+import Foundation
+import Logging
+import ServiceKit
+import ZeroMQ
+
+/// How the page's data stands: following the replica, not heard from lately, or cut off.
+enum LinkState: String, Sendable {
+    case starting, live, stale, lost
+}
+
+/// The replica as the page sees it: the Clone pattern on its PUB (a snapshot tells where its
+/// stream stands, then every update is checked for gaps; a gap or a new stream is a resync), and
+/// every figure, fact and state change passed to the browsers that listen (`Broadcaster`). It
+/// keeps no figures: the page asks the replica for those.
+final class ReplicaLink: @unchecked Sendable {
+    let endpoints: [String]
+    let feed: String
+    let context: Context
+    let logger: Logger
+    let broadcaster: Broadcaster
+    let timeout: Int64
+    let secure: @Sendable (Socket) throws -> Void
+    /// After this long without a word on the PUB (heartbeats come every second) the data is stale;
+    /// after `lostAfter` the link is lost.
+    static let staleAfter: Int64 = 3000
+    static let lostAfter: Int64 = 10_000
+
+    private let lock = NSLock()
+    private var state = LinkState.starting
+    private var reason = "waiting for the replica"
+    private var asOf: [String: UInt64] = [:]
+    private var stream: String?
+
+    init(
+        context: Context, endpoints: [String], feed: String, timeout: Int64, logger: Logger, broadcaster: Broadcaster,
+        secure: @escaping @Sendable (Socket) throws -> Void
+    ) {
+        self.context = context
+        self.endpoints = endpoints
+        self.feed = feed
+        self.timeout = timeout
+        self.logger = logger
+        self.broadcaster = broadcaster
+        self.secure = secure
+    }
+
+    /// The state, why, the positions last heard of, and the replica's stream.
+    var status: (state: LinkState, reason: String, asOf: [String: UInt64], stream: String?) {
+        lock.withLock { (state, reason, asOf, stream) }
+    }
+
+    func statusJSON() -> [String: JSONValue] {
+        let (state, reason, asOf, stream) = status
+        return [
+            "state": .string(state.rawValue), "reason": .string(reason), "asOf": .object(asOf.mapValues { .int(Int64($0)) }),
+            "stream": stream.map { .string($0) } ?? .null,
+        ]
+    }
+
+    private func set(_ next: LinkState, _ why: String) {
+        let changed = lock.withLock {
+            defer {
+                state = next
+                reason = why
+            }
+            return state != next || reason != why
+        }
+        if changed {
+            logger.info("replica link", metadata: ["state": "\(next.rawValue)", "reason": "\(why)"])
+            broadcaster.send(event: "state", statusJSON())
+        }
+    }
+
+    /// Runs on its own thread until `stop` is set; owns its sockets.
+    func run(stop: StopFlag) throws {
+        let sub = try Socket(context, .sub)
+        defer { sub.close() }
+        try sub.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        try sub.set(.subscribe(""))
+        try secure(sub)
+        try sub.connect(feed)
+        // The snapshot comes from the replica whose PUB this is: its numbering is that replica's.
+        let client = try RequestClient(context: context, endpoints: Array(endpoints.prefix(1)), configure: secure)
+        defer { client.close() }
+        var follower = CloneFollower()
+        var feedMismatch = FeedMismatch()
+        var lastHeard = monotonicMillis()
+        var pending: (id: String, at: Int64)?
+        var wanted = true
+        while !stop.isSet {
+            if wanted, pending == nil {
+                // A snapshot of nothing (no topic starts so): only where the stream stands.
+                if let id = try client.send(type: .snapshot, body: SnapshotRequest(prefix: "\u{1}")) {
+                    pending = (id, monotonicMillis())
+                    wanted = false
+                }
+            }
+            let ready = try Poller([sub, client.pollable]).poll(timeoutMilliseconds: 250)
+            if ready[1] {
+                while let (head, bytes) = try client.take() {
+                    guard let asked = pending, head.id == .string(asked.id) else { continue }
+                    pending = nil
+                    guard case .success(let snapshot) = Wire.decodeBody(SnapshotResult.self, from: bytes),
+                        let (name, seq) = snapshot.positions.first
+                    else {
+                        // Not ready yet (unavailable), or not a replica: ask again shortly.
+                        set(.lost, "the replica did not give a snapshot: \(head.type)")
+                        wanted = true
+                        continue
+                    }
+                    follower.snapshot(stream: name, seq: seq)
+                    feedMismatch.snapshotStream = name
+                    lock.withLock {
+                        stream = name
+                        asOf = (snapshot.upstream ?? [:]).merging([name: seq]) { $1 }
+                    }
+                    lastHeard = monotonicMillis()
+                    set(.live, "following \(name)")
+                    broadcaster.send(event: "resync", statusJSON())
+                }
+            }
+            if let asked = pending, monotonicMillis() - asked.at > timeout {
+                client.reset()
+                pending = nil
+                wanted = true
+                set(.lost, "no snapshot from \(endpoints[0]) within \(timeout) ms")
+            }
+            if ready[0] { drain(sub, follower: &follower, mismatch: &feedMismatch, lastHeard: &lastHeard, wanted: &wanted) }
+            let quiet = monotonicMillis() - lastHeard
+            let current = status.state
+            if quiet > Self.lostAfter, current != .lost {
+                set(.lost, "nothing from the replica's feed \(feed) for \(quiet / 1000) s")
+                follower.resync()
+                wanted = pending == nil
+            } else if quiet > Self.staleAfter, current == .live {
+                set(.stale, "nothing from the replica for \(quiet / 1000) s")
+            }
+        }
+    }
+
+    private func drain(_ sub: Socket, follower: inout CloneFollower, mismatch: inout FeedMismatch, lastHeard: inout Int64, wanted: inout Bool) {
+        for _ in 0..<10_000 {
+            guard let frames = try? sub.receive(wait: false) else { return }
+            guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
+            else { continue }
+            if head.kind == .heartbeat, mismatch.adopt(eventStream) {
+                // The feed and the snapshots come from different replicas (a name that resolves to
+                // several): the page needs no snapshot's figures, so the feed's own position will do.
+                follower.snapshot(stream: eventStream, seq: seq)
+                lock.withLock { stream = eventStream }
+                lastHeard = monotonicMillis()
+                set(.live, "following \(eventStream) (from its heartbeat)")
+                broadcaster.send(event: "resync", statusJSON())
+                continue
+            }
+            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
+            case .skip, .hold:
+                continue
+            case .resync(let why):
+                follower.resync()
+                mismatch.saw(eventStream)
+                // Asked again unless the feed keeps naming another replica than the snapshots do.
+                wanted = !mismatch.persistent
+                set(.stale, "resyncing: \(why)")
+                continue
+            case .apply:
+                break
+            }
+            lastHeard = monotonicMillis()
+            if status.state != .live, status.stream == eventStream { set(.live, "following \(eventStream)") }
+            if head.kind == .heartbeat {
+                if case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]), let positions = beat.positions {
+                    lock.withLock { asOf = positions.merging([eventStream: seq]) { $1 } }
+                }
+                continue
+            }
+            lock.withLock { asOf[eventStream] = seq }
+            let topic = String(decoding: frames[0], as: UTF8.self)
+            switch head.kind {
+            case .figureChanged?, .figureRemoved?:
+                guard case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1]) else { continue }
+                broadcaster.send(
+                    event: "figure",
+                    [
+                        "topic": .string(topic), "type": .string(head.type), "entity": .string(figure.entity.id),
+                        "path": .array(figure.entity.path.map { .string($0) }), "level": .string(figure.entity.level.rawValue),
+                        "period": .string(figure.period), "units": .int(figure.units), "previous": .int(figure.previous),
+                        "asOf": .object([eventStream: .int(Int64(seq))]),
+                    ]
+                )
+            case .fact?:
+                guard case .success(let fact) = Wire.decodeBody(FactEvent.self, from: frames[1]) else { continue }
+                broadcaster.send(
+                    event: "fact",
+                    ["entity": .string(fact.entity.name), "period": .string(fact.period), "text": .string(fact.fact.text)]
+                )
+            default:
+                continue
+            }
+        }
+    }
+}
+
+/// Whether the feed keeps showing a stream the snapshots do not name: twice in a row, and the
+/// link follows the feed's stream from its next heartbeat instead.
+struct FeedMismatch {
+    var snapshotStream: String?
+    private var other: String?
+    private var count = 0
+
+    mutating func saw(_ stream: String) {
+        guard stream != snapshotStream else {
+            count = 0
+            return
+        }
+        count = stream == other ? count + 1 : 1
+        other = stream
+    }
+
+    var persistent: Bool { count >= 2 }
+
+    /// True (once) when a heartbeat of the persistent other stream should be followed.
+    mutating func adopt(_ stream: String) -> Bool {
+        guard persistent, stream == other else { return false }
+        snapshotStream = stream
+        count = 0
+        return true
+    }
+}
+
+/// The browsers listening on `/events`: each gets every event as a server-sent event.
+final class Broadcaster: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listeners: [UUID: AsyncStream<[UInt8]>.Continuation] = [:]
+    static let limit = 1000
+
+    var count: Int { lock.withLock { listeners.count } }
+
+    /// A new listener's stream, or nil when `limit` are listening already.
+    func listen() -> AsyncStream<[UInt8]>? {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+        let added = lock.withLock {
+            guard listeners.count < Self.limit else { return false }
+            listeners[id] = continuation
+            return true
+        }
+        guard added else { return nil }
+        continuation.onTermination = { [weak self] _ in
+            self?.lock.withLock { _ = self?.listeners.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    func send(event: String, _ data: [String: JSONValue]) {
+        let json = (try? CompactJSONEncoder.encode(JSONValue.object(data))) ?? Array("{}".utf8)
+        send(Array("event: \(event)\ndata: ".utf8) + json + Array("\n\n".utf8))
+    }
+
+    /// A comment line: keeps proxies from closing the stream and finds listeners that left.
+    func keepAlive() { send(Array(": keep-alive\n\n".utf8)) }
+
+    private func send(_ bytes: [UInt8]) {
+        for continuation in lock.withLock({ Array(listeners.values) }) { continuation.yield(bytes) }
+    }
+}

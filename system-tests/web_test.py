@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""delivery-web in a real browser: Playwright (PyPI) driving Debian's chromium against a stack of
+real executables on loopback with the sample loaded. Checks the JSON endpoints with plain HTTP,
+then the page: the HIMA bars and numbers, an update landing without a reload, the stale state when
+the replica is killed and the recovery when it comes back, the keyboard and a phone's width.
+Needs no pyzmq: reports go in through `deliveries submit`. Prints 'N passed, M failed'."""
+import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, Tally, free_port  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def http(port, path, body=None):
+    """(status, parsed JSON or text) of one request to the web service."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            raw, status, kind = r.read(), r.status, r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        raw, status, kind = e.read(), e.code, e.headers.get("Content-Type", "")
+    return status, json.loads(raw) if kind.startswith("application/json") else raw.decode()
+
+
+def wait(condition, within=30.0, what=""):
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            if condition():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    args = parser.parse_args()
+    check = Tally()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("playwright is not installed for this python (pip install playwright)", file=sys.stderr)
+        return 1
+    work = tempfile.mkdtemp(prefix="delivery-web-")
+    ports = {k: free_port() for k in ["in", "inpub", "agg", "aggpub", "q", "qpub", "web"]}
+    ep = {k: f"tcp://127.0.0.1:{v}" for k, v in ports.items()}
+    settings = {
+        "ingest": dict(DELIVERY_INGEST_BIND=ep["in"], DELIVERY_INGEST_PUBLISH=ep["inpub"], DELIVERY_DATA_DIR=os.path.join(work, "ingest")),
+        "aggregate": dict(DELIVERY_AGGREGATE_PUBLISH=ep["aggpub"], DELIVERY_AGGREGATE_BIND=ep["agg"], DELIVERY_INGEST_ENDPOINTS=ep["in"],
+                          DELIVERY_INGEST_FEEDS=ep["inpub"], DELIVERY_DATA_DIR=os.path.join(work, "aggregate")),
+        "query": dict(DELIVERY_QUERY_BIND=ep["q"], DELIVERY_QUERY_PUBLISH=ep["qpub"], DELIVERY_AGGREGATE_ENDPOINTS=ep["agg"],
+                      DELIVERY_AGGREGATE_FEEDS=ep["aggpub"]),
+        "web": dict(DELIVERY_WEB_BIND=f"127.0.0.1:{ports['web']}", DELIVERY_ENDPOINT=ep["q"], DELIVERY_FEED=ep["qpub"]),
+    }
+    procs = {}
+
+    def start(service):
+        log = open(os.path.join(work, service + ".log"), "a")
+        env = dict(os.environ, DELIVERY_INSTANCE="web-test", DELIVERY_LOG_LEVEL="info", **settings[service])
+        procs[service] = subprocess.Popen([os.path.join(args.bin, "delivery-" + service)], env=env, stdout=log, stderr=log)
+
+    client_env = dict(os.environ, DELIVERY_ENDPOINT=ep["q"], DELIVERY_INGEST=ep["in"])
+
+    def deliveries(*argv):
+        return subprocess.run([os.path.join(args.bin, "deliveries"), *argv], env=client_env, capture_output=True, text=True, timeout=60)
+
+    def submit(reports):
+        path = os.path.join(work, f"reports-{time.monotonic_ns()}.json")
+        with open(path, "w") as f:
+            json.dump({"reports": reports}, f)
+        return deliveries("submit", path)
+
+    web = ports["web"]
+    try:
+        for service in ["ingest", "aggregate", "query", "web"]:
+            start(service)
+        check("stack answers ping", wait(lambda: deliveries("ping", "--wait", "500").returncode == 0, 60))
+        loaded = deliveries("submit", os.path.join(ROOT, "samples", "hima-2025-05.json"))
+        check("sample loaded", loaded.returncode == 0, loaded.stderr)
+        check("web follows the replica", wait(lambda: http(web, "/api/state")[1]["state"] == "live", 30), str(http(web, "/api/state")))
+
+        # The JSON endpoints mirror the queries, with the protocol's errors.
+        check("units", wait(lambda: http(web, "/api/units?group=HIMA&period=2025-05")[1]["units"] == 44454, 20))
+        status, share = http(web, "/api/share?brand=AITO&period=2025-05")
+        check("share", status == 200 and abs(share["share"] - 0.8239) < 1e-4 and "asOf" in share, str(share))
+        status, growth = http(web, "/api/growth?group=HIMA&period=2025-05&vs=mom")
+        check("growth", status == 200 and abs(growth["growth"] - 0.6133) < 1e-4, str(growth))
+        status, ranking = http(web, "/api/ranking?period=2025-05&level=model&withinGroup=HIMA&top=2")
+        check("ranking with a number parameter", status == 200 and [r["entity"]["id"] for r in ranking["rows"]] == ["aito-m9", "aito-m8"], str(ranking))
+        status, streak = http(web, "/api/streak?group=HIMA&period=2025-05&growth=mom&direction=up")
+        check("streak with a condition", status == 200 and streak["months"] == 1 and streak["endedBy"] == "missing", str(streak))
+        status, posted = http(web, "/api/units", {"entity": {"brand": "AITO"}, "period": "2025-05"})
+        check("POST a protocol body", status == 200 and posted["units"] == 36625, str(posted))
+        status, error = http(web, "/api/units?group=Nope&period=2025-05")
+        check("unknown entity is 400 with the protocol's error", status == 400 and error["code"] == "unknown_entity" and error["details"]["field"] == "entity", str(error))
+        status, error = http(web, "/api/units?group=HIMA&period=2025-13")
+        check("invalid query is 400", status == 400 and error["code"] == "invalid_query", str(error))
+        status, error = http(web, "/api/nonsense")
+        check("unknown query is 404", status == 404 and error["code"] == "unknown_type", str(error))
+        status, error = http(web, "/api/units", b"{not json")
+        check("bad JSON is 400", status == 400 and error["code"] == "bad_json", str(error))
+        check("health", http(web, "/healthz")[0] == 200 and http(web, "/readyz")[0] == 200)
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{web}/?level=group&name=hima&period=2025-05")
+            page.wait_for_function("document.getElementById('units').textContent === '44,454'", timeout=20000)
+            check("HIMA total", page.text_content("#units") == "44,454")
+            page.wait_for_selector("#children g[data-id=aito] .value", timeout=10000)
+            check("AITO bar with its share", page.text_content("#children g[data-id=aito] .value") == "36,625 · 82.4%",
+                  page.text_content("#children g[data-id=aito] .value"))
+            check("Stelato's bound said in words", "at least 2,000" in page.text_content("#children g[data-id=stelato] .value"))
+            check("live state shown", page.get_attribute("#status", "data-state") == "live")
+            check("asOf shown", page.text_content("#asof").startswith("As of "))
+            check("reconcile remainder", page.text_content("#unattributed") == "at most 705", page.text_content("#unattributed"))
+            check("segment leader", "AITO M9" in page.text_content("#segment"))
+            check("line chart has a text equivalent", page.locator("#months svg[role=img] > title").count() == 1
+                  and page.locator("#months table tr").count() == 13)
+
+            # A new report lands: the bar and the total change without a reload.
+            page.evaluate("window.__sameDocument = true")
+            sent = submit([
+                {"id": "hima-2025-05-rev", "source": "CPCA", "period": "2025-05", "group": "HIMA", "units": 45000,
+                 "reportedAt": "2025-06-02T00:00:00Z"},
+                {"id": "luxeed-2025-05", "source": "CPCA", "period": "2025-05", "group": "HIMA", "brand": "Luxeed", "units": 6000,
+                 "reportedAt": "2025-06-02T00:00:00Z"},
+            ])
+            check("revision submitted", sent.returncode == 0, sent.stderr)
+            check("total updates live", wait(lambda: page.text_content("#units") == "45,000", 15), page.text_content("#units"))
+            check("bar updates live", wait(lambda: page.text_content("#children g[data-id=luxeed] .value") == "6,000 · 13.3%", 15),
+                  page.text_content("#children g[data-id=luxeed] .value"))
+            check("no reload", page.evaluate("window.__sameDocument === true"))
+
+            # The replica dies: the page says its data is stale; it comes back: the page recovers.
+            procs["query"].send_signal(signal.SIGKILL)
+            procs["query"].wait()
+            check("stale shown", wait(lambda: page.get_attribute("#status", "data-state") in ("stale", "lost"), 20),
+                  page.get_attribute("#status", "data-state"))
+            check("the reason is said", "replica" in page.text_content("#status"), page.text_content("#status"))
+            start("query")
+            check("recovers", wait(lambda: page.get_attribute("#status", "data-state") == "live", 30), page.text_content("#status"))
+            check("figures right after recovery", wait(lambda: page.text_content("#units") == "45,000", 15))
+            check("still no reload", page.evaluate("window.__sameDocument === true"))
+
+            # Keyboard: every control is reachable and labelled.
+            page.focus("#level")
+            page.keyboard.press("ArrowDown")  # Group → Brand
+            check("keyboard changes the level", wait(lambda: page.input_value("#level") == "brand", 5))
+            page.keyboard.press("Tab")
+            check("tab reaches the name", page.evaluate("document.activeElement.id") == "entity")
+            check("controls labelled", all(page.get_by_label(name, exact=True).count() == 1 for name in ["Level", "Name", "Month"]),
+                  str([page.get_by_label(name, exact=True).count() for name in ["Level", "Name", "Month"]]))
+            page.select_option("#entity", "aito")
+            check("brand view", wait(lambda: page.text_content("#units") == "36,625", 15), page.text_content("#units"))
+            check("brand's models as bars", wait(lambda: page.locator("#children g[data-id=aito-m9]").count() == 1, 10))
+
+            # A phone's width: nothing wider than the screen.
+            phone = browser.new_page(viewport={"width": 375, "height": 800})
+            phone.goto(f"http://127.0.0.1:{web}/?level=group&name=hima&period=2025-05")
+            phone.wait_for_function("document.getElementById('units').textContent === '45,000'", timeout=20000)
+            check("fits a phone", phone.evaluate("document.documentElement.scrollWidth") <= 376,
+                  str(phone.evaluate("document.documentElement.scrollWidth")))
+            browser.close()
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in procs.items():
+            try:
+                code = proc.wait(timeout=10)
+                check(f"{name} exits cleanly", code in (0, -9), f"exit {code}")
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                check(f"{name} exits cleanly", False, "timed out")
+        if check.failed:
+            print(f"logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(check.summary())
+    return 1 if check.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
