@@ -55,7 +55,7 @@ enum Page {
           </section>
           <section aria-labelledby="facts-h">
             <h2 id="facts-h">Live facts</h2>
-            <ul id="facts" aria-live="polite"></ul>
+            <ul id="facts" aria-live="polite"><li class="muted" id="no-facts">Records, streaks and milestones appear here as new figures make them true.</li></ul>
           </section>
         </main>
         <footer class="muted">Figures from the replica's JSON endpoints (<code>/api/&lt;query&gt;</code>); live updates from <code>/events</code>.</footer>
@@ -83,6 +83,7 @@ enum Page {
         select, input { font: inherit; padding: .35rem; min-width: 10rem; border: 1px solid var(--muted); border-radius: .25rem; }
         :focus-visible { outline: 3px solid #1f5f99; outline-offset: 2px; }
         .big { font-size: 2rem; font-weight: 700; margin: .25rem 0; }
+        .big .muted { font-size: 1rem; font-weight: 400; }
         .muted { color: var(--muted); }
         .error { color: #a3141b; font-weight: 600; }
         svg { max-width: 100%; height: auto; display: block; }
@@ -171,7 +172,8 @@ enum Page {
               svg += `<circle cx="${x(i)}" cy="${y(p.units)}" r="5" fill="${reported ? "var(--bar)" : "#fff"}" stroke="var(--bar)" stroke-width="2"${approx ? ' stroke-dasharray="2 2"' : ""}><title>${esc(p.period)}: ${esc(words[p.qualifier])} ${fmt(p.units)} (${p.basis})</title></circle>`;
               if (approx) svg += `<text x="${x(i) + 7}" y="${y(p.units) - 7}">≈</text>`;
             }
-            if (i % Math.ceil(points.length / 6) === 0 || i === points.length - 1) svg += `<text x="${x(i)}" y="${height - pad + 18}" text-anchor="middle">${esc(p.period)}</text>`;
+            const step = Math.ceil(points.length / 6);
+            if ((i % step === 0 && points.length - 1 - i >= step / 2) || i === points.length - 1) svg += `<text x="${x(i)}" y="${height - pad + 18}" text-anchor="middle">${esc(p.period)}</text>`;
           });
           svg += "</svg>";
           const legend = `<p class="legend"><span>● reported</span><span>○ computed from its parts</span><span>≈ approximate or a bound</span><span>gap: no figure</span></p>`;
@@ -263,6 +265,7 @@ enum Page {
             if (d.path.includes(s.id) || d.level === "market") scheduleRefresh();
           });
           events.addEventListener("fact", (e) => {
+            $("no-facts")?.remove();
             const d = JSON.parse(e.data), li = document.createElement("li");
             li.textContent = `${d.period}: ${d.text}`;
             $("facts").prepend(li);
