@@ -12,6 +12,8 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libzmq3-dev python3-zmq python3-yaml pkg-config prometheus docker-compose; }
 	@command -v kubernetes-validate >/dev/null || { echo "installing kubernetes-validate (PyPI)"; pip install -q kubernetes-validate; }
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql (apt), for the PostgreSQL log's tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq postgresql; }
 	@command -v chromium >/dev/null || { echo "installing chromium (apt), for the page's browser test"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq chromium; }
 	@$(WEBPYTHON) -c 'import playwright' 2>/dev/null || { echo "installing playwright (PyPI), for the page's browser test"; pip install -q playwright; }
@@ -38,11 +40,13 @@ test: build
 	$(PYTHON) system-tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/manifests_test.py
+	$(PYTHON) system-tests/postgres_test.py --bin "$$(swift build --show-bin-path)"
 	$(WEBPYTHON) system-tests/web_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
 	docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.scaled.yml config -q
+	docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.postgres.yml config -q
 	INGEST_PUBLIC_KEY=check AGGREGATE_PUBLIC_KEY=check docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.curve.yml config -q
 
 # The benchmark (release build): prints a table, then one line of JSON. SECONDS=1 for a quick run.

@@ -51,7 +51,10 @@ def check_kubernetes(name, path):
     for w in workloads:
         wname = w["metadata"]["name"]
         for c in w["spec"]["template"]["spec"]["containers"]:
+            if not (c.get("command") or [""])[0].startswith("delivery-"):
+                continue  # not one of ours (the PostgreSQL of the postgres overlay)
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            secret_env = {e["name"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
             # The page serves its health on its own HTTP port; the other services on the metrics port.
             web = c.get("command") == ["delivery-web"]
             if web:
@@ -63,8 +66,18 @@ def check_kubernetes(name, path):
                 get = c.get(probe, {}).get("httpGet", {})
                 check(f"{name}: {wname} {probe} is GET {path} on the {health_port} port", get.get("path") == path and get.get("port") == health_port, get)
             instance = [e for e in c.get("env", []) if e["name"] == "DELIVERY_INSTANCE"]
-            check(f"{name}: {wname} takes its instance name from its pod", instance and
-                  instance[0].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name")
+            if "DELIVERY_DATABASE_URL" in env or "DELIVERY_DATABASE_URL" in secret_env:
+                # With PostgreSQL the instance name is the writer's, fixed: its stream continues across pods.
+                check(f"{name}: {wname} has a fixed writer name and one pod at a time", instance and instance[0].get("value")
+                      and w["kind"] == "Deployment" and w["spec"].get("replicas") == 1 and w["spec"].get("strategy", {}).get("type") == "Recreate")
+                check(f"{name}: {wname} reads the database URL from a Secret", "DELIVERY_DATABASE_URL" in secret_env)
+                secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+                ref = [e for e in c["env"] if e["name"] == "DELIVERY_DATABASE_URL"][0]["valueFrom"]["secretKeyRef"]["name"]
+                check(f"{name}: {wname}'s Secret {ref} is in the render", ref in secrets, str(secrets))
+                check(f"{name}: {wname} keeps nothing on disk", not c.get("volumeMounts"))
+            else:
+                check(f"{name}: {wname} takes its instance name from its pod", instance and
+                      instance[0].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name")
             lists = {var: (env.get(var) or "").split(",") for var in ENDPOINT_VARS if var in env}
             if "DELIVERY_INGEST_ENDPOINTS" in lists:
                 check(f"{name}: {wname} lists as many ingest endpoints as feeds",
@@ -93,7 +106,8 @@ def check_kubernetes(name, path):
 
 
 def check_compose():
-    for files in (["deploy/docker-compose.yml"], ["deploy/docker-compose.yml", "deploy/docker-compose.scaled.yml"]):
+    for files in (["deploy/docker-compose.yml"], ["deploy/docker-compose.yml", "deploy/docker-compose.scaled.yml"],
+                  ["deploy/docker-compose.yml", "deploy/docker-compose.postgres.yml"]):
         args = ["docker-compose"] + sum((["-f", os.path.join(ROOT, f)] for f in files), []) + ["config"]
         out = run(*args)
         check(f"compose {' + '.join(files)} is valid", out.returncode == 0, out.stderr)
@@ -108,6 +122,10 @@ def check_compose():
                     if endpoint:
                         host = re.fullmatch(r"tcp://([a-z0-9.-]+):\d+", endpoint)
                         check(f"compose: {sname} {var} '{endpoint}' names a service", host and host.group(1) in names)
+            url = env.get("DELIVERY_DATABASE_URL")
+            if url:
+                host = re.fullmatch(r"postgres(?:ql)?://[^@]+@([a-z0-9.-]+):\d+/\w+", url)
+                check(f"compose: {sname} DELIVERY_DATABASE_URL names a service", host and host.group(1) in names, url)
     stack = run("docker", "stack", "config", "-c", os.path.join(ROOT, "deploy", "docker-stack.yml"))
     check("docker stack config accepts deploy/docker-stack.yml", stack.returncode == 0, stack.stderr)
     if stack.returncode == 0:
@@ -127,6 +145,7 @@ def main():
         return 1
     check_kubernetes("base", os.path.join(ROOT, "deploy", "k8s", "base"))
     check_kubernetes("scaled", os.path.join(ROOT, "deploy", "k8s", "overlays", "scaled"))
+    check_kubernetes("postgres", os.path.join(ROOT, "deploy", "k8s", "overlays", "postgres"))
     check_compose()
     print(check.summary())
     return 1 if check.failed else 0

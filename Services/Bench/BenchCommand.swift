@@ -28,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Reports the volume section loads, in batches of 1,000.")
     var volumeReports: Int = 1_000_000
 
+    @Option(help: "The volume section's log: sqlite (the default) or postgres (a throwaway server).")
+    var volumeLog: String = "sqlite"
+
     @Option(help: "Where the service executables are (default: beside this one).")
     var bin: String?
 
@@ -57,6 +60,22 @@ struct BenchCommand: ParsableCommand {
             for batch in [1, 100, 1000] {
                 let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
                 report.add("ingest.batch\(batch)", "ingest, batches of \(batch)", result, unit: "reports/s")
+            }
+            // The same load with the log in PostgreSQL, in the same run.
+            if let postgres = try BenchPostgres() {
+                defer { postgres.stop() }
+                let pgStack = try ServiceStack(bin: binary)
+                defer { pgStack.stop() }
+                try pgStack.start(["ingest"], environment: ["DELIVERY_DATABASE_URL": postgres.url])
+                try pgStack.waitReady("ingest", context: context)
+                try Sections.putCatalog(context: context, stack: pgStack)
+                var pgOffset = 0
+                for batch in [1, 100, 1000] {
+                    let result = try Sections.ingest(context: context, stack: pgStack, batch: batch, seconds: seconds, offset: &pgOffset)
+                    report.add("ingest-postgres.batch\(batch)", "ingest, PostgreSQL log, batches of \(batch)", result, unit: "reports/s")
+                }
+            } else {
+                report.note("ingest-postgres: skipped (no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql)")
             }
         }
 
@@ -120,7 +139,13 @@ struct BenchCommand: ParsableCommand {
 
         if sections.contains("volume") {
             var notes: [String] = []
-            let v = try Volume.run(context: context, bin: binary, reports: volumeReports, batch: 1000) { notes.append($0) }
+            guard ["sqlite", "postgres"].contains(volumeLog) else { throw BenchError("--volume-log is sqlite or postgres") }
+            let postgres = volumeLog == "postgres" ? try BenchPostgres() : nil
+            if volumeLog == "postgres" && postgres == nil { throw BenchError("--volume-log postgres needs Debian's postgresql package") }
+            defer { postgres?.stop() }
+            let environment = postgres.map { ["DELIVERY_DATABASE_URL": $0.url] } ?? [:]
+            notes.append("volume: the ingest log in \(volumeLog == "postgres" ? "PostgreSQL" : "SQLite")")
+            let v = try Volume.run(context: context, bin: binary, reports: volumeReports, batch: 1000, environment: environment) { notes.append($0) }
             report.add("volume.ack", "volume: \(v.reports) reports, durable acks", Measurement(operations: v.reports, seconds: v.ackSeconds, latenciesNanos: []), unit: "reports/s")
             report.add(
                 "volume.visible", "volume: until the replica reflects all", Measurement(operations: v.reports, seconds: v.visibleSeconds, latenciesNanos: []),

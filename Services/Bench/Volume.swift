@@ -22,10 +22,12 @@ enum Volume {
 
     static let services = ["ingest", "aggregate", "query"]
 
-    static func run(context: Context, bin: URL, reports count: Int, batch: Int, note: (String) -> Void) throws -> Result {
+    static func run(
+        context: Context, bin: URL, reports count: Int, batch: Int, environment: [String: String] = [:], note: (String) -> Void
+    ) throws -> Result {
         let stack = try ServiceStack(bin: bin)
         defer { stack.stop() }
-        try stack.start(services)
+        try stack.start(services, environment: environment)
         for name in ["ingest", "agg", "query"] { try stack.waitReady(name, context: context) }
         try Sections.putCatalog(context: context, stack: stack)
         let lastCatalog = 1
@@ -113,7 +115,7 @@ enum Volume {
             let oldStream = service == "ingest" ? nil : try status(context: context, endpoint: stack.endpoint(name))?.streams.first
             stack.kill(service)
             let restarted = monotonicNanos()
-            try stack.start([service])
+            try stack.start([service], environment: environment)
             try stack.waitReady(name, context: context, seconds: 600, answering: true)
             result.pingSeconds[service] = Double(monotonicNanos() - restarted) / 1e9
             try stack.waitReady(name, context: context, seconds: 600)

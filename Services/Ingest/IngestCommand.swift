@@ -20,6 +20,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(name: SettingsTable.maxBatch.name, help: SettingsTable.maxBatch.help)
     var maxBatch: Int?
 
+    @Option(name: SettingsTable.databaseURL.name, help: SettingsTable.databaseURL.help)
+    var databaseUrl: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -28,7 +31,8 @@ struct IngestCommand: AsyncParsableCommand {
             shell: try common.shell(bind: SettingsTable.ingestBind, ingestBind, publish: SettingsTable.ingestPublish, ingestPublish, requireClientKeys: true),
             dataDirectory: SettingsTable.dataDir.text(dataDir),
             instance: common.resolvedInstance,
-            maxBatch: try SettingsTable.maxBatch.int(maxBatch)
+            maxBatch: try SettingsTable.maxBatch.int(maxBatch),
+            databaseURL: SettingsTable.databaseURL.optional(databaseUrl)
         )
         try await common.serve("ingest", logger: logger) { observability in
             let service = IngestService(settings: settings, logger: logger, observability: observability)

@@ -12,7 +12,9 @@ import ServiceKit
 /// Every row keeps a hash of its payload. A row whose payload no longer parses or no longer
 /// matches its hash is never served as fact: replay hands it on as an event with a `problem`, so
 /// that followers set it aside by name and go on.
-final class IngestLog {
+final class IngestLog: EventLog {
+    let kind = "sqlite"
+    let location: String
     private let database: DatabasePool
     private let logger: Logger
     let stream: String
@@ -46,6 +48,7 @@ final class IngestLog {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let path = directory + "/ingest.sqlite"
+        location = path
         do {
             database = try DatabasePool(path: path, configuration: configuration)
         } catch {
@@ -133,8 +136,8 @@ final class IngestLog {
             )
             while let row = try catalogs.next() {
                 let seq = UInt64(clamping: row["seq"] as Int64)
-                switch Self.decode(CatalogDocument.self, row) {
-                case .success(let document):
+                switch StoredEvent.read(type: row["type"], payload: (row["payload"] as Data?).map { Array($0) }, hash: row["payloadHash"]) {
+                case .catalog(let document, _):
                     do {
                         try catalog.merge(document)
                         lastCatalogSeq = seq
@@ -142,8 +145,10 @@ final class IngestLog {
                     } catch {
                         setAside(seq, "the catalog document does not merge: \(error)")
                     }
-                case .failure(let problem):
-                    setAside(seq, problem.text)
+                case .unreadable(let problem):
+                    setAside(seq, problem)
+                case .report:
+                    setAside(seq, "a catalog row holds a report")
                 }
             }
             let reports = try Row.fetchCursor(db, sql: "SELECT seq, reportId, contentHash, slot, reportedAtMillis FROM events WHERE reportId IS NOT NULL")
@@ -164,52 +169,11 @@ final class IngestLog {
         logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
     }
 
-    /// The payload of a row, checked against its hash and decoded; or what is wrong with it.
-    private static func decode<T: Decodable>(_ type: T.Type, _ row: Row) -> Result<T, RowProblem> {
-        guard let payload = row["payload"] as Data? else { return .failure(RowProblem("the row has no payload")) }
-        if let expected = row["payloadHash"] as String?, ReportValidator.fnv1a(bytes: payload) != expected {
-            return .failure(RowProblem("the payload does not match its hash (stored \(expected))"))
-        }
-        if T.self == DeliveryReport.self, StoredReport.isBinary(payload) {
-            do {
-                return .success(try StoredReport.decode(Array(payload)) as! T)
-            } catch {
-                return .failure(RowProblem("the payload does not read: \(error)"))
-            }
-        }
-        do {
-            return .success(try JSONDecoder().decode(T.self, from: payload))
-        } catch let error as DecodingError {
-            return .failure(RowProblem("the payload does not parse: \(ProtocolError(describing: error).message)"))
-        } catch {
-            return .failure(RowProblem("the payload does not parse: \(error)"))
-        }
-    }
-
-    enum Outcome {
-        case stored(seq: UInt64)
-        case duplicate(seq: UInt64)
-    }
-
-    /// A report's (source, period, entity), hashed (FNV-1a 64 over the parts, each followed by a
-    /// separator byte), as a signed integer for SQLite.
-    static func slot(_ report: DeliveryReport) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for part in [report.source, report.period, report.entity.level.rawValue, report.entity.id] {
-            for byte in part.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
-            hash ^= 0x1F
-            hash = hash &* 0x100_0000_01b3
-        }
-        return Int64(bitPattern: hash)
-    }
-
     /// The report of the same (source, period, entity) latest in the order of reports, if it is
     /// later than the report at `seq`: that one no longer stands. Nil for rows from before slots.
-    func superseding(_ seq: UInt64) throws -> Superseding? {
-        try database.read { db in
+    func superseding(stream: String, seq: UInt64) throws -> Superseding? {
+        guard stream == self.stream else { return nil }
+        return try database.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT slot, reportedAtMillis FROM events WHERE seq = ?", arguments: [Int64(seq)]),
                 let slot = row["slot"] as Int64?, let at = row["reportedAtMillis"] as Int64?,
                 let latest = latestBySlot[slot], (latest.at, latest.seq) > (at, seq),
@@ -222,8 +186,8 @@ final class IngestLog {
     /// Stores a validated batch atomically. Reports already stored with the same content are
     /// duplicates (acknowledged with their first seq, not stored again); the same id with other
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
-    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [Outcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
-        var outcomes: [Outcome] = []
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+        var outcomes: [LogOutcome] = []
         var fresh: [(Int, ReportValidator.Validated)] = []
         var seenInBatch: [String: (index: Int, hash: String)] = [:]
         for (index, item) in batch.enumerated() {
@@ -236,7 +200,7 @@ final class IngestLog {
                         details: ["index": .int(Int64(index)), "field": .string("id")]
                     )
                 }
-                outcomes.append(.duplicate(seq: known.seq))
+                outcomes.append(.duplicate(stream: stream, seq: known.seq))
             } else if let earlier = seenInBatch[id] {
                 guard earlier.hash == item.contentHash else {
                     throw ProtocolError(
@@ -245,7 +209,7 @@ final class IngestLog {
                         details: ["index": .int(Int64(index)), "field": .string("id")]
                     )
                 }
-                outcomes.append(.duplicate(seq: lastSeq + UInt64(fresh.firstIndex { $0.0 == earlier.index }! + 1)))
+                outcomes.append(.duplicate(stream: stream, seq: lastSeq + UInt64(fresh.firstIndex { $0.0 == earlier.index }! + 1)))
             } else {
                 seenInBatch[id] = (index, item.contentHash)
                 fresh.append((index, item))
@@ -274,14 +238,14 @@ final class IngestLog {
             for ((event, payload), (_, item)) in zip(events, fresh) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
-                    ReportValidator.fnv1a(bytes: payload), Self.slot(item.report), Timestamp.millis(item.report.reportedAt),
+                    ReportValidator.fnv1a(bytes: payload), reportSlot(item.report), Timestamp.millis(item.report.reportedAt),
                 ])
             }
         }
         lastSeq = seq
         for ((event, _), (_, item)) in zip(events, fresh) {
             reportIndex[item.report.id] = (event.seq, item.contentHash)
-            noteLatest(Self.slot(item.report), at: Timestamp.millis(item.report.reportedAt) ?? 0, seq: event.seq)
+            noteLatest(reportSlot(item.report), at: Timestamp.millis(item.report.reportedAt) ?? 0, seq: event.seq)
         }
         reportCount += fresh.count
         return (outcomes, events)
@@ -312,14 +276,6 @@ final class IngestLog {
         return (seq, false, event)
     }
 
-    /// One stored row, read and checked: a catalog put, a report (with its stored bytes), or what
-    /// is wrong with it.
-    enum StoredEvent {
-        case catalog(CatalogDocument, json: [UInt8])
-        case report(DeliveryReport, payload: [UInt8])
-        case unreadable(String)
-    }
-
     /// The stored rows from `from` on, in order, each checked against its hash and decoded. A row
     /// that cannot be read keeps its place (and is named in the log and `status` once).
     func stored(from: UInt64, limit: Int) throws -> [(seq: UInt64, type: String, topic: String, event: StoredEvent)] {
@@ -332,14 +288,7 @@ final class IngestLog {
         return rows.map { row in
             let type: String = row["type"]
             let seq = UInt64(clamping: row["seq"] as Int64)
-            let event: StoredEvent
-            if type == MessageType.catalogAccepted.rawValue {
-                event = Self.decode(CatalogDocument.self, row).map { StoredEvent.catalog($0, json: Array(row["payload"] as Data)) }
-                    .resolved
-            } else {
-                event = Self.decode(DeliveryReport.self, row).map { StoredEvent.report($0, payload: Array(row["payload"] as Data)) }
-                    .resolved
-            }
+            let event = StoredEvent.read(type: type, payload: (row["payload"] as Data?).map { Array($0) }, hash: row["payloadHash"])
             if case .unreadable(let problem) = event { setAside(seq, problem) }
             return (seq, type, row["topic"], event)
         }
@@ -348,30 +297,16 @@ final class IngestLog {
     /// The stored events from `from` on, as JSON replay shows them. A row that cannot be read
     /// keeps its place as an event with a `problem`.
     func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
-        try stored(from: from, limit: limit).map { seq, type, topic, event in
-            switch event {
-            case .catalog(let document, _):
-                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
-            case .report(let report, _):
-                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
-            case .unreadable(let problem):
-                LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
-            }
-        }
+        try stored(from: from, limit: limit).map { seq, type, topic, event in event.logged(stream: stream, seq: seq, type: type, topic: topic) }
     }
 
-    /// The stored events from `from` on, in the binary form of the internal links: a report's
-    /// stored bytes as they are (a row of an older log, kept as JSON, is converted), a catalog
-    /// put's JSON.
+    /// The stored events from `from` on, in the binary form of the internal links.
     func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry] {
-        try stored(from: from, limit: limit).map { seq, type, _, event in
-            switch event {
-            case .catalog(_, let json): .catalog(seq: seq, json: json)
-            case .report(let report, let payload): .report(seq: seq, stored: StoredReport.isBinary(payload) ? payload : StoredReport.encode(report))
-            case .unreadable(let problem): .problem(seq: seq, type: type, text: problem)
-            }
-        }
+        try stored(from: from, limit: limit).map { seq, type, _, event in event.entry(seq: seq, type: type) }
     }
+
+    /// One SQLite file has one writer: there are no other writers' puts to take.
+    func refreshCatalog() {}
 
     // MARK: Writing and its failures
 
@@ -431,24 +366,5 @@ final class IngestLog {
 
     func close() throws {
         try database.close()
-    }
-}
-
-extension Result where Success == IngestLog.StoredEvent, Failure == RowProblem {
-    /// The event, or the problem as an unreadable event.
-    var resolved: IngestLog.StoredEvent {
-        switch self {
-        case .success(let event): event
-        case .failure(let problem): .unreadable(problem.text)
-        }
-    }
-}
-
-/// What is wrong with a stored row.
-struct RowProblem: Error {
-    let text: String
-
-    init(_ text: String) {
-        self.text = text
     }
 }

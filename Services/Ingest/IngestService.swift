@@ -14,6 +14,8 @@ final class IngestService: Sendable {
         var dataDirectory: String
         var instance: String
         var maxBatch: Int
+        /// PostgreSQL instead of the SQLite file under `dataDirectory`.
+        var databaseURL: String?
     }
 
     private let settings: Settings
@@ -39,9 +41,17 @@ final class IngestService: Sendable {
     }
 
     func run(stop: StopFlag) throws {
-        // Held for the life of the loop: a second ingest on this data dir is refused at start.
-        let lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "ingest")
-        let log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
+        let log: any EventLog
+        var lock: DataDirectoryLock?
+        if let url = settings.databaseURL {
+            // Nothing on this instance's disk: PostgreSQL holds the log (unreachable now is fine:
+            // requests get `unavailable` until it answers).
+            log = try PostgresLog(url: url, instance: settings.instance, logger: logger)
+        } else {
+            // Held for the life of the loop: a second ingest on this data dir is refused at start.
+            lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "ingest")
+            log = try IngestLog(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
+        }
         defer {
             // Every write finished before its reply was sent; the log closes after the sockets.
             try? log.close()
@@ -54,7 +64,7 @@ final class IngestService: Sendable {
             "ingest ready",
             metadata: [
                 "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)", "stream": "\(log.stream)",
-                "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")",
+                "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")", "log": "\(log.kind)",
             ]
         )
         while !stop.isSet {
@@ -64,7 +74,11 @@ final class IngestService: Sendable {
                     handle(request, head, kind, log: log, shell: shell)
                 }
             }
-            log.probe()
+            log.probe(force: false)
+            if shell.publisher.stream != log.stream {
+                // The stream is known once PostgreSQL answers (or changed with a reconnect).
+                shell.publisher.restart(as: log.stream, startingAfter: log.lastSeq)
+            }
             shell.endTurn(
                 worked: wake.any, observability: observability, ready: log.writeProblem == nil,
                 problem: log.writeProblem.map { "cannot write: \($0)" }
@@ -76,7 +90,7 @@ final class IngestService: Sendable {
         }
     }
 
-    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: IngestLog, shell: ServiceShell<Requests>) {
+    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: any EventLog, shell: ServiceShell<Requests>) {
         let router = shell.router
         let publisher = shell.publisher
         let monitor = shell.monitor
@@ -97,7 +111,7 @@ final class IngestService: Sendable {
                     "refusedConnections": monitor.refused,
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: log.writeProblem == nil,
-                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
+                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish, "log": log.kind, "logLocation": log.location],
                 problem: log.writeProblem.map { "cannot write: \($0)" },
                 setAside: log.unreadable.isEmpty
                     ? nil
@@ -171,7 +185,7 @@ final class IngestService: Sendable {
         }
     }
 
-    private func submit(_ message: JSONValue, _ head: EnvelopeHead, log: IngestLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
+    private func submit(_ message: JSONValue, _ head: EnvelopeHead, log: any EventLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
         let body: SubmitRequest
         switch Wire.submittedReports(message, id: head.id) {
         case .failure(let error): return .failure(error)
@@ -189,14 +203,24 @@ final class IngestService: Sendable {
             )
         }
         let now = wallMillis()
-        var validated: [ReportValidator.Validated] = []
-        var problems: [ProtocolError] = []
-        for (index, value) in body.reports.enumerated() {
-            do {
-                validated.append(try ReportValidator.validate(value, index: index, catalog: log.catalog, receivedAt: now))
-            } catch {
-                problems.append(error)
+        func validateAll() -> ([ReportValidator.Validated], [ProtocolError]) {
+            var validated: [ReportValidator.Validated] = []
+            var problems: [ProtocolError] = []
+            for (index, value) in body.reports.enumerated() {
+                do {
+                    validated.append(try ReportValidator.validate(value, index: index, catalog: log.catalog, receivedAt: now))
+                } catch {
+                    problems.append(error)
+                }
             }
+            return (validated, problems)
+        }
+        var (validated, problems) = validateAll()
+        if problems.contains(where: { $0.code == .unknownEntity }), log.kind == "postgresql" {
+            // Another writer may have put the entity: take the shared catalog's new puts and
+            // validate once more.
+            log.refreshCatalog()
+            (validated, problems) = validateAll()
         }
         if let first = problems.first {
             // The batch is rejected whole; every bad report is listed by index.
@@ -229,12 +253,13 @@ final class IngestService: Sendable {
                 switch pair.1 {
                 case .stored(let seq):
                     SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: false)
-                case .duplicate(let seq):
-                    // A repeat is acknowledged as before; it also says when its report no longer
-                    // stands (A, B, then A again: the second A is a duplicate of a superseded one).
+                case .duplicate(let stream, let seq):
+                    // A repeat is acknowledged as before (with PostgreSQL, perhaps with another
+                    // writer's stream); it also says when its report no longer stands (A, B, then
+                    // A again: the second A is a duplicate of a superseded one).
                     SubmitAck(
-                        index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: true,
-                        supersededBy: (try? log.superseding(seq)) ?? nil
+                        index: index, id: pair.0.report.id, stream: stream, seq: seq, duplicate: true,
+                        supersededBy: (try? log.superseding(stream: stream, seq: seq)) ?? nil
                     )
                 }
             }

@@ -57,9 +57,9 @@ public final class Publisher {
 
     /// Starts a new stream (a new epoch): followers see a stream they do not know and take a
     /// snapshot, so that nothing they held from the old one survives.
-    public func restart(as stream: String) {
+    public func restart(as stream: String, startingAfter seq: UInt64 = 0) {
         self.stream = stream
-        seq = 0
+        self.seq = seq
     }
 
     /// Takes a seq without sending anything: followers see a gap and resync (what a message that

@@ -84,6 +84,11 @@ public enum SettingsTable {
         "ingest: where the log (`ingest.sqlite`) lives; aggregate: where its checkpoint (`aggregate-<instance>.checkpoint`) lives",
         shown: "`./data`", fallback: "./data"
     )
+    public static let databaseURL = SettingSpec(
+        "DELIVERY_DATABASE_URL", "ingest",
+        "`postgres://user:password@host:port/database`: the log in PostgreSQL instead of SQLite under the data dir (each instance writes its own stream; report ids unique across instances; the catalog shared)",
+        shown: "empty: SQLite"
+    )
     public static let maxBatch = SettingSpec(
         "DELIVERY_MAX_BATCH", "ingest", "most reports in one `submit`", shown: "50000", fallback: "50000", range: 1...1_000_000
     )
@@ -208,7 +213,7 @@ public enum SettingsTable {
     )
 
     public static let all: [SettingSpec] = [
-        ingestBind, ingestPublish, dataDir, maxBatch, checkpointSeconds, ingestEndpoints, ingestFeeds, aggregatePublish, aggregateBind,
+        ingestBind, ingestPublish, dataDir, databaseURL, maxBatch, checkpointSeconds, ingestEndpoints, ingestFeeds, aggregatePublish, aggregateBind,
         aggregateGroups, ingestPublicKey, aggregateEndpoints, aggregateFeeds, queryBind, queryPublish, snapshotChunk, maxWaitingBytes,
         factsPerBatch, aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
         curveKeyFile, curveClients, endpoint, ingest, feed, serverKey, webBind, webTimeoutMs,

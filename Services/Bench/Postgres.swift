@@ -1,0 +1,59 @@
+import Foundation
+import ServiceKit
+
+/// A throwaway PostgreSQL for the bench (as the tests make one): `initdb` in a temporary folder and
+/// `pg_ctl` on a free loopback port, as the `postgres` user when the bench runs as root; removed
+/// by `stop`. Nil when Debian's postgresql package is not installed.
+final class BenchPostgres {
+    let directory: URL
+    let port: Int
+    private let binaries: URL
+    private let asRoot = geteuid() == 0
+
+    var url: String { "postgres://delivery@127.0.0.1:\(port)/postgres" }
+
+    init?() throws {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted() ?? []
+        guard let version = versions.last(where: { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }) else {
+            return nil
+        }
+        binaries = URL(fileURLWithPath: "/usr/lib/postgresql/\(version)/bin")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-bench-pg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = freeLoopbackPort()
+        if asRoot {
+            try run("/bin/chown", ["postgres:postgres", directory.path], asPostgres: false)
+        }
+        try run(binaries.appendingPathComponent("initdb").path, ["-D", directory.appendingPathComponent("data").path, "-U", "delivery", "--auth=trust", "-E", "UTF8"])
+        try run(
+            binaries.appendingPathComponent("pg_ctl").path,
+            [
+                "-D", directory.appendingPathComponent("data").path, "-l", directory.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
+                "-c listen_addresses=127.0.0.1 -p \(port) -k \(directory.path) -c fsync=on -c synchronous_commit=on", "start",
+            ]
+        )
+    }
+
+    func stop() {
+        try? run(binaries.appendingPathComponent("pg_ctl").path, ["-D", directory.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws {
+        let process = Process()
+        if asRoot && asPostgres {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError("\(URL(fileURLWithPath: executable).lastPathComponent) failed with status \(process.terminationStatus)")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+
+/// The ingest's durable log, whichever database holds it: SQLite on the instance's disk
+/// (`IngestLog`, the default) or PostgreSQL (`PostgresLog`, with `DELIVERY_DATABASE_URL`). Every
+/// method runs on the ingest loop's thread; a write returns only after its commit.
+protocol EventLog: AnyObject {
+    /// This writer's stream: its seqs are gapless and only it writes them.
+    var stream: String { get }
+    var lastSeq: UInt64 { get }
+    /// The catalog reports are validated against (with PostgreSQL: every writer's puts).
+    var catalog: Catalog { get }
+    var reportCount: Int { get }
+    var catalogCount: Int { get }
+    /// Rows of this stream that could not be read, by seq.
+    var unreadable: [UInt64: String] { get }
+    /// Why the log cannot take writes now, or nil.
+    var writeProblem: String? { get }
+    /// What the database is, for `status` and the logs (`sqlite` or `postgresql`).
+    var kind: String { get }
+    /// Where it is: the SQLite file, or PostgreSQL's host, port and database (no password).
+    var location: String { get }
+
+    /// Stores a validated batch atomically; reports stored before (here or, with PostgreSQL, by
+    /// another writer) are duplicates acknowledged with their first stream and seq.
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])])
+    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?)
+    /// This stream's events from `from` on, as JSON replay shows them.
+    func events(from: UInt64, limit: Int) throws -> [LoggedEvent]
+    /// This stream's events from `from` on, in the internal links' binary form.
+    func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry]
+    /// The report later in the order of reports than the one at (stream, seq), of the same
+    /// source, period and entity, if any.
+    func superseding(stream: String, seq: UInt64) throws -> Superseding?
+    /// Learns whether writes work again (called every loop turn; cheap when nothing is wrong).
+    func probe(force: Bool)
+    /// Takes the catalog puts other writers made (PostgreSQL); nothing for SQLite.
+    func refreshCatalog()
+    func close() throws
+}
+
+/// What became of one report of a batch.
+enum LogOutcome {
+    case stored(seq: UInt64)
+    case duplicate(stream: String, seq: UInt64)
+}
+
+/// One stored row, read and checked: a catalog put, a report (with its stored bytes), or what
+/// is wrong with it.
+enum StoredEvent {
+    case catalog(CatalogDocument, json: [UInt8])
+    case report(DeliveryReport, payload: [UInt8])
+    case unreadable(String)
+
+    /// A row's payload, checked against its hash and decoded by type.
+    static func read(type: String, payload: [UInt8]?, hash: String?) -> StoredEvent {
+        guard let payload else { return .unreadable("the row has no payload") }
+        if let hash, ReportValidator.fnv1a(bytes: payload) != hash {
+            return .unreadable("the payload does not match its hash (stored \(hash))")
+        }
+        if type == MessageType.catalogAccepted.rawValue {
+            do {
+                return .catalog(try JSONDecoder().decode(CatalogDocument.self, from: Data(payload)), json: payload)
+            } catch let error as DecodingError {
+                return .unreadable("the payload does not parse: \(ProtocolError(describing: error).message)")
+            } catch {
+                return .unreadable("the payload does not parse: \(error)")
+            }
+        }
+        if StoredReport.isBinary(payload) {
+            do {
+                return .report(try StoredReport.decode(payload), payload: payload)
+            } catch {
+                return .unreadable("the payload does not read: \(error)")
+            }
+        }
+        do {
+            return .report(try JSONDecoder().decode(DeliveryReport.self, from: Data(payload)), payload: payload)
+        } catch let error as DecodingError {
+            return .unreadable("the payload does not parse: \(ProtocolError(describing: error).message)")
+        } catch {
+            return .unreadable("the payload does not parse: \(error)")
+        }
+    }
+
+    /// As JSON replay shows it.
+    func logged(stream: String, seq: UInt64, type: String, topic: String) -> LoggedEvent {
+        switch self {
+        case .catalog(let document, _):
+            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
+        case .report(let report, _):
+            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
+        case .unreadable(let problem):
+            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
+        }
+    }
+
+    /// In the internal links' binary form: a report's stored bytes (an older JSON row converted).
+    func entry(seq: UInt64, type: String) -> EventBatch.Entry {
+        switch self {
+        case .catalog(_, let json): .catalog(seq: seq, json: json)
+        case .report(let report, let payload): .report(seq: seq, stored: StoredReport.isBinary(payload) ? payload : StoredReport.encode(report))
+        case .unreadable(let problem): .problem(seq: seq, type: type, text: problem)
+        }
+    }
+}
+
+/// A report's (source, period, entity), hashed (FNV-1a 64 over the parts, each followed by a
+/// separator byte), as a signed integer for the databases.
+func reportSlot(_ report: DeliveryReport) -> Int64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for part in [report.source, report.period, report.entity.level.rawValue, report.entity.id] {
+        for byte in part.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        hash ^= 0x1F
+        hash = hash &* 0x100_0000_01b3
+    }
+    return Int64(bitPattern: hash)
+}

@@ -1,0 +1,532 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceKit
+
+/// The ingest's durable log in PostgreSQL (`DELIVERY_DATABASE_URL=postgres://…`): for writers
+/// that must outlive one disk. Every ingest instance writes its own stream (its rows keyed by
+/// stream and seq, gapless: one writer per stream, held by an advisory lock); report ids are unique
+/// across every stream (a repeat sent to another instance is acknowledged with its first stream
+/// and seq); catalog puts are shared (each instance validates against every writer's puts); the
+/// instance keeps nothing on its disk. A batch is one transaction, acknowledged after COMMIT.
+///
+/// When PostgreSQL cannot be reached, is read-only or refuses writes, `writeProblem` says why,
+/// requests get `unavailable`, nothing is acknowledged, and `probe` reconnects by itself.
+final class PostgresLog: EventLog, @unchecked Sendable {
+    let kind = "postgresql"
+    var location: String { where_ }
+    private let configuration: PostgresConnection.Configuration
+    private let where_: String
+    private let instance: String
+    private let logger: Logger
+    private var connection: PostgresConnection?
+    private var connectionID = 0
+    /// Set once this instance's stream is known (from its row in `delivery_streams`).
+    private(set) var stream: String
+    private(set) var lastSeq: UInt64 = 0
+    private(set) var catalog = Catalog()
+    private(set) var reportCount = 0
+    private(set) var catalogCount = 0
+    private(set) var unreadable: [UInt64: String] = [:]
+    private(set) var writeProblem: String? = "connecting to PostgreSQL"
+    private var lastProbe: Int64 = 0
+    /// The catalog puts merged so far, as "stream#seq", and this stream's last.
+    private var catalogSeen = Set<String>()
+    private var lastCatalogSeq: UInt64 = 0
+    /// How long one database round trip may take before the connection is given up.
+    static let timeout: Duration = .seconds(3)
+    /// Rows per INSERT statement (10 values each, under PostgreSQL's 65,535 binds).
+    static let rowsPerInsert = 2000
+
+    init(url: String, instance: String, logger: Logger) throws {
+        let parsed = try Self.parse(url)
+        configuration = parsed.configuration
+        where_ = parsed.display
+        self.instance = instance
+        self.logger = logger
+        stream = "ingest-\(instance)-unknown"
+        probe(force: true)
+    }
+
+    // MARK: The connection URL
+
+    /// `postgres://user:password@host:port/database` (`postgresql://` too; `sslmode=disable` is the
+    /// only mode taken: keep the database on a private network or a local socket).
+    static func parse(_ text: String) throws -> (configuration: PostgresConnection.Configuration, display: String) {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgres", "postgresql"].contains(scheme) else {
+            throw SettingError("DELIVERY_DATABASE_URL must be postgres://user:password@host:port/database, not '\(redacted(text))'")
+        }
+        guard let host = url.host, !host.isEmpty else { throw SettingError("DELIVERY_DATABASE_URL names no host") }
+        guard let user = url.user, !user.isEmpty else { throw SettingError("DELIVERY_DATABASE_URL names no user") }
+        let port = url.port ?? 5432
+        guard (1...65535).contains(port) else { throw SettingError("DELIVERY_DATABASE_URL has port \(port), not 1 to 65535") }
+        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        for item in url.queryItems ?? [] {
+            switch (item.name, item.value) {
+            case ("sslmode", "disable"?): continue
+            case ("sslmode", let mode): throw SettingError("DELIVERY_DATABASE_URL: sslmode=\(mode ?? "") is not supported; use sslmode=disable on a private network")
+            default: throw SettingError("DELIVERY_DATABASE_URL: the parameter '\(item.name)' is not known")
+            }
+        }
+        let configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: url.password, database: database.isEmpty ? user : database, tls: .disable
+        )
+        return (configuration, "\(host):\(port)/\(database.isEmpty ? user : database)")
+    }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ text: String) -> String {
+        guard var url = URLComponents(string: text), url.password != nil else { return text }
+        url.password = "***"
+        return url.string ?? "postgres://…"
+    }
+
+    // MARK: Running async work from the loop's thread
+
+    /// Runs a database step on the caller's thread (the ingest loop; never a task's), waiting for
+    /// it at most `timeout`. Past that the step is abandoned (its task cancelled, the connection
+    /// closed and dropped) and the caller gets `LogTimeout`: a query on a connection whose server
+    /// went away may never be answered, and the loop must go on answering `ping`.
+    private func blocking<T: Sendable>(_ step: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = Box<T>()
+        let done = DispatchSemaphore(value: 0)
+        let task = Task {
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await step())
+            } catch {
+                result = .failure(error)
+            }
+            box.set(result)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + .seconds(Int(Self.timeout.components.seconds))) == .success else {
+            task.cancel()
+            if let connection {
+                self.connection = nil
+                Task { try? await connection.close() }
+            }
+            throw LogTimeout()
+        }
+        return try box.get()
+    }
+
+    private final class Box<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<T, any Error>?
+
+        func set(_ value: Result<T, any Error>) { lock.withLock { result = value } }
+        func get() throws -> T { try lock.withLock { result! }.get() }
+    }
+
+    struct LogTimeout: Error, CustomStringConvertible {
+        var description: String { "PostgreSQL did not answer within \(PostgresLog.timeout)" }
+    }
+
+    private func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        guard let connection else { throw ProtocolError(.unavailable, writeProblem ?? "not connected to PostgreSQL") }
+        let logger = logger
+        return try blocking {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    // MARK: Connecting
+
+    /// Connects, makes the tables, claims this instance's stream and reads what it needs.
+    private func connect() throws {
+        connectionID += 1
+        let (configuration, logger, id) = (configuration, logger, connectionID)
+        let fresh = try blocking {
+            try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        }
+        connection = fresh
+        do {
+            try prepare()
+        } catch {
+            try? blocking { try await fresh.close() }
+            connection = nil
+            throw error
+        }
+    }
+
+    private func prepare() throws {
+        // One instance at a time makes the tables (CREATE IF NOT EXISTS races otherwise).
+        _ = try query("BEGIN")
+        do {
+            _ = try query("SELECT pg_advisory_xact_lock(7270261)")
+            for statement in Self.schema { _ = try query(PostgresQuery(unsafeSQL: statement)) }
+            let proposed = IngestLog.newStreamId(instance: instance)
+            _ = try query("INSERT INTO delivery_streams (instance, stream) VALUES (\(instance), \(proposed)) ON CONFLICT (instance) DO NOTHING")
+            _ = try query("COMMIT")
+        } catch {
+            _ = try? query("ROLLBACK")
+            throw error
+        }
+        guard let row = try query("SELECT stream FROM delivery_streams WHERE instance = \(instance)").first else {
+            throw StartError("PostgreSQL has no stream row for instance '\(instance)'")
+        }
+        let claimed = try row.decode(String.self)
+        // One writer per stream: the lock lives as long as this connection.
+        let locked = try query("SELECT pg_try_advisory_lock(hashtextextended(\(claimed), 0))").first.map { try $0.decode(Bool.self) } ?? false
+        guard locked else {
+            throw ProtocolError(.unavailable, "another ingest with instance name '\(instance)' is writing stream \(claimed); waiting for it to stop")
+        }
+        if stream != claimed, !stream.hasSuffix("-unknown") {
+            logger.warning("the stream changed", metadata: ["was": "\(stream)", "now": "\(claimed)"])
+        }
+        stream = claimed
+        lastSeq = UInt64(clamping: try query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM delivery_events WHERE stream = \(stream)").first?.decode(Int64.self) ?? 0)
+        reportCount = Int(try query("SELECT COUNT(*)::BIGINT FROM delivery_events WHERE stream = \(stream) AND report_id IS NOT NULL").first?.decode(Int64.self) ?? 0)
+        catalog = Catalog()
+        catalogSeen = []
+        catalogCount = 0
+        lastCatalogSeq = 0
+        try takeCatalogPuts()
+    }
+
+    static let schema = [
+        """
+        CREATE TABLE IF NOT EXISTS delivery_streams (
+            instance TEXT PRIMARY KEY,
+            stream TEXT NOT NULL UNIQUE,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS delivery_events (
+            stream TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            report_id TEXT,
+            content_hash TEXT,
+            payload BYTEA NOT NULL,
+            payload_hash TEXT,
+            slot BIGINT,
+            reported_at_millis BIGINT,
+            stored_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (stream, seq)
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS delivery_events_report ON delivery_events (report_id) WHERE report_id IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS delivery_events_slot ON delivery_events (slot) WHERE slot IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS delivery_events_catalog ON delivery_events (stored_at) WHERE type = 'catalog.accepted'",
+    ]
+
+    /// Merges every catalog put not merged yet, from every stream, in the order they were stored.
+    private func takeCatalogPuts() throws {
+        let rows = try query(
+            "SELECT stream, seq, payload, payload_hash FROM delivery_events WHERE type = 'catalog.accepted' ORDER BY stored_at, stream, seq"
+        )
+        for row in rows {
+            let (rowStream, seq, payload, hash) = try row.decode((String, Int64, Data, String?).self)
+            let key = "\(rowStream)#\(seq)"
+            guard !catalogSeen.contains(key) else { continue }
+            catalogSeen.insert(key)
+            switch StoredEvent.read(type: MessageType.catalogAccepted.rawValue, payload: Array(payload), hash: hash) {
+            case .catalog(let document, _):
+                do {
+                    try catalog.merge(document)
+                    if rowStream == stream {
+                        catalogCount += 1
+                        lastCatalogSeq = max(lastCatalogSeq, UInt64(seq))
+                    }
+                } catch {
+                    logger.error("a stored catalog put does not merge; it is set aside", metadata: ["stream": "\(rowStream)", "seq": "\(seq)", "error": "\(error)"])
+                }
+            case .unreadable(let problem):
+                if rowStream == stream { setAside(UInt64(seq), problem) }
+            case .report:
+                continue
+            }
+        }
+    }
+
+    func refreshCatalog() {
+        guard connection != nil, writeProblem == nil else { return }
+        do {
+            try takeCatalogPuts()
+        } catch {
+            failed(error)
+        }
+    }
+
+    private func setAside(_ seq: UInt64, _ problem: String) {
+        guard unreadable[seq] == nil else { return }
+        unreadable[seq] = problem
+        logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
+    }
+
+    // MARK: Health
+
+    func probe(force: Bool = false) {
+        let now = monotonicMillis()
+        if !force {
+            if writeProblem == nil {
+                // Healthy: notice a connection that closed under us (a restart, a failover) at once.
+                guard connection?.isClosed ?? true else { return }
+                failed(ProtocolError(.unavailable, "the connection to PostgreSQL (\(where_)) closed"))
+            }
+            guard now - lastProbe >= 1000 else { return }
+        }
+        lastProbe = now
+        let was = writeProblem
+        do {
+            if connection == nil || connection?.isClosed == true {
+                connection = nil
+                try connect()
+            }
+            // A standby, or a database set read-only, takes reads and refuses writes.
+            let readOnly = try query("SHOW transaction_read_only").first.map { try $0.decode(String.self) } ?? "off"
+            writeProblem = readOnly == "on" ? "PostgreSQL (\(where_)) is read-only (a standby, or default_transaction_read_only)" : nil
+        } catch {
+            writeProblem = Self.explain(error, where: where_)
+            if connection?.isClosed == true { connection = nil }
+        }
+        if writeProblem == nil, was != nil {
+            logger.notice("PostgreSQL takes writes", metadata: ["database": "\(where_)", "stream": "\(stream)", "seq": "\(lastSeq)"])
+        } else if let problem = writeProblem, problem != was {
+            logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
+        }
+    }
+
+    /// A failure of a database step: kept as `writeProblem` (the next `probe` tries again); a
+    /// connection that is not usable any more is dropped.
+    private func failed(_ error: any Error) {
+        writeProblem = Self.explain(error, where: where_)
+        lastProbe = monotonicMillis()
+        if let connection, connection.isClosed || error is LogTimeout {
+            let closing = connection
+            Task { try? await closing.close() }
+            self.connection = nil
+        }
+        logger.error("the log cannot be written", metadata: ["problem": "\(writeProblem ?? "")"])
+    }
+
+    /// Plain words for a database failure.
+    static func explain(_ error: any Error, where place: String) -> String {
+        if let error = error as? ProtocolError { return error.message }
+        if let error = error as? PSQLError {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            switch state {
+            case "25006": return "PostgreSQL (\(place)) is read-only: \(message)"
+            case "53100": return "PostgreSQL (\(place)) is out of disk space: \(message)"
+            case let code where code.hasPrefix("57P") || code.hasPrefix("08"): return "PostgreSQL (\(place)) is not available: \(message)"
+            case let code where code.hasPrefix("28"): return "PostgreSQL (\(place)) refuses the login: \(message)"
+            case "3D000": return "PostgreSQL (\(place)) has no such database: \(message)"
+            case "": return "PostgreSQL (\(place)) cannot be reached: " + (error.underlying.map { "\($0)" } ?? "\(error.code)")
+            default: return "PostgreSQL (\(place)) refused a write (\(state)): \(message)"
+            }
+        }
+        return "PostgreSQL (\(place)) cannot be reached: \(error)"
+    }
+
+    /// Runs `body` in a transaction; a failure rolls back, is kept as `writeProblem` when it is
+    /// about the database (not the data), and is thrown as `unavailable`: nothing was stored.
+    private func transaction<T>(_ body: () throws -> T) throws -> T {
+        guard connection != nil, writeProblem == nil else {
+            throw ProtocolError(.unavailable, (writeProblem ?? "not connected to PostgreSQL") + "; nothing was stored")
+        }
+        do {
+            _ = try query("BEGIN")
+            let value = try body()
+            _ = try query("COMMIT")
+            return value
+        } catch let error as ProtocolError where error.code != .unavailable {
+            _ = try? query("ROLLBACK")
+            throw error
+        } catch {
+            _ = try? query("ROLLBACK")
+            if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DuplicateRace() }
+            failed(error)
+            // What was committed is not known when the connection broke during COMMIT: the
+            // client retries, and a report stored after all is acknowledged as a duplicate.
+            throw ProtocolError(.unavailable, (writeProblem ?? "PostgreSQL failed") + "; nothing was acknowledged")
+        }
+    }
+
+    /// Another writer stored one of the batch's report ids while this one was writing.
+    struct DuplicateRace: Error {}
+
+    // MARK: Writing
+
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+        do {
+            return try appendOnce(batch)
+        } catch is DuplicateRace {
+            // Read again: the other writer's rows are committed now, and are duplicates (and a
+            // commit whose answer was lost has moved this stream on).
+            lastSeq = UInt64(clamping: try query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM delivery_events WHERE stream = \(stream)").first?.decode(Int64.self) ?? 0)
+            do {
+                return try appendOnce(batch)
+            } catch is DuplicateRace {
+                throw ProtocolError(.busy, "another writer is storing the same reports; send the batch again", details: ["retryAfterMs": .int(100)])
+            }
+        }
+    }
+
+    private func appendOnce(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+        typealias Appended = (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])])
+        let result: Appended = try transaction { () throws -> Appended in
+            // Ids stored before, by any writer.
+            var known: [String: (stream: String, seq: UInt64, hash: String)] = [:]
+            let ids = Array(Set(batch.map(\.report.id)))
+            for start in stride(from: 0, to: ids.count, by: 5000) {
+                let part = Array(ids[start..<min(start + 5000, ids.count)])
+                for row in try query("SELECT report_id, stream, seq, content_hash FROM delivery_events WHERE report_id = ANY(\(part))") {
+                    let (id, rowStream, seq, hash) = try row.decode((String, String, Int64, String?).self)
+                    known[id] = (rowStream, UInt64(seq), hash ?? "")
+                }
+            }
+            var outcomes: [LogOutcome] = []
+            var fresh: [ReportValidator.Validated] = []
+            var seenInBatch: [String: (seq: UInt64, hash: String)] = [:]
+            for (index, item) in batch.enumerated() {
+                let id = item.report.id
+                if let stored = known[id] {
+                    guard stored.hash == item.contentHash else {
+                        throw ProtocolError(
+                            .invalidReport, "report id '\(id)' is already stored with other content; a revision needs its own id",
+                            details: ["index": .int(Int64(index)), "field": .string("id")]
+                        )
+                    }
+                    outcomes.append(.duplicate(stream: stored.stream, seq: stored.seq))
+                } else if let earlier = seenInBatch[id] {
+                    guard earlier.hash == item.contentHash else {
+                        throw ProtocolError(
+                            .invalidReport, "report id '\(id)' appears twice in the batch with different content",
+                            details: ["index": .int(Int64(index)), "field": .string("id")]
+                        )
+                    }
+                    outcomes.append(.duplicate(stream: stream, seq: earlier.seq))
+                } else {
+                    let seq = lastSeq + UInt64(fresh.count + 1)
+                    seenInBatch[id] = (seq, item.contentHash)
+                    fresh.append(item)
+                    outcomes.append(.stored(seq: seq))
+                }
+            }
+            guard !fresh.isEmpty else { return (outcomes, []) }
+            var events: [(event: LoggedEvent, payload: [UInt8])] = []
+            for (offset, item) in fresh.enumerated() {
+                let event = LoggedEvent(
+                    type: MessageType.reportAccepted.rawValue, stream: stream, seq: lastSeq + UInt64(offset + 1),
+                    topic: item.report.entity.topic("report"), report: item.report, catalog: nil
+                )
+                events.append((event, StoredReport.encode(item.report)))
+            }
+            for start in stride(from: 0, to: fresh.count, by: Self.rowsPerInsert) {
+                let end = min(start + Self.rowsPerInsert, fresh.count)
+                var sql = "INSERT INTO delivery_events (stream, seq, type, topic, report_id, content_hash, payload, payload_hash, slot, reported_at_millis) VALUES "
+                var binds = PostgresBindings(capacity: (end - start) * 10)
+                for index in start..<end {
+                    let (event, payload) = events[index]
+                    let item = fresh[index]
+                    let base = (index - start) * 10
+                    sql += (index == start ? "" : ",") + "(" + (1...10).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+                    binds.append(stream)
+                    binds.append(Int64(event.seq))
+                    binds.append(event.type)
+                    binds.append(event.topic)
+                    binds.append(item.report.id)
+                    binds.append(item.contentHash)
+                    binds.append(ByteBuffer(bytes: payload))
+                    binds.append(ReportValidator.fnv1a(bytes: payload))
+                    binds.append(reportSlot(item.report))
+                    binds.append(Timestamp.millis(item.report.reportedAt) ?? 0)
+                }
+                _ = try query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            }
+            return (outcomes, events)
+        }
+        if let last = result.stored.last?.event.seq {
+            lastSeq = last
+            reportCount += result.stored.count
+        }
+        return result
+    }
+
+    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
+        // Every writer's puts first: collisions are checked against the shared catalog.
+        try transaction { try takeCatalogPuts() }
+        if lastCatalogSeq > 0 && catalog.holds(document) {
+            return (lastCatalogSeq, true, nil)
+        }
+        var merged = catalog
+        try merged.merge(document, refusingCollisions: true)
+        let seq = lastSeq + 1
+        let payload = Array(try JSONEncoder().encode(document))
+        try transaction {
+            _ = try query(
+                """
+                INSERT INTO delivery_events (stream, seq, type, topic, payload, payload_hash)
+                VALUES (\(stream), \(Int64(seq)), \(MessageType.catalogAccepted.rawValue), \(Topic.catalog), \(ByteBuffer(bytes: payload)), \(ReportValidator.fnv1a(bytes: payload)))
+                """
+            )
+        }
+        lastSeq = seq
+        lastCatalogSeq = seq
+        catalog = merged
+        catalogCount += 1
+        catalogSeen.insert("\(stream)#\(seq)")
+        let event = LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
+        return (seq, false, event)
+    }
+
+    // MARK: Reading
+
+    private func stored(from: UInt64, limit: Int) throws -> [(seq: UInt64, type: String, topic: String, event: StoredEvent)] {
+        guard connection != nil else { throw ProtocolError(.unavailable, writeProblem ?? "not connected to PostgreSQL") }
+        let rows: [PostgresRow]
+        do {
+            rows = try query(
+                "SELECT seq, type, topic, payload, payload_hash FROM delivery_events WHERE stream = \(stream) AND seq >= \(Int64(clamping: from)) ORDER BY seq LIMIT \(limit)"
+            )
+        } catch {
+            failed(error)
+            throw ProtocolError(.unavailable, writeProblem ?? "PostgreSQL failed")
+        }
+        return try rows.map { row in
+            let (seq, type, topic, payload, hash) = try row.decode((Int64, String, String, Data, String?).self)
+            let event = StoredEvent.read(type: type, payload: Array(payload), hash: hash)
+            if case .unreadable(let problem) = event { setAside(UInt64(seq), problem) }
+            return (UInt64(seq), type, topic, event)
+        }
+    }
+
+    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
+        try stored(from: from, limit: limit).map { seq, type, topic, event in event.logged(stream: stream, seq: seq, type: type, topic: topic) }
+    }
+
+    func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry] {
+        try stored(from: from, limit: limit).map { seq, type, _, event in event.entry(seq: seq, type: type) }
+    }
+
+    func superseding(stream repeated: String, seq: UInt64) throws -> Superseding? {
+        guard let row = try query("SELECT slot, reported_at_millis FROM delivery_events WHERE stream = \(repeated) AND seq = \(Int64(seq))").first,
+            let (slot, at) = try? row.decode((Int64?, Int64?).self), let slot, let at
+        else { return nil }
+        // The latest report of the slot in the order of reports, across every writer.
+        var latest: (order: ReportOrder, id: String, stream: String, seq: UInt64)?
+        for row in try query("SELECT report_id, stream, seq, reported_at_millis FROM delivery_events WHERE slot = \(slot)") {
+            let (id, rowStream, rowSeq, millis) = try row.decode((String, String, Int64, Int64).self)
+            let order = ReportOrder(at: millis, stream: ReportOrder.hash(rowStream), seq: UInt64(rowSeq))
+            if latest.map({ order > $0.order }) ?? true { latest = (order, id, rowStream, UInt64(rowSeq)) }
+        }
+        guard let latest, latest.order > ReportOrder(at: at, stream: ReportOrder.hash(repeated), seq: seq) else { return nil }
+        return Superseding(id: latest.id, stream: latest.stream, seq: latest.seq)
+    }
+
+    func close() throws {
+        guard let connection else { return }
+        self.connection = nil
+        try? blocking { try await connection.close() }
+    }
+}
