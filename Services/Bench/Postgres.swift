@@ -39,21 +39,23 @@ final class BenchPostgres {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Runs a command and waits for it with `waitpid` (Foundation's `Process` can miss the exit of
+    /// a command that leaves a daemon behind, as `pg_ctl start` does).
     private func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws {
-        let process = Process()
-        if asRoot && asPostgres {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchError("\(URL(fileURLWithPath: executable).lastPathComponent) failed with status \(process.terminationStatus)")
+        let argv = (asRoot && asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] : [executable]) + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in [1, 2] { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0) }
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw BenchError("cannot run \(argv[0]): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw BenchError("\(URL(fileURLWithPath: executable).lastPathComponent) failed (status \(status))")
         }
     }
 }
