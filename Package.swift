@@ -74,7 +74,7 @@ let package = Package(
         // What tests, the fuzz target and the benchmark share; no service links it.
         .target(
             name: "TestSupport",
-            dependencies: ["DeliveryCore"],
+            dependencies: ["DeliveryCore", "ServiceKit"],
             path: "Shared/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import DeliveryMessages
 import Foundation
 import ServiceKit
+import TestSupport
 import ZeroMQ
 
 /// `delivery-bench`: the real services on loopback, measured side by side with raw libzmq in the
@@ -62,7 +63,7 @@ struct BenchCommand: ParsableCommand {
                 report.add("ingest.batch\(batch)", "ingest, batches of \(batch)", result, unit: "reports/s")
             }
             // The same load with the log in PostgreSQL, in the same run.
-            if let postgres = try BenchPostgres() {
+            if let postgres = try ThrowawayPostgres() {
                 defer { postgres.stop() }
                 let pgStack = try ServiceStack(bin: binary)
                 defer { pgStack.stop() }
@@ -140,7 +141,7 @@ struct BenchCommand: ParsableCommand {
         if sections.contains("volume") {
             var notes: [String] = []
             guard ["sqlite", "postgres"].contains(volumeLog) else { throw BenchError("--volume-log is sqlite or postgres") }
-            let postgres = volumeLog == "postgres" ? try BenchPostgres() : nil
+            let postgres = volumeLog == "postgres" ? try ThrowawayPostgres() : nil
             if volumeLog == "postgres" && postgres == nil { throw BenchError("--volume-log postgres needs Debian's postgresql package") }
             defer { postgres?.stop() }
             let environment = postgres.map { ["DELIVERY_DATABASE_URL": $0.url] } ?? [:]

@@ -1,5 +1,6 @@
 import DeliveryMessages
 import Foundation
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -114,9 +115,23 @@ final class WriterLog: @unchecked Sendable {
         }
     }
 
-    @Test func concurrentWritersThroughKillNineOfEveryService() throws {
+    /// Where the ingest keeps its log: the same test runs on both.
+    enum Log: String, CaseIterable, Sendable {
+        case sqlite, postgres
+    }
+
+    @Test(arguments: Log.allCases)
+    func concurrentWritersThroughKillNineOfEveryService(log kind: Log) throws {
         let stack = try Stack()
         defer { stack.stop() }
+        var postgres: ThrowawayPostgres?
+        if kind == .postgres {
+            // A real server (initdb, pg_ctl on a loopback port); Debian's postgresql package is a
+            // dependency of the tests (make deps, .ci/run install it).
+            postgres = try #require(try ThrowawayPostgres(), "PostgreSQL is not installed (apt-get install postgresql)")
+            stack.settings["ingest"] = ["DELIVERY_DATABASE_URL": postgres!.url]
+        }
+        defer { postgres?.stop() }
         try stack.startAll()
         let sample = try loadSample()
         let put = try stack.request(stack.endpoint("ingest"), "catalog.put", sample.catalog)
@@ -153,6 +168,7 @@ final class WriterLog: @unchecked Sendable {
         let stream = try #require(acks.values.first?.stream)
         let last = try #require(seqs.max())
         let status = try stack.request(stack.endpoint("ingest"), "status", Empty())
+        #expect(status["body"]?["endpoints"]?["log"] == .string(kind == .postgres ? "postgresql" : "sqlite"))
         // The log holds the catalog and each acknowledged report once, nothing else.
         #expect(status["body"]?["positions"]?[stream]?.int == Int64(acks.count + 1))
         #expect(last == UInt64(acks.count + 1))

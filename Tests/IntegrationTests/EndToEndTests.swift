@@ -1,5 +1,6 @@
 import DeliveryMessages
 import Foundation
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -130,8 +131,12 @@ struct SampleFile: Codable, Sendable {
         #expect(stale["body"]?["code"] == .string("stale"))
     }
 
-    @Test func crashesLoseNothingAndCountNothingTwice() throws {
+    @Test(arguments: DurabilityTests.Log.allCases)
+    func crashesLoseNothingAndCountNothingTwice(log kind: DurabilityTests.Log) throws {
         let stack = try Stack()
+        let postgres = kind == .postgres ? try #require(try ThrowawayPostgres(), "PostgreSQL is not installed (apt-get install postgresql)") : nil
+        defer { postgres?.stop() }
+        if let postgres { stack.settings["ingest"] = ["DELIVERY_DATABASE_URL": postgres.url] }
         defer { stack.stop() }
         try stack.startAll()
         let after = try submitSample(stack)

@@ -50,6 +50,8 @@ final class Stack {
     let ports: [String: Int]
     var processes: [String: ServiceProcess] = [:]
     let context: Context
+    /// Settings added to every start of a service (such as the ingest's PostgreSQL URL).
+    var settings: [String: [String: String]] = [:]
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-it-\(UUID().uuidString)")
@@ -66,6 +68,7 @@ final class Stack {
         var (executable, environment) = localStackService(
             service, instance: "it", dataDirectory: directory.path, endpoint: endpoint
         )
+        environment.merge(settings[service] ?? [:]) { $1 }
         environment.merge(extra) { $1 }
         processes[service] = try ServiceProcess(executable, environment: environment, logDirectory: directory, name: service)
     }

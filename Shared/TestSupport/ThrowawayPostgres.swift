@@ -1,18 +1,18 @@
 import Foundation
 import ServiceKit
 
-/// A throwaway PostgreSQL for the bench (as the tests make one): `initdb` in a temporary folder and
-/// `pg_ctl` on a free loopback port, as the `postgres` user when the bench runs as root; removed
-/// by `stop`. Nil when Debian's postgresql package is not installed.
-final class BenchPostgres {
-    let directory: URL
-    let port: Int
+/// A throwaway PostgreSQL for the tests and the bench: `initdb` in a temporary folder and
+/// `pg_ctl` on a free loopback port, as the `postgres` user when run as root; removed by `stop`.
+/// Nil when Debian's postgresql package is not installed.
+public final class ThrowawayPostgres: @unchecked Sendable {
+    public let directory: URL
+    public let port: Int
     private let binaries: URL
     private let asRoot = geteuid() == 0
 
-    var url: String { "postgres://delivery@127.0.0.1:\(port)/postgres" }
+    public var url: String { "postgres://delivery@127.0.0.1:\(port)/postgres" }
 
-    init?() throws {
+    public init?() throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted() ?? []
         guard let version = versions.last(where: { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }) else {
             return nil
@@ -34,7 +34,7 @@ final class BenchPostgres {
         )
     }
 
-    func stop() {
+    public func stop() {
         try? run(binaries.appendingPathComponent("pg_ctl").path, ["-D", directory.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: directory)
     }
@@ -51,11 +51,19 @@ final class BenchPostgres {
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
-        guard spawned == 0 else { throw BenchError("cannot run \(argv[0]): error \(spawned)") }
+        guard spawned == 0 else { throw PostgresSetupError("cannot run \(argv[0]): error \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-            throw BenchError("\(URL(fileURLWithPath: executable).lastPathComponent) failed (status \(status))")
+            throw PostgresSetupError("\(URL(fileURLWithPath: executable).lastPathComponent) failed (status \(status))")
         }
+    }
+}
+
+public struct PostgresSetupError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
