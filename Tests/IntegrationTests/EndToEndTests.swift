@@ -134,7 +134,11 @@ struct SampleFile: Codable, Sendable {
     @Test(arguments: DurabilityTests.Log.allCases)
     func crashesLoseNothingAndCountNothingTwice(log kind: DurabilityTests.Log) throws {
         let stack = try Stack()
-        let postgres = kind == .postgres ? try #require(try ThrowawayPostgres(), "PostgreSQL is not installed (apt-get install postgresql)") : nil
+        let postgres = kind == .postgres ? try ThrowawayPostgres() : nil
+        if kind == .postgres && postgres == nil {
+            Issue.record("PostgreSQL is not installed (apt-get install postgresql)")
+            return
+        }
         defer { postgres?.stop() }
         if let postgres { stack.settings["ingest"] = ["DELIVERY_DATABASE_URL": postgres.url] }
         defer { stack.stop() }
