@@ -6,13 +6,13 @@ PostgreSQL is stopped with `pg_ctl stop -m immediate` and started again: every r
 is stored once and counted once. The same id through both instances is stored once; the catalog is
 shared; the instances keep nothing on disk; a read-only database is refused loudly and writes
 resume by themselves. Prints 'N passed, M failed'."""
-import argparse, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
+import argparse, json, os, signal, subprocess, sys, tempfile, threading, time
 
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pg import PostgresServer  # noqa: E402
-from support import ROOT, Tally, eventually, free_port, pong, request  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, pong, request, stop_named, summarize  # noqa: E402
 
 check = Tally()
 WRITERS = 3
@@ -194,25 +194,10 @@ def main():
             return reply and reply["type"] == "submit.ok"
         check("writes resume when it is writable again", eventually(accepted, 20))
     finally:
-        for name, proc in procs.items():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in procs.items():
-            try:
-                code = proc.wait(timeout=15)
-                check(f"{name} exits cleanly", code in (0, -9), f"exit {code}")
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                check(f"{name} exits cleanly", False, "timed out")
+        stop_named(procs, check)
         ctx.term()
         pg.remove()
-        if check.failed:
-            print(f"logs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print(check.summary())
-    return 1 if check.failed else 0
-
+    return summarize(work, check)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -46,6 +46,34 @@ def finish(procs, ctx, work, check):
     return 1 if check.failed else 0
 
 
+def stop_named(procs, check, timeout=15):
+    """Stops each still-running process of `procs` (name: process) with SIGTERM and checks it exits
+    cleanly (status 0, or -9 for one the test killed itself)."""
+    import signal, subprocess
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for name, proc in procs.items():
+        try:
+            code = proc.wait(timeout=timeout)
+            check(f"{name} exits cleanly", code in (0, -9), f"exit {code}")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            check(f"{name} exits cleanly", False, "timed out")
+
+
+def summarize(work, check):
+    """Keeps the logs of a failed run and removes those of a passed one; prints the tally and
+    returns the test's exit status."""
+    import shutil
+    if check.failed:
+        print(f"logs kept in {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print(check.summary())
+    return 1 if check.failed else 0
+
+
 def start_stack(bin_dir, work, instance, log_level="warning", extra=None):
     """Starts ingest, aggregate and query on free loopback ports with state under `work`; `extra`
     adds environment variables per service ("ingest", "aggregate", "query"). Returns the processes

@@ -4,10 +4,10 @@ real executables on loopback with the sample loaded. Checks the JSON endpoints w
 then the page: the HIMA bars and numbers, an update landing without a reload, the stale state when
 the replica is killed and the recovery when it comes back, the keyboard and a phone's width.
 Needs no pyzmq: reports go in through `deliveries submit`. Prints 'N passed, M failed'."""
-import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, json, os, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port  # noqa: E402
+from support import ROOT, Tally, free_port, stop_named, summarize  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -168,23 +168,8 @@ def main():
                   str(phone.evaluate("document.documentElement.scrollWidth")))
             browser.close()
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in procs.items():
-            try:
-                code = proc.wait(timeout=10)
-                check(f"{name} exits cleanly", code in (0, -9), f"exit {code}")
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                check(f"{name} exits cleanly", False, "timed out")
-        if check.failed:
-            print(f"logs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print(check.summary())
-    return 1 if check.failed else 0
-
+        stop_named(procs, check, timeout=10)
+    return summarize(work, check)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,6 +42,15 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0, coreReports > 0, figures > 0, rate > 0 else { throw ValidationError("sizes must be positive") }
     }
 
+    /// Durable acks for batches of 1, 100 and 1,000 on one ingest.
+    func measureIngest(context: Context, stack: ServiceStack, key: String, label: String, into report: inout Report) throws {
+        var offset = 0
+        for batch in [1, 100, 1000] {
+            let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
+            report.add("\(key).batch\(batch)", "\(label), batches of \(batch)", result, unit: "reports/s")
+        }
+    }
+
     func run() throws {
         let binary = bin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -57,11 +66,7 @@ struct BenchCommand: ParsableCommand {
             try stack.start(["ingest"])
             try stack.waitReady("ingest", context: context)
             try Sections.putCatalog(context: context, stack: stack)
-            var offset = 0
-            for batch in [1, 100, 1000] {
-                let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
-                report.add("ingest.batch\(batch)", "ingest, batches of \(batch)", result, unit: "reports/s")
-            }
+            try measureIngest(context: context, stack: stack, key: "ingest", label: "ingest", into: &report)
             // The same load with the log in PostgreSQL, in the same run.
             if let postgres = try ThrowawayPostgres() {
                 defer { postgres.stop() }
@@ -70,11 +75,7 @@ struct BenchCommand: ParsableCommand {
                 try pgStack.start(["ingest"], environment: ["DELIVERY_DATABASE_URL": postgres.url])
                 try pgStack.waitReady("ingest", context: context)
                 try Sections.putCatalog(context: context, stack: pgStack)
-                var pgOffset = 0
-                for batch in [1, 100, 1000] {
-                    let result = try Sections.ingest(context: context, stack: pgStack, batch: batch, seconds: seconds, offset: &pgOffset)
-                    report.add("ingest-postgres.batch\(batch)", "ingest, PostgreSQL log, batches of \(batch)", result, unit: "reports/s")
-                }
+                try measureIngest(context: context, stack: pgStack, key: "ingest-postgres", label: "ingest, PostgreSQL log", into: &report)
             } else {
                 report.note("ingest-postgres: skipped (no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql)")
             }

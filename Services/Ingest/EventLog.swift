@@ -35,8 +35,9 @@ protocol EventLog: AnyObject {
     func superseding(stream: String, seq: UInt64) throws -> Superseding?
     /// Learns whether writes work again (called every loop turn; cheap when nothing is wrong).
     func probe(force: Bool)
-    /// Takes the catalog puts other writers made (PostgreSQL); nothing for SQLite.
-    func refreshCatalog()
+    /// Takes the catalog puts other writers made (PostgreSQL); true when there were new ones.
+    /// SQLite has one writer: nothing to take.
+    func refreshCatalog() -> Bool
     func close() throws
 }
 

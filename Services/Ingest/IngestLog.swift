@@ -306,7 +306,7 @@ final class IngestLog: EventLog {
     }
 
     /// One SQLite file has one writer: there are no other writers' puts to take.
-    func refreshCatalog() {}
+    func refreshCatalog() -> Bool { false }
 
     // MARK: Writing and its failures
 

@@ -216,10 +216,8 @@ final class IngestService: Sendable {
             return (validated, problems)
         }
         var (validated, problems) = validateAll()
-        if problems.contains(where: { $0.code == .unknownEntity }), log.kind == "postgresql" {
-            // Another writer may have put the entity: take the shared catalog's new puts and
-            // validate once more.
-            log.refreshCatalog()
+        if problems.contains(where: { $0.code == .unknownEntity }), log.refreshCatalog() {
+            // Another writer put entities since (a shared PostgreSQL log): validate once more.
             (validated, problems) = validateAll()
         }
         if let first = problems.first {

@@ -248,13 +248,15 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         }
     }
 
-    func refreshCatalog() {
-        guard connection != nil, writeProblem == nil else { return }
+    func refreshCatalog() -> Bool {
+        guard connection != nil, writeProblem == nil else { return false }
+        let before = catalogSeen.count
         do {
             try takeCatalogPuts()
         } catch {
             failed(error)
         }
+        return catalogSeen.count > before
     }
 
     private func setAside(_ seq: UInt64, _ problem: String) {

@@ -168,7 +168,8 @@ final class ReplicaLink: @unchecked Sendable {
                 break
             }
             lastHeard = monotonicMillis()
-            if status.state != .live, status.stream == eventStream { set(.live, "following \(eventStream)") }
+            let now = status
+            if now.state != .live, now.stream == eventStream { set(.live, "following \(eventStream)") }
             if head.kind == .heartbeat {
                 if case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]), let positions = beat.positions {
                     lock.withLock { asOf = positions.merging([eventStream: seq]) { $1 } }

@@ -68,8 +68,6 @@ public struct CommonOptions: ParsableArguments {
     }
 
     /// The log level, checked.
-    public func resolvedLogLevel() throws -> Logger.Level { try Self.logLevel(logLevel) }
-
     public static func logLevel(_ flag: String?) throws -> Logger.Level {
         let text = SettingsTable.logLevel.text(flag)
         guard let level = Logger.Level(rawValue: text.lowercased()) else {

@@ -118,17 +118,6 @@ public final class RequestClient {
         try request(type: type.rawValue, body: body, timeoutMillis: timeoutMillis)
     }
 
-    /// Sends a query and waits for its reply: the typed result, or the service's error as a
-    /// `ProtocolError`; nil on time-out.
-    public func query<Query: QueryRequest>(
-        _ query: Query, control: QueryControl = QueryControl(), timeoutMillis: Int64
-    ) throws -> Result<Query.Result, ProtocolError>? {
-        guard let (head, bytes) = try request(type: Query.kind.rawValue, body: QueryBody(query: query, control: control), timeoutMillis: timeoutMillis) else {
-            return nil
-        }
-        return Wire.reply(Query.Result.self, head: head, bytes: bytes, expecting: Query.kind.resultType)
-    }
-
     private static func isUnavailable(_ bytes: [UInt8]) -> Bool {
         if case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes) { return error.code == .unavailable }
         return false
@@ -157,21 +146,13 @@ public final class RequestClient {
 
     /// Drops the socket and any reply still due on it. The old socket is closed only once its
     /// successor exists: when no new socket can be made (the context is ending, no file
-    /// descriptors), the client keeps the old one, whose late replies are told apart by id, and
-    /// says why in `resetProblem`; it never holds a closed socket.
+    /// descriptors), the client keeps the old one, whose late replies are told apart by id; it
+    /// never holds a closed socket.
     public func reset() {
-        do {
-            let fresh = try Self.makeSocket(context, connected, configure)
-            socket.close()
-            socket = fresh
-            resetProblem = nil
-        } catch {
-            resetProblem = "\(error)"
-        }
+        guard let fresh = try? Self.makeSocket(context, connected, configure) else { return }
+        socket.close()
+        socket = fresh
     }
-
-    /// Why the last `reset` kept the old socket, or nil.
-    public private(set) var resetProblem: String?
 
     public func close() {
         socket.close()
