@@ -19,10 +19,29 @@ class Tally:
         return f"{self.passed} passed, {self.failed} failed"
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody is bound to, below the kernel's ephemeral range: a port from that range
+    can be taken by an outgoing connection (a follower reconnecting to a service not bound yet can
+    even connect to itself) before the service binds it. Never the same port twice."""
+    import random
+    try:
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    while True:
+        port = random.randrange(10000, max(low, 10001))
+        if port in _given_ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
 
 
 def finish(procs, ctx, work, check):
