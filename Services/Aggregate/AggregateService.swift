@@ -57,6 +57,8 @@ struct AggregateState {
     var retired: [String: String] = [:]
     /// Two endpoints claiming one stream, as last seen.
     var claimProblem: String?
+    /// Ingest endpoints whose `status` does not read, by endpoint, until it does.
+    var followerProblems: [String: String] = [:]
     var rebuilds = 0
     var lastVerify: Int64 = 0
     /// Which put first defined each brand and model (its parent), for catalog conflicts.
@@ -160,7 +162,7 @@ struct AggregateState {
             serveSnapshotParts(router: shell.router)
             shell.endTurn(
                 worked: wake.any, observability: observability, ready: isReady,
-                problem: shell.monitor.problem ?? claimProblem ?? (isReady ? nil : notReadyReason), positions: positions
+                problem: shell.monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (isReady ? nil : notReadyReason), positions: positions
             )
             if observability.sampled { sampleMetrics(shell.monitor) }
             checkpointIfDue()
@@ -235,7 +237,7 @@ struct AggregateState {
 
     /// Sends what a follower needs next: its status, or a replay page (`IngestFollower.tend`).
     mutating func tend(_ follower: IngestFollower) throws {
-        try follower.tend(from: (follower.stream.flatMap { positions[$0] } ?? 0) + 1, now: monotonicMillis(), timeout: Self.requestTimeout)
+        try follower.tend(from: (follower.stream.flatMap { positions[$0] } ?? 0) &+ 1, now: monotonicMillis(), timeout: Self.requestTimeout)
     }
 
     /// What a follower's `status` tells: the stream behind its endpoint and the log's last seq.
@@ -303,27 +305,37 @@ struct AggregateState {
                 guard case .success(let status) = Wire.decodeBody(StatusResult.self, from: json),
                     let stream = status.streams.first
                 else {
-                    logger.warning("unexpected status reply", metadata: ["zmq.endpoint": "\(follower.endpoint)"])
+                    // Not an ingest's status (another service, an error, a body that does not
+                    // read): ask again after a pause, named in status.problem until one reads.
+                    let problem = "\(follower.endpoint) answers status with what an ingest does not send: \(excerpt(bytes: json))"
+                    followerProblems[follower.endpoint] = problem
+                    if follower.failed(now: monotonicMillis()) {
+                        logger.warning("unexpected status reply; asking again after a pause", metadata: [
+                            "zmq.endpoint": "\(follower.endpoint)", "reply": "\(excerpt(bytes: json))", "failures": "\(follower.failures)",
+                        ])
+                    }
                     continue
                 }
+                follower.answered()
+                followerProblems[follower.endpoint] = nil
                 learned(follower, stream: stream, last: status.positions[stream] ?? 0, followers: followers, publisher: publisher)
             case .replay:
                 let head: BinaryReplayHead
                 let events: [LoggedEvent]
                 do {
                     guard case .success(let decoded) = Wire.decodeBody(BinaryReplayHead.self, from: json), let attachment else {
-                        throw LinkError(String(decoding: json.prefix(300), as: UTF8.self))
+                        throw LinkError(excerpt(bytes: json, limit: 200))
                     }
                     head = decoded
                     events = try EventBatch.decode(attachment, stream: decoded.stream)
                 } catch {
                     // An error reply or a reply that does not read: ask again later, not at once.
-                    follower.failed(now: monotonicMillis())
+                    guard follower.failed(now: monotonicMillis()) else { continue }
                     logger.warning(
                         "replay failed; asking again after a pause",
                         metadata: [
                             "zmq.endpoint": "\(follower.endpoint)", "error": "\(error)",
-                            "from": "\((positions[follower.stream ?? ""] ?? 0) + 1)", "failures": "\(follower.failures)",
+                            "from": "\((positions[follower.stream ?? ""] ?? 0) &+ 1)", "failures": "\(follower.failures)",
                         ]
                     )
                     continue
@@ -377,7 +389,7 @@ struct AggregateState {
             } else {
                 first = seq
             }
-            guard first == applied + 1, follower.takesFeed else {
+            guard first == applied &+ 1, follower.takesFeed else {
                 // A gap, or a catch-up still under way: the log has it; replay from there.
                 follower.gap()
                 continue
@@ -409,7 +421,7 @@ struct AggregateState {
     /// named in the log and in `status`, and the stream goes on past it.
     mutating func apply(_ event: LoggedEvent, publisher: Publisher) {
         let applied = positions[event.stream] ?? 0
-        guard event.seq == applied + 1 else { return }
+        guard event.seq == applied &+ 1 else { return }
         positions[event.stream] = event.seq
         if let problem = event.problem {
             setAside(event.stream, event.seq, "unreadable in the log: \(problem)")
@@ -581,7 +593,7 @@ struct AggregateState {
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
-                problem: monitor.problem ?? claimProblem ?? (ready ? nil : notReadyReason),
+                problem: monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (ready ? nil : notReadyReason),
                 setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
                 conflicts: catalogConflicts.isEmpty ? nil : catalogConflicts.values.sorted()
             )

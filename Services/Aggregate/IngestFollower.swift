@@ -111,10 +111,19 @@ final class IngestFollower {
         if case .live(let stream) = phase { phase = .filling(stream: stream) }
     }
 
-    /// A replay failed: ask again after a pause.
-    func failed(now: Int64) {
+    /// An answer (a replay page or `status`) could not be used: ask again after a pause that grows
+    /// to 5 s. Returns whether to log it: the first failure and then every power of two, so a
+    /// peer that keeps answering wrong costs a few lines, not one per retry.
+    @discardableResult
+    func failed(now: Int64) -> Bool {
         failures += 1
         backoffUntil = now + min(100 << min(failures, 6), 5000)
+        return failures & (failures - 1) == 0
+    }
+
+    /// `status` answered as it should: the pause and the count of failures are over.
+    func answered() {
+        failures = 0
     }
 
     // MARK: Requests

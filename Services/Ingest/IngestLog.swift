@@ -152,7 +152,7 @@ final class IngestLog: EventLog {
                 }
             }
             let reports = try Row.fetchCursor(db, sql: "SELECT seq, reportId, contentHash, slot, reportedAtMillis FROM events WHERE reportId IS NOT NULL")
-            reportIndex.reserveCapacity(Int(lastSeq))
+            reportIndex.reserveCapacity(Int(min(lastSeq, 1 << 22)))  // a forged seq must not reserve terabytes
             while let row = try reports.next() {
                 let id: String = row[1]
                 let seq = UInt64(clamping: row[0] as Int64)
@@ -217,6 +217,11 @@ final class IngestLog: EventLog {
             }
         }
         guard !fresh.isEmpty else { return (outcomes, []) }
+        // Seqs are stored as SQLite integers: a log whose last seq was forged near the top of
+        // Int64 refuses writes (loudly, per batch) instead of trapping in the conversion.
+        guard lastSeq <= UInt64(Int64.max) - UInt64(fresh.count) else {
+            throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(fresh.count) more reports; the log needs repair")
+        }
         var events: [(event: LoggedEvent, payload: [UInt8])] = []
         var seq = lastSeq
         for (_, item) in fresh {

@@ -235,13 +235,13 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                     try catalog.merge(document)
                     if rowStream == stream {
                         catalogCount += 1
-                        lastCatalogSeq = max(lastCatalogSeq, UInt64(seq))
+                        lastCatalogSeq = max(lastCatalogSeq, UInt64(clamping: seq))
                     }
                 } catch {
                     logger.error("a stored catalog put does not merge; it is set aside", metadata: ["stream": "\(rowStream)", "seq": "\(seq)", "error": "\(error)"])
                 }
             case .unreadable(let problem):
-                if rowStream == stream { setAside(UInt64(seq), problem) }
+                if rowStream == stream { setAside(UInt64(clamping: seq), problem) }
             case .report:
                 continue
             }
@@ -384,7 +384,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                 let part = Array(ids[start..<min(start + 5000, ids.count)])
                 for row in try query("SELECT report_id, stream, seq, content_hash FROM delivery_events WHERE report_id = ANY(\(part))") {
                     let (id, rowStream, seq, hash) = try row.decode((String, String, Int64, String?).self)
-                    known[id] = (rowStream, UInt64(seq), hash ?? "")
+                    known[id] = (rowStream, UInt64(clamping: seq), hash ?? "")
                 }
             }
             var outcomes: [LogOutcome] = []
@@ -416,6 +416,9 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                 }
             }
             guard !fresh.isEmpty else { return (outcomes, []) }
+            guard lastSeq <= UInt64(Int64.max) - UInt64(fresh.count) else {
+                throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(fresh.count) more reports; the log needs repair")
+            }
             var events: [(event: LoggedEvent, payload: [UInt8])] = []
             for (offset, item) in fresh.enumerated() {
                 let event = LoggedEvent(
@@ -498,8 +501,8 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         return try rows.map { row in
             let (seq, type, topic, payload, hash) = try row.decode((Int64, String, String, Data, String?).self)
             let event = StoredEvent.read(type: type, payload: Array(payload), hash: hash)
-            if case .unreadable(let problem) = event { setAside(UInt64(seq), problem) }
-            return (UInt64(seq), type, topic, event)
+            if case .unreadable(let problem) = event { setAside(UInt64(clamping: seq), problem) }
+            return (UInt64(clamping: seq), type, topic, event)
         }
     }
 
@@ -519,8 +522,8 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         var latest: (order: ReportOrder, id: String, stream: String, seq: UInt64)?
         for row in try query("SELECT report_id, stream, seq, reported_at_millis FROM delivery_events WHERE slot = \(slot)") {
             let (id, rowStream, rowSeq, millis) = try row.decode((String, String, Int64, Int64).self)
-            let order = ReportOrder(at: millis, stream: ReportOrder.hash(rowStream), seq: UInt64(rowSeq))
-            if latest.map({ order > $0.order }) ?? true { latest = (order, id, rowStream, UInt64(rowSeq)) }
+            let order = ReportOrder(at: millis, stream: ReportOrder.hash(rowStream), seq: UInt64(clamping: rowSeq))
+            if latest.map({ order > $0.order }) ?? true { latest = (order, id, rowStream, UInt64(clamping: rowSeq)) }
         }
         guard let latest, latest.order > ReportOrder(at: at, stream: ReportOrder.hash(repeated), seq: seq) else { return nil }
         return Superseding(id: latest.id, stream: latest.stream, seq: latest.seq)

@@ -21,10 +21,12 @@ final class ReplicaLink: @unchecked Sendable {
     let broadcaster: Broadcaster
     let timeout: Int64
     let secure: @Sendable (Socket) throws -> Void
-    /// After this long without a word on the PUB (heartbeats come every second) the data is stale;
-    /// after `lostAfter` the link is lost.
-    static let staleAfter: Int64 = 3000
-    static let lostAfter: Int64 = 10_000
+    /// After this long without a word on the PUB the data is stale; after `lostAfter` the link is
+    /// lost. Both are counted in the replica's heartbeats (an idle replica sends one each
+    /// `Publisher.defaultHeartbeatMillis`, a loaded one later by up to a turn): five missed
+    /// heartbeats make it stale, fifteen lost, so an idle healthy stack never flaps.
+    static let staleAfter: Int64 = 5 * Publisher.defaultHeartbeatMillis
+    static let lostAfter: Int64 = 15 * Publisher.defaultHeartbeatMillis
 
     private let lock = NSLock()
     private var state = LinkState.starting
@@ -154,8 +156,9 @@ final class ReplicaLink: @unchecked Sendable {
                 broadcaster.send(event: "resync", statusJSON())
                 continue
             }
-            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
-            case .skip, .hold:
+            let verdict = follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat)
+            switch verdict {
+            case .hold:
                 continue
             case .resync(let why):
                 follower.resync()
@@ -164,9 +167,12 @@ final class ReplicaLink: @unchecked Sendable {
                 wanted = !mismatch.persistent
                 set(.stale, "resyncing: \(why)")
                 continue
-            case .apply:
-                break
+            case .skip, .apply:
+                // Until a snapshot is in, the feed says nothing of the page's data.
+                guard follower.position != nil else { continue }
             }
+            // Anything of the followed stream is a word from the replica: a heartbeat at the
+            // position (`.skip`, what an idle replica sends) keeps the link live as an event does.
             lastHeard = monotonicMillis()
             let now = status
             if now.state != .live, now.stream == eventStream { set(.live, "following \(eventStream)") }
@@ -176,6 +182,7 @@ final class ReplicaLink: @unchecked Sendable {
                 }
                 continue
             }
+            guard verdict == .apply else { continue }
             lock.withLock { asOf[eventStream] = seq }
             let topic = String(decoding: frames[0], as: UTF8.self)
             switch head.kind {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyingFox
 import ServiceLifecycle
 import Foundation
 import Logging
@@ -61,7 +60,7 @@ struct WebCommand: AsyncParsableCommand {
         let broadcaster = Broadcaster()
         let link = ReplicaLink(context: context, endpoints: endpoints, feed: feed, timeout: timeout, logger: logger, broadcaster: broadcaster, secure: secure)
         let web = WebServer(link: link, broadcaster: broadcaster, context: context, endpoints: endpoints, timeout: timeout, secure: secure, logger: logger)
-        let server = await web.make(host: host, port: port)
+        let server = try web.make(host: host, port: port)
         logger.info("web starting", metadata: ["http": "\(bind)", "replica": "\(endpoints.joined(separator: ","))", "feed": "\(feed)"])
         await ServiceRunner.main(name: "web", logger: logger, extra: [WebHTTPService(server: server, broadcaster: broadcaster)]) { stop in
             defer { context.terminate() }
@@ -73,7 +72,7 @@ struct WebCommand: AsyncParsableCommand {
 /// The HTTP server under the service group, stopped with it; a keep-alive comment goes to every
 /// listening page every 5 s (a page that left is found when the write fails).
 struct WebHTTPService: Service {
-    let server: HTTPServer
+    let server: HTTPEdge
     let broadcaster: Broadcaster
 
     func run() async throws {
@@ -84,6 +83,6 @@ struct WebHTTPService: Service {
             }
         }
         defer { ticker.cancel() }
-        try await runUntilShutdown(server)
+        await runUntilShutdown(server)
     }
 }

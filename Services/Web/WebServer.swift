@@ -1,6 +1,4 @@
 import DeliveryMessages
-import FlyingFox
-import FlyingSocks
 import Foundation
 import Logging
 import ServiceKit
@@ -17,59 +15,74 @@ struct WebServer {
     let secure: @Sendable (Socket) throws -> Void
     let logger: Logger
 
-    func make(host: String, port: UInt16) async -> HTTPServer {
-        let address: sockaddr_in = host == "*" || host == "0.0.0.0" ? .inet(port: port) : (try? .inet(ip4: host, port: port)) ?? .inet(port: port)
-        let server = HTTPServer(address: address, timeout: 30, logger: .disabled)
-        for (path, type, body) in Page.files {
-            await server.appendRoute(HTTPRoute(method: .GET, path: path)) { _ in
-                HTTPResponse(statusCode: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: Data(body.utf8))
-            }
+    /// The server on `host:port`, bound now; throws when the address cannot be used.
+    func make(host: String, port: UInt16) throws -> HTTPEdge {
+        let files = Dictionary(Page.files.map { ($0.path, ($0.type, Array($0.body.utf8))) }, uniquingKeysWith: { first, _ in first })
+        return try HTTPEdge(host: host, port: Int(port)) { request in
+            await route(request, files: files)
         }
-        await server.appendRoute("GET /healthz") { _ in
-            HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("ok\n".utf8))
+    }
+
+    /// Every path the page, its API and health answer; another method is 405, another path 404.
+    func route(_ request: EdgeRequest, files: [String: (String, [UInt8])]) async -> EdgeResponse {
+        let get = request.method == "GET"
+        if get, let (type, body) = files[request.path] {
+            return EdgeResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-cache")], body: .bytes(body))
         }
-        await server.appendRoute("GET /readyz") { [link] _ in
+        switch (request.method, request.path) {
+        case ("GET", "/healthz"):
+            return .text(200, "ok\n")
+        case ("GET", "/readyz"):
             let status = link.status
-            return status.state == .live
-                ? HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("ready\n".utf8))
-                : HTTPResponse(statusCode: .serviceUnavailable, headers: [.contentType: "text/plain"], body: Data("not ready: \(status.reason)\n".utf8))
-        }
-        await server.appendRoute("GET /api/state") { [link] _ in
-            Self.json(.ok, .object(link.statusJSON()))
-        }
-        await server.appendRoute("GET /events") { [broadcaster, link] _ in
-            guard let stream = broadcaster.listen() else {
-                return Self.error(.serviceUnavailable, ErrorBody(code: .busy, message: "too many pages are listening; try again later"))
-            }
-            // The first event says how things stand; then every event as it comes.
-            let hello = (try? CompactJSONEncoder.encode(JSONValue.object(link.statusJSON()))) ?? []
-            let first = Array("retry: 1000\nevent: state\ndata: ".utf8) + hello + Array("\n\n".utf8)
-            return HTTPResponse(
-                statusCode: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPHeader("X-Accel-Buffering"): "no"],
-                body: HTTPBodySequence(from: EventBody(first: first, stream: stream))
-            )
-        }
-        await server.appendRoute("GET /api/*") { request in
-            await answer(kind: String(request.path.dropFirst("/api/".count)), body: Self.body(from: request.query))
-        }
-        await server.appendRoute("POST /api/*") { request in
-            let kind = String(request.path.dropFirst("/api/".count))
-            let data = (try? await request.bodyData) ?? Data()
-            guard let parsed = try? JSONParser.parse(Array(data.isEmpty ? Data("{}".utf8) : data)), case .object(let fields) = parsed else {
-                return Self.error(.badRequest, ErrorBody(code: .badJSON, message: "the body is not a JSON object"))
+            return status.state == .live ? .text(200, "ready\n") : .text(503, "not ready: \(status.reason)\n")
+        case ("GET", "/api/state"):
+            return Self.json(200, .object(link.statusJSON()))
+        case ("GET", "/events"):
+            return events()
+        case ("GET", let path) where path.hasPrefix("/api/"):
+            return await answer(kind: String(path.dropFirst("/api/".count)), body: Self.body(from: request.query))
+        case ("POST", let path) where path.hasPrefix("/api/"):
+            let kind = String(path.dropFirst("/api/".count))
+            guard let parsed = try? JSONParser.parse(request.body.isEmpty ? Array("{}".utf8) : request.body), case .object(let fields) = parsed else {
+                return Self.error(400, ErrorBody(code: .badJSON, message: "the body is not a JSON object"))
             }
             return await answer(kind: kind, body: fields)
+        case (_, let path) where files[path] != nil || path.hasPrefix("/api/") || ["/healthz", "/readyz", "/events"].contains(path):
+            return .text(405, "\(excerpt(request.method, limit: 16)) is not answered here\n")
+        default:
+            return .text(404, "not found\n")
         }
-        return server
+    }
+
+    /// The live event stream: the first event says how things stand, then every event as it
+    /// comes, until the page goes.
+    func events() -> EdgeResponse {
+        guard let stream = broadcaster.listen() else {
+            return Self.error(503, ErrorBody(code: .busy, message: "too many pages are listening; try again later"))
+        }
+        let hello = (try? CompactJSONEncoder.encode(JSONValue.object(link.statusJSON()))) ?? []
+        let first = Array("retry: 1000\nevent: state\ndata: ".utf8) + hello + Array("\n\n".utf8)
+        let body = AsyncStream<[UInt8]> { continuation in
+            continuation.yield(first)
+            let forward = Task {
+                for await chunk in stream { continuation.yield(chunk) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in forward.cancel() }
+        }
+        return EdgeResponse(
+            status: 200,
+            headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+            body: .stream(body)
+        )
     }
 
     /// Asks the replica and turns its reply into HTTP: the result body (with `asOf`) or the
     /// protocol's error body with a status that says the same.
-    func answer(kind: String, body: [String: JSONValue]) async -> HTTPResponse {
+    func answer(kind: String, body: [String: JSONValue]) async -> EdgeResponse {
         guard let query = QueryKind(rawValue: kind) else {
             return Self.error(
-                .notFound,
+                404,
                 ErrorBody(code: .unknownType, message: "'\(kind)' is not a query; one of \(QueryKind.allCases.map(\.rawValue).joined(separator: ", "))")
             )
         }
@@ -83,24 +96,24 @@ struct WebServer {
             }
         }
         guard let (head, bytes) = reply, case .success(let message) = Result(catching: { try JSONParser.parse(bytes) }) else {
-            return Self.error(.gatewayTimeout, ErrorBody(code: .unavailable, message: "no reply from the replica (\(endpoints.joined(separator: ", "))) within \(timeout) ms"))
+            return Self.error(504, ErrorBody(code: .unavailable, message: "no reply from the replica (\(endpoints.joined(separator: ", "))) within \(timeout) ms"))
         }
         let replyBody = message["body"] ?? .null
         if head.kind == .error, case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes) {
             return Self.error(Self.status(error.code), error)
         }
-        return Self.json(.ok, replyBody)
+        return Self.json(200, replyBody)
     }
 
     /// The HTTP status of a protocol error.
-    static func status(_ code: ErrorCode) -> HTTPStatusCode {
+    static func status(_ code: ErrorCode) -> Int {
         switch code {
-        case .unknownType: .notFound
-        case .unavailable, .stale: .serviceUnavailable
-        case .busy: .tooManyRequests
-        case .tooLarge: .payloadTooLarge
-        case .internal: .internalServerError
-        default: .badRequest
+        case .unknownType: 404
+        case .unavailable, .stale: 503
+        case .busy: 429
+        case .tooLarge: 413
+        case .internal: 500
+        default: 400
         }
     }
 
@@ -108,7 +121,7 @@ struct WebServer {
     /// `ofGroup`, `ofBrand`, `ofMarket` the whole of a share; `withinGroup`, `withinBrand` a
     /// ranking's scope; `atLeast`, `atMost`, `growth`, `direction` a streak's condition; numbers
     /// (`top`, `amount`, `milestone`, `timeoutMs`) as numbers; every other parameter as text.
-    static func body(from query: [HTTPRequest.QueryItem]) -> [String: JSONValue] {
+    static func body(from query: [(name: String, value: String)]) -> [String: JSONValue] {
         var body: [String: JSONValue] = [:]
         var entity: [String: JSONValue] = [:]
         var of: [String: JSONValue] = [:]
@@ -141,14 +154,14 @@ struct WebServer {
         return body
     }
 
-    static func json(_ status: HTTPStatusCode, _ value: JSONValue) -> HTTPResponse {
+    static func json(_ status: Int, _ value: JSONValue) -> EdgeResponse {
         let bytes = (try? CompactJSONEncoder.encode(value)) ?? Array("null".utf8)
-        return HTTPResponse(statusCode: status, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: Data(bytes))
+        return EdgeResponse(status: status, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-cache")], body: .bytes(bytes))
     }
 
-    static func error(_ status: HTTPStatusCode, _ error: ErrorBody) -> HTTPResponse {
+    static func error(_ status: Int, _ error: ErrorBody) -> EdgeResponse {
         let bytes = (try? CompactJSONEncoder.encode(error)) ?? Array("{}".utf8)
-        return HTTPResponse(statusCode: status, headers: [.contentType: "application/json"], body: Data(bytes))
+        return EdgeResponse(status: status, headers: [("Content-Type", "application/json")], body: .bytes(bytes))
     }
 }
 
@@ -157,38 +170,5 @@ extension RequestClient {
     func requestClosing(type: String, body: JSONValue, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
         defer { close() }
         return try request(type: type, body: body, timeoutMillis: timeoutMillis)
-    }
-}
-
-/// A server-sent event stream as the bytes of a chunked body: the first event, then each event
-/// the broadcaster sends, until the browser goes (the write fails and the stream is dropped).
-struct EventBody: AsyncBufferedSequence {
-    typealias Element = UInt8
-    let first: [UInt8]
-    let stream: AsyncStream<[UInt8]>
-
-    func makeAsyncIterator() -> Iterator { Iterator(pending: first[...], base: stream.makeAsyncIterator()) }
-
-    struct Iterator: AsyncBufferedIteratorProtocol {
-        var pending: ArraySlice<UInt8>
-        var base: AsyncStream<[UInt8]>.Iterator
-
-        mutating func next() async throws -> UInt8? {
-            if pending.isEmpty {
-                guard let chunk = await base.next() else { return nil }
-                pending = chunk[...]
-            }
-            return pending.popFirst()
-        }
-
-        mutating func nextBuffer(suggested count: Int) async throws -> ArraySlice<UInt8>? {
-            if pending.isEmpty {
-                guard let chunk = await base.next() else { return nil }
-                pending = chunk[...]
-            }
-            let taken = pending.prefix(Swift.max(count, 1))
-            pending = pending.dropFirst(taken.count)
-            return taken
-        }
     }
 }

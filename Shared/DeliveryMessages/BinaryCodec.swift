@@ -107,6 +107,14 @@ public struct BinaryReader {
         }
     }
 
+    /// A varint that must fit in `Int` (a stored count or total): a larger one, which only a forged
+    /// or damaged message holds, throws instead of trapping in the conversion.
+    public mutating func size() throws(LinkError) -> Int {
+        let value = try varint()
+        guard let size = Int(exactly: value) else { throw LinkError("a count of \(value), past the largest this build holds") }
+        return size
+    }
+
     public mutating func int() throws(LinkError) -> Int64 {
         let raw = try varint()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)

@@ -1,5 +1,4 @@
 import CoreMetrics
-import FlyingFox
 import Foundation
 import Logging
 import Metrics
@@ -94,32 +93,30 @@ public final class Observability: Sendable {
     private let lastSample = Box(Int64(0))
 
     /// The HTTP server for `/metrics`, `/healthz` and `/readyz` on `bind` (`host:port`); throws
-    /// when the address cannot be used.
-    public func makeServer(bind: String, logger: Logger) async throws -> HTTPServer {
+    /// when the address cannot be used. Any other path is 404, any other method 405.
+    public func makeServer(bind: String, logger: Logger) throws -> HTTPEdge {
         guard let colon = bind.lastIndex(of: ":"), let port = UInt16(bind[bind.index(after: colon)...]) else {
             throw SettingError("DELIVERY_METRICS_BIND must be host:port, not '\(bind)'")
         }
         let host = String(bind[..<colon])
-        let address = try sockaddr_in.inet(ip4: host.isEmpty || host == "*" ? "0.0.0.0" : host, port: port)
-        let server = HTTPServer(address: address, timeout: 5, logger: .disabled)
         let registry = registry
         let health = health
-        await server.appendRoute("GET /metrics") { _ in
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
-            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(bytes))
-        }
-        await server.appendRoute("GET /healthz") { _ in
-            let since = health.secondsSinceTurn
-            return since < 10
-                ? HTTPResponse(statusCode: .ok, body: Data("ok\n".utf8))
-                : HTTPResponse(statusCode: .serviceUnavailable, body: Data("the loop has not turned for \(Int(since)) s\n".utf8))
-        }
-        await server.appendRoute("GET /readyz") { _ in
-            let (ready, problem) = health.readiness
-            return ready
-                ? HTTPResponse(statusCode: .ok, body: Data("ready\n".utf8))
-                : HTTPResponse(statusCode: .serviceUnavailable, body: Data("not ready: \(problem ?? "starting")\n".utf8))
+        let server = try HTTPEdge(host: host, port: Int(port)) { request in
+            guard request.method == "GET" else { return .text(405, "only GET\n") }
+            switch request.path {
+            case "/metrics":
+                var bytes: [UInt8] = []
+                registry.emit(into: &bytes)
+                return EdgeResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(bytes))
+            case "/healthz":
+                let since = health.secondsSinceTurn
+                return since < 10 ? .text(200, "ok\n") : .text(503, "the loop has not turned for \(Int(since)) s\n")
+            case "/readyz":
+                let (ready, problem) = health.readiness
+                return ready ? .text(200, "ready\n") : .text(503, "not ready: \(problem ?? "starting")\n")
+            default:
+                return .text(404, "not found; /metrics, /healthz or /readyz\n")
+            }
         }
         logger.info("metrics and health", metadata: ["http": "\(host.isEmpty ? "*" : host):\(port)", "paths": "/metrics /healthz /readyz"])
         return server

@@ -9,9 +9,11 @@ public final class Publisher {
     public private(set) var seq: UInt64
     private var lastSent: Int64 = 0
     public let heartbeatMillis: Int64
+    /// How often an idle publisher sends a heartbeat: followers judge silence against it.
+    public static let defaultHeartbeatMillis: Int64 = 1000
 
     public init(
-        context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = 1000,
+        context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = Publisher.defaultHeartbeatMillis,
         highWaterMark: Int32 = 100_000, curve: CurveSettings = CurveSettings()
     ) throws {
         socket = try Socket(context, .pub)

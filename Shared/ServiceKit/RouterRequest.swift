@@ -96,8 +96,20 @@ public final class RequestMetrics: @unchecked Sendable {
         lock.withLock { self.observability = observability }
     }
 
-    func answered(_ type: String, outcome: String, since received: UInt64) {
+    /// The label a request's type is counted under: a type of the protocol, or `unknown` for any
+    /// other (what clients send must not add series: their number is fixed by the code).
+    public static func typeLabel(_ type: String) -> String {
+        MessageType(rawValue: type) != nil || QueryKind(rawValue: type) != nil ? type : "unknown"
+    }
+
+    /// The label an outcome is counted under: `ok`, an error code of the protocol, or `unknown`.
+    public static func outcomeLabel(_ outcome: String) -> String {
+        outcome == "ok" || ErrorCode(rawValue: outcome) != nil ? outcome : "unknown"
+    }
+
+    func answered(_ rawType: String, outcome rawOutcome: String, since received: UInt64) {
         guard let observability = lock.withLock({ self.observability }) else { return }
+        let type = Self.typeLabel(rawType), outcome = Self.outcomeLabel(rawOutcome)
         observability.requests(type, outcome).increment()
         guard received > 0 else { return }
         let histogram = lock.withLock {

@@ -1,4 +1,3 @@
-import FlyingFox
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -81,23 +80,16 @@ struct MetricsService: Service {
     let logger: Logger
 
     func run() async throws {
-        try await runUntilShutdown(try await observability.makeServer(bind: bind, logger: logger))
+        await runUntilShutdown(try observability.makeServer(bind: bind, logger: logger))
     }
 }
 
-/// Runs an HTTP server until the service group shuts down, open connections (a scraper's
-/// keep-alive, a page's event stream) included; the error its run ends with then is the stop,
-/// not a failure.
-public func runUntilShutdown(_ server: HTTPServer) async throws {
-    let stopping = StopFlag()
-    do {
-        try await withGracefulShutdownHandler {
-            try await server.run()
-        } onGracefulShutdown: {
-            stopping.set()
-            Task { await server.stop(timeout: 1) }
-        }
-    } catch where stopping.isSet || error is CancellationError {
-        return
+/// Serves an HTTP edge until the service group shuts down or the task is cancelled; open
+/// connections (a scraper's keep-alive, a page's event stream) are closed at once then.
+public func runUntilShutdown(_ server: HTTPEdge) async {
+    await withGracefulShutdownHandler {
+        await server.run()
+    } onGracefulShutdown: {
+        server.close()
     }
 }

@@ -35,6 +35,7 @@ public enum UntrustedInput {
         // and as the text of a time or a period.
         accepted += csv(bytes)
         accepted += scalars(String(decoding: bytes.prefix(256), as: UTF8.self))
+        accepted += internalLink(bytes, book: book)
         guard case .success(let (head, message)) = Wire.parse(bytes) else { return accepted }
         accepted += 1
         // Every string anywhere in the message through the time and period parsers.
@@ -64,6 +65,37 @@ public enum UntrustedInput {
         if case .success = Wire.decodeBody(ReplayRequest.self, in: message) { accepted += 1 }
         if case .success = Wire.decodeBody(SnapshotRequest.self, in: message) { accepted += 1 }
         if case .success = Wire.decodeBody(QueryControl.self, in: message) { accepted += 1 }
+        return accepted
+    }
+
+    /// The bytes as every record of the internal links (a figure batch, an event batch of a
+    /// replay page or `report.batch`, a snapshot part, a stored report) and as the body of a
+    /// checkpoint whose hash matches (anyone who can write the data dir can make one); what
+    /// decodes is used as a follower would use it. How many read.
+    public static func internalLink(_ bytes: [UInt8], book: FigureBook) -> Int {
+        var accepted = 0
+        if let batch = try? FigureBatch(decoding: bytes) {
+            accepted += 1
+            for figure in batch.figures.prefix(64) {
+                _ = figure.body(entity: book.catalog.ref(EntityKey(figure.level, figure.id)), previous: 0)
+            }
+        }
+        if let events = try? EventBatch.decode(bytes, stream: "fuzz") {
+            accepted += 1
+            var copy = book
+            for (index, event) in events.prefix(64).enumerated() {
+                if let report = event.report, ReportValidator.unusable(report) == nil {
+                    copy.apply(report, stream: "fuzz", seq: UInt64(index) + 2)
+                }
+                if let catalog = event.catalog { _ = try? copy.apply(catalog: catalog) }
+            }
+        }
+        if (try? FigureList.decode(bytes)) != nil { accepted += 1 }
+        if (try? StoredReport.decode(bytes)) != nil { accepted += 1 }
+        if let checkpoint = try? BookCheckpoint(decoding: BookCheckpoint.sealing(bytes)) {
+            accepted += 1
+            _ = checkpoint.book.figureCount
+        }
         return accepted
     }
 

@@ -25,6 +25,30 @@ import Testing
         #expect(UntrustedInput.exercise(bytes, book: UntrustedInput.book()) >= 2, "\(name)")
     }
 
+    /// Real frames of the internal links (made by the encoders from a small book) read as what
+    /// they are, so the fuzzer starts from inputs that reach deep into each decoder.
+    @Test(arguments: ["link-figure-batch.bin", "link-report-batch.bin", "link-figure-list.bin", "link-stored-report.bin", "link-checkpoint-body.bin"])
+    func linkSeedsReachTheirDecoders(name: String) throws {
+        let bytes = Array(try Data(contentsOf: Self.folder.appendingPathComponent(name)))
+        #expect(UntrustedInput.internalLink(bytes, book: UntrustedInput.book()) >= 1, "\(name)")
+    }
+
+    /// Every cut and every single-byte change of a real frame ends in a value or an error.
+    @Test func cutAndDamagedLinkFramesAreRefusedNotFatal() throws {
+        let book = UntrustedInput.book()
+        for name in ["link-figure-batch.bin", "link-report-batch.bin", "link-checkpoint-body.bin"] {
+            let bytes = Array(try Data(contentsOf: Self.folder.appendingPathComponent(name)))
+            for length in 0..<bytes.count { _ = UntrustedInput.internalLink(Array(bytes.prefix(length)), book: book) }
+            for offset in 0..<bytes.count {
+                for value: UInt8 in [0x00, 0x7F, 0x80, 0xFF] {
+                    var damaged = bytes
+                    damaged[offset] = value
+                    _ = UntrustedInput.internalLink(damaged, book: book)
+                }
+            }
+        }
+    }
+
     @Test func hostileShapesAreRefusedNotFatal() {
         let book = UntrustedInput.book()
         let hostile: [[UInt8]] = [

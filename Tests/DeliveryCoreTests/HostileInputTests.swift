@@ -189,3 +189,37 @@ import Testing
         #expect(try catalog.resolve(EntitySelector(model: renamed.name)) == EntityKey(.model, renamed.id))
     }
 }
+
+/// A checkpoint whose hash matches (FNV-1a, which anyone who can write the data dir recomputes)
+/// and whose counts pass what an `Int` holds: refused with the decoder's error, never a trap.
+@Suite struct ForgedCheckpointTests {
+    /// A checkpoint body up to the report count: no groups or positions, `skipped`, `setAside`,
+    /// no waiting reports, the sample's catalog, then `reportCount`.
+    static func body(skipped: UInt64, setAside: UInt64, reportCount: UInt64) throws -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.varint(0)
+        writer.varint(0)
+        writer.varint(skipped)
+        writer.varint(setAside)
+        writer.varint(0)
+        writer.raw(try CompactJSONEncoder.encode(try Sample.book().catalog.document))
+        writer.varint(reportCount)
+        return writer.bytes
+    }
+
+    @Test(arguments: [
+        (UInt64(1) << 63, UInt64(0), UInt64(0)), (0, UInt64.max, 0), (0, 0, UInt64(1) << 63), (0, 0, UInt64.max),
+    ])
+    func countsPastIntAreRefused(skipped: UInt64, setAside: UInt64, reportCount: UInt64) throws {
+        let forged = BookCheckpoint.sealing(try Self.body(skipped: skipped, setAside: setAside, reportCount: reportCount))
+        let error = #expect(throws: LinkError.self) { try BookCheckpoint(decoding: forged) }
+        #expect(error?.description.contains("past the largest") == true, "\(String(describing: error))")
+    }
+
+    @Test func aRealCheckpointResealedStillReads() throws {
+        let bytes = try BookCheckpoint(book: try Sample.book(), groups: [], positions: ["ingest-a": 3], waiting: [], skipped: 0, setAside: 0).encoded()
+        let resealed = BookCheckpoint.sealing(Array(bytes[5..<(bytes.count - 8)]))
+        #expect(resealed == bytes)
+        #expect(try BookCheckpoint(decoding: resealed).positions == ["ingest-a": 3])
+    }
+}
