@@ -39,6 +39,8 @@ struct AggregateState {
     var skipped = 0
     /// Stored events that could not be applied: counted, the latest kept for `status`.
     var setAsideLog = SetAsideLog()
+    /// Feed messages (`report.batch`) that did not read, each replayed from the log instead.
+    var unreadableFeed = 0
     /// Snapshot requests waiting their turn (one is answered per loop turn, so that snapshots
     /// never starve the live feed), and the last snapshot built, reused while nothing changed.
     var snapshotQueue = SnapshotQueue()
@@ -401,8 +403,12 @@ struct AggregateState {
                     for event in try EventBatch.decode(frames[2], stream: stream) { apply(event, publisher: publisher) }
                 } catch {
                     // The log has it: replay reads the same events from the file.
-                    logger.warning("a report.batch does not read; replaying", metadata: ["stream": "\(stream)", "seq": "\(seq)", "error": "\(error)"])
-                    follower.gap()
+                    unreadableFeed += 1
+                    if follower.unreadable() {
+                        logger.warning("a report.batch does not read; replaying", metadata: [
+                            "stream": "\(stream)", "seq": "\(seq)", "error": "\(error)", "unreadable": "\(follower.unreadableFeed)",
+                        ])
+                    }
                 }
             case .catalogAccepted?:
                 if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
@@ -586,7 +592,7 @@ struct AggregateState {
                 streams: [publisher.stream], positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
                 counts: [
                     "figures": book.figureCount, "reports": book.reportCount, "waiting": waiting.count,
-                    "notOwned": skipped, "setAside": setAsideLog.count, "rebuilds": rebuilds, "snapshotsQueued": snapshotQueue.count,
+                    "notOwned": skipped, "setAside": setAsideLog.count, "unreadableFeed": unreadableFeed, "rebuilds": rebuilds, "snapshotsQueued": snapshotQueue.count,
                     "connections": monitor.connections, "refusedConnections": monitor.refused,
                     "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,

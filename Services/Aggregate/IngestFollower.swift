@@ -52,6 +52,8 @@ final class IngestFollower {
     /// Set when the feed shows a stream nobody follows: `status` is asked again, to learn whether
     /// the log behind this endpoint is still the one followed.
     var verifyWanted = false
+    /// Feed messages of this stream that did not read (each replayed from the log instead).
+    private(set) var unreadableFeed = 0
 
     init(endpoint: String, client: RequestClient) {
         self.endpoint = endpoint
@@ -119,6 +121,14 @@ final class IngestFollower {
         failures += 1
         backoffUntil = now + min(100 << min(failures, 6), 5000)
         return failures & (failures - 1) == 0
+    }
+
+    /// A feed message that does not read: the log is asked for the same events instead. Returns
+    /// whether to log it (the first and then every power of two).
+    func unreadable() -> Bool {
+        unreadableFeed += 1
+        gap()
+        return unreadableFeed & (unreadableFeed - 1) == 0
     }
 
     /// `status` answered as it should: the pause and the count of failures are over.

@@ -10,7 +10,7 @@ struct Submit: ParsableCommand {
         abstract: "Submit reports from a file: JSON like the sample (catalog and reports), a JSON array of reports, or CSV with a header row."
     )
 
-    @Argument(help: "The file to submit.")
+    @Argument(help: "The file to submit (- for standard input); JSON up to 64 MiB, CSV of any size.")
     var file: String
 
     @OptionGroup var endpoints: Endpoints
@@ -28,10 +28,11 @@ struct Submit: ParsableCommand {
     func run() throws {
         var input: any ReportBatches
         var catalog: CatalogDocument?
-        if try ReportFile.isCSV(path: file) {
-            input = try CSVBatches(path: file)
+        let opened = try InputFile(path: file)
+        if opened.isCSV {
+            input = try CSVBatches(opened)
         } else {
-            let whole = try ReportFile.load(path: file)
+            let whole = try ReportFile.load(opened)
             catalog = whole.catalog
             input = JSONBatches(file: whole)
         }

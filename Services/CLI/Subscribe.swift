@@ -35,7 +35,12 @@ struct Subscribe: ParsableCommand {
         defer { context.terminate() }
         let feed = try Socket(context, .sub)
         defer { feed.close() }
-        try feed.set([.linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000)])
+        // No feed message is near 1 MiB; a peer that sends one is dropped (and reconnected), so a
+        // flood costs at most the high-water mark of small messages.
+        try feed.set([
+            .linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000),
+            .maxMessageSize(1 << 20),
+        ])
         // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
         try feed.set(.subscribe(""))
         try endpoints.secure(feed)
@@ -47,14 +52,26 @@ struct Subscribe: ParsableCommand {
         var follower = CloneFollower()
         var shown = 0
         var first = true
+        var lastResync: ContinuousClock.Instant?
+        var resyncs = 0
 
         func resync(_ reason: String?) throws {
+            // A feed that keeps breaking its numbering costs one snapshot and one line a second.
+            if let lastResync, reason != nil {
+                let wait = lastResync + .seconds(1) - .now
+                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+            }
+            lastResync = .now
             let (_, bytes) = try call(client, type: MessageType.snapshot, body: SnapshotRequest(prefix: prefix), timeout: endpoints.timeout)
             let result = try decode(SnapshotResult.self, bytes)
             guard let (name, seq) = result.positions.first else { throw ClientError("the snapshot names no stream") }
             follower.snapshot(stream: name, seq: seq)
             if let reason {
-                note("resynced (\(reason)): \(result.figures.count) figures as of \(name) seq \(seq)")
+                resyncs += 1
+                // The first resyncs are each said; past ten, one line per ten.
+                if resyncs <= 10 || resyncs % 10 == 0 {
+                    note("resynced (\(excerpt(reason, limit: 120))): \(result.figures.count) figures as of \(excerpt(name, limit: 60)) seq \(seq)")
+                }
             }
             if (snapshot && first) || reason != nil {
                 for figure in result.figures where snapshot { show(figure, live: false) }

@@ -54,11 +54,32 @@ final class SnapshotSource {
     var parts: [FigureRecord] = []
     var partHead: SnapshotPart?
     var nextPart = 0
+    /// Snapshot replies in a row that could not be used, and when to ask again (a pause that
+    /// grows from 50 ms to 2 s, so an aggregate that keeps answering wrong is not asked in a loop).
+    private(set) var failures = 0
+    private(set) var retryAt: Int64 = 0
 
     func restartParts() {
         parts = []
         partHead = nil
         nextPart = 0
+    }
+
+    /// A reply that cannot be used: the parts so far are dropped and the snapshot asked again
+    /// after the pause. Returns whether to log it (the first and then every power of two).
+    func retry(now: Int64) -> Bool {
+        failures += 1
+        retryAt = now + min(25 << min(failures, 7), 2000)
+        pending = nil
+        wanted = true
+        restartParts()
+        return failures & (failures - 1) == 0
+    }
+
+    /// A snapshot installed: the pause and the count of failures are over.
+    func installed() {
+        failures = 0
+        retryAt = 0
     }
 
     init(endpoint: String, origin: UInt8, client: RequestClient) {
@@ -229,7 +250,7 @@ struct ReplicaState {
             source.pending = nil
             source.wanted = true
         }
-        guard source.wanted else { return }
+        guard source.wanted, monotonicMillis() >= source.retryAt else { return }
         // Not connected yet: asked again on the loop's next turn.
         let request = SnapshotRequest(prefix: "", chunk: settings.snapshotChunk)
         guard let id = try source.client.send(type: MessageType.snapshot, body: request) else { return }
@@ -248,22 +269,23 @@ struct ReplicaState {
                 case .success(let part) = Wire.decodeBody(SnapshotPart.self, from: json),
                 part.part == source.nextPart, part.positions.count == 1
             else {
-                // Not ready yet (unavailable), busy, not an aggregate, or a part missing: ask again.
-                if head.kind == .snapshotPart {
-                    logger.warning("a snapshot part is missing or does not read; asking again", metadata: ["zmq.endpoint": "\(source.endpoint)"])
+                // Not ready yet (unavailable), busy, not an aggregate, or a part missing: ask again
+                // after a pause.
+                if source.retry(now: monotonicMillis()), head.kind != .error {
+                    logger.warning("a snapshot part is missing or does not read; asking again after a pause", metadata: [
+                        "zmq.endpoint": "\(source.endpoint)", "reply": "\(excerpt(bytes: json))", "failures": "\(source.failures)",
+                    ])
                 }
-                source.pending = nil
-                source.wanted = true
-                source.restartParts()
                 continue
             }
             do {
                 source.parts += try FigureList.decode(attachment)
             } catch {
-                logger.warning("a snapshot part does not read; asking again", metadata: ["zmq.endpoint": "\(source.endpoint)", "error": "\(error)"])
-                source.pending = nil
-                source.wanted = true
-                source.restartParts()
+                if source.retry(now: monotonicMillis()) {
+                    logger.warning("a snapshot part does not read; asking again after a pause", metadata: [
+                        "zmq.endpoint": "\(source.endpoint)", "error": "\(error)", "failures": "\(source.failures)",
+                    ])
+                }
                 continue
             }
             if part.part == 0 { source.partHead = part }
@@ -272,6 +294,7 @@ struct ReplicaState {
             source.pending = (pending.id, monotonicMillis())
             guard part.last, let first = source.partHead, let (stream, position) = first.positions.first else { continue }
             source.pending = nil
+            source.installed()
             source.lastHeard = monotonicMillis()
             if let asked = source.askedAt { snapshotLoad.record(.milliseconds(monotonicMillis() - asked)) }
             install(snapshot: source.parts, stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, from: source, publisher: publisher)

@@ -16,8 +16,12 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
 /// RFC 4180 records read from bytes as they come (a file read in chunks never sits whole in
 /// memory): quoted fields may hold commas, doubled quotes and line breaks; CRLF and LF both end a
 /// record; a UTF-8 byte-order mark at the very start is skipped. Every field must be UTF-8, and a
-/// quote left open at the end is an error naming the line where it opened.
+/// quote left open at the end is an error naming the line where it opened. A record past
+/// `maxRecordBytes` is an error too: no line of a file can make the reader hold more than that.
 public struct CSVRecordReader: Sendable {
+    /// The most bytes one record (every field of one row) may hold; a report is a few hundred.
+    public static let maxRecordBytes = 1 << 16
+
     public struct Record: Sendable, Hashable {
         /// The line the record starts on.
         public var line: Int
@@ -35,6 +39,7 @@ public struct CSVRecordReader: Sendable {
     private var atStart = true
     private var bomSeen = 0
     private var fieldHasContent = false
+    private var recordBytes = 0
 
     public init() {}
 
@@ -81,6 +86,10 @@ public struct CSVRecordReader: Sendable {
     }
 
     private mutating func take(_ byte: UInt8, into records: inout [Record]) throws(CSVError) {
+        recordBytes += 1
+        guard recordBytes <= Self.maxRecordBytes else {
+            throw CSVError(line: recordLine, "a row of more than \(Self.maxRecordBytes) bytes starts on this line; is this a CSV file of reports?")
+        }
         let quote = UInt8(ascii: "\"")
         if quoteInQuoted {
             quoteInQuoted = false
@@ -115,6 +124,7 @@ public struct CSVRecordReader: Sendable {
             fields = []
             line += 1
             recordLine = line
+            recordBytes = 0
         default:
             field.append(byte)
             fieldHasContent = true
@@ -161,7 +171,7 @@ public struct ReportCSVReader: Sendable {
                 let names = record.fields.map(\.trimmingWhitespace)
                 for name in names where !Self.columns.contains(name) {
                     throw CSVError(
-                        line: record.line, "unknown column '\(name)'; columns are \(Self.columns.sorted().joined(separator: ", "))"
+                        line: record.line, "unknown column '\(excerpt(name, limit: 40))'; columns are \(Self.columns.sorted().joined(separator: ", "))"
                     )
                 }
                 self.header = names

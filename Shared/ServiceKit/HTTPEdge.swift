@@ -58,12 +58,12 @@ public struct EdgeLimits: Sendable {
 public final class HTTPEdge: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
-    private let open: ConnectionCount
+    private let open: ConnectionSet
 
-    /// Binds `host:port` (`*` or empty for every address) and serves until `stop()`.
+    /// Binds `host:port` (`*` or empty for every address) and serves until `close()`.
     public init(host: String, port: Int, limits: EdgeLimits = EdgeLimits(), route: @escaping @Sendable (EdgeRequest) async -> EdgeResponse) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let open = ConnectionCount()
+        let open = ConnectionSet()
         let decoderLimits = {
             var decoder = NIOHTTPDecoderLimitConfiguration()
             decoder.maxHeaderFieldSize = limits.fieldBytes
@@ -76,18 +76,20 @@ public final class HTTPEdge: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard open.enter(limit: limits.connections) else {
+                    guard open.enter(channel, limit: limits.connections) else {
                         channel.close(promise: nil)
                         return
                     }
-                    channel.closeFuture.whenComplete { _ in open.leave() }
+                    channel.closeFuture.whenComplete { _ in open.leave(channel) }
                     let sync = channel.pipeline.syncOperations
+                    let gate = DrainGate()
+                    try sync.addHandler(gate)
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: decoderLimits
                     )
                     try sync.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleSeconds)))
-                    try sync.addHandler(EdgeHandler(limits: limits, route: route))
+                    try sync.addHandler(EdgeHandler(limits: limits, gate: gate, route: route))
                 }
             }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -108,47 +110,72 @@ public final class HTTPEdge: Sendable {
     /// Open connections now.
     public var connections: Int { open.value }
 
-    /// Closes the listener; `run()` then closes every connection (streams included) and ends
-    /// the event loop. Returns at once; safe from any thread, more than once.
+    /// Closes the listener; `run()` then closes every connection (streams included). Returns at
+    /// once; safe from any thread, more than once.
     public func close() {
         channel.close(promise: nil)
     }
 
-    /// Closes the listener and every connection and ends the event loop, waiting for it; not
-    /// from an event loop or an async context (tests and command-line tools).
-    public func stop() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
-    }
-
     /// Serves until `close()`, the task is cancelled or the service group shuts down, then
-    /// closes every connection and ends the event loop.
+    /// closes every connection. The event loop is left to end with the process: a route still
+    /// answering then finds its connection closed instead of a loop that is gone.
     public func run() async {
         await withTaskCancellationHandler {
             try? await channel.closeFuture.get()
         } onCancel: {
             channel.close(promise: nil)
         }
-        try? await group.shutdownGracefully()
+        for connection in open.all() { try? await connection.close() }
     }
 }
 
 /// Connections open, bounded.
-final class ConnectionCount: @unchecked Sendable {
+final class ConnectionSet: @unchecked Sendable {
     private let lock = NSLock()
-    private var count = 0
+    private var channels: [ObjectIdentifier: any Channel] = [:]
 
-    var value: Int { lock.withLock { count } }
+    var value: Int { lock.withLock { channels.count } }
 
-    func enter(limit: Int) -> Bool {
+    func enter(_ channel: any Channel, limit: Int) -> Bool {
         lock.withLock {
-            guard count < limit else { return false }
-            count += 1
+            guard channels.count < limit else { return false }
+            channels[ObjectIdentifier(channel)] = channel
             return true
         }
     }
 
-    func leave() { lock.withLock { count -= 1 } }
+    func leave(_ channel: any Channel) { lock.withLock { channels[ObjectIdentifier(channel)] = nil } }
+
+    func all() -> [any Channel] { lock.withLock { Array(channels.values) } }
+}
+
+/// First in a connection's pipeline: once a request is refused, every byte after it is read
+/// and dropped until the peer closes or a short while passes, so that the refusal (written, then
+/// the output shut) reaches a client still sending its over-long line instead of being lost to
+/// the reset a close with unread input sends.
+final class DrainGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    static let lingerSeconds: Int64 = 2
+    private var draining = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !draining else { return }
+        context.fireChannelRead(data)
+    }
+
+    /// Writes `response` through the pipeline, shuts the output once it is out, drops what comes
+    /// after, and closes at the end of the input or after `lingerSeconds`.
+    func refuse(_ context: ChannelHandlerContext, with parts: [HTTPServerResponsePart]) {
+        guard !draining else { return }
+        draining = true
+        let channel = context.channel
+        for part in parts.dropLast() { channel.write(part, promise: nil) }
+        if let last = parts.last {
+            channel.writeAndFlush(last).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        }
+        channel.eventLoop.scheduleTask(in: .seconds(Self.lingerSeconds)) { channel.close(promise: nil) }
+    }
 }
 
 /// One connection: gathers a request (head, body within the limit), asks the route on a task,
@@ -159,6 +186,7 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let limits: EdgeLimits
+    private let gate: DrainGate
     private let route: @Sendable (EdgeRequest) async -> EdgeResponse
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
@@ -166,8 +194,9 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// An answer is being made or streamed: the connection is not idle.
     private var answering = false
 
-    init(limits: EdgeLimits, route: @escaping @Sendable (EdgeRequest) async -> EdgeResponse) {
+    init(limits: EdgeLimits, gate: DrainGate, route: @escaping @Sendable (EdgeRequest) async -> EdgeResponse) {
         self.limits = limits
+        self.gate = gate
         self.route = route
     }
 
@@ -178,12 +207,12 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
             body = []
             refused = false
             if let length = request.headers.first(name: "content-length").flatMap(Int.init), length > limits.bodyBytes {
-                refuse(context, 413, "a body of \(length) bytes; at most \(limits.bodyBytes)")
+                refuse(context, 413, "a body of \(length) bytes; at most \(limits.bodyBytes)\n")
             }
         case .body(let chunk):
             guard !refused else { return }
             guard body.count + chunk.readableBytes <= limits.bodyBytes else {
-                return refuse(context, 413, "a body past \(limits.bodyBytes) bytes")
+                return refuse(context, 413, "a body past \(limits.bodyBytes) bytes\n")
             }
             body += chunk.readableBytesView
         case .end:
@@ -203,23 +232,27 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// A request the parser refused: 431 for a line or header past the limits, 400 for the rest,
-    /// written now (the decoder closes the connection when this returns).
+    /// written at once; what the client still sends is dropped (see `DrainGate`).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parse = error as? HTTPParserError, !answering {
-            let status = parse == .headerOverflow ? 431 : 400
-            let text = status == 431
-                ? "the request line or a header passes \(limits.fieldBytes) bytes, or the headers \(limits.headerBytes) bytes or \(limits.headerCount) fields\n"
-                : "not an HTTP request this server reads\n"
-            write(context, EdgeResponse.text(status, text), keepAlive: false)
+        guard error is HTTPParserError, !answering else {
+            context.close(promise: nil)
+            return
         }
-        context.close(promise: nil)
+        let status = (error as? HTTPParserError) == .headerOverflow ? 431 : 400
+        let text = status == 431
+            ? "the request line or a header passes \(limits.fieldBytes) bytes, or the headers \(limits.headerBytes) bytes or \(limits.headerCount) fields\n"
+            : "not an HTTP request this server reads\n"
+        refuse(context, status, text)
     }
 
     private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ why: String) {
         refused = true
         body = []
-        write(context, EdgeResponse.text(status, why + "\n"), keepAlive: false)
-        context.close(promise: nil)
+        let bytes = Array(why.utf8)
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        let response = EdgeResponse.text(status, why)
+        gate.refuse(context, with: [.head(Self.head(response, keepAlive: false, length: bytes.count)), .body(.byteBuffer(buffer)), .end(nil)])
     }
 
     private func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, body: [UInt8]) {
@@ -280,10 +313,6 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         channel.closeFuture.whenComplete { _ in reader.cancel() }
         await reader.value
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
-    }
-
-    fileprivate func write(_ context: ChannelHandlerContext, _ response: EdgeResponse, keepAlive: Bool) {
-        Self.write(context.channel, response, keepAlive: keepAlive)
     }
 
     /// A whole answer (head, body, end), then the connection closed unless kept alive.
