@@ -90,8 +90,9 @@ final class ReplicaLink: @unchecked Sendable {
         var lastHeard = monotonicMillis()
         var pending: (id: String, at: Int64)?
         var wanted = true
+        var retryAt: Int64 = 0
         while !stop.isSet {
-            if wanted, pending == nil {
+            if wanted, pending == nil, monotonicMillis() >= retryAt {
                 // A snapshot of nothing (no topic starts so): only where the stream stands.
                 if let id = try client.send(type: .snapshot, body: SnapshotRequest(prefix: "\u{1}")) {
                     pending = (id, monotonicMillis())
@@ -106,9 +107,10 @@ final class ReplicaLink: @unchecked Sendable {
                     guard case .success(let snapshot) = Wire.decodeBody(SnapshotResult.self, from: bytes),
                         let (name, seq) = snapshot.positions.first
                     else {
-                        // Not ready yet (unavailable), or not a replica: ask again shortly.
-                        set(.lost, "the replica did not give a snapshot: \(head.type)")
+                        // Not ready yet (unavailable), or not a replica: ask again in a moment.
+                        set(.lost, "the replica did not give a snapshot: \(excerpt(head.type, limit: 40))")
                         wanted = true
+                        retryAt = monotonicMillis() + 500
                         continue
                     }
                     follower.snapshot(stream: name, seq: seq)
