@@ -17,6 +17,8 @@ deps:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt), for the page's browser test"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq chromium; }
 	@$(WEBPYTHON) -c 'import playwright' 2>/dev/null || { echo "installing playwright (PyPI), for the page's browser test"; pip install -q playwright; }
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || { echo "installing docker.io and debootstrap (apt), for the compose and swarm tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq docker.io debootstrap; }
 
 build: deps
 	swift build
@@ -43,6 +45,7 @@ test: build
 	$(PYTHON) system-tests/manifests_test.py
 	$(PYTHON) system-tests/postgres_test.py --bin "$$(swift build --show-bin-path)"
 	$(WEBPYTHON) system-tests/web_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/docker_test.py --bin "$$(swift build --show-bin-path)"
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q
@@ -67,9 +70,9 @@ PREFIX ?= /usr/local
 CONFIG ?= release
 MAN_PAGES = delivery-ingest delivery-aggregate delivery-query delivery-web deliveries
 install:
-	swift build -c $(CONFIG)
+	swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
 	swift package --allow-writing-to-package-directory generate-manual >/dev/null
-	@bin="$$(swift build -c $(CONFIG) --show-bin-path)"; root="$(DESTDIR)$(PREFIX)"; \
+	@bin="$$(swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)"; root="$(DESTDIR)$(PREFIX)"; \
 	install -d "$$root/bin" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
 	  "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d" && \
 	for exe in $(MAN_PAGES); do install -m 755 "$$bin/$$exe" "$$root/bin/"; done && \
