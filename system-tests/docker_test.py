@@ -539,6 +539,7 @@ def swarm(bin_dir):
     if state != "inactive":
         print(f"docker_test: swarm part skipped: this engine is already in a swarm ({state}); the test leaves swarms alone", flush=True)
         return
+    had_gwbridge = run([DOCKER, "network", "inspect", "docker_gwbridge"])[0] == 0
     code, _, err = run([DOCKER, "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"])
     check("swarm: init on 127.0.0.1", code == 0, err)
     if code != 0:
@@ -619,6 +620,8 @@ def swarm(bin_dir):
         # The stack's tasks go before its network and volumes can.
         eventually(lambda: not run([DOCKER, "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={stack_name}"])[1].strip(), 60, 1)
         run([DOCKER, "swarm", "leave", "--force"])
+        if not had_gwbridge:
+            run([DOCKER, "network", "rm", "docker_gwbridge"])  # made by swarm init
         for kind in ["network", "volume"]:
             ids = run([DOCKER, kind, "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack_name}"])[1].split()
             if ids:

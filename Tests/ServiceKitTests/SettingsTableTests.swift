@@ -35,8 +35,13 @@ import Testing
     /// does nothing.
     @Test func everyNameUsedIsInTheTable() throws {
         let known = Set(SettingsTable.all.map(\.variable))
-        // Names that are not service settings: the image and key of the deploy files, the bench's own.
-        let others: Set<String> = ["DELIVERY_IMAGE", "DELIVERY_BIN"]
+        // Names that are not service settings: those the deploy files interpolate (the image, the
+        // address ports are published on, the swarm's endpoint and port modes), the bench's own,
+        // and the Docker test's switch.
+        let others: Set<String> = [
+            "DELIVERY_IMAGE", "DELIVERY_BIN", "DELIVERY_PUBLISH_ADDRESS", "DELIVERY_ENDPOINT_MODE", "DELIVERY_PORT_MODE",
+            "DELIVERY_DOCKER_REQUIRED",
+        ]
         var files = ["scripts/stack", "scripts/run-demo", "Shared/TestSupport/LocalStack.swift", "README.md", "docs/operations.md", "docs/security.md"]
         for folder in ["system-tests", "deploy", "Tests/IntegrationTests"] {
             let enumerator = FileManager.default.enumerator(at: Self.root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
