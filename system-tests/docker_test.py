@@ -376,6 +376,8 @@ class Writers:
     def write(self):
         while self.running:
             n = self.take()
+            if n >= 970 * 12:  # every month of 2030–2999 taken: the writers are done
+                return
             year, month = 2030 + n // 12, n % 12 + 1
             report = {"id": f"fault-{n}", "source": "fault-test", "period": f"{year}-{month:02d}", "model": "Luxeed S7",
                       "units": 1000 + n, "reportedAt": "2025-06-01T00:00:00Z"}
@@ -395,7 +397,7 @@ class Writers:
                 with self.lock:
                     self.failures += 1
                 time.sleep(0.2)  # the ingest is down or cut off: try the same report again
-            time.sleep(0.05)  # a steady stream, not a flood
+            time.sleep(0.2)  # a steady stream (about 20 reports a second in all), not a flood
 
     def stop(self):
         self.running = False

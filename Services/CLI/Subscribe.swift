@@ -47,7 +47,7 @@ struct Subscribe: ParsableCommand {
         // The snapshot must come from the replica whose PUB this is: its numbering is that replica's.
         // A name that resolves to several replicas (a scaled compose service, a headless service)
         // is resolved once here, so that both connections reach the same one.
-        let (feedEndpoint, queryEndpoint) = Self.sameReplica(endpoints.feedEndpoint, endpoints.queryEndpoints.first ?? "")
+        let (feedEndpoint, queryEndpoint) = sameReplica(endpoints.feedEndpoint, endpoints.queryEndpoints.first ?? "")
         try feed.connect(feedEndpoint)
         let client = try RequestClient(context: context, endpoints: [queryEndpoint], configure: endpoints.secure)
         defer { client.close() }
@@ -116,31 +116,6 @@ struct Subscribe: ParsableCommand {
                 shown += 1
             }
         }
-    }
-
-    /// The two endpoints with their host, when it is the same name in both, replaced by one of the
-    /// addresses it resolves to; unchanged when it is an address already or does not resolve.
-    static func sameReplica(_ feed: String, _ query: String) -> (String, String) {
-        func split(_ endpoint: String) -> (host: String, port: String)? {
-            guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":") else { return nil }
-            let host = String(endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon])
-            return (host, String(endpoint[endpoint.index(after: colon)...]))
-        }
-        guard let f = split(feed), let q = split(query), f.host == q.host, !f.host.isEmpty, f.host.first?.isLetter == true else {
-            return (feed, query)
-        }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(f.host, nil, &hints, &found) == 0, let first = found else { return (feed, query) }
-        defer { freeaddrinfo(found) }
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        let address = first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-        var copy = address
-        guard inet_ntop(AF_INET, &copy, &text, socklen_t(text.count)) != nil else { return (feed, query) }
-        let ip = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return ("tcp://\(ip):\(f.port)", "tcp://\(ip):\(q.port)")
     }
 
     private func show(_ figure: FigureBody, live: Bool) {

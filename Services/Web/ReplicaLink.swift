@@ -74,16 +74,27 @@ final class ReplicaLink: @unchecked Sendable {
         }
     }
 
-    /// Runs on its own thread until `stop` is set; owns its sockets.
+    /// Runs on its own thread until `stop` is set; owns its sockets. The snapshot comes from the
+    /// replica whose PUB this is (its numbering is that replica's): a name that resolves to several
+    /// replicas is resolved once for both, and again after the link has been lost for a while
+    /// (the replica it named may be gone, or back under another address).
     func run(stop: StopFlag) throws {
+        while !stop.isSet {
+            let (feedEndpoint, queryEndpoint) = sameReplica(feed, endpoints.first ?? "")
+            try follow(feed: feedEndpoint, query: queryEndpoint, stop: stop)
+        }
+    }
+
+    /// Follows one replica until `stop`, or until nothing has come from it for `lostAfter` twice
+    /// over (then `run` resolves its name again).
+    private func follow(feed: String, query: String, stop: StopFlag) throws {
         let sub = try Socket(context, .sub)
         defer { sub.close() }
         try sub.set([.linger(0), .receiveHighWaterMark(100_000), .reconnectInterval(100), .reconnectIntervalMax(1000)])
         try sub.set(.subscribe(""))
         try secure(sub)
         try sub.connect(feed)
-        // The snapshot comes from the replica whose PUB this is: its numbering is that replica's.
-        let client = try RequestClient(context: context, endpoints: Array(endpoints.prefix(1)), configure: secure)
+        let client = try RequestClient(context: context, endpoints: [query], configure: secure)
         defer { client.close() }
         var follower = CloneFollower()
         var feedMismatch = FeedMismatch()
@@ -128,11 +139,12 @@ final class ReplicaLink: @unchecked Sendable {
                 client.reset()
                 pending = nil
                 wanted = true
-                set(.lost, "no snapshot from \(endpoints[0]) within \(timeout) ms")
+                set(.lost, "no snapshot from \(query) within \(timeout) ms")
             }
             if ready[0] { drain(sub, follower: &follower, mismatch: &feedMismatch, lastHeard: &lastHeard, wanted: &wanted) }
             let quiet = monotonicMillis() - lastHeard
             let current = status.state
+            if quiet > 2 * Self.lostAfter { return }
             if quiet > Self.lostAfter, current != .lost {
                 set(.lost, "nothing from the replica's feed \(feed) for \(quiet / 1000) s")
                 follower.resync()
