@@ -16,6 +16,7 @@ and exits 0 (`make test` goes on); DELIVERY_DOCKER_REQUIRED=1 (CI) makes that a 
 import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
 from support import ROOT, Tally, free_port  # noqa: E402
 
 import zmq  # noqa: E402
@@ -50,16 +51,8 @@ def eventually(condition, within=60.0, every=0.25):
 
 
 def request(endpoint, type_, body=None, timeout=5000):
-    s = CTX.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    try:
-        s.send_multipart([b"", json.dumps({"v": 1, "type": type_, "id": "d", "body": body or {}}).encode()])
-        if not s.poll(timeout):
-            return None
-        return json.loads(s.recv_multipart()[-1])
-    finally:
-        s.close()
+    """One request on a fresh DEALER; the parsed reply, or None after `timeout` ms."""
+    return support.request(CTX, endpoint, type_, body, timeout)
 
 
 def units(endpoint, entity, period, timeout=3000):

@@ -10,6 +10,7 @@ huge files and a flooding feed. Each part names the item of the issue it shows. 
 import argparse, json, os, shutil, signal, socket, stat, subprocess, sys, tempfile, threading, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
 from support import ROOT, Tally, eventually, free_port, start_stack  # noqa: E402
 
 import zmq  # noqa: E402
@@ -20,16 +21,8 @@ check = Tally()
 
 
 def request(endpoint, type_, body=None, timeout=5000):
-    s = CTX.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    try:
-        s.send_multipart([b"", json.dumps({"v": 1, "type": type_, "id": "h", "body": body or {}}).encode()])
-        if not s.poll(timeout):
-            return None
-        return json.loads(s.recv_multipart()[-1])
-    finally:
-        s.close()
+    """One request on a fresh DEALER; the parsed reply, or None after `timeout` ms."""
+    return support.request(CTX, endpoint, type_, body, timeout)
 
 
 def units(endpoint, entity, period):
