@@ -166,6 +166,28 @@ def main():
             phone.wait_for_function("document.getElementById('units').textContent === '45,000'", timeout=20000)
             check("fits a phone", phone.evaluate("document.documentElement.scrollWidth") <= 376,
                   str(phone.evaluate("document.documentElement.scrollWidth")))
+            # Names are text, never markup: a brand named like a script tag and one closing the
+            # title render as their characters, in the bars and in the picker, and run nothing.
+            hostile = {"xss-script": "<script>alert(1)</script>", "xss-title": "</title><b>bold</b>"}
+            path = os.path.join(work, "hostile-catalog.json")
+            with open(path, "w") as f:
+                json.dump({"catalog": {"brands": [{"id": k, "name": v, "group": "hima"} for k, v in hostile.items()]},
+                           "reports": [{"id": f"{k}-2025-05", "source": "CPCA", "period": "2025-05", "group": "HIMA", "brand": v, "units": 10,
+                                        "reportedAt": "2025-06-02T00:00:00Z"} for k, v in hostile.items()]}, f)
+            sent = deliveries("submit", path)
+            check("hostile names submitted", sent.returncode == 0, sent.stderr)
+            dialogs = []
+            xss = browser.new_page()
+            xss.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            xss.goto(f"http://127.0.0.1:{web}/?level=group&name=hima&period=2025-05")
+            xss.wait_for_selector("#children g[data-id=xss-script]", timeout=20000)
+            bars = xss.text_content("#children")
+            check("a script-tag name shows as text in the bars", "<script>alert(1)</script>" in bars, bars[:300])
+            check("a </title> name shows as text in the bars", "</title><b>bold</b>" in bars, bars[:300])
+            check("no script of a name ran", not dialogs and xss.locator("#children script, #children b").count() == 0, dialogs)
+            xss.select_option("#level", "brand")
+            xss.wait_for_function("[...document.querySelectorAll('#entity option')].some(o => o.value === 'xss-title')", timeout=10000)
+            check("the picker lists them as text", xss.locator("#entity option[value=xss-script]").text_content() == hostile["xss-script"])
             browser.close()
     finally:
         stop_named(procs, check, timeout=10)
