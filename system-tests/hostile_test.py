@@ -257,6 +257,40 @@ def long_requests(bin_dir):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def event_listeners(bin_dir):
+    """Held from earlier rounds, on the new HTTP edge: 1,500 `/events` listeners get the cap (the
+    rest `busy`), and health still answers at once."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
+    work = tempfile.mkdtemp(prefix="delivery-hostile-events-")
+    web = free_port()
+    page = service(bin_dir, "delivery-web", dict(DELIVERY_WEB_BIND=f"127.0.0.1:{web}", DELIVERY_ENDPOINT=f"tcp://127.0.0.1:{free_port()}",
+                                                 DELIVERY_FEED=f"tcp://127.0.0.1:{free_port()}"), work, "delivery-web")
+    check("2: the page starts", eventually(lambda: http_get(web, "/healthz")[0] == 200, 30))
+    held, streams, busy = [], 0, 0
+    for _ in range(1500):
+        s = socket.create_connection(("127.0.0.1", web))
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.append(s)
+    for s in held:
+        s.settimeout(5)
+        try:
+            head = s.recv(200)
+        except OSError:
+            head = b""
+        streams += b" 200 " in head
+        busy += b" 503 " in head
+    check("2: 1,500 listeners: the cap streams, the rest are told busy", streams == 1000 and busy == 500, (streams, busy))
+    started = time.monotonic()
+    check("2: health answers at once beside them", http_get(web, "/healthz")[0] == 200 and time.monotonic() - started < 1)
+    for s in held:
+        s.close()
+    stop([page], "events")
+    if not check.failed:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # 3: unknown types cannot grow the metrics
 
 def metric_labels(bin_dir):
@@ -571,7 +605,7 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
     parser.add_argument("only", nargs="*")
     args = parser.parse_args()
-    parts = [forged_checkpoint, long_requests, metric_labels, spinning_follower, malformed_batches, bad_snapshot_parts, cli, idle_page]
+    parts = [forged_checkpoint, long_requests, event_listeners, metric_labels, spinning_follower, malformed_batches, bad_snapshot_parts, cli, idle_page]
     for part in parts:
         if args.only and part.__name__ not in args.only:
             continue
