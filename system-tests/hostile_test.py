@@ -291,6 +291,29 @@ def event_listeners(bin_dir):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def unwritable_data_dir(bin_dir):
+    """A data dir the service's user cannot write (a fresh root-owned volume): the start fails
+    with the real reason and who owns the folder, not the fallback's 'no such file'."""
+    if os.geteuid() != 0:
+        print("unwritable_data_dir: skipped (needs root, to run the service as another user)")
+        return
+    work = tempfile.mkdtemp(prefix="delivery-hostile-lock-")
+    os.chmod(work, 0o755)
+    data = os.path.join(work, "data")
+    os.mkdir(data, 0o755)  # root's, as Docker makes an empty volume's folder when the image has none
+    env = dict(os.environ, DELIVERY_DATA_DIR=data, DELIVERY_INGEST_BIND=f"tcp://127.0.0.1:{free_port()}",
+               DELIVERY_INGEST_PUBLISH=f"tcp://127.0.0.1:{free_port()}")
+    try:
+        proc = subprocess.run([os.path.join(bin_dir, "delivery-ingest")], env=env, user="nobody", capture_output=True, text=True, timeout=30)
+    except (PermissionError, KeyError, OSError) as e:
+        print(f"unwritable_data_dir: skipped ({e})")
+        return
+    out = proc.stdout + proc.stderr
+    check("5: an unwritable data dir stops the start", proc.returncode != 0, proc.returncode)
+    check("5: with the real reason and the folder's owner", "Permission denied" in out and "uid 0" in out and "No such file" not in out, out[-400:])
+    shutil.rmtree(work, ignore_errors=True)
+
+
 # 3: unknown types cannot grow the metrics
 
 def metric_labels(bin_dir):
@@ -605,7 +628,7 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
     parser.add_argument("only", nargs="*")
     args = parser.parse_args()
-    parts = [forged_checkpoint, long_requests, event_listeners, metric_labels, spinning_follower, malformed_batches, bad_snapshot_parts, cli, idle_page]
+    parts = [forged_checkpoint, long_requests, event_listeners, unwritable_data_dir, metric_labels, spinning_follower, malformed_batches, bad_snapshot_parts, cli, idle_page]
     for part in parts:
         if args.only and part.__name__ not in args.only:
             continue

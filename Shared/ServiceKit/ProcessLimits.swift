@@ -60,10 +60,18 @@ public final class DataDirectoryLock {
         }
         path = directory + "/\(owner).lock"
         var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let createError = errno
         // A read-only data dir may still hold a lock file from before; it locks just as well.
         if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else {
-            throw StartError("cannot open the lock file \(path): \(errnoText(errno))")
+            // The first error is the one that says why (permission denied, read-only file
+            // system); the fallback's "no such file" only says there was no lock file yet.
+            var owner = ""
+            var info = stat()
+            if stat(directory, &info) == 0 {
+                owner = " (the folder belongs to uid \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8)); this process runs as uid \(getuid()))"
+            }
+            throw StartError("cannot create the lock file \(path): \(errnoText(createError))\(createError == EACCES ? owner : "")")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
