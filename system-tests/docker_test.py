@@ -13,11 +13,11 @@ after; leaves no container, network, volume or swarm behind. When no engine can 
 and exits 0 (`make test` goes on); DELIVERY_DOCKER_REQUIRED=1 (CI) makes that a failure.
 
     docker_test.py [--bin DIR] [part ...]      parts: compose scale postgres curve faults swarm"""
-import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import ROOT, Tally, free_port  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, http_get  # noqa: E402
 
 import zmq  # noqa: E402
 
@@ -38,18 +38,6 @@ def run(argv, timeout=600, env=None, input_=None):
         return 124, e.stdout or "", (e.stderr or "") if isinstance(e.stderr, str) else ""
 
 
-def eventually(condition, within=60.0, every=0.25):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except Exception:
-            pass
-        time.sleep(every)
-    return False
-
-
 def request(endpoint, type_, body=None, timeout=5000):
     """One request on a fresh DEALER; the parsed reply, or None after `timeout` ms."""
     return support.request(CTX, endpoint, type_, body, timeout)
@@ -58,16 +46,6 @@ def request(endpoint, type_, body=None, timeout=5000):
 def units(endpoint, entity, period, timeout=3000):
     reply = request(endpoint, "units", {"entity": entity, "period": period}, timeout)
     return reply["body"].get("units") if reply and reply["type"] == "units.result" else None
-
-
-def http_get(port, path, timeout=5):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError:
-        return None, b""
 
 
 # The engine: the one that answers, or one started here and stopped at the end.
@@ -398,16 +376,6 @@ class Writers:
             t.join(timeout=10)
 
 
-def snapshot(endpoint):
-    reply = request(endpoint, "snapshot", {"prefix": ""}, 30000)
-    out = {}
-    for f in (reply or {}).get("body", {}).get("figures", []):
-        f = dict(f)
-        f.pop("previous", None)
-        out[(f["entity"]["level"], f["entity"]["id"], f["period"])] = f
-    return out
-
-
 def faults(bin_dir):
     stack = Compose("f", ["docker-compose.yml"])
     heal = {}
@@ -501,13 +469,13 @@ def faults(bin_dir):
         queries = replicas()
 
         def converged():
-            views = [snapshot(q) for q in queries]
+            views = [support.snapshot_figures(CTX, q, 30000) for q in queries]
             if not all(all(view.get(k, {}).get("units") == v for k, v in expected.items()) for view in views):
                 return False
             return views[0] == views[1]
 
         check("faults: every acknowledged report is in every replica exactly as sent, and the replicas agree", eventually(converged, 120, 1))
-        view = snapshot(queries[0])
+        view = support.snapshot_figures(CTX, queries[0], 30000)
         for year in sorted({int(p.split("-")[0]) for (_, _, p) in expected}):
             months = [view.get(("model", "luxeed-s7", f"{year}-{m:02d}"), {}).get("units", 0) for m in range(1, 13)]
             total = view.get(("model", "luxeed-s7", str(year)), {}).get("units")

@@ -7,11 +7,11 @@ data dir, slow stops, parked queries and snapshot floods, idle-connection floods
 file limit, catalog puts at size, a large CSV, a log that cannot be written, a refused CURVE key,
 bad settings, CSV errors, far-off dates and colliding catalog names. Prints 'N passed, M failed'.
 """
-import argparse, json, os, resource, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, time
+import json, os, resource, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, time
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port, start_stack  # noqa: E402
+from support import ROOT, Tally, free_port, run_parts, start_stack  # noqa: E402
 
 check = Tally()
 CTX = zmq.Context()
@@ -537,21 +537,8 @@ def refused_key(bin_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
-    parser.add_argument("only", nargs="*")
-    args = parser.parse_args()
-    parts = [requests_and_reports, poisoned_log, start_failures, floods, connection_flood, files_and_catalogs, unwritable,
-             refused_key]
-    for part in parts:
-        if args.only and part.__name__ not in args.only:
-            continue
-        before = check.failed
-        part(args.bin)
-        print(f"{part.__name__}: {'ok' if check.failed == before else 'FAILED'}", flush=True)
-    CTX.destroy(linger=0)
-    print(check.summary())
-    return 1 if check.failed else 0
+    return run_parts([requests_and_reports, poisoned_log, start_failures, floods, connection_flood, files_and_catalogs, unwritable,
+                      refused_key], check, CTX)
 
 
 if __name__ == "__main__":

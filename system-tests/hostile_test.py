@@ -7,11 +7,11 @@ huge files and a flooding feed. Each part names the item of the issue it shows. 
 'N passed, M failed'.
 
     hostile_test.py [--bin DIR] [part ...]"""
-import argparse, json, os, shutil, signal, socket, stat, subprocess, sys, tempfile, threading, time, urllib.request
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import ROOT, Tally, eventually, free_port, start_stack  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, http_get, run_parts, start_stack  # noqa: E402
 
 import zmq  # noqa: E402
 
@@ -60,6 +60,18 @@ def stop(procs, name):
             p.kill()
             codes.append("timeout")
     check(f"{name}: clean exit on SIGTERM", all(c == 0 for c in codes), codes)
+
+
+def finish(work, procs, name, *peers):
+    """Stops the services (each must exit 0), closes the fake peers, and removes the work folder
+    of a run that passed (a failed one keeps its logs)."""
+    stop(procs, name)
+    for peer in peers:
+        peer.close()
+    if not check.failed:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"logs in {work}", file=sys.stderr)
 
 
 def service(bin_dir, exe, env, work, name):
@@ -149,9 +161,7 @@ def forged_checkpoint(bin_dir):
     check("1: it is still running (no crash loop)", again.poll() is None)
     log = open(os.path.join(work, "delivery-aggregate.log"), errors="replace").read()
     check("1: the log says the checkpoint is ignored and why", "checkpoint cannot be used" in log and "past the largest" in log, log[-600:])
-    stop(procs, "forge")
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, procs, "forge")
 
 
 # 2: long request lines and headers on the page and on /metrics
@@ -191,16 +201,6 @@ def status_of(reply):
         return int(reply.split(b" ", 2)[1])
     except (IndexError, ValueError):
         return None
-
-
-def http_get(port, path, timeout=5):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError:
-        return None, b""
 
 
 def long_requests(bin_dir):
@@ -252,9 +252,7 @@ def long_requests(bin_dir):
     check("2: delivery-web stops on SIGTERM within 2 s whatever its connections do", code == 0 and took < 2, f"{code} after {took:.2f}s")
     for s in held:
         s.close()
-    stop(procs, "longline")
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, procs, "longline")
 
 
 def event_listeners(bin_dir):
@@ -286,9 +284,7 @@ def event_listeners(bin_dir):
     check("2: health answers at once beside them", http_get(web, "/healthz")[0] == 200 and time.monotonic() - started < 1)
     for s in held:
         s.close()
-    stop([page], "events")
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, [page], "events")
 
 
 def unwritable_data_dir(bin_dir):
@@ -342,9 +338,7 @@ def metric_labels(bin_dir):
         check(f"3: {name}'s /metrics stays the same size (series fixed by the code)",
               after.count("\n") <= before.count("\n") + 60, f"{before.count(chr(10))} → {after.count(chr(10))} lines")
         check(f"3: {name} counts them as type=\"unknown\"", 'type="unknown"' in after)
-    stop(procs, "labels")
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, procs, "labels")
 
 
 # 4 and 7: an ingest that answers with what an ingest does not send
@@ -416,10 +410,7 @@ def spinning_follower(bin_dir):
     status = request(agg, "status")
     problem = (status or {}).get("body", {}).get("problem") or ""
     check("4: status.problem names the wrong ingest", f"{fake.port}" in problem and "status" in problem, problem)
-    stop([proc], "spin")
-    fake.close()
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, [proc], "spin", fake)
 
 
 def malformed_batches(bin_dir):
@@ -457,10 +448,7 @@ def malformed_batches(bin_dir):
     added = lines(log) - lines_before
     check(f"7: {sent} bad batches cost a few dozen log lines", added < 60, added)
     check("7: the log names what does not read", "does not read" in open(log, errors="replace").read())
-    stop([proc], "batch")
-    fake.close()
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, [proc], "batch", fake)
 
 
 def bad_snapshot_parts(bin_dir):
@@ -484,10 +472,7 @@ def bad_snapshot_parts(bin_dir):
     check("7: a few log lines", lines(log) - lines_before < 20, lines(log) - lines_before)
     reply = request(q, "units", {"entity": {"group": "HIMA"}, "period": "2025-05"})
     check("7: queries are refused as unavailable, not hung", reply and reply["body"].get("code") == "unavailable", reply)
-    stop([proc], "part")
-    fake.close()
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, [proc], "part", fake)
 
 
 # 5: an idle stack, watched by the page for a minute
@@ -513,9 +498,7 @@ def idle_page(bin_dir, seconds=60):
         time.sleep(0.25)  # a page's polling pace; the loop's length is the deadline
     check(f"5: live for {seconds} s on an idle stack, never stale or lost", seen == {"live"}, seen)
     check("5: /readyz never flaps", not_ready == 0, not_ready)
-    stop(procs + [page], "idle")
-    if not check.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    finish(work, procs + [page], "idle")
 
 
 # 6: the CLI given what is not a file of reports
@@ -624,20 +607,8 @@ def cli(bin_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
-    parser.add_argument("only", nargs="*")
-    args = parser.parse_args()
-    parts = [forged_checkpoint, long_requests, event_listeners, unwritable_data_dir, metric_labels, spinning_follower, malformed_batches, bad_snapshot_parts, cli, idle_page]
-    for part in parts:
-        if args.only and part.__name__ not in args.only:
-            continue
-        before = check.failed
-        part(args.bin)
-        print(f"{part.__name__}: {'ok' if check.failed == before else 'FAILED'}", flush=True)
-    CTX.destroy(linger=0)
-    print(check.summary())
-    return 1 if check.failed else 0
+    return run_parts([forged_checkpoint, long_requests, event_listeners, unwritable_data_dir, metric_labels, spinning_follower,
+                      malformed_batches, bad_snapshot_parts, cli, idle_page], check, CTX)
 
 
 if __name__ == "__main__":

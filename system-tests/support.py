@@ -134,15 +134,51 @@ def request(ctx, endpoint, type_, body=None, timeout=15000):
         s.close()
 
 
-def eventually(condition, within=60.0):
-    """Whether `condition` holds before the deadline (polled every 50 ms)."""
+def eventually(condition, within=60.0, every=0.05):
+    """Whether `condition` holds before the deadline (polled every `every` s); a condition that
+    raises (a service not up yet) counts as not holding."""
     import time
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
+        try:
+            if condition():
+                return True
+        except Exception:
+            pass
+        time.sleep(every)
     return False
+
+
+def http_get(port, path, timeout=5):
+    """(status, body) of a GET to 127.0.0.1:port; (None, b"") when nothing answers."""
+    import urllib.error, urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None, b""
+
+
+def run_parts(parts, check, ctx, *args):
+    """The command line of a test made of parts: `--bin DIR` and the names of the parts to run
+    (all when none); each part gets the bin dir, and its line says whether it passed. Returns
+    the exit status."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "debug"))
+    parser.add_argument("only", nargs="*")
+    options = parser.parse_args(*args)
+    for part in parts:
+        if options.only and part.__name__ not in options.only:
+            continue
+        before = check.failed
+        part(options.bin)
+        print(f"{part.__name__}: {'ok' if check.failed == before else 'FAILED'}", flush=True)
+    ctx.destroy(linger=0)
+    print(check.summary())
+    return 1 if check.failed else 0
 
 
 def pong(ctx, endpoint):

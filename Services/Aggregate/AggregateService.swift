@@ -164,7 +164,7 @@ struct AggregateState {
             serveSnapshotParts(router: shell.router)
             shell.endTurn(
                 worked: wake.any, observability: observability, ready: isReady,
-                problem: shell.monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (isReady ? nil : notReadyReason), positions: positions
+                problem: problem(shell.monitor, ready: isReady), positions: positions
             )
             if observability.sampled { sampleMetrics(shell.monitor) }
             checkpointIfDue()
@@ -481,6 +481,12 @@ struct AggregateState {
         }
     }
 
+    /// What `status` and health name as wrong: a link, a claimed instance name, an ingest that
+    /// answers what an ingest does not send, or why it is not ready yet.
+    func problem(_ monitor: LinkMonitor, ready: Bool) -> String? {
+        monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (ready ? nil : notReadyReason)
+    }
+
     var notReadyReason: String {
         recovered ? "catching up with the ingest logs" : "loading the checkpoint"
     }
@@ -599,7 +605,7 @@ struct AggregateState {
                 ],
                 uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
                 endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
-                problem: monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (ready ? nil : notReadyReason),
+                problem: problem(monitor, ready: ready),
                 setAside: setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
                 conflicts: catalogConflicts.isEmpty ? nil : catalogConflicts.values.sorted()
             )

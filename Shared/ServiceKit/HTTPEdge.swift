@@ -56,6 +56,7 @@ public struct EdgeLimits: Sendable {
 /// with hard limits in C, routes as one async function, whole or streamed answers, and a stop
 /// that closes every connection at once whatever it is doing.
 public final class HTTPEdge: Sendable {
+    /// Kept for the life of the server: its one event loop serves every connection.
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let open: ConnectionSet
@@ -104,12 +105,6 @@ public final class HTTPEdge: Sendable {
         self.open = open
     }
 
-    /// The port bound (the one asked for, or the kernel's pick for 0).
-    public var port: Int { channel.localAddress?.port ?? 0 }
-
-    /// Open connections now.
-    public var connections: Int { open.value }
-
     /// Closes the listener; `run()` then closes every connection (streams included). Returns at
     /// once; safe from any thread, more than once.
     public func close() {
@@ -133,8 +128,6 @@ public final class HTTPEdge: Sendable {
 final class ConnectionSet: @unchecked Sendable {
     private let lock = NSLock()
     private var channels: [ObjectIdentifier: any Channel] = [:]
-
-    var value: Int { lock.withLock { channels.count } }
 
     func enter(_ channel: any Channel, limit: Int) -> Bool {
         lock.withLock {
