@@ -67,6 +67,13 @@ let package = Package(
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
         ),
+        // Each service's state without its sockets: events in, actions out (docs/development.md).
+        .target(
+            name: "ServiceCores",
+            dependencies: ["ServiceKit", "DeliveryCore", "DeliveryMessages", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/ServiceCores",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DeliveryClient",
             dependencies: ["ServiceKit", "DeliveryMessages", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -93,13 +100,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "Aggregate",
-            dependencies: ["ServiceKit", .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["ServiceKit", "ServiceCores", .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Services/Aggregate",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Query",
-            dependencies: ["ServiceKit", .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["ServiceKit", "ServiceCores", .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Services/Query",
             swiftSettings: swiftSettings
         ),

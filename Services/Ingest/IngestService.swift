@@ -34,10 +34,18 @@ final class IngestService: Sendable {
     }
 
     /// The requests ingest answers.
-    enum Requests: String, RequestSet, CaseIterable {
-        case submit
-        case catalogPut = "catalog.put"
-        case replay, status, ping
+    enum Requests: MessageRequestSet {
+        case submit, catalogPut, replay, status, ping
+
+        var messageType: MessageType {
+            switch self {
+            case .submit: .submit
+            case .catalogPut: .catalogPut
+            case .replay: .replay
+            case .status: .status
+            case .ping: .ping
+            }
+        }
     }
 
     func run(stop: StopFlag) throws {
@@ -160,7 +168,7 @@ final class IngestService: Sendable {
                 request.reply(error, on: router)
             case .success(let replay):
                 let limit = min(max(replay.limit ?? 1000, 1), 10_000)
-                if replay.encoding == "binary" {
+                if replay.encoding == .binary {
                     do {
                         let entries = try log.binaryEvents(from: max(replay.from, 1), limit: limit)
                         let body = BinaryReplayHead(stream: log.stream, last: log.lastSeq, count: entries.count)

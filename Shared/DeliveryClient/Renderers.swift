@@ -109,7 +109,7 @@ extension CumulativeResult: TableRenderable {
 extension BriefResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["fact", "text"])
-        for fact in facts { table.add([fact.kind, fact.text]) }
+        for fact in facts { table.add([fact.kind.rawValue, fact.text]) }
         return table
     }
 }

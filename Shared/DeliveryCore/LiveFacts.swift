@@ -11,10 +11,10 @@ extension QueryEngine {
         guard current.present else { return [] }
         let name = catalog.ref(key).name
         let history = history(key, through: period)
-        var facts = recordFacts(key, name, period, history: history).filter { $0.kind.hasPrefix("record.") }
+        var facts = recordFacts(key, name, period, history: history).filter { $0.kind.isRecord }
         facts += streakFacts(key, name, period, current)
         facts += endedStreaks(key, name, period)
-        facts += cumulativeFacts(key, name, period, history: history).filter { $0.kind == "milestone" }
+        facts += cumulativeFacts(key, name, period, history: history).filter { $0.kind == .milestone }
         return facts
     }
 
@@ -41,7 +41,7 @@ extension QueryEngine {
             if let direction = condition.direction { data["direction"] = .string(direction.rawValue) }
             facts.append(
                 Fact(
-                    kind: "streak.ended",
+                    kind: .streakEnded,
                     text: "\(name) ended a run of \(run.months) months\(run.endedBy == .condition ? "" : " on record") \(words) in \(Words.month(period)).",
                     data: data
                 )

@@ -104,15 +104,20 @@ public struct CatalogPutResult: Codable, Sendable {
     }
 }
 
+/// How a `replay.result` carries its events: JSON (the default) or one binary frame.
+public enum ReplayEncoding: String, Codable, Sendable, CaseIterable {
+    case json, binary
+}
+
 /// `replay`: the stored events from `from` on.
 public struct ReplayRequest: Codable, Sendable {
     public var from: UInt64
     public var limit: Int?
-    /// Internal links: `"binary"` asks for the events as one binary frame (`EventBatch`) after a
+    /// Internal links: `.binary` asks for the events as one binary frame (`EventBatch`) after a
     /// JSON head (`BinaryReplayHead`) instead of JSON events.
-    public var encoding: String?
+    public var encoding: ReplayEncoding?
 
-    public init(from: UInt64, limit: Int? = nil, encoding: String? = nil) {
+    public init(from: UInt64, limit: Int? = nil, encoding: ReplayEncoding? = nil) {
         self.from = from
         self.limit = limit
         self.encoding = encoding
@@ -157,6 +162,41 @@ public struct LoggedEvent: Codable, Sendable {
         self.report = report
         self.catalog = catalog
         self.problem = problem
+    }
+}
+
+/// One event of an ingest stream as a follower applies it: a report, a catalog put, or a stored
+/// row that does not read (it keeps its place, names what is wrong, and is set aside).
+public struct StreamEvent: Sendable {
+    public enum Content: Sendable {
+        case report(DeliveryReport)
+        case catalog(CatalogDocument)
+        case unreadable(type: String, problem: String)
+    }
+
+    public var stream: String
+    public var seq: UInt64
+    public var content: Content
+
+    public init(stream: String, seq: UInt64, content: Content) {
+        self.stream = stream
+        self.seq = seq
+        self.content = content
+    }
+
+    public var report: DeliveryReport? {
+        if case .report(let report) = content { return report }
+        return nil
+    }
+
+    public var catalog: CatalogDocument? {
+        if case .catalog(let document) = content { return document }
+        return nil
+    }
+
+    public var problem: String? {
+        if case .unreadable(_, let problem) = content { return problem }
+        return nil
     }
 }
 

@@ -381,41 +381,37 @@ public enum EventBatch {
     /// The events of a batch. A frame that does not read throws; one event inside it that does
     /// not read comes back as an event with a `problem`, in its place, so that it is set aside
     /// and the stream goes on.
-    public static func decode(_ bytes: [UInt8], stream: String) throws(LinkError) -> [LoggedEvent] {
+    public static func decode(_ bytes: [UInt8], stream: String) throws(LinkError) -> [StreamEvent] {
         var reader = BinaryReader(bytes)
         try InternalLink.expect(InternalLink.reportBatchTag, "event batch", in: &reader)
         let count = try reader.count(minimumBytes: 3)
-        var events: [LoggedEvent] = []
+        var events: [StreamEvent] = []
         events.reserveCapacity(count)
         for _ in 0..<count {
             let seq = try reader.varint()
+            let content: StreamEvent.Content
             switch try reader.byte() {
             case 0:
                 let stored = Array(try reader.raw())
                 do {
-                    let report = try StoredReport.decode(stored)
-                    events.append(LoggedEvent(type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: "", report: report, catalog: nil))
+                    content = .report(try StoredReport.decode(stored))
                 } catch {
-                    events.append(
-                        LoggedEvent(type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: "the stored report does not read: \(error)")
-                    )
+                    content = .unreadable(type: MessageType.reportAccepted.rawValue, problem: "the stored report does not read: \(error)")
                 }
             case 1:
                 let json = Array(try reader.raw())
                 if let parsed = try? JSONParser.parse(json), let document = try? JSONValueDecoder.decode(CatalogDocument.self, from: parsed) {
-                    events.append(LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document))
+                    content = .catalog(document)
                 } else {
-                    events.append(
-                        LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: nil, problem: "the stored catalog does not read")
-                    )
+                    content = .unreadable(type: MessageType.catalogAccepted.rawValue, problem: "the stored catalog does not read")
                 }
             case 2:
                 let type = try reader.text()
-                let text = try reader.text()
-                events.append(LoggedEvent(type: type, stream: stream, seq: seq, topic: "", report: nil, catalog: nil, problem: text))
+                content = .unreadable(type: type, problem: try reader.text())
             case let other:
                 throw LinkError("an event of kind \(other)")
             }
+            events.append(StreamEvent(stream: stream, seq: seq, content: content))
         }
         guard reader.atEnd else { throw LinkError("bytes left after the events") }
         return events

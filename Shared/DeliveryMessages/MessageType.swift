@@ -46,9 +46,19 @@ public protocol RequestSet: Sendable {
     static var served: [String] { get }
 }
 
-extension RequestSet where Self: RawRepresentable, RawValue == String, Self: CaseIterable {
-    public init?(type: String) { self.init(rawValue: type) }
-    public static var served: [String] { allCases.map(\.rawValue) }
+/// A request set whose cases each name a `MessageType`: the wire names are spelled once, in
+/// `MessageType`, and a case without its type does not compile.
+public protocol MessageRequestSet: RequestSet, CaseIterable {
+    var messageType: MessageType { get }
+}
+
+extension MessageRequestSet {
+    public init?(type: String) {
+        guard let found = Self.allCases.first(where: { $0.messageType.rawValue == type }) else { return nil }
+        self = found
+    }
+
+    public static var served: [String] { allCases.map(\.messageType.rawValue) }
 }
 
 /// The topics of pub/sub messages.

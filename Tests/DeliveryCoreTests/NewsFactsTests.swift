@@ -307,7 +307,7 @@ import Testing
         // The market is only the sum of what is tracked: no share of it; one month of the segment: no run claimed.
         #expect(!text.contains { $0.contains("of the market") })
         #expect(!text.contains { $0.contains("in a row") })
-        let growth = try #require(brief.facts.first { $0.kind == "growth.mom" })
+        let growth = try #require(brief.facts.first { $0.kind == .growthMoM })
         #expect(growth.data["previousUnits"] == .int(27_555))
         let aito = try QueryEngine(book).brief(BriefQuery(entity: EntitySelector(brand: "AITO"), period: "2025-05"))
         #expect(aito.facts.map(\.text).contains("9,028 of AITO's deliveries are not attributed to a model in the figures."))
@@ -332,7 +332,7 @@ import Testing
         // A drop ends the growth run.
         reports.append(("2025-02", 1_000, "exact"))
         let ended = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 2))
-        #expect(ended.contains { $0.kind == "streak.ended" && $0.text == "M ended a run of 12 months on record of month-on-month growth in February 2025." })
-        #expect(ended.contains { $0.kind == "record.low" })
+        #expect(ended.contains { $0.kind == .streakEnded && $0.text == "M ended a run of 12 months on record of month-on-month growth in February 2025." })
+        #expect(ended.contains { $0.kind == .recordLow })
     }
 }

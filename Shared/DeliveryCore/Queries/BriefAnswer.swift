@@ -17,7 +17,7 @@ extension QueryEngine {
         let figure = store.figure(key, period)
         facts.append(
             Fact(
-                kind: "units",
+                kind: .units,
                 text: "\(name) delivered \(Words.units(current)) vehicles in \(Words.month(period))"
                     + (current.basis == .computed ? " (the sum of its \(Words.plural(childLevel(key))))." : "."),
                 data: [
@@ -63,7 +63,7 @@ extension QueryEngine {
             let against = basis == .mom ? "from \(Words.month(before)) (\(Words.units(previous)))" : "year on year (\(Words.month(before)): \(Words.units(previous)))"
             facts.append(
                 Fact(
-                    kind: "growth.\(basis.rawValue)",
+                    kind: basis == .mom ? .growthMoM : .growthYoY,
                     text: "\(name) deliveries were \(direction) \(against).",
                     data: [
                         "growth": .double(growth), "previousPeriod": .string(before.description), "previousUnits": .int(previous.units),
@@ -84,7 +84,7 @@ extension QueryEngine {
         let share = Double(current.units) / Double(whole.units)
         let parentName = parent.level == .market ? "the market" : catalog.ref(parent).name
         return Fact(
-            kind: "share",
+            kind: .share,
             text: "\(name) accounted for \(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries.",
             entity: catalog.ref(parent),
             data: ["share": .double(share), "units": .int(current.units), "ofUnits": .int(whole.units)]
@@ -105,7 +105,7 @@ extension QueryEngine {
             let share = current.units > 0 ? Double(value.units) / Double(current.units) : nil
             facts.append(
                 Fact(
-                    kind: "children",
+                    kind: .children,
                     text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them"
                         + (share.map { " (\(Words.percent($0)))." } ?? "."),
                     entity: catalog.ref(child),
@@ -132,7 +132,7 @@ extension QueryEngine {
                 let restValue = FigureValue(present: true, units: rest, qualifier: restQualifier, basis: .computed, complete: true)
                 facts.append(
                     Fact(
-                        kind: "unattributed",
+                        kind: .unattributed,
                         text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) deliveries are not attributed to a \(level.rawValue) in the figures.",
                         data: ["units": .int(rest), "qualifier": .string(restQualifier.rawValue), "reported": .int(reported), "childrenSum": .int(sum)]
                     )
@@ -148,7 +148,7 @@ extension QueryEngine {
                 let listed = models.prefix(10).map { "\(catalog.ref($0.0).name) \(Words.units($0.1))" }.joined(separator: "; ")
                 facts.append(
                     Fact(
-                        kind: "models",
+                        kind: .models,
                         text: "By model: \(listed)\(models.count > 10 ? "; and \(models.count - 10) more" : "").",
                         data: [
                             "models": .array(
@@ -198,7 +198,7 @@ extension QueryEngine {
                 text += ", taking the lead from the \(previousLeader.name)"
                 data["previousLeader"] = .string(previousLeader.id)
             }
-            facts.append(Fact(kind: "leader", text: text + ".", entity: leader, data: data))
+            facts.append(Fact(kind: .leader, text: text + ".", entity: leader, data: data))
         }
         return facts
     }
@@ -231,7 +231,7 @@ extension QueryEngine {
             text += ", already more than in the whole of \(previous.year) (\(Words.number(previous.units)))"
             data["previousYear"] = .int(previous.units)
         }
-        return [Fact(kind: "ytd", text: text + ".", data: data)]
+        return [Fact(kind: .ytd, text: text + ".", data: data)]
     }
 
     func recordFacts(_ key: EntityKey, _ name: String, _ period: Period, history: [(month: Period, value: FigureValue)]) -> [Fact] {
@@ -240,21 +240,21 @@ extension QueryEngine {
         var facts: [Fact] = []
         let onRecord = "on record (since \(Words.month(firstMonth)))"
         if record.isHighest {
-            facts.append(Fact(kind: "record.high", text: "It was \(Words.possessive(name)) highest month \(onRecord).", data: ["firstMonth": .string(first)]))
+            facts.append(Fact(kind: .recordHigh, text: "It was \(Words.possessive(name)) highest month \(onRecord).", data: ["firstMonth": .string(first)]))
         } else if let since = record.highestSince, since.period != period.previous.description, let month = try? Period(parsing: since.period) {
             facts.append(
                 Fact(
-                    kind: "highestSince", text: "It was \(Words.possessive(name)) highest month since \(Words.month(month)) (\(Words.number(since.units))).",
+                    kind: .highestSince, text: "It was \(Words.possessive(name)) highest month since \(Words.month(month)) (\(Words.number(since.units))).",
                     data: ["since": .string(since.period), "units": .int(since.units)]
                 )
             )
         }
         if record.isLowest {
-            facts.append(Fact(kind: "record.low", text: "It was \(Words.possessive(name)) lowest month \(onRecord).", data: ["firstMonth": .string(first)]))
+            facts.append(Fact(kind: .recordLow, text: "It was \(Words.possessive(name)) lowest month \(onRecord).", data: ["firstMonth": .string(first)]))
         } else if let since = record.lowestSince, since.period != period.previous.description, let month = try? Period(parsing: since.period) {
             facts.append(
                 Fact(
-                    kind: "lowestSince", text: "It was \(Words.possessive(name)) lowest month since \(Words.month(month)) (\(Words.number(since.units))).",
+                    kind: .lowestSince, text: "It was \(Words.possessive(name)) lowest month since \(Words.month(month)) (\(Words.number(since.units))).",
                     data: ["since": .string(since.period), "units": .int(since.units)]
                 )
             )
@@ -278,7 +278,7 @@ extension QueryEngine {
             if run.months >= 2 {
                 facts.append(
                     Fact(
-                        kind: "streak.threshold",
+                        kind: .streakThreshold,
                         text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") with at least \(Words.number(threshold)) deliveries.",
                         data: ["atLeast": .int(threshold), "months": .int(Int64(run.months)), "since": .string(run.since?.description ?? ""), "endedBy": .string(run.endedBy.rawValue)]
                     )
@@ -295,7 +295,7 @@ extension QueryEngine {
                     : (direction == .up ? "year-on-year growth" : "year-on-year decline")
                 facts.append(
                     Fact(
-                        kind: "streak.growth",
+                        kind: .streakGrowth,
                         text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") of \(what).",
                         data: [
                             "growth": .string(basis.rawValue), "direction": .string(direction.rawValue), "months": .int(Int64(run.months)),
@@ -328,7 +328,7 @@ extension QueryEngine {
         let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from
         var facts = [
             Fact(
-                kind: "cumulative",
+                kind: .cumulative,
                 text: began
                     ? "Since deliveries began in \(Words.month(first)), \(name) has delivered \(Words.number(total.units)) vehicles."
                     : "Since \(Words.month(first)), the first month on record, \(name) has delivered \(Words.number(total.units)) vehicles.",
@@ -339,7 +339,7 @@ extension QueryEngine {
         if let milestone = Self.milestones(upTo: total.units).last(where: { $0 > before }) {
             facts.append(
                 Fact(
-                    kind: "milestone",
+                    kind: .milestone,
                     text: "The total passed \(Words.number(milestone)) in \(Words.month(period)).",
                     data: ["milestone": .int(milestone), "units": .int(total.units), "from": .string(from)]
                 )

@@ -14,18 +14,33 @@ public struct BriefQuery: QueryRequest {
     }
 }
 
+/// What a fact says, as its `kind` names it on the wire.
+public enum FactKind: String, Codable, Sendable, CaseIterable {
+    case units
+    case growthMoM = "growth.mom"
+    case growthYoY = "growth.yoy"
+    case share, children, models, unattributed, ytd
+    case recordHigh = "record.high"
+    case recordLow = "record.low"
+    case highestSince, lowestSince, leader
+    case streakThreshold = "streak.threshold"
+    case streakGrowth = "streak.growth"
+    case streakEnded = "streak.ended"
+    case cumulative, milestone
+
+    /// A record (the highest or the lowest month on record).
+    public var isRecord: Bool { self == .recordHigh || self == .recordLow }
+}
+
 /// One fact: what kind, the sentence, and the numbers behind it.
 public struct Fact: Codable, Sendable, Hashable {
-    /// `units`, `growth.mom`, `growth.yoy`, `share`, `children`, `models`, `unattributed`, `ytd`,
-    /// `record.high`, `record.low`, `highestSince`, `lowestSince`, `leader`, `streak.threshold`,
-    /// `streak.growth`, `cumulative`, `milestone`.
-    public var kind: String
+    public var kind: FactKind
     public var text: String
     /// The entity the fact is about, when it is not the one asked for (a child, a model).
     public var entity: EntityRef?
     public var data: [String: JSONValue]
 
-    public init(kind: String, text: String, entity: EntityRef? = nil, data: [String: JSONValue]) {
+    public init(kind: FactKind, text: String, entity: EntityRef? = nil, data: [String: JSONValue]) {
         self.kind = kind
         self.text = text
         self.entity = entity

@@ -5,8 +5,8 @@ import ZeroMQ
 /// Follows one ingest instance, as one explicit state machine: learn its stream id with
 /// `status`, replay what the aggregate has not applied, then apply its live feed, and replay
 /// again to fill any gap the feed shows.
-final class IngestFollower {
-    enum Phase: Equatable {
+public final class IngestFollower {
+    public enum Phase: Equatable {
         /// The stream id is not known yet: `status` tells it.
         case learning
         /// Replaying up to what the log held when first asked; not ready yet.
@@ -16,7 +16,7 @@ final class IngestFollower {
         /// Caught up once, but a gap showed in the feed: replaying to fill it.
         case filling(stream: String)
 
-        var stream: String? {
+        public var stream: String? {
             switch self {
             case .learning: nil
             case .catchingUp(let stream), .live(let stream), .filling(let stream): stream
@@ -25,45 +25,45 @@ final class IngestFollower {
     }
 
     /// The request under way, if any.
-    enum Pending {
+    public enum Pending {
         case status(id: String, sentAt: Int64)
         case replay(id: String, sentAt: Int64)
 
-        var id: String {
+        public var id: String {
             switch self {
             case .status(let id, _), .replay(let id, _): id
             }
         }
 
-        var sentAt: Int64 {
+        public var sentAt: Int64 {
             switch self {
             case .status(_, let at), .replay(_, let at): at
             }
         }
     }
 
-    let endpoint: String
-    let client: RequestClient
-    private(set) var phase = Phase.learning
-    var pending: Pending?
+    public let endpoint: String
+    public let client: RequestClient
+    public private(set) var phase = Phase.learning
+    public var pending: Pending?
     /// Replays that failed in a row, and when to ask again (a pause that grows to 5 s).
-    private(set) var failures = 0
-    private(set) var backoffUntil: Int64 = 0
+    public private(set) var failures = 0
+    public private(set) var backoffUntil: Int64 = 0
     /// Set when the feed shows a stream nobody follows: `status` is asked again, to learn whether
     /// the log behind this endpoint is still the one followed.
-    var verifyWanted = false
+    public var verifyWanted = false
     /// Feed messages of this stream that did not read (each replayed from the log instead).
-    private(set) var unreadableFeed = 0
+    public private(set) var unreadableFeed = 0
 
-    init(endpoint: String, client: RequestClient) {
+    public init(endpoint: String, client: RequestClient) {
         self.endpoint = endpoint
         self.client = client
     }
 
-    var stream: String? { phase.stream }
+    public var stream: String? { phase.stream }
 
     /// Whether it has applied everything the ingest had when it was first asked.
-    var caughtUp: Bool {
+    public var caughtUp: Bool {
         switch phase {
         case .live, .filling: true
         case .learning, .catchingUp: false
@@ -71,7 +71,7 @@ final class IngestFollower {
     }
 
     /// Whether a feed message may be applied now (it must still follow on from the position).
-    var takesFeed: Bool {
+    public var takesFeed: Bool {
         if case .live = phase { return pending == nil }
         return false
     }
@@ -80,7 +80,7 @@ final class IngestFollower {
 
     /// `status` answered: the stream id, and whether the log holds more than was applied. A
     /// follower caught up once stays ready while it fills what it is behind.
-    func learned(stream: String, behind: Bool) {
+    public func learned(stream: String, behind: Bool) {
         switch phase {
         case .live(let followed), .filling(let followed):
             if followed == stream {
@@ -95,21 +95,21 @@ final class IngestFollower {
 
     /// Back to learning the stream (after a rebuild, or when another endpoint claims it), asking
     /// again no sooner than `until`.
-    func relearn(until: Int64 = 0) {
+    public func relearn(until: Int64 = 0) {
         phase = .learning
         pending = nil
         backoffUntil = until
     }
 
     /// A replay page applied: live once the position reached the log's last seq.
-    func replayed(reachedLast: Bool) {
+    public func replayed(reachedLast: Bool) {
         failures = 0
         guard let stream = phase.stream, reachedLast else { return }
         phase = .live(stream: stream)
     }
 
     /// The feed shows a gap (or a heartbeat ahead): the log has what is missing.
-    func gap() {
+    public func gap() {
         if case .live(let stream) = phase { phase = .filling(stream: stream) }
     }
 
@@ -117,7 +117,7 @@ final class IngestFollower {
     /// to 5 s. Returns whether to log it: the first failure and then every power of two, so a
     /// peer that keeps answering wrong costs a few lines, not one per retry.
     @discardableResult
-    func failed(now: Int64) -> Bool {
+    public func failed(now: Int64) -> Bool {
         failures += 1
         backoffUntil = now + min(100 << min(failures, 6), 5000)
         return failures & (failures - 1) == 0
@@ -125,21 +125,21 @@ final class IngestFollower {
 
     /// A feed message that does not read: the log is asked for the same events instead. Returns
     /// whether to log it (the first and then every power of two).
-    func unreadable() -> Bool {
+    public func unreadable() -> Bool {
         unreadableFeed += 1
         gap()
         return unreadableFeed & (unreadableFeed - 1) == 0
     }
 
     /// `status` answered as it should: the pause and the count of failures are over.
-    func answered() {
+    public func answered() {
         failures = 0
     }
 
     // MARK: Requests
 
     /// What the follower asks next, if anything: its status, or the next replay page.
-    func tend(from position: UInt64, now: Int64, timeout: Int64) throws {
+    public func tend(from position: UInt64, now: Int64, timeout: Int64) throws {
         guard now >= backoffUntil else { return }
         if let pending {
             guard now - pending.sentAt > timeout else { return }
@@ -151,13 +151,28 @@ final class IngestFollower {
             guard let id = try client.send(type: MessageType.status, body: Empty()) else { return }
             pending = .status(id: id, sentAt: now)
         case .catchingUp, .filling:
-            let request = ReplayRequest(from: position, limit: 10_000, encoding: "binary")
+            let request = ReplayRequest(from: position, limit: 10_000, encoding: .binary)
             guard let id = try client.send(type: MessageType.replay, body: request) else { return }
             pending = .replay(id: id, sentAt: now)
         case .live:
             guard verifyWanted, let id = try client.send(type: MessageType.status, body: Empty()) else { return }
             verifyWanted = false
             pending = .status(id: id, sentAt: now)
+        }
+    }
+}
+
+/// What an ingest's PUB carries, as the aggregate takes it.
+public enum IngestFeedMessage: Sendable {
+    case reportBatch, catalogAccepted, heartbeat
+
+    /// nil for any other type: not something an ingest publishes.
+    public init?(_ type: MessageType?) {
+        switch type {
+        case .reportBatch?: self = .reportBatch
+        case .catalogAccepted?: self = .catalogAccepted
+        case .heartbeat?: self = .heartbeat
+        default: return nil
         }
     }
 }

@@ -1,0 +1,232 @@
+import DeliveryCore
+import DeliveryMessages
+import Logging
+import ServiceKit
+
+/// The aggregate's state, without its sockets: every figure (a `FigureBook`), the position applied
+/// of each ingest stream, reports waiting for their entity, catalog conflicts settled the same way
+/// whatever order the puts arrive in, and what this turn changed and has not published yet.
+/// Events go in (`apply`), batches to publish come out (`flush`); the executable follows the
+/// ingests, answers requests and saves checkpoints.
+public struct AggregateCore {
+    public let logger: Logger
+    /// The groups this shard owns (empty: every one).
+    public let groups: Set<String>
+    public private(set) var book = FigureBook()
+    /// Last applied seq per ingest stream.
+    public var positions: [String: UInt64] = [:]
+    /// Reports whose entity the catalog does not know yet (a catalog put on another ingest stream
+    /// may still be on its way); applied after the next catalog change.
+    public private(set) var waiting: [(DeliveryReport, String, UInt64)] = []
+    public private(set) var skipped = 0
+    /// Stored events that could not be applied: counted, the latest kept for `status`.
+    public private(set) var setAsideLog = SetAsideLog()
+    public private(set) var rebuilds = 0
+    /// Set when the state must be built again from every log (handled between turns).
+    public private(set) var rebuildWanted: String?
+    /// The conflicts settled, by entity, as `status` lists them.
+    public private(set) var catalogConflicts: [String: String] = [:]
+    /// Which put first defined each brand and model (its parent), for catalog conflicts.
+    private var definedBy: [EntityKey: (stream: String, seq: UInt64)] = [:]
+    /// Entries dropped from puts that lost a conflict, by put ("stream#seq"); kept through rebuilds.
+    private var catalogLosers: [String: Set<EntityKey>] = [:]
+    /// Puts that lost a conflict and name what only the winning put defines: merged once it has.
+    private var heldCatalogs: [(CatalogDocument, String, UInt64)] = []
+    /// What this turn applied and has not published yet: each changed figure once (conflated), the
+    /// reports and catalog puts behind them.
+    private var pendingFigures = Set<UInt64>()
+    private var pendingReports: [ReportAcceptedEvent] = []
+    private var pendingCatalogs: [CatalogAcceptedEvent] = []
+    private var publishedPositions: [String: UInt64] = [:]
+    public static let figuresPerMessage = 20_000
+
+    public init(logger: Logger, groups: Set<String>) {
+        self.logger = logger
+        self.groups = groups
+    }
+
+    // MARK: Checkpoints
+
+    public func checkpoint(groups: [String]) -> BookCheckpoint {
+        BookCheckpoint(book: book, groups: groups, positions: positions, waiting: waiting, skipped: skipped, setAside: setAsideLog.count)
+    }
+
+    /// Takes a checkpoint in: the book, positions and waiting reports as they were.
+    public mutating func restore(_ loaded: BookCheckpoint) {
+        book = loaded.book
+        positions = loaded.positions
+        waiting = loaded.waiting
+        skipped = loaded.skipped
+    }
+
+    /// Starts again from nothing (a rebuild under a new epoch): every log is replayed from its
+    /// start. The decisions on catalog conflicts are kept.
+    public mutating func reset() {
+        book = FigureBook()
+        positions = [:]
+        waiting = []
+        skipped = 0
+        pendingFigures.removeAll()
+        pendingReports.removeAll()
+        pendingCatalogs.removeAll()
+        publishedPositions = [:]
+        definedBy = [:]
+        heldCatalogs = []
+        rebuildWanted = nil
+        rebuilds += 1
+    }
+
+    // MARK: Applying
+
+    /// Applies the next event of a stream (any other is ignored). No event stops the aggregate:
+    /// one that cannot be applied (unreadable in the log, out of range, a catalog that does not
+    /// merge) is set aside, named in the log and in `status`, and the stream goes on past it.
+    public mutating func apply(_ event: StreamEvent) {
+        let applied = positions[event.stream] ?? 0
+        guard event.seq == applied &+ 1 else { return }
+        positions[event.stream] = event.seq
+        switch event.content {
+        case .unreadable(_, let problem):
+            setAside(event.stream, event.seq, "unreadable in the log: \(problem)")
+        case .report(let report):
+            if let reason = ReportValidator.unusable(report) {
+                setAside(event.stream, event.seq, "report '\(report.id)': \(reason)")
+                return
+            }
+            apply(report, stream: event.stream, seq: event.seq)
+        case .catalog(let put):
+            let document = resolveConflicts(put, stream: event.stream, seq: event.seq)
+            guard rebuildWanted == nil else { return }
+            applyCatalog(document, stream: event.stream, seq: event.seq)
+        }
+    }
+
+    /// Applies a report this shard owns (or keeps it until the catalog knows its entity).
+    mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64) {
+        guard groups.isEmpty || groups.contains(report.entity.path.first ?? "market") else {
+            skipped += 1
+            return
+        }
+        guard book.catalog.contains(EntityKey(report.entity.level, report.entity.id)) else {
+            waiting.append((report, stream, seq))
+            return
+        }
+        for change in book.apply(report, stream: stream, seq: seq) {
+            pendingFigures.insert(change.figure)
+        }
+        pendingReports.append(ReportAcceptedEvent(report: report, stream: stream, seq: seq))
+    }
+
+    /// Merges a catalog put (conflicts resolved), then the puts held for it and the reports
+    /// waiting for their entities. A put that lost a conflict may name the contested brand before
+    /// the winning put has defined it (a replay in another order): it is held until it merges.
+    mutating func applyCatalog(_ document: CatalogDocument, stream: String, seq: UInt64) {
+        do {
+            try book.apply(catalog: document)
+        } catch {
+            if catalogLosers["\(stream)#\(seq)"] != nil {
+                heldCatalogs.append((document, stream, seq))
+                return
+            }
+            setAside(stream, seq, "the catalog document does not merge: \(error.message)")
+            return
+        }
+        for brand in document.brands where definedBy[EntityKey(.brand, brand.id)] == nil {
+            definedBy[EntityKey(.brand, brand.id)] = (stream, seq)
+        }
+        for model in document.models where definedBy[EntityKey(.model, model.id)] == nil {
+            definedBy[EntityKey(.model, model.id)] = (stream, seq)
+        }
+        // The change only: followers hold the rest from their snapshot.
+        pendingCatalogs.append(CatalogAcceptedEvent(catalog: document, stream: stream, seq: seq))
+        let held = heldCatalogs
+        heldCatalogs = []
+        for (document, stream, seq) in held {
+            applyCatalog(document, stream: stream, seq: seq)
+        }
+        let retry = waiting
+        waiting = []
+        for (report, stream, seq) in retry {
+            apply(report, stream: stream, seq: seq)
+        }
+    }
+
+    /// Catalog puts from different ingests that put one brand (or model) under different parents:
+    /// the put later in the order of puts (the FNV-1a hash of its stream id, then its seq, as for
+    /// reports) wins, whatever order they arrive in; the other put's entry is dropped. When the
+    /// winner arrives after the loser was applied, everything is applied again (a rebuild, the
+    /// decision kept). Each conflict is logged with both puts and listed in `status`.
+    mutating func resolveConflicts(_ put: CatalogDocument, stream: String, seq: UInt64) -> CatalogDocument {
+        let key = "\(stream)#\(seq)"
+        let document = Catalog.without(catalogLosers[key] ?? [], in: put)
+        let mine = ReportOrder(at: 0, stream: ReportOrder.hash(stream), seq: seq)
+        for move in book.catalog.moves(in: document) {
+            guard let definer = definedBy[move.entity] else {
+                // Defined by a put from before the checkpoint: which put that was is known only
+                // by applying everything again.
+                rebuildWanted = "a catalog conflict with a put from before the checkpoint (\(move.entity))"
+                continue
+            }
+            let theirs = ReportOrder(at: 0, stream: ReportOrder.hash(definer.stream), seq: definer.seq)
+            let winner = mine > theirs ? "\(stream) seq \(seq)" : "\(definer.stream) seq \(definer.seq)"
+            let text =
+                "\(move.entity.level.rawValue) '\(move.entity.id)' is under '\(move.from)' in \(definer.stream) seq \(definer.seq) "
+                + "and under '\(move.to)' in \(stream) seq \(seq); \(winner) wins"
+            if catalogConflicts[move.entity.description] != text {
+                logger.error("catalog puts from two ingests conflict", metadata: ["conflict": "\(text)"])
+            }
+            catalogConflicts[move.entity.description] = text
+            if mine > theirs {
+                catalogLosers["\(definer.stream)#\(definer.seq)", default: []].insert(move.entity)
+                rebuildWanted = "a catalog conflict decided for a put that came later: \(text)"
+            } else {
+                catalogLosers[key, default: []].insert(move.entity)
+            }
+        }
+        return Catalog.without(catalogLosers[key] ?? [], in: document)
+    }
+
+    public mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
+        setAsideLog.record(stream, seq, reason, logger: logger)
+    }
+
+    /// Whether this turn has anything to publish (figures, reports, puts or new positions).
+    public var pending: Bool {
+        !pendingFigures.isEmpty || !pendingReports.isEmpty || !pendingCatalogs.isEmpty || publishedPositions != positions
+    }
+
+    // MARK: Output
+
+    /// What this turn applied, as `figure.batch`es: each changed figure once with its final value,
+    /// then the reports, catalog puts and ingest positions reached in the last batch (so that a
+    /// follower that sees them has every figure they changed). Large turns are split.
+    public mutating func flush() -> [FigureBatch] {
+        guard pending else { return [] }
+        let figures = pendingFigures.sorted().compactMap { book.record($0) }
+        var batches: [FigureBatch] = []
+        var start = 0
+        repeat {
+            let end = min(start + Self.figuresPerMessage, figures.count)
+            let last = end == figures.count
+            batches.append(
+                FigureBatch(
+                    upstream: last ? positions : [:], catalogs: last ? pendingCatalogs : [], reports: last ? pendingReports : [],
+                    figures: Array(figures[start..<end])
+                )
+            )
+            start = end
+        } while start < figures.count
+        pendingFigures.removeAll(keepingCapacity: true)
+        pendingReports.removeAll(keepingCapacity: true)
+        pendingCatalogs.removeAll()
+        publishedPositions = positions
+        return batches
+    }
+
+    /// The whole state of the figures under a topic prefix, as a `snapshot` answers it.
+    public func snapshot(prefix: String, positions own: [String: UInt64]) -> SnapshotResult {
+        let figures = book.keys.compactMap { book.body($0, previous: nil) }
+            .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
+        return SnapshotResult(figures: figures, positions: own, upstream: positions, catalog: book.catalog.document)
+    }
+}
