@@ -159,6 +159,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ServiceCoresTests",
+            dependencies: ["ServiceCores", "ServiceKit", "ZeroMQ"],
+            path: "Tests/ServiceCoresTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DeliveryClientTests",
             dependencies: ["DeliveryClient"],
             path: "Tests/DeliveryClientTests",

@@ -51,8 +51,10 @@ struct Subscribe: ParsableCommand {
         try feed.connect(feedEndpoint)
         let client = try RequestClient(context: context, endpoints: [queryEndpoint], configure: endpoints.secure)
         defer { client.close() }
-
-        var follower = CloneFollower()
+        let clone = CloneClient(
+            endpoint: queryEndpoint, client: client, request: SnapshotRequest(prefix: prefix),
+            policy: SnapshotFetch.Policy(timeoutMillis: endpoints.timeout, firstPause: 200, longestPause: 1000, chunked: false)
+        )
         var shown = 0
         var first = true
         var lastResync: ContinuousClock.Instant?
@@ -65,30 +67,29 @@ struct Subscribe: ParsableCommand {
                 if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
             }
             lastResync = .now
-            let (_, bytes) = try call(client, type: MessageType.snapshot, body: SnapshotRequest(prefix: prefix), timeout: endpoints.timeout)
-            let result = try decode(SnapshotResult.self, bytes)
-            guard let (name, seq) = result.positions.first else { throw ClientError("the snapshot names no stream") }
-            follower.snapshot(stream: name, seq: seq)
+            let result = try clone.fetchNow(timeoutMillis: endpoints.timeout)
+            guard case .bodies(let figures) = result.figures else { throw ClientError("the snapshot is not a replica's") }
+            let (name, seq) = (result.stream, result.position)
             if let reason {
                 resyncs += 1
                 // The first resyncs are each said; past ten, one line per ten.
                 if resyncs <= 10 || resyncs % 10 == 0 {
-                    note("resynced (\(excerpt(reason, limit: 120))): \(result.figures.count) figures as of \(excerpt(name, limit: 60)) seq \(seq)")
+                    note("resynced (\(excerpt(reason, limit: 120))): \(figures.count) figures as of \(excerpt(name, limit: 60)) seq \(seq)")
                 }
             }
             if (snapshot && first) || reason != nil {
-                for figure in result.figures where snapshot { show(figure, live: false) }
+                for figure in figures where snapshot { show(figure, live: false) }
             }
             first = false
         }
 
         try resync(nil)
-        note("following \(prefix) on \(feedEndpoint) from \(follower.stream ?? "?") seq \(follower.position ?? 0)")
+        note("following \(prefix) on \(feedEndpoint) from \(clone.follower.stream ?? "?") seq \(clone.follower.position ?? 0)")
         while count.map({ shown < $0 }) ?? true {
             guard let frames = try feed.receive(wait: true), frames.count == 2,
                 case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
             else { continue }
-            switch follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
+            switch clone.follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
             case .skip, .hold:
                 continue
             case .resync(let reason):

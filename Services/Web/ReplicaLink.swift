@@ -96,66 +96,52 @@ final class ReplicaLink: @unchecked Sendable {
         try sub.connect(feed)
         let client = try RequestClient(context: context, endpoints: [query], configure: secure)
         defer { client.close() }
-        var follower = CloneFollower()
+        // A snapshot of nothing (no topic starts so): only where the stream stands.
+        let clone = CloneClient(
+            endpoint: query, client: client, request: SnapshotRequest(prefix: "\u{1}"),
+            policy: SnapshotFetch.Policy(timeoutMillis: timeout, firstPause: 500, longestPause: 2000, chunked: false)
+        )
         var feedMismatch = FeedMismatch()
         var lastHeard = monotonicMillis()
-        var pending: (id: String, at: Int64)?
-        var wanted = true
-        var retryAt: Int64 = 0
         while !stop.isSet {
-            if wanted, pending == nil, monotonicMillis() >= retryAt {
-                // A snapshot of nothing (no topic starts so): only where the stream stands.
-                if let id = try client.send(type: .snapshot, body: SnapshotRequest(prefix: "\u{1}")) {
-                    pending = (id, monotonicMillis())
-                    wanted = false
-                }
+            if try clone.tend(now: monotonicMillis()) {
+                set(.lost, "no snapshot from \(query) within \(timeout) ms")
             }
             let ready = try Poller([sub, client.pollable]).poll(timeoutMilliseconds: 250)
             if ready[1] {
-                while let (head, bytes) = try client.take() {
-                    guard let asked = pending, head.id == .string(asked.id) else { continue }
-                    pending = nil
-                    guard case .success(let snapshot) = Wire.decodeBody(SnapshotResult.self, from: bytes),
-                        let (name, seq) = snapshot.positions.first
-                    else {
-                        // Not ready yet (unavailable), or not a replica: ask again in a moment.
-                        set(.lost, "the replica did not give a snapshot: \(excerpt(head.type, limit: 40))")
-                        wanted = true
-                        retryAt = monotonicMillis() + 500
+                for outcome in clone.takeReplies(now: monotonicMillis()) {
+                    switch outcome {
+                    case .nothing:
                         continue
+                    case .refused(let reason, _):
+                        // Not ready yet (unavailable), or not a replica: asked again in a moment.
+                        set(.lost, "the replica did not give a snapshot: \(excerpt(reason, limit: 80))")
+                    case .installed(let snapshot):
+                        feedMismatch.snapshotStream = snapshot.stream
+                        lock.withLock {
+                            stream = snapshot.stream
+                            asOf = snapshot.upstream.merging([snapshot.stream: snapshot.position]) { $1 }
+                        }
+                        lastHeard = monotonicMillis()
+                        set(.live, "following \(snapshot.stream)")
+                        broadcaster.send(event: "resync", statusJSON())
                     }
-                    follower.snapshot(stream: name, seq: seq)
-                    feedMismatch.snapshotStream = name
-                    lock.withLock {
-                        stream = name
-                        asOf = (snapshot.upstream ?? [:]).merging([name: seq]) { $1 }
-                    }
-                    lastHeard = monotonicMillis()
-                    set(.live, "following \(name)")
-                    broadcaster.send(event: "resync", statusJSON())
                 }
             }
-            if let asked = pending, monotonicMillis() - asked.at > timeout {
-                client.reset()
-                pending = nil
-                wanted = true
-                set(.lost, "no snapshot from \(query) within \(timeout) ms")
-            }
-            if ready[0] { drain(sub, follower: &follower, mismatch: &feedMismatch, lastHeard: &lastHeard, wanted: &wanted) }
+            if ready[0] { drain(sub, clone: clone, mismatch: &feedMismatch, lastHeard: &lastHeard) }
             let quiet = monotonicMillis() - lastHeard
             let current = status.state
             if quiet > 2 * Self.lostAfter { return }
             if quiet > Self.lostAfter, current != .lost {
                 set(.lost, "nothing from the replica's feed \(feed) for \(quiet / 1000) s")
-                follower.resync()
-                wanted = pending == nil
+                clone.resync()
             } else if quiet > Self.staleAfter, current == .live {
                 set(.stale, "nothing from the replica for \(quiet / 1000) s")
             }
         }
     }
 
-    private func drain(_ sub: Socket, follower: inout CloneFollower, mismatch: inout FeedMismatch, lastHeard: inout Int64, wanted: inout Bool) {
+    private func drain(_ sub: Socket, clone: CloneClient, mismatch: inout FeedMismatch, lastHeard: inout Int64) {
         for _ in 0..<10_000 {
             guard let frames = try? sub.receive(wait: false) else { return }
             guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
@@ -163,27 +149,27 @@ final class ReplicaLink: @unchecked Sendable {
             if head.kind == .heartbeat, mismatch.adopt(eventStream) {
                 // The feed and the snapshots come from different replicas (a name that resolves to
                 // several): the page needs no snapshot's figures, so the feed's own position will do.
-                follower.snapshot(stream: eventStream, seq: seq)
+                clone.follower.snapshot(stream: eventStream, seq: seq)
                 lock.withLock { stream = eventStream }
                 lastHeard = monotonicMillis()
                 set(.live, "following \(eventStream) (from its heartbeat)")
                 broadcaster.send(event: "resync", statusJSON())
                 continue
             }
-            let verdict = follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat)
+            let verdict = clone.follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat)
             switch verdict {
             case .hold:
                 continue
             case .resync(let why):
-                follower.resync()
+                clone.follower.resync()
                 mismatch.saw(eventStream)
                 // Asked again unless the feed keeps naming another replica than the snapshots do.
-                wanted = !mismatch.persistent
+                if !mismatch.persistent { clone.want() }
                 set(.stale, "resyncing: \(why)")
                 continue
             case .skip, .apply:
                 // Until a snapshot is in, the feed says nothing of the page's data.
-                guard follower.position != nil else { continue }
+                guard clone.follower.position != nil else { continue }
             }
             // Anything of the followed stream is a word from the replica: a heartbeat at the
             // position (`.skip`, what an idle replica sends) keeps the link live as an event does.

@@ -166,7 +166,7 @@ public struct ReplicaCore {
     // MARK: Requests
 
     /// Whether the replica has reached `after` (every stream named at least at its seq).
-    public func reached(_ after: [String: UInt64], asOf positions: [String: UInt64]) -> Bool {
+    public static func reached(_ after: [String: UInt64], asOf positions: [String: UInt64]) -> Bool {
         after.allSatisfy { stream, seq in (positions[stream] ?? 0) >= seq }
     }
 }

@@ -17,6 +17,15 @@ public struct Snapshot: Sendable {
     public var figures: Figures
     /// Milliseconds from asking to the last part.
     public var tookMillis: Int64
+
+    public init(stream: String, position: UInt64, upstream: [String: UInt64], catalog: CatalogDocument?, figures: Figures, tookMillis: Int64) {
+        self.stream = stream
+        self.position = position
+        self.upstream = upstream
+        self.catalog = catalog
+        self.figures = figures
+        self.tookMillis = tookMillis
+    }
 }
 
 /// The snapshot half of the Clone pattern as a state machine: it decides when to ask, takes the
@@ -64,7 +73,8 @@ public struct SnapshotFetch: Sendable {
         case nothing
         case installed(Snapshot)
         /// The reply cannot be used (an error, another service, a part missing or that does not
-        /// read): the fetch pauses. `log` is true for the first and then each power of two.
+        /// read): the fetch pauses. `log` is true for the first and then each power of two, unless
+        /// the reply was an error the peer meant (`unavailable`, `busy`).
         case refused(String, log: Bool)
     }
 
@@ -127,7 +137,7 @@ public struct SnapshotFetch: Sendable {
             guard head.kind == .snapshotResult, case .success(let whole) = Wire.decodeBody(SnapshotResult.self, from: json),
                 let (stream, position) = whole.positions.first
             else {
-                return refuse(json, now: now)
+                return refuse(json, error: head.kind == .error, now: now)
             }
             return install(
                 Snapshot(
@@ -139,12 +149,12 @@ public struct SnapshotFetch: Sendable {
         guard head.kind == .snapshotPart, let attachment, case .success(let part) = Wire.decodeBody(SnapshotPart.self, from: json),
             part.part == parts.next, part.positions.count == 1
         else {
-            return refuse(json, now: now)
+            return refuse(json, error: head.kind == .error, now: now)
         }
         do {
             parts.records += try FigureList.decode(attachment)
         } catch {
-            return refuse(Array("the part's figures do not read: \(error)".utf8), now: now)
+            return refuse(Array("the part's figures do not read: \(error)".utf8), error: false, now: now)
         }
         if part.part == 0 { parts.head = part }
         parts.next += 1
@@ -166,11 +176,13 @@ public struct SnapshotFetch: Sendable {
         return .installed(snapshot)
     }
 
-    private mutating func refuse(_ reply: [UInt8], now: Int64) -> Outcome {
+    /// `error`: the peer answered with an error (`unavailable` while it loads, `busy`): expected
+    /// now and then, so not worth a log line.
+    private mutating func refuse(_ reply: [UInt8], error: Bool, now: Int64) -> Outcome {
         failures += 1
         let pause = min(policy.firstPause << Int64(min(failures - 1, 16)), policy.longestPause)
         state = .pausing(until: now + pause)
-        return .refused(excerpt(bytes: reply), log: failures & (failures - 1) == 0)
+        return .refused(excerpt(bytes: reply), log: !error && failures & (failures - 1) == 0)
     }
 }
 
@@ -233,10 +245,13 @@ public final class CloneClient {
     /// snapshot has named yet).
     public func want() { fetch.want() }
 
-    /// Fetches one snapshot, waiting for it up to `timeoutMillis` (a command-line client).
+    /// Fetches one snapshot, waiting for it up to `timeoutMillis` (a command-line client). A reply
+    /// that cannot be used (`busy`, `unavailable`) is asked again after the policy's pause while
+    /// the time allows; the error then names the last one.
     public func fetchNow(timeoutMillis: Int64) throws -> Snapshot {
         resync()
         let deadline = monotonicMillis() + timeoutMillis
+        var lastRefusal: String?
         while monotonicMillis() < deadline {
             try tend(now: monotonicMillis())
             let wait = max(1, min(100, deadline - monotonicMillis()))
@@ -244,13 +259,15 @@ public final class CloneClient {
             for outcome in takeReplies(now: monotonicMillis()) {
                 switch outcome {
                 case .installed(let snapshot): return snapshot
-                case .refused(let reason, _): throw CloneError("\(endpoint) did not give a snapshot: \(reason)")
+                case .refused(let reason, _): lastRefusal = reason
                 case .nothing: continue
                 }
             }
         }
         client.reset()
-        throw CloneError("no snapshot from \(endpoint) within \(timeoutMillis) ms")
+        fetch = SnapshotFetch(policy: fetch.policy)
+        if let lastRefusal { throw CloneError("\(endpoint) did not give a snapshot within \(timeoutMillis) ms: \(lastRefusal)") }
+        throw CloneError("no reply from \(endpoint) within \(timeoutMillis) ms; is the service running?")
     }
 }
 

@@ -328,7 +328,7 @@ import Testing
         #expect(text.contains("M deliveries were up 34.3% year on year (January 2024: 35,000)."))
         // Live facts: the same figure as an event.
         let live = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 1)).map(\.kind)
-        #expect(live.contains("record.high") && live.contains("milestone") && live.contains("streak.threshold"))
+        #expect(live.contains(.recordHigh) && live.contains(.milestone) && live.contains(.streakThreshold))
         // A drop ends the growth run.
         reports.append(("2025-02", 1_000, "exact"))
         let ended = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 2))

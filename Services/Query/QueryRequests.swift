@@ -1,0 +1,123 @@
+import DeliveryCore
+import DeliveryMessages
+import ServiceCores
+import ServiceKit
+import ZeroMQ
+
+/// What the replica answers: every query (at once, or held for its `after` positions), whole
+/// snapshots (within each client's allowance), `status` and `ping`.
+extension ReplicaState {
+    func satisfied(_ after: [String: UInt64]) -> Bool {
+        ReplicaCore.reached(after, asOf: asOf)
+    }
+
+    mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
+        let router = shell.router
+        let publisher = shell.publisher
+        let monitor = shell.monitor
+        switch kind {
+        case .ping:
+            shell.ping(request, head, service: "query", instance: settings.instance, notReady: ready ? nil : "loading the first snapshot")
+        case .status:
+            let body = StatusResult(
+                service: "query", version: serviceVersion, instance: settings.instance, streams: [publisher.stream],
+                positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
+                counts: [
+                    "figures": core.replica.count, "resyncs": core.resyncs, "answered": core.answered, "waiting": core.waiting.count,
+                    "waitingBytes": core.waiting.bytes, "busy": core.busyReplies, "setAside": core.setAsideLog.count,
+                    "snapshotsQueued": snapshotQueue.count, "connections": monitor.connections,
+                    "facts": core.factsPublished, "factBatchesSkipped": core.factBatchesSkipped,
+                    "refusedConnections": monitor.refused,
+                ],
+                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
+                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
+                problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
+                setAside: core.setAsideLog.latest, links: monitor.links
+            )
+            request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
+        case .snapshot:
+            switch Wire.decodeBody(SnapshotRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let query):
+                let now = monotonicMillis()
+                if let wait = core.allowance.wait(for: request.identity, now: now) {
+                    core.busyReplies += 1
+                    request.reply(busy("a client gets at most one snapshot a second after a burst of 5", id: head.id, retryAfterMs: wait), on: router)
+                    return
+                }
+                guard snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router) else {
+                    core.busyReplies += 1
+                    return
+                }
+                core.allowance.take(for: request.identity, now: now)
+            }
+        case .query(let query):
+            let control: QueryControl
+            switch Wire.decodeBody(QueryControl.self, in: request.message, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+                return
+            case .success(let decoded):
+                control = decoded
+            }
+            let after = control.after ?? [:]
+            if ready && satisfied(after) {
+                answer(request, head, query, router: router)
+            } else {
+                // A waiting query holds its bytes until it is answered: bounded, so that parked
+                // queries cannot take the replica's memory.
+                let pending = ReplicaCore.PendingQuery(request: request, head: head, kind: query)
+                let waiting = core.waiting
+                guard core.waiting.add(pending, after: after, timeoutMillis: control.timeoutMs, bytes: request.payload.count, now: monotonicMillis())
+                else {
+                    core.busyReplies += 1
+                    request.reply(
+                        busy("\(waiting.count) queries (\(waiting.bytes) bytes) are already waiting for their positions", id: head.id),
+                        on: router
+                    )
+                    return
+                }
+            }
+        }
+    }
+
+    /// Answers the oldest queued snapshot request (`SnapshotQueue`).
+    mutating func serveOneSnapshot(router: Socket, publisher: Publisher) {
+        guard !snapshotQueue.isEmpty else { return }
+        var queue = snapshotQueue
+        defer { snapshotQueue = queue }
+        queue.serveOne(router: router, seq: publisher.seq) { prefix in
+            SnapshotResult(
+                figures: core.replica.figures(prefix: prefix), positions: [publisher.stream: publisher.seq], upstream: asOf,
+                catalog: core.replica.catalog.document
+            )
+        }
+    }
+
+    mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: QueryKind, router: Socket) {
+        core.answered += 1
+        let (bytes, outcome) = QueryDispatcher.answer(kind, message: request.message, id: head.id, store: core.replica, asOf: asOf)
+        request.reply(bytes, outcome: outcome, on: router)
+    }
+
+    mutating func answerWaiting(router: Socket, ready: Bool) {
+        guard !core.waiting.isEmpty else { return }
+        let positions = asOf
+        let due = core.waiting.due(now: monotonicMillis(), ready: ready) { ReplicaCore.reached($0, asOf: positions) }
+        for query in due {
+            switch query {
+            case .answer(let pending):
+                answer(pending.request, pending.head, pending.kind, router: router)
+            case .stale(let pending):
+                let error = ProtocolError(
+                    .stale, "the replica has not reached the positions in 'after' in time",
+                    details: ["asOf": .object(positions.mapValues { .int(Int64($0)) })], id: pending.head.id
+                )
+                pending.request.reply(error, on: router)
+            case .unavailable(let pending):
+                pending.request.reply(ProtocolError(.unavailable, "the replica is still loading its first snapshot", id: pending.head.id), on: router)
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import DeliveryCore
+import DeliveryMessages
+import Foundation
+import ServiceKit
+import Testing
+import ZeroMQ
+
+/// The one Clone client: its snapshot fetch as a state machine, and the client over `inproc://`
+/// against a ROUTER that answers as a replica would (and as one that is busy first).
+@Suite struct CloneClientTests {
+    static let chunked = SnapshotFetch.Policy(timeoutMillis: 1000, firstPause: 50, longestPause: 400, chunked: true)
+
+    static func part(_ part: Int, last: Bool, records: [FigureRecord], id: String) throws -> (EnvelopeHead, [UInt8], [UInt8]) {
+        let head = SnapshotPart(part: part, last: last, figures: records.count, positions: ["agg": 9], upstream: ["i": 2], catalog: nil)
+        let json = try Wire.encode(Envelope(MessageType.snapshotPart, id: .string(id), body: head))
+        guard case .success(let decoded) = Wire.decodeHead(json) else { throw CloneError("head") }
+        return (decoded, json, FigureList.encode(records))
+    }
+
+    @Test func partsInOrderInstallTogether() throws {
+        let (records, _) = try ReplicaCoreTests.records()
+        var fetch = SnapshotFetch(policy: Self.chunked)
+        #expect(fetch.due(now: 0))
+        fetch.sent(id: "q-1", now: 0)
+        #expect(!fetch.due(now: 0) && fetch.isAsking)
+        // Another request's reply is not this one's.
+        let stray = try Self.part(0, last: false, records: records, id: "q-0")
+        guard case .nothing = fetch.take(head: stray.0, json: stray.1, attachment: stray.2, now: 1) else { Issue.record("took a stray"); return }
+        let first = try Self.part(0, last: false, records: Array(records.prefix(1)), id: "q-1")
+        guard case .nothing = fetch.take(head: first.0, json: first.1, attachment: first.2, now: 900) else { Issue.record("installed early"); return }
+        // A part keeps the request alive: 1000 ms from the last part, not from the asking.
+        let expiredEarly = fetch.expire(now: 1500)
+        #expect(!expiredEarly)
+        let second = try Self.part(1, last: true, records: Array(records.dropFirst()), id: "q-1")
+        guard case .installed(let snapshot) = fetch.take(head: second.0, json: second.1, attachment: second.2, now: 1600) else {
+            Issue.record("not installed")
+            return
+        }
+        #expect(snapshot.stream == "agg" && snapshot.position == 9 && snapshot.upstream == ["i": 2] && snapshot.tookMillis == 1600)
+        if case .records(let got) = snapshot.figures { #expect(got == records) } else { Issue.record("not records") }
+        #expect(!fetch.due(now: 2000))
+        fetch.want()
+        #expect(fetch.due(now: 2000))
+    }
+
+    @Test func aMissingPartPausesLongerEachTimeAndATimeoutAsksAgain() throws {
+        let (records, _) = try ReplicaCoreTests.records()
+        var fetch = SnapshotFetch(policy: Self.chunked)
+        var pauses: [Int64] = []
+        var logged: [Bool] = []
+        var now: Int64 = 0
+        for round in 0..<6 {
+            fetch.sent(id: "q-\(round)", now: now)
+            let skipped = try Self.part(1, last: true, records: records, id: "q-\(round)")
+            guard case .refused(_, let log) = fetch.take(head: skipped.0, json: skipped.1, attachment: skipped.2, now: now) else {
+                Issue.record("a part out of order was taken")
+                return
+            }
+            logged.append(log)
+            // A resync while pausing does not cut the pause short.
+            fetch.want()
+            var wait: Int64 = 0
+            while !fetch.due(now: now + wait) { wait += 1 }
+            pauses.append(wait)
+            now += wait
+        }
+        #expect(pauses == [50, 100, 200, 400, 400, 400])
+        #expect(logged == [true, true, false, true, false, false])
+        fetch.sent(id: "late", now: now)
+        let early = fetch.expire(now: now + 1000)
+        let late = fetch.expire(now: now + 1001)
+        #expect(!early && late)
+        #expect(fetch.due(now: now + 1001))
+    }
+
+    /// Over inproc: a ROUTER that first answers `busy`, then a whole snapshot; `fetchNow` waits the
+    /// pause out and returns it, and the follower then applies only what is newer.
+    @Test func fetchNowRidesOutABusyReplyOverInproc() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        nonisolated(unsafe) let router = try Socket(context, .router)
+        defer { router.close() }
+        try router.set(.linger(0))
+        try router.bind("inproc://clone-test")
+        let served = Thread {
+            var answered = 0
+            while answered < 2, let frames = try? router.receive(wait: true) {
+                guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[frames.count - 1]) else { continue }
+                let reply: [UInt8]
+                if answered == 0 {
+                    reply = (try? Wire.encode(busy("one at a time", id: head.id, retryAfterMs: 10).envelope)) ?? []
+                } else {
+                    let body = SnapshotResult(figures: [], positions: ["query-1": 41], upstream: ["i": 3], catalog: nil)
+                    reply = (try? Wire.encode(Envelope(MessageType.snapshotResult, id: head.id, body: body))) ?? []
+                }
+                try? router.send(Array(frames.dropLast()) + [reply])
+                answered += 1
+            }
+        }
+        served.start()
+        let client = try RequestClient(context: context, endpoints: ["inproc://clone-test"])
+        defer { client.close() }
+        let clone = CloneClient(
+            endpoint: "inproc://clone-test", client: client, request: SnapshotRequest(prefix: "figure."),
+            policy: SnapshotFetch.Policy(timeoutMillis: 5000, firstPause: 20, longestPause: 100, chunked: false)
+        )
+        let snapshot = try clone.fetchNow(timeoutMillis: 5000)
+        #expect(snapshot.stream == "query-1" && snapshot.position == 41 && snapshot.upstream == ["i": 3])
+        #expect(clone.follower.position == 41)
+        #expect(clone.take(stream: "query-1", seq: 41, heartbeat: true) == .skip)
+        #expect(clone.take(stream: "query-1", seq: 42, heartbeat: false) == .apply)
+        // A gap: the follower resyncs and the fetch wants a new snapshot.
+        guard case .resync = clone.take(stream: "query-1", seq: 44, heartbeat: false) else {
+            Issue.record("a gap did not resync")
+            return
+        }
+        #expect(clone.fetch.due(now: monotonicMillis()))
+    }
+}
