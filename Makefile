@@ -40,6 +40,7 @@ test: build
 	$(PYTHON) system-tests/hardening_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/hostile_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/link_test.py --bin "$$(swift build --show-bin-path)"
+	$(PYTHON) system-tests/migration_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/determinism_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/metrics_test.py --bin "$$(swift build --show-bin-path)"
 	$(PYTHON) system-tests/manifests_test.py

@@ -11,7 +11,7 @@ import json, os, resource, shutil, signal, socket, sqlite3, subprocess, sys, tem
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port, run_parts, start_stack  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, run_parts, start_stack  # noqa: E402
 
 check = Tally()
 CTX = zmq.Context()
@@ -29,18 +29,6 @@ def request(endpoint, type_, body, timeout=10_000, rid="r"):
         return json.loads(s.recv_multipart()[-1])
     finally:
         s.close()
-
-
-def eventually(condition, within=30.0):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except Exception:
-            pass
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def pong(endpoint):

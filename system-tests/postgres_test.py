@@ -122,6 +122,9 @@ def main():
         check("a repeat through b is acknowledged with a's stream and seq", ack.get("duplicate") is True and ack.get("stream") == stream_a
               and ack.get("seq") == first["body"]["accepted"][0]["seq"], str(again)[:300])
         check("stored once", pg.sql(f"SELECT COUNT(*) FROM delivery_events WHERE report_id = '{sample['reports'][0]['id']}'") == [["1"]])
+        # Two writers started on one database: the schema is made once and its version kept.
+        check("the schema version is recorded once", pg.sql("SELECT version, name FROM delivery_schema") == [["1", "streams and events"]],
+              pg.sql("SELECT version, name FROM delivery_schema"))
         check("the instances keep nothing on disk", not os.path.exists(os.path.join(work, "a-nothing")) and not os.path.exists(os.path.join(work, "b-nothing")))
         check("the query sees both streams", eventually(lambda: (request(ctx, ep["q"], "units", {"entity": {"model": "PG Model 0"}, "period": "2000-01"}) or {})
                                                         .get("body", {}).get("units") == 1, 30))

@@ -7,7 +7,7 @@ Needs no pyzmq: reports go in through `deliveries submit`. Prints 'N passed, M f
 import argparse, json, os, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support import ROOT, Tally, free_port, stop_named, summarize  # noqa: E402
+from support import ROOT, Tally, eventually, free_port, stop_named, summarize  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -22,18 +22,6 @@ def http(port, path, body=None):
     except urllib.error.HTTPError as e:
         raw, status, kind = e.read(), e.code, e.headers.get("Content-Type", "")
     return status, json.loads(raw) if kind.startswith("application/json") else raw.decode()
-
-
-def wait(condition, within=30.0, what=""):
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        try:
-            if condition():
-                return True
-        except Exception:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def main():
@@ -79,13 +67,13 @@ def main():
     try:
         for service in ["ingest", "aggregate", "query", "web"]:
             start(service)
-        check("stack answers ping", wait(lambda: deliveries("ping", "--wait", "500").returncode == 0, 60))
+        check("stack answers ping", eventually(lambda: deliveries("ping", "--wait", "500").returncode == 0, 60))
         loaded = deliveries("submit", os.path.join(ROOT, "samples", "hima-2025-05.json"))
         check("sample loaded", loaded.returncode == 0, loaded.stderr)
-        check("web follows the replica", wait(lambda: http(web, "/api/state")[1]["state"] == "live", 30), str(http(web, "/api/state")))
+        check("web follows the replica", eventually(lambda: http(web, "/api/state")[1]["state"] == "live", 30), str(http(web, "/api/state")))
 
         # The JSON endpoints mirror the queries, with the protocol's errors.
-        check("units", wait(lambda: http(web, "/api/units?group=HIMA&period=2025-05")[1]["units"] == 44454, 20))
+        check("units", eventually(lambda: http(web, "/api/units?group=HIMA&period=2025-05")[1]["units"] == 44454, 20))
         status, share = http(web, "/api/share?brand=AITO&period=2025-05")
         check("share", status == 200 and abs(share["share"] - 0.8239) < 1e-4 and "asOf" in share, str(share))
         status, growth = http(web, "/api/growth?group=HIMA&period=2025-05&vs=mom")
@@ -132,33 +120,33 @@ def main():
                  "reportedAt": "2025-06-02T00:00:00Z"},
             ])
             check("revision submitted", sent.returncode == 0, sent.stderr)
-            check("total updates live", wait(lambda: page.text_content("#units") == "45,000", 15), page.text_content("#units"))
-            check("bar updates live", wait(lambda: page.text_content("#children g[data-id=luxeed] .value") == "6,000 · 13.3%", 15),
+            check("total updates live", eventually(lambda: page.text_content("#units") == "45,000", 15), page.text_content("#units"))
+            check("bar updates live", eventually(lambda: page.text_content("#children g[data-id=luxeed] .value") == "6,000 · 13.3%", 15),
                   page.text_content("#children g[data-id=luxeed] .value"))
             check("no reload", page.evaluate("window.__sameDocument === true"))
 
             # The replica dies: the page says its data is stale; it comes back: the page recovers.
             procs["query"].send_signal(signal.SIGKILL)
             procs["query"].wait()
-            check("stale shown", wait(lambda: page.get_attribute("#status", "data-state") in ("stale", "lost"), 20),
+            check("stale shown", eventually(lambda: page.get_attribute("#status", "data-state") in ("stale", "lost"), 20),
                   page.get_attribute("#status", "data-state"))
             check("the reason is said", "replica" in page.text_content("#status"), page.text_content("#status"))
             start("query")
-            check("recovers", wait(lambda: page.get_attribute("#status", "data-state") == "live", 30), page.text_content("#status"))
-            check("figures right after recovery", wait(lambda: page.text_content("#units") == "45,000", 15))
+            check("recovers", eventually(lambda: page.get_attribute("#status", "data-state") == "live", 30), page.text_content("#status"))
+            check("figures right after recovery", eventually(lambda: page.text_content("#units") == "45,000", 15))
             check("still no reload", page.evaluate("window.__sameDocument === true"))
 
             # Keyboard: every control is reachable and labelled.
             page.focus("#level")
             page.keyboard.press("ArrowDown")  # Group → Brand
-            check("keyboard changes the level", wait(lambda: page.input_value("#level") == "brand", 5))
+            check("keyboard changes the level", eventually(lambda: page.input_value("#level") == "brand", 5))
             page.keyboard.press("Tab")
             check("tab reaches the name", page.evaluate("document.activeElement.id") == "entity")
             check("controls labelled", all(page.get_by_label(name, exact=True).count() == 1 for name in ["Level", "Name", "Month"]),
                   str([page.get_by_label(name, exact=True).count() for name in ["Level", "Name", "Month"]]))
             page.select_option("#entity", "aito")
-            check("brand view", wait(lambda: page.text_content("#units") == "36,625", 15), page.text_content("#units"))
-            check("brand's models as bars", wait(lambda: page.locator("#children g[data-id=aito-m9]").count() == 1, 10))
+            check("brand view", eventually(lambda: page.text_content("#units") == "36,625", 15), page.text_content("#units"))
+            check("brand's models as bars", eventually(lambda: page.locator("#children g[data-id=aito-m9]").count() == 1, 10))
 
             # A phone's width: nothing wider than the screen.
             phone = browser.new_page(viewport={"width": 375, "height": 800})

@@ -35,9 +35,9 @@ struct ReportFile {
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = data.dropFirst(3) }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try JSONParser.parse(Array(data))
         } catch {
-            throw ClientError("\(path): not valid JSON (\(error.localizedDescription))")
+            throw ClientError("\(path): not valid JSON (\(error))")
         }
         var catalog: CatalogDocument?
         let reports: [JSONValue]
@@ -47,7 +47,7 @@ struct ReportFile {
         case .object(let fields):
             if let document = fields["catalog"] {
                 do {
-                    catalog = try JSONDecoder().decode(CatalogDocument.self, from: JSONEncoder().encode(document))
+                    catalog = try JSONValueDecoder.decode(CatalogDocument.self, from: document)
                 } catch let error as DecodingError {
                     throw ClientError("\(path): catalog: \(ProtocolError(describing: error).message)")
                 }

@@ -104,8 +104,7 @@ struct Submit: ParsableCommand {
         if showProgress && count > batch { FileHandle.standardError.write(Data("\n".utf8)) }
 
         if json {
-            let data = try JSONEncoder().encode(SubmitResult(accepted: acks))
-            print(String(decoding: data, as: UTF8.self))
+            print(String(decoding: try CompactJSONEncoder.encode(SubmitResult(accepted: acks)), as: UTF8.self))
             return
         }
         let positions = last.sorted { $0.key < $1.key }.map { "\($0.key) seq \($0.value)" }.joined(separator: ", ")

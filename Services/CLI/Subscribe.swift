@@ -121,7 +121,7 @@ struct Subscribe: ParsableCommand {
 
     private func show(_ figure: FigureBody, live: Bool) {
         if json {
-            if let data = try? JSONEncoder().encode(figure) { emit(String(decoding: data, as: UTF8.self)) }
+            if let bytes = try? CompactJSONEncoder.encode(figure) { emit(String(decoding: bytes, as: UTF8.self)) }
         } else {
             let words = Format.qualifier(figure.qualifier)
             let value = (words.isEmpty ? "" : words + " ") + Format.units(figure.units)

@@ -61,13 +61,7 @@ enum StoredEvent {
             return .unreadable("the payload does not match its hash (stored \(hash))")
         }
         if type == MessageType.catalogAccepted.rawValue {
-            do {
-                return .catalog(try JSONDecoder().decode(CatalogDocument.self, from: Data(payload)), json: payload)
-            } catch let error as DecodingError {
-                return .unreadable("the payload does not parse: \(ProtocolError(describing: error).message)")
-            } catch {
-                return .unreadable("the payload does not parse: \(error)")
-            }
+            return decode(CatalogDocument.self, payload) { .catalog($0, json: payload) }
         }
         if StoredReport.isBinary(payload) {
             do {
@@ -76,8 +70,13 @@ enum StoredEvent {
                 return .unreadable("the payload does not read: \(error)")
             }
         }
+        return decode(DeliveryReport.self, payload) { .report($0, payload: payload) }
+    }
+
+    /// A stored JSON payload (older report rows, every catalog put) read by the project's parser.
+    private static func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8], _ event: (T) -> StoredEvent) -> StoredEvent {
         do {
-            return .report(try JSONDecoder().decode(DeliveryReport.self, from: Data(payload)), payload: payload)
+            return event(try JSONValueDecoder.decode(type, from: JSONParser.parse(payload)))
         } catch let error as DecodingError {
             return .unreadable("the payload does not parse: \(ProtocolError(describing: error).message)")
         } catch {

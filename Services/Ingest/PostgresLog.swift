@@ -160,7 +160,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         _ = try query("BEGIN")
         do {
             _ = try query("SELECT pg_advisory_xact_lock(7270261)")
-            for statement in Self.schema { _ = try query(PostgresQuery(unsafeSQL: statement)) }
+            try migrate()
             let proposed = IngestLog.newStreamId(instance: instance)
             _ = try query("INSERT INTO delivery_streams (instance, stream) VALUES (\(instance), \(proposed)) ON CONFLICT (instance) DO NOTHING")
             _ = try query("COMMIT")
@@ -188,6 +188,28 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         catalogCount = 0
         lastCatalogSeq = 0
         try takeCatalogPuts()
+    }
+
+    /// The schema, one step per version, kept in `delivery_schema`. A database from before
+    /// versions has the tables of version 1 (every statement of it is `IF NOT EXISTS`); one from a
+    /// newer build is refused. Runs under the advisory lock `prepare` takes.
+    static let migrations: [(version: Int, name: String, statements: [String])] = [
+        (1, "streams and events", schema)
+    ]
+
+    static var schemaVersion: Int { migrations.last?.version ?? 0 }
+
+    private func migrate() throws {
+        _ = try query("CREATE TABLE IF NOT EXISTS delivery_schema (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        let found = Int(try query("SELECT COALESCE(MAX(version), 0)::BIGINT FROM delivery_schema").first?.decode(Int64.self) ?? 0)
+        guard found <= Self.schemaVersion else {
+            throw StartError("the database has schema version \(found), newer than this build's \(Self.schemaVersion); run a newer delivery-ingest")
+        }
+        for step in Self.migrations where step.version > found {
+            for statement in step.statements { _ = try query(PostgresQuery(unsafeSQL: statement)) }
+            _ = try query("INSERT INTO delivery_schema (version, name) VALUES (\(step.version), \(step.name))")
+            logger.info("database schema", metadata: ["version": "\(step.version)", "step": "\(step.name)"])
+        }
     }
 
     static let schema = [
@@ -467,7 +489,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         var merged = catalog
         try merged.merge(document, refusingCollisions: true)
         let seq = lastSeq + 1
-        let payload = Array(try JSONEncoder().encode(document))
+        let payload = try CompactJSONEncoder.encode(document)
         try transaction {
             _ = try query(
                 """

@@ -210,7 +210,8 @@ enum Page {
             } catch (e) { failed("children", e); }
           }
           try {
-            const series = await api("series", { ...s.params, from: shiftMonth(s.period, -11), to: s.period });
+            const { period: _, ...entity } = s.params;
+            const series = await api("series", { ...entity, from: shiftMonth(s.period, -11), to: s.period });
             delete series.period;
             $("months").innerHTML = line(series.points, `${name}, ${series.from} to ${series.to}`);
           } catch (e) { failed("months", e); }

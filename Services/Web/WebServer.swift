@@ -40,13 +40,13 @@ struct WebServer {
         case ("GET", "/events"):
             return events()
         case ("GET", let path) where path.hasPrefix("/api/"):
-            return await answer(kind: String(path.dropFirst("/api/".count)), body: Self.body(from: request.query))
+            return await answer(kind: String(path.dropFirst("/api/".count)), parameters: request.query)
         case ("POST", let path) where path.hasPrefix("/api/"):
             let kind = String(path.dropFirst("/api/".count))
             guard let parsed = try? JSONParser.parse(request.body.isEmpty ? Array("{}".utf8) : request.body), case .object(let fields) = parsed else {
                 return Self.error(400, ErrorBody(code: .badJSON, message: "the body is not a JSON object"))
             }
-            return await answer(kind: kind, body: fields)
+            return await answer(kind: kind, body: .object(fields))
         case (_, let path) where files[path] != nil || path.hasPrefix("/api/") || ["/healthz", "/readyz", "/events"].contains(path):
             return .text(405, "\(excerpt(request.method, limit: 16)) is not answered here\n")
         default:
@@ -77,21 +77,30 @@ struct WebServer {
         )
     }
 
+    /// A query given by URL parameters, read by its request type (`QueryParameters`).
+    func answer(kind: String, parameters: [(name: String, value: String)]) async -> EdgeResponse {
+        guard let query = QueryKind(rawValue: kind) else { return Self.unknown(kind) }
+        do {
+            return await answer(kind: kind, body: try QueryParameters.body(query, from: parameters))
+        } catch {
+            return Self.error(400, ErrorBody(code: .invalidQuery, message: error.description))
+        }
+    }
+
+    static func unknown(_ kind: String) -> EdgeResponse {
+        error(404, ErrorBody(code: .unknownType, message: "'\(excerpt(kind, limit: 40))' is not a query; one of \(QueryKind.allCases.map(\.rawValue).joined(separator: ", "))"))
+    }
+
     /// Asks the replica and turns its reply into HTTP: the result body (with `asOf`) or the
     /// protocol's error body with a status that says the same.
-    func answer(kind: String, body: [String: JSONValue]) async -> EdgeResponse {
-        guard let query = QueryKind(rawValue: kind) else {
-            return Self.error(
-                404,
-                ErrorBody(code: .unknownType, message: "'\(kind)' is not a query; one of \(QueryKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            )
-        }
+    func answer(kind: String, body: JSONValue) async -> EdgeResponse {
+        guard let query = QueryKind(rawValue: kind) else { return Self.unknown(kind) }
         let (context, endpoints, timeout, secure) = (context, endpoints, timeout, secure)
         let reply: (EnvelopeHead, [UInt8])? = await withCheckedContinuation { continuation in
             // A blocking request on a thread of its own: the socket lives and dies on it.
             Thread.detachNewThread {
                 let result = try? RequestClient(context: context, endpoints: endpoints, failover: true, configure: secure)
-                    .requestClosing(type: query.rawValue, body: JSONValue.object(body), timeoutMillis: timeout)
+                    .requestClosing(type: query.rawValue, body: body, timeoutMillis: timeout)
                 continuation.resume(returning: result ?? nil)
             }
         }
@@ -115,43 +124,6 @@ struct WebServer {
         case .internal: 500
         default: 400
         }
-    }
-
-    /// A query's body from URL parameters: `group`, `brand`, `model`, `market` name the entity;
-    /// `ofGroup`, `ofBrand`, `ofMarket` the whole of a share; `withinGroup`, `withinBrand` a
-    /// ranking's scope; `atLeast`, `atMost`, `growth`, `direction` a streak's condition; numbers
-    /// (`top`, `amount`, `milestone`, `timeoutMs`) as numbers; every other parameter as text.
-    static func body(from query: [(name: String, value: String)]) -> [String: JSONValue] {
-        var body: [String: JSONValue] = [:]
-        var entity: [String: JSONValue] = [:]
-        var of: [String: JSONValue] = [:]
-        var within: [String: JSONValue] = [:]
-        var condition: [String: JSONValue] = [:]
-        func number(_ text: String) -> JSONValue {
-            if let int = Int64(text) { return .int(int) }
-            if let double = Double(text) { return .double(double) }
-            return .string(text)
-        }
-        for item in query {
-            switch item.name {
-            case "group", "brand", "model": entity[item.name] = .string(item.value)
-            case "market": entity["market"] = .bool(item.value != "false")
-            case "ofGroup": of["group"] = .string(item.value)
-            case "ofBrand": of["brand"] = .string(item.value)
-            case "ofMarket": of["market"] = .bool(item.value != "false")
-            case "withinGroup": within["group"] = .string(item.value)
-            case "withinBrand": within["brand"] = .string(item.value)
-            case "atLeast", "atMost": condition[item.name] = number(item.value)
-            case "growth", "direction": condition[item.name] = .string(item.value)
-            case "top", "amount", "milestone", "timeoutMs": body[item.name] = number(item.value)
-            default: body[item.name] = .string(item.value)
-            }
-        }
-        if !entity.isEmpty { body["entity"] = .object(entity) }
-        if !of.isEmpty { body["of"] = .object(of) }
-        if !within.isEmpty { body["within"] = .object(within) }
-        if !condition.isEmpty { body["condition"] = .object(condition) }
-        return body
     }
 
     static func json(_ status: Int, _ value: JSONValue) -> EdgeResponse {

@@ -93,9 +93,6 @@ public func decode<Body: Codable & Sendable>(_ type: Body.Type, _ bytes: [UInt8]
 
 /// Pretty JSON of a reply's body, for `--json`.
 public func prettyBody(_ bytes: [UInt8]) -> String {
-    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-        let body = object["body"],
-        let data = try? JSONSerialization.data(withJSONObject: body, options: [.prettyPrinted, .sortedKeys])
-    else { return String(decoding: bytes, as: UTF8.self) }
-    return String(decoding: data, as: UTF8.self)
+    guard let message = try? JSONParser.parse(bytes), let body = message["body"] else { return String(decoding: bytes, as: UTF8.self) }
+    return body.pretty()
 }

@@ -64,3 +64,24 @@ public enum JSONValue: Codable, Sendable, Hashable {
         return nil
     }
 }
+
+extension JSONValue {
+    /// Indented JSON with the keys sorted, for people to read (`--json`): two spaces a level.
+    /// Scalars are written by `CompactJSONEncoder`, so strings and numbers read back as they were.
+    public func pretty(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .array(let items):
+            guard !items.isEmpty else { return "[]" }
+            return "[\n" + items.map { inner + $0.pretty(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let fields):
+            guard !fields.isEmpty else { return "{}" }
+            let lines = fields.keys.sorted().map { key in
+                inner + JSONValue.string(key).pretty(indent: inner) + ": " + (fields[key] ?? .null).pretty(indent: inner)
+            }
+            return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
+        case .null, .bool, .int, .double, .string:
+            return String(decoding: (try? CompactJSONEncoder.encode(self)) ?? Array("null".utf8), as: UTF8.self)
+        }
+    }
+}
