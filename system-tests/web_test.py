@@ -78,6 +78,18 @@ def main():
         check("share", status == 200 and abs(share["share"] - 0.8239) < 1e-4 and "asOf" in share, str(share))
         status, growth = http(web, "/api/growth?group=HIMA&period=2025-05&vs=mom")
         check("growth", status == 200 and abs(growth["growth"] - 0.6133) < 1e-4, str(growth))
+        # Parameters are read by the query's request type: numbers as numbers, nested objects by
+        # their prefixed names, and anything the query does not take or cannot read is named.
+        status, ranking = http(web, "/api/ranking?period=2025-05&level=brand&withinGroup=HIMA&top=2")
+        check("ranking: withinGroup and a numeric top", status == 200 and len(ranking["rows"]) == 2 and ranking["within"]["id"] == "hima", str(ranking)[:200])
+        status, streak = http(web, "/api/streak?model=AITO%20M8&period=2025-05&atLeast=1000")
+        check("streak: a condition from atLeast", status == 200 and "months" in streak, str(streak)[:200])
+        status, wrong = http(web, "/api/ranking?period=2025-05&level=brand&top=two")
+        check("a mistyped number is 400 naming it", status == 400 and wrong["code"] == "invalid_query" and "'top'" in wrong["message"], str(wrong))
+        status, extra = http(web, "/api/units?group=HIMA&period=2025-05&perod=2025-04")
+        check("an unknown parameter is 400 naming it", status == 400 and "'perod'" in extra["message"], str(extra))
+        status, missing = http(web, "/api/units?group=HIMA")
+        check("a missing one is 400 naming it", status == 400 and "'period'" in missing["message"], str(missing))
         status, ranking = http(web, "/api/ranking?period=2025-05&level=model&withinGroup=HIMA&top=2")
         check("ranking with a number parameter", status == 200 and [r["entity"]["id"] for r in ranking["rows"]] == ["aito-m9", "aito-m8"], str(ranking))
         status, streak = http(web, "/api/streak?group=HIMA&period=2025-05&growth=mom&direction=up")

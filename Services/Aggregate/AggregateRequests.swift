@@ -9,29 +9,25 @@ import ZeroMQ
 /// from a frozen copy of the book).
 extension AggregateState {
     mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
-        let router = shell.router
-        let publisher = shell.publisher
-        let monitor = shell.monitor
+        let (router, publisher) = (shell.router, shell.publisher)
         switch kind {
         case .ping:
             shell.ping(request, head, service: "aggregate", instance: settings.instance, notReady: ready ? nil : notReadyReason)
         case .status:
-            let body = StatusResult(
-                service: "aggregate", version: serviceVersion, instance: settings.instance,
-                streams: [publisher.stream], positions: core.positions.merging([publisher.stream: publisher.seq]) { $1 },
+            var body = shell.status(
+                service: "aggregate", instance: settings.instance, started: started, ready: ready, problem: problem(shell.monitor, ready: ready),
+                positions: core.positions,
                 counts: [
                     "figures": core.book.figureCount, "reports": core.book.reportCount, "waiting": core.waiting.count,
-                    "notOwned": core.skipped, "setAside": core.setAsideLog.count, "unreadableFeed": unreadableFeed, "rebuilds": core.rebuilds, "snapshotsQueued": snapshotQueue.count,
-                    "connections": monitor.connections, "refusedConnections": monitor.refused,
-                    "checkpointBytes": checkpoints?.lastBytes ?? 0, "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
+                    "notOwned": core.skipped, "setAside": core.setAsideLog.count, "unreadableFeed": unreadableFeed, "rebuilds": core.rebuilds,
+                    "snapshotsQueued": snapshotQueue.count, "checkpointBytes": checkpoints?.lastBytes ?? 0,
+                    "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
-                ],
-                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
-                problem: problem(monitor, ready: ready),
-                setAside: core.setAsideLog.latest, links: monitor.links, retired: retired.isEmpty ? nil : retired,
-                conflicts: core.catalogConflicts.isEmpty ? nil : core.catalogConflicts.values.sorted()
+                ]
             )
+            body.setAside = core.setAsideLog.latest
+            body.retired = retired.isEmpty ? nil : retired
+            body.conflicts = core.catalogConflicts.isEmpty ? nil : core.catalogConflicts.values.sorted()
             request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
         case .snapshot:
             guard ready else {

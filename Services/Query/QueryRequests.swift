@@ -13,27 +13,21 @@ extension ReplicaState {
 
     mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
         let router = shell.router
-        let publisher = shell.publisher
-        let monitor = shell.monitor
+        let notReady = ready ? nil : "loading the first snapshot"
         switch kind {
         case .ping:
-            shell.ping(request, head, service: "query", instance: settings.instance, notReady: ready ? nil : "loading the first snapshot")
+            shell.ping(request, head, service: "query", instance: settings.instance, notReady: notReady)
         case .status:
-            let body = StatusResult(
-                service: "query", version: serviceVersion, instance: settings.instance, streams: [publisher.stream],
-                positions: asOf.merging([publisher.stream: publisher.seq]) { $1 },
+            var body = shell.status(
+                service: "query", instance: settings.instance, started: started, ready: ready, problem: shell.monitor.problem ?? notReady,
+                positions: asOf,
                 counts: [
                     "figures": core.replica.count, "resyncs": core.resyncs, "answered": core.answered, "waiting": core.waiting.count,
                     "waitingBytes": core.waiting.bytes, "busy": core.busyReplies, "setAside": core.setAsideLog.count,
-                    "snapshotsQueued": snapshotQueue.count, "connections": monitor.connections,
-                    "facts": core.factsPublished, "factBatchesSkipped": core.factBatchesSkipped,
-                    "refusedConnections": monitor.refused,
-                ],
-                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
-                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish],
-                problem: monitor.problem ?? (ready ? nil : "loading the first snapshot"),
-                setAside: core.setAsideLog.latest, links: monitor.links
+                    "snapshotsQueued": snapshotQueue.count, "facts": core.factsPublished, "factBatchesSkipped": core.factBatchesSkipped,
+                ]
             )
+            body.setAside = core.setAsideLog.latest
             request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
         case .snapshot:
             switch Wire.decodeBody(SnapshotRequest.self, in: request.message, id: head.id, code: .invalidQuery) {

@@ -157,15 +157,22 @@ private struct ParameterValue: SingleValueDecodingContainer {
     func decode(_ type: String.Type) throws -> String { try decoder.text() }
     func decode(_ type: Double.Type) throws -> Double { try decoder.number(Double.self, "a number") }
     func decode(_ type: Float.Type) throws -> Float { try decoder.number(Float.self, "a number") }
-    func decode(_ type: Int.Type) throws -> Int { try decoder.number(Int.self, "a whole number") }
-    func decode(_ type: Int8.Type) throws -> Int8 { try decoder.number(Int8.self, "a whole number") }
-    func decode(_ type: Int16.Type) throws -> Int16 { try decoder.number(Int16.self, "a whole number") }
-    func decode(_ type: Int32.Type) throws -> Int32 { try decoder.number(Int32.self, "a whole number") }
-    func decode(_ type: Int64.Type) throws -> Int64 { try decoder.number(Int64.self, "a whole number") }
-    func decode(_ type: UInt.Type) throws -> UInt { try decoder.number(UInt.self, "a whole number, 0 or more") }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.number(UInt8.self, "a whole number, 0 or more") }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.number(UInt16.self, "a whole number, 0 or more") }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.number(UInt32.self, "a whole number, 0 or more") }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.number(UInt64.self, "a whole number, 0 or more") }
+    // Every width of integer, each read the same way (the protocol asks for each by name).
+    func decode(_ type: Int.Type) throws -> Int { try whole() }
+    func decode(_ type: Int8.Type) throws -> Int8 { try whole() }
+    func decode(_ type: Int16.Type) throws -> Int16 { try whole() }
+    func decode(_ type: Int32.Type) throws -> Int32 { try whole() }
+    func decode(_ type: Int64.Type) throws -> Int64 { try whole() }
+
+    func decode(_ type: UInt.Type) throws -> UInt { try whole() }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try whole() }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try whole() }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try whole() }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try whole() }
+
+    private func whole<T: FixedWidthInteger>() throws -> T {
+        try decoder.number(T.self, T.isSigned ? "a whole number" : "a whole number, 0 or more")
+    }
+
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: decoder) }
 }

@@ -35,18 +35,15 @@ public struct SnapshotFetch: Sendable {
     public struct Policy: Sendable {
         /// A request with no reply (or no next part) for this long is given up and asked again.
         public var timeoutMillis: Int64
-        /// The pause after the first unusable reply; it doubles with each one in a row, up to
-        /// `longestPause`.
-        public var firstPause: Int64
-        public var longestPause: Int64
+        /// The pause after the first unusable reply (`lowerBound`); it doubles with each one in a
+        /// row, up to `upperBound`.
+        public var pauses: ClosedRange<Int64>
         /// Whether the reply comes in `snapshot.part`s (an aggregate) or whole (a replica).
         public var chunked: Bool
 
         public init(timeoutMillis: Int64, firstPause: Int64, longestPause: Int64, chunked: Bool) {
-            self.timeoutMillis = timeoutMillis
-            self.firstPause = firstPause
-            self.longestPause = longestPause
-            self.chunked = chunked
+            (self.timeoutMillis, self.chunked) = (timeoutMillis, chunked)
+            pauses = firstPause...max(firstPause, longestPause)
         }
     }
 
@@ -180,7 +177,7 @@ public struct SnapshotFetch: Sendable {
     /// now and then, so not worth a log line.
     private mutating func refuse(_ reply: [UInt8], error: Bool, now: Int64) -> Outcome {
         failures += 1
-        let pause = min(policy.firstPause << Int64(min(failures - 1, 16)), policy.longestPause)
+        let pause = min(policy.pauses.lowerBound << Int64(min(failures - 1, 16)), policy.pauses.upperBound)
         state = .pausing(until: now + pause)
         return .refused(excerpt(bytes: reply), log: !error && failures & (failures - 1) == 0)
     }

@@ -166,4 +166,18 @@ public final class ServiceShell<Requests: RequestSet> {
             request.reply(pong(head, service: service, instance: instance), on: router)
         }
     }
+
+    /// A `status` body with what every service says: its PUB's stream and seq beside `positions`,
+    /// the connection counts beside `counts`, uptime, endpoints and links.
+    public func status(
+        service: String, instance: String, started: Int64, ready: Bool, problem: String?, positions: [String: UInt64], counts: [String: Int]
+    ) -> StatusResult {
+        StatusResult(
+            service: service, version: serviceVersion, instance: instance, streams: [publisher.stream],
+            positions: positions.merging([publisher.stream: publisher.seq]) { $1 },
+            counts: counts.merging(["connections": monitor.connections, "refusedConnections": monitor.refused]) { $1 },
+            uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: ready,
+            endpoints: ["bind": settings.bind, "publish": settings.publish], problem: problem, links: monitor.links
+        )
+    }
 }
