@@ -19,10 +19,11 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     let kind = "postgresql"
     var location: String { where_ }
     private let configuration: PostgresConnection.Configuration
-    private let where_: String
+    let where_: String
     private let instance: String
-    private let logger: Logger
-    private var connection: PostgresConnection?
+    let logger: Logger
+    /// Internal, not private: the health checks (PostgresHealth.swift) set these too.
+    var connection: PostgresConnection?
     private var connectionID = 0
     /// Set once this instance's stream is known (from its row in `delivery_streams`).
     private(set) var stream: String
@@ -31,8 +32,8 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     private(set) var reportCount = 0
     private(set) var catalogCount = 0
     private(set) var unreadable: [UInt64: String] = [:]
-    private(set) var writeProblem: String? = "connecting to PostgreSQL"
-    private var lastProbe: Int64 = 0
+    var writeProblem: String? = "connecting to PostgreSQL"
+    var lastProbe: Int64 = 0
     /// The catalog puts merged so far, as "stream#seq", and this stream's last.
     private var catalogSeen = Set<String>()
     private var lastCatalogSeq: UInt64 = 0
@@ -49,39 +50,6 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         self.logger = logger
         stream = "ingest-\(instance)-unknown"
         probe(force: true)
-    }
-
-    // MARK: The connection URL
-
-    /// `postgres://user:password@host:port/database` (`postgresql://` too; `sslmode=disable` is the
-    /// only mode taken: keep the database on a private network or a local socket).
-    static func parse(_ text: String) throws -> (configuration: PostgresConnection.Configuration, display: String) {
-        guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgres", "postgresql"].contains(scheme) else {
-            throw SettingError("DELIVERY_DATABASE_URL must be postgres://user:password@host:port/database, not '\(redacted(text))'")
-        }
-        guard let host = url.host, !host.isEmpty else { throw SettingError("DELIVERY_DATABASE_URL names no host") }
-        guard let user = url.user, !user.isEmpty else { throw SettingError("DELIVERY_DATABASE_URL names no user") }
-        let port = url.port ?? 5432
-        guard (1...65535).contains(port) else { throw SettingError("DELIVERY_DATABASE_URL has port \(port), not 1 to 65535") }
-        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        for item in url.queryItems ?? [] {
-            switch (item.name, item.value) {
-            case ("sslmode", "disable"?): continue
-            case ("sslmode", let mode): throw SettingError("DELIVERY_DATABASE_URL: sslmode=\(mode ?? "") is not supported; use sslmode=disable on a private network")
-            default: throw SettingError("DELIVERY_DATABASE_URL: the parameter '\(item.name)' is not known")
-            }
-        }
-        let configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: user, password: url.password, database: database.isEmpty ? user : database, tls: .disable
-        )
-        return (configuration, "\(host):\(port)/\(database.isEmpty ? user : database)")
-    }
-
-    /// The URL without its password, for messages.
-    static func redacted(_ text: String) -> String {
-        guard var url = URLComponents(string: text), url.password != nil else { return text }
-        url.password = "***"
-        return url.string ?? "postgres://…"
     }
 
     // MARK: Running async work from the loop's thread
@@ -126,7 +94,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         var description: String { "PostgreSQL did not answer within \(PostgresLog.timeout)" }
     }
 
-    private func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+    func query(_ query: PostgresQuery) throws -> [PostgresRow] {
         guard let connection else { throw ProtocolError(.unavailable, writeProblem ?? "not connected to PostgreSQL") }
         let logger = logger
         return try blocking {
@@ -139,7 +107,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     // MARK: Connecting
 
     /// Connects, makes the tables, claims this instance's stream and reads what it needs.
-    private func connect() throws {
+    func connect() throws {
         connectionID += 1
         let (configuration, logger, id) = (configuration, logger, connectionID)
         let fresh = try blocking {
@@ -190,57 +158,6 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         try takeCatalogPuts()
     }
 
-    /// The schema, one step per version, kept in `delivery_schema`. A database from before
-    /// versions has the tables of version 1 (every statement of it is `IF NOT EXISTS`); one from a
-    /// newer build is refused. Runs under the advisory lock `prepare` takes.
-    static let migrations: [(version: Int, name: String, statements: [String])] = [
-        (1, "streams and events", schema)
-    ]
-
-    static var schemaVersion: Int { migrations.last?.version ?? 0 }
-
-    private func migrate() throws {
-        _ = try query("CREATE TABLE IF NOT EXISTS delivery_schema (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        let found = Int(try query("SELECT COALESCE(MAX(version), 0)::BIGINT FROM delivery_schema").first?.decode(Int64.self) ?? 0)
-        guard found <= Self.schemaVersion else {
-            throw StartError("the database has schema version \(found), newer than this build's \(Self.schemaVersion); run a newer delivery-ingest")
-        }
-        for step in Self.migrations where step.version > found {
-            for statement in step.statements { _ = try query(PostgresQuery(unsafeSQL: statement)) }
-            _ = try query("INSERT INTO delivery_schema (version, name) VALUES (\(step.version), \(step.name))")
-            logger.info("database schema", metadata: ["version": "\(step.version)", "step": "\(step.name)"])
-        }
-    }
-
-    static let schema = [
-        """
-        CREATE TABLE IF NOT EXISTS delivery_streams (
-            instance TEXT PRIMARY KEY,
-            stream TEXT NOT NULL UNIQUE,
-            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS delivery_events (
-            stream TEXT NOT NULL,
-            seq BIGINT NOT NULL,
-            type TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            report_id TEXT,
-            content_hash TEXT,
-            payload BYTEA NOT NULL,
-            payload_hash TEXT,
-            slot BIGINT,
-            reported_at_millis BIGINT,
-            stored_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
-            PRIMARY KEY (stream, seq)
-        )
-        """,
-        "CREATE UNIQUE INDEX IF NOT EXISTS delivery_events_report ON delivery_events (report_id) WHERE report_id IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS delivery_events_slot ON delivery_events (slot) WHERE slot IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS delivery_events_catalog ON delivery_events (stored_at) WHERE type = 'catalog.accepted'",
-    ]
-
     /// Merges every catalog put not merged yet, from every stream, in the order they were stored.
     private func takeCatalogPuts() throws {
         let rows = try query(
@@ -281,103 +198,11 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         return catalogSeen.count > before
     }
 
-    private func setAside(_ seq: UInt64, _ problem: String) {
+    func setAside(_ seq: UInt64, _ problem: String) {
         guard unreadable[seq] == nil else { return }
         unreadable[seq] = problem
         logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
     }
-
-    // MARK: Health
-
-    func probe(force: Bool = false) {
-        let now = monotonicMillis()
-        if !force {
-            if writeProblem == nil {
-                // Healthy: notice a connection that closed under us (a restart, a failover) at once.
-                guard connection?.isClosed ?? true else { return }
-                failed(ProtocolError(.unavailable, "the connection to PostgreSQL (\(where_)) closed"))
-            }
-            guard now - lastProbe >= 1000 else { return }
-        }
-        lastProbe = now
-        let was = writeProblem
-        do {
-            if connection == nil || connection?.isClosed == true {
-                connection = nil
-                try connect()
-            }
-            // A standby, or a database set read-only, takes reads and refuses writes.
-            let readOnly = try query("SHOW transaction_read_only").first.map { try $0.decode(String.self) } ?? "off"
-            writeProblem = readOnly == "on" ? "PostgreSQL (\(where_)) is read-only (a standby, or default_transaction_read_only)" : nil
-        } catch {
-            writeProblem = Self.explain(error, where: where_)
-            if connection?.isClosed == true { connection = nil }
-        }
-        if writeProblem == nil, was != nil {
-            logger.notice("PostgreSQL takes writes", metadata: ["database": "\(where_)", "stream": "\(stream)", "seq": "\(lastSeq)"])
-        } else if let problem = writeProblem, problem != was {
-            logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
-        }
-    }
-
-    /// A failure of a database step: kept as `writeProblem` (the next `probe` tries again); a
-    /// connection that is not usable any more is dropped.
-    private func failed(_ error: any Error) {
-        writeProblem = Self.explain(error, where: where_)
-        lastProbe = monotonicMillis()
-        if let connection, connection.isClosed || error is LogTimeout {
-            let closing = connection
-            Task { try? await closing.close() }
-            self.connection = nil
-        }
-        logger.error("the log cannot be written", metadata: ["problem": "\(writeProblem ?? "")"])
-    }
-
-    /// Plain words for a database failure.
-    static func explain(_ error: any Error, where place: String) -> String {
-        if let error = error as? ProtocolError { return error.message }
-        if let error = error as? PSQLError {
-            let state = error.serverInfo?[.sqlState] ?? ""
-            let message = error.serverInfo?[.message] ?? "\(error.code)"
-            switch state {
-            case "25006": return "PostgreSQL (\(place)) is read-only: \(message)"
-            case "53100": return "PostgreSQL (\(place)) is out of disk space: \(message)"
-            case let code where code.hasPrefix("57P") || code.hasPrefix("08"): return "PostgreSQL (\(place)) is not available: \(message)"
-            case let code where code.hasPrefix("28"): return "PostgreSQL (\(place)) refuses the login: \(message)"
-            case "3D000": return "PostgreSQL (\(place)) has no such database: \(message)"
-            case "": return "PostgreSQL (\(place)) cannot be reached: " + (error.underlying.map { "\($0)" } ?? "\(error.code)")
-            default: return "PostgreSQL (\(place)) refused a write (\(state)): \(message)"
-            }
-        }
-        return "PostgreSQL (\(place)) cannot be reached: \(error)"
-    }
-
-    /// Runs `body` in a transaction; a failure rolls back, is kept as `writeProblem` when it is
-    /// about the database (not the data), and is thrown as `unavailable`: nothing was stored.
-    private func transaction<T>(_ body: () throws -> T) throws -> T {
-        guard connection != nil, writeProblem == nil else {
-            throw ProtocolError(.unavailable, (writeProblem ?? "not connected to PostgreSQL") + "; nothing was stored")
-        }
-        do {
-            _ = try query("BEGIN")
-            let value = try body()
-            _ = try query("COMMIT")
-            return value
-        } catch let error as ProtocolError where error.code != .unavailable {
-            _ = try? query("ROLLBACK")
-            throw error
-        } catch {
-            _ = try? query("ROLLBACK")
-            if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DuplicateRace() }
-            failed(error)
-            // What was committed is not known when the connection broke during COMMIT: the
-            // client retries, and a report stored after all is acknowledged as a duplicate.
-            throw ProtocolError(.unavailable, (writeProblem ?? "PostgreSQL failed") + "; nothing was acknowledged")
-        }
-    }
-
-    /// Another writer stored one of the batch's report ids while this one was writing.
-    struct DuplicateRace: Error {}
 
     // MARK: Writing
 
@@ -505,50 +330,6 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         catalogSeen.insert("\(stream)#\(seq)")
         let event = LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
         return (seq, false, event)
-    }
-
-    // MARK: Reading
-
-    private func stored(from: UInt64, limit: Int) throws -> [(seq: UInt64, type: String, topic: String, event: StoredEvent)] {
-        guard connection != nil else { throw ProtocolError(.unavailable, writeProblem ?? "not connected to PostgreSQL") }
-        let rows: [PostgresRow]
-        do {
-            rows = try query(
-                "SELECT seq, type, topic, payload, payload_hash FROM delivery_events WHERE stream = \(stream) AND seq >= \(Int64(clamping: from)) ORDER BY seq LIMIT \(limit)"
-            )
-        } catch {
-            failed(error)
-            throw ProtocolError(.unavailable, writeProblem ?? "PostgreSQL failed")
-        }
-        return try rows.map { row in
-            let (seq, type, topic, payload, hash) = try row.decode((Int64, String, String, Data, String?).self)
-            let event = StoredEvent.read(type: type, payload: Array(payload), hash: hash)
-            if case .unreadable(let problem) = event { setAside(UInt64(clamping: seq), problem) }
-            return (UInt64(clamping: seq), type, topic, event)
-        }
-    }
-
-    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
-        try stored(from: from, limit: limit).map { seq, type, topic, event in event.logged(stream: stream, seq: seq, type: type, topic: topic) }
-    }
-
-    func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry] {
-        try stored(from: from, limit: limit).map { seq, type, _, event in event.entry(seq: seq, type: type) }
-    }
-
-    func superseding(stream repeated: String, seq: UInt64) throws -> Superseding? {
-        guard let row = try query("SELECT slot, reported_at_millis FROM delivery_events WHERE stream = \(repeated) AND seq = \(Int64(seq))").first,
-            let (slot, at) = try? row.decode((Int64?, Int64?).self), let slot, let at
-        else { return nil }
-        // The latest report of the slot in the order of reports, across every writer.
-        var latest: (order: ReportOrder, id: String, stream: String, seq: UInt64)?
-        for row in try query("SELECT report_id, stream, seq, reported_at_millis FROM delivery_events WHERE slot = \(slot)") {
-            let (id, rowStream, rowSeq, millis) = try row.decode((String, String, Int64, Int64).self)
-            let order = ReportOrder(at: millis, stream: ReportOrder.hash(rowStream), seq: UInt64(clamping: rowSeq))
-            if latest.map({ order > $0.order }) ?? true { latest = (order, id, rowStream, UInt64(clamping: rowSeq)) }
-        }
-        guard let latest, latest.order > ReportOrder(at: at, stream: ReportOrder.hash(repeated), seq: seq) else { return nil }
-        return Superseding(id: latest.id, stream: latest.stream, seq: latest.seq)
     }
 
     func close() throws {
