@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "TestSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Services/Bench",
             swiftSettings: swiftSettings

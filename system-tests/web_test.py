@@ -164,6 +164,8 @@ def main():
             phone = browser.new_page(viewport={"width": 375, "height": 800})
             phone.goto(f"http://127.0.0.1:{web}/?level=group&name=hima&period=2025-05")
             phone.wait_for_function("document.getElementById('units').textContent === '45,000'", timeout=20000)
+            # Measured once every panel is drawn (the month table is the last to come).
+            phone.wait_for_selector("#months table", state="attached", timeout=20000)
             check("fits a phone", phone.evaluate("document.documentElement.scrollWidth") <= 376,
                   str(phone.evaluate("document.documentElement.scrollWidth")))
             # Names are text, never markup: a brand named like a script tag and one closing the

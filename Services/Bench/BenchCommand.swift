@@ -43,12 +43,22 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Durable acks for batches of 1, 100 and 1,000 on one ingest.
-    func measureIngest(context: Context, stack: ServiceStack, key: String, label: String, into report: inout Report) throws {
+    /// `baseline`: the plain SQLite loop's rate for batches of 1,000 (`Baseline`), the ratio's base.
+    func measureIngest(context: Context, stack: ServiceStack, key: String, label: String, baseline: Measurement?, into report: inout Report) throws {
         var offset = 0
         for batch in [1, 100, 1000] {
             let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
-            report.add("\(key).batch\(batch)", "\(label), batches of \(batch)", result, unit: "reports/s")
+            let ratio = batch == 1000 ? baseline.map { result.perSecond / $0.perSecond } : nil
+            report.add("\(key).batch\(batch)", "\(label), batches of \(batch)", result, unit: "reports/s", ratio: ratio, ratioOf: "the SQLite loop")
         }
+    }
+
+    /// The plain SQLite loop (`Baseline`), as a row of its own.
+    func measureBaseline(reports: Int, key: String, into report: inout Report) throws -> Baseline.Result {
+        let baseline = try Baseline.sqlite(reports: reports, batch: 1000, prefix: key)
+        report.add("\(key).baseline", "plain SQLite loop: \(reports) reports, batches of 1,000", baseline.stored, unit: "reports/s")
+        report.note(String(format: "\(key).baseline: every monthly total (%d) by one GROUP BY in %.3f s", baseline.months, baseline.totalsSeconds))
+        return baseline
     }
 
     func run() throws {
@@ -61,12 +71,14 @@ struct BenchCommand: ParsableCommand {
         defer { context.terminate() }
 
         if sections.contains("ingest") {
+            // First, before any service runs: the loop a user compares the ingest with.
+            let baseline = try measureBaseline(reports: 100_000, key: "ingest", into: &report).stored
             let stack = try ServiceStack(bin: binary)
             defer { stack.stop() }
             try stack.start(["ingest"])
             try stack.waitReady("ingest", context: context)
             try Sections.putCatalog(context: context, stack: stack)
-            try measureIngest(context: context, stack: stack, key: "ingest", label: "ingest", into: &report)
+            try measureIngest(context: context, stack: stack, key: "ingest", label: "ingest", baseline: baseline, into: &report)
             // The same load with the log in PostgreSQL, in the same run.
             if let postgres = try ThrowawayPostgres() {
                 defer { postgres.stop() }
@@ -75,7 +87,7 @@ struct BenchCommand: ParsableCommand {
                 try pgStack.start(["ingest"], environment: ["DELIVERY_DATABASE_URL": postgres.url])
                 try pgStack.waitReady("ingest", context: context)
                 try Sections.putCatalog(context: context, stack: pgStack)
-                try measureIngest(context: context, stack: pgStack, key: "ingest-postgres", label: "ingest, PostgreSQL log", into: &report)
+                try measureIngest(context: context, stack: pgStack, key: "ingest-postgres", label: "ingest, PostgreSQL log", baseline: baseline, into: &report)
             } else {
                 report.note("ingest-postgres: skipped (no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql)")
             }
@@ -147,8 +159,12 @@ struct BenchCommand: ParsableCommand {
             defer { postgres?.stop() }
             let environment = postgres.map { ["DELIVERY_DATABASE_URL": $0.url] } ?? [:]
             notes.append("volume: the ingest log in \(volumeLog == "postgres" ? "PostgreSQL" : "SQLite")")
+            let baseline = try measureBaseline(reports: volumeReports, key: "volume", into: &report)
             let v = try Volume.run(context: context, bin: binary, reports: volumeReports, batch: 1000, environment: environment) { notes.append($0) }
-            report.add("volume.ack", "volume: \(v.reports) reports, durable acks", Measurement(operations: v.reports, seconds: v.ackSeconds, latenciesNanos: []), unit: "reports/s")
+            report.add(
+                "volume.ack", "volume: \(v.reports) reports, durable acks", Measurement(operations: v.reports, seconds: v.ackSeconds, latenciesNanos: []),
+                unit: "reports/s", ratio: baseline.stored.seconds / v.ackSeconds, ratioOf: "the SQLite loop"
+            )
             report.add(
                 "volume.visible", "volume: until the replica reflects all", Measurement(operations: v.reports, seconds: v.visibleSeconds, latenciesNanos: []),
                 unit: "reports/s", ratio: v.visibleSeconds / v.ackSeconds, ratioOf: "the ack time"

@@ -91,7 +91,7 @@ enum Page {
         table { border-collapse: collapse; margin: .5rem 0; }
         th, td { text-align: left; padding: .2rem .6rem; border-bottom: 1px solid var(--line); }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-        .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        .sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         .legend { display: flex; gap: 1rem; flex-wrap: wrap; font-size: .9rem; }
         #facts li { margin: .25rem 0; }
         @media (max-width: 40rem) { .big { font-size: 1.6rem; } select, input { min-width: 8rem; } }
@@ -148,8 +148,8 @@ enum Page {
               `<text class="value" x="${left + w + 6}" y="${y + 18}">${esc(r.label)}</text></g>`;
           });
           svg += "</svg>";
-          const table = `<table class="sr-only"><caption>${esc(title)}</caption><tr><th>Name</th><th class="num">Units</th><th class="num">Share</th></tr>` +
-            rows.map((r) => `<tr><td>${esc(r.name)}</td><td class="num">${esc(r.units_text)}</td><td class="num">${esc(r.share_text)}</td></tr>`).join("") + "</table>";
+          const table = `<div class="sr-only"><table><caption>${esc(title)}</caption><tr><th>Name</th><th class="num">Units</th><th class="num">Share</th></tr>` +
+            rows.map((r) => `<tr><td>${esc(r.name)}</td><td class="num">${esc(r.units_text)}</td><td class="num">${esc(r.share_text)}</td></tr>`).join("") + "</table></div>";
           return svg + table;
         }
         function max(list, floor) { return Math.max(floor, ...list); }
@@ -177,8 +177,8 @@ enum Page {
           });
           svg += "</svg>";
           const legend = `<p class="legend"><span>● reported</span><span>○ computed from its parts</span><span>≈ approximate or a bound</span><span>gap: no figure</span></p>`;
-          const table = `<table class="sr-only"><caption>${esc(title)}</caption><tr><th>Month</th><th class="num">Units</th><th>Basis</th><th>Qualifier</th></tr>` +
-            points.map((p) => `<tr><td>${esc(p.period)}</td><td class="num">${p.complete ? fmt(p.units) : "no figure"}</td><td>${esc(p.basis)}</td><td>${esc(p.qualifier)}</td></tr>`).join("") + "</table>";
+          const table = `<div class="sr-only"><table><caption>${esc(title)}</caption><tr><th>Month</th><th class="num">Units</th><th>Basis</th><th>Qualifier</th></tr>` +
+            points.map((p) => `<tr><td>${esc(p.period)}</td><td class="num">${p.complete ? fmt(p.units) : "no figure"}</td><td>${esc(p.basis)}</td><td>${esc(p.qualifier)}</td></tr>`).join("") + "</table></div>";
           return svg + legend + table;
         }
 
