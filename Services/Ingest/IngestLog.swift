@@ -184,6 +184,7 @@ final class IngestLog: EventLog {
             // The bytes stored are the bytes the feed and replay carry (`StoredReport`).
             events.append((event, StoredReport.encode(item.report)))
         }
+        let slots = fresh.map { reportSlot($0.1.report) }
         try write { db in
             let statement = try db.makeStatement(
                 sql: """
@@ -191,17 +192,17 @@ final class IngestLog: EventLog {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            for ((event, payload), (_, item)) in zip(events, fresh) {
+            for (((event, payload), (_, item)), slot) in zip(zip(events, fresh), slots) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
-                    ReportValidator.fnv1a(bytes: payload), reportSlot(item.report), Timestamp.millis(item.report.reportedAt),
+                    ReportValidator.fnv1a(bytes: payload), slot, item.reportedAtMillis,
                 ])
             }
         }
         lastSeq = seq
-        for ((event, _), (_, item)) in zip(events, fresh) {
+        for (((event, _), (_, item)), slot) in zip(zip(events, fresh), slots) {
             reportIndex[item.report.id] = (event.seq, item.contentHash)
-            noteLatest(reportSlot(item.report), at: Timestamp.millis(item.report.reportedAt) ?? 0, seq: event.seq)
+            noteLatest(slot, at: item.reportedAtMillis, seq: event.seq)
         }
         reportCount += fresh.count
         return (outcomes, events)

@@ -292,7 +292,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                     binds.append(ByteBuffer(bytes: payload))
                     binds.append(ReportValidator.fnv1a(bytes: payload))
                     binds.append(reportSlot(item.report))
-                    binds.append(Timestamp.millis(item.report.reportedAt) ?? 0)
+                    binds.append(item.reportedAtMillis)
                 }
                 _ = try query(PostgresQuery(unsafeSQL: sql, binds: binds))
             }

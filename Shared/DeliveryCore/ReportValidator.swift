@@ -22,6 +22,8 @@ public enum ReportValidator {
         /// A hash of what the sender gave (not of defaults filled in), to tell a duplicate from
         /// another report under the same id.
         public var contentHash: String
+        /// `reportedAt` in milliseconds since 1970, read once here (the log keeps it beside the row).
+        public var reportedAtMillis: Int64
     }
 
     /// Validates one report of a batch. `receivedAt` fills in a missing `reportedAt`, and a given
@@ -95,7 +97,8 @@ public enum ReportValidator {
         }
 
         let givenTime = try string("reportedAt", required: false, limit: 64)
-        var reportedAt = Timestamp.format(millis: receivedAt)
+        var reportedAt: String
+        var reportedAtMillis = receivedAt
         if let givenTime {
             guard let millis = Timestamp.millis(givenTime) else {
                 throw error(
@@ -113,6 +116,9 @@ public enum ReportValidator {
                 )
             }
             reportedAt = givenTime
+            reportedAtMillis = millis
+        } else {
+            reportedAt = Timestamp.format(millis: receivedAt)
         }
 
         let entity: EntityKey
@@ -134,7 +140,7 @@ public enum ReportValidator {
             id: id, source: source, period: period.description, group: group, brand: brand, model: model,
             units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity)
         )
-        return Validated(report: report, contentHash: hash)
+        return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
     }
 
     /// Resolves a report's names: the deepest level named is the entity, and every level named

@@ -52,13 +52,16 @@ public struct EnvelopeHead: Sendable {
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
     /// The one JSON writer for every message (`CompactJSONEncoder`, with hand-written paths for
-    /// the two events sent by the thousand). A body it cannot write (none of this protocol's can
+    /// the two events sent by the thousand and the ack of a batch, an entry per report). A body it cannot write (none of this protocol's can
     /// fail; a non-finite number would) becomes an `internal` error with the same id, written by
     /// hand, never a crash and never a second encoder's output.
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
         do {
             if let figure = envelope.body as? FigureBody {
                 return try CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
+            }
+            if let result = envelope.body as? SubmitResult {
+                return try CompactJSONEncoder.encodeSubmitResult(type: envelope.type, id: envelope.id, body: result, stream: envelope.stream, seq: envelope.seq)
             }
             if let event = envelope.body as? ReportAcceptedEvent {
                 return try CompactJSONEncoder.encodeReportAccepted(

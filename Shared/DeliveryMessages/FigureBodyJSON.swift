@@ -30,6 +30,31 @@ extension CompactJSONEncoder {
         }
     }
 
+    /// `submit.ok`: one entry per report of the batch (a thousand at a time), written straight.
+    static func encodeSubmitResult(type: String, id: JSONValue, body: SubmitResult, stream: String?, seq: UInt64?) throws -> [UInt8] {
+        try encodeEvent(type: type, id: id, stream: stream, seq: seq, capacity: 64 + body.accepted.count * 96) { out in
+            out.raw(#"{"accepted":["#)
+            for (position, ack) in body.accepted.enumerated() {
+                if position > 0 { out.raw(",") }
+                out.raw(#"{"index":"#)
+                out.writeInteger(ack.index)
+                out.field("id", ack.id)
+                out.field("stream", ack.stream)
+                out.field("seq", ack.seq)
+                out.raw(ack.duplicate ? #","duplicate":true"# : #","duplicate":false"#)
+                if let later = ack.supersededBy {
+                    out.raw(#","supersededBy":{"id":"#)
+                    out.writeString(later.id)
+                    out.field("stream", later.stream)
+                    out.field("seq", later.seq)
+                    out.raw("}")
+                }
+                out.raw("}")
+            }
+            out.raw("]}")
+        }
+    }
+
     /// An envelope around a body written by `writeBody`, with the event's stream and seq.
     private static func encodeEvent(
         type: String, id: JSONValue, stream: String?, seq: UInt64?, capacity: Int, _ writeBody: (Output) -> Void

@@ -24,6 +24,14 @@ import Testing
         try expectSameJSON(Self.report, "report")
         try expectSameJSON(ReportAcceptedEvent(report: Self.report, stream: "ingest-a", seq: 41), "report.accepted")
         try expectSameJSON(SubmitResult(accepted: [SubmitAck(index: 0, id: "a", stream: "ingest-a", seq: 1, duplicate: false)]), "submit.ok")
+        try expectSameJSON(
+            SubmitResult(accepted: [
+                SubmitAck(index: 0, id: "a\"\u{1}é", stream: "ingest-a", seq: UInt64.max, duplicate: false),
+                SubmitAck(index: 7, id: "b", stream: "s", seq: 2, duplicate: true, supersededBy: Superseding(id: "c/d", stream: "t", seq: 9)),
+            ]),
+            "submit.ok with a superseded duplicate"
+        )
+        try expectSameJSON(SubmitResult(accepted: []), "submit.ok of nothing")
         try expectSameJSON(HeartbeatBody(stream: "s", seq: 9, positions: ["ingest-a": 4, "ingest-b": 0]), "heartbeat")
         try expectSameJSON(HeartbeatBody(stream: "s", seq: 9), "heartbeat without positions")
         try expectSameJSON(
