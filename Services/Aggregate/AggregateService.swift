@@ -198,7 +198,7 @@ struct AggregateState {
 
     // MARK: Checkpoints
 
-    var checkpoint: BookCheckpoint { core.checkpoint(groups: settings.groups.sorted()) }
+    var checkpoint: BookCheckpoint { core.checkpoint }
 
     var changedSinceCheckpoint: Bool {
         checkpointed.map { $0.reports != core.book.reportCount || $0.positions != core.positions }

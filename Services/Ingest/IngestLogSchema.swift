@@ -69,9 +69,7 @@ extension IngestLog {
             } catch {
                 throw StartError("cannot bring the log \(path) to schema version \(step.version) (\(step.name)): \(Self.explain(error))")
             }
-            if found > 0 || step.version == schemaVersion {
-                logger.info("log schema", metadata: ["path": "\(path)", "version": "\(step.version)", "step": "\(step.name)"])
-            }
+            logger.info("log schema", metadata: ["path": "\(path)", "version": "\(step.version)", "step": "\(step.name)"])
         }
     }
 }

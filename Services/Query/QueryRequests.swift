@@ -62,12 +62,12 @@ extension ReplicaState {
                 // A waiting query holds its bytes until it is answered: bounded, so that parked
                 // queries cannot take the replica's memory.
                 let pending = ReplicaCore.PendingQuery(request: request, head: head, kind: query)
-                let waiting = core.waiting
+                // (A refused add leaves the queue as it was: its counts are read after it.)
                 guard core.waiting.add(pending, after: after, timeoutMillis: control.timeoutMs, bytes: request.payload.count, now: monotonicMillis())
                 else {
                     core.busyReplies += 1
                     request.reply(
-                        busy("\(waiting.count) queries (\(waiting.bytes) bytes) are already waiting for their positions", id: head.id),
+                        busy("\(core.waiting.count) queries (\(core.waiting.bytes) bytes) are already waiting for their positions", id: head.id),
                         on: router
                     )
                     return

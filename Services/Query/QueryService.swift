@@ -163,6 +163,10 @@ struct ReplicaState {
         }
     }
 
+    /// Publishes what the core returned. Always called with a value already computed (`let out =
+    /// core.apply(…); publish(out, …)`), never `publish(core.apply(…), …)`: a method call on `self`
+    /// takes `self` before its arguments are evaluated, so the core's figures would be held twice
+    /// while `apply` changes them, and copied whole (copy on write) on every batch.
     func publish(_ publications: [Publication], on publisher: Publisher) {
         figuresPublished.increment(by: Int64(publications.count { if case .figure = $0 { true } else { false } }))
         publisher.publish(publications)
@@ -201,12 +205,15 @@ struct ReplicaState {
         }
         source.stream = snapshot.stream
         // The first load of a replica has no subscribers to tell (its stream is new).
-        publish(core.install(snapshot, origin: source.origin, resync: source.loaded), on: publisher)
+        let installed = core.install(snapshot, origin: source.origin, resync: source.loaded)
+        publish(installed, on: publisher)
         source.loaded = true
         // Batches that came while the snapshot was on its way: only the newer ones count.
         for (seq, frames) in core.takeHeld(stream: snapshot.stream) {
             switch source.clone.take(stream: snapshot.stream, seq: seq, heartbeat: false) {
-            case .apply: publish(core.apply(frames: frames, stream: snapshot.stream, seq: seq, origin: source.origin), on: publisher)
+            case .apply:
+                let applied = core.apply(frames: frames, stream: snapshot.stream, seq: seq, origin: source.origin)
+                publish(applied, on: publisher)
             case .skip, .hold: continue
             case .resync(let reason):
                 resynced(source, reason: reason)
@@ -237,7 +244,8 @@ struct ReplicaState {
             let position = source.clone.follower.position
             switch source.clone.take(stream: stream, seq: seq, heartbeat: heartbeat) {
             case .apply:
-                publish(core.apply(frames: frames, stream: stream, seq: seq, origin: source.origin), on: publisher)
+                let applied = core.apply(frames: frames, stream: stream, seq: seq, origin: source.origin)
+                publish(applied, on: publisher)
             case .skip:
                 // A heartbeat at the position carries the ingest positions the stream reflects.
                 if heartbeat, seq == position { core.takeHeartbeat(frames[1], stream: stream) }

@@ -47,8 +47,9 @@ public struct AggregateCore {
 
     // MARK: Checkpoints
 
-    public func checkpoint(groups: [String]) -> BookCheckpoint {
-        BookCheckpoint(book: book, groups: groups, positions: positions, waiting: waiting, skipped: skipped, setAside: setAsideLog.count)
+    /// The state as a checkpoint, for the groups this shard owns.
+    public var checkpoint: BookCheckpoint {
+        BookCheckpoint(book: book, groups: groups.sorted(), positions: positions, waiting: waiting, skipped: skipped, setAside: setAsideLog.count)
     }
 
     /// Takes a checkpoint in: the book, positions and waiting reports as they were.

@@ -130,6 +130,9 @@ public struct SnapshotFetch: Sendable {
     /// Takes one reply from the socket.
     public mutating func take(head: EnvelopeHead, json: [UInt8], attachment: [UInt8]?, now: Int64) -> Outcome {
         guard case .asking(let id, let askedAt, _, var parts) = state, head.id == .string(id) else { return .nothing }
+        // The parts are taken out of the state while they grow: appended to in place, not copied
+        // with every part (each path below sets the state again).
+        state = .wanted
         if !policy.chunked {
             guard head.kind == .snapshotResult, case .success(let whole) = Wire.decodeBody(SnapshotResult.self, from: json),
                 let (stream, position) = whole.positions.first

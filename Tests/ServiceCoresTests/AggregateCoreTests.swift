@@ -108,7 +108,7 @@ import Testing
         for event in events { full.apply(event) }
         var head = AggregateCore(logger: Self.logger, groups: [])
         for event in events.prefix(17) { head.apply(event) }
-        let saved = try BookCheckpoint(decoding: head.checkpoint(groups: []).encoded())
+        let saved = try BookCheckpoint(decoding: head.checkpoint.encoded())
         var restored = AggregateCore(logger: Self.logger, groups: [])
         restored.restore(saved)
         #expect(restored.positions == ["a": 17])
