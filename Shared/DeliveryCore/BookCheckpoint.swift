@@ -5,13 +5,14 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 2; version 1 ordered reports by arrival and is refused): the bytes `DTCK`, a version byte, the body in the compact encoding
+/// File layout (version 3; version 2 had no approximate intervals, version 1 ordered reports by
+/// arrival; both are refused): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
 /// short, of another version, or whose hash does not match is refused as a whole: the caller
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -89,7 +90,7 @@ public struct BookCheckpoint: Sendable {
         for _ in 0..<(try reader.count(minimumBytes: 12)) {
             let stream = try reader.text()
             let seq = try reader.varint()
-            waiting.append((try DeliveryReport(from: &reader), stream, seq))
+            waiting.append((try DeliveryReport(from: &reader, version: InternalLink.version), stream, seq))
         }
         let catalogJSON = Array(try reader.raw())
         var catalog = Catalog()
@@ -197,6 +198,8 @@ extension NodeTable {
                 writer.varint(UInt64(slot.arrival))
                 writer.varint(UInt64(slot.source))
                 writer.choice(slot.qualifier)
+                writer.int(slot.low)
+                writer.int(slot.high)
             }
             writer.int(node.childSum)
             writer.int(Int64(node.childPresent))
@@ -204,6 +207,9 @@ extension NodeTable {
             writer.int(Int64(node.approximate))
             writer.int(Int64(node.atLeast))
             writer.int(Int64(node.atMost))
+            writer.int(node.childLow)
+            writer.int(node.childHigh)
+            writer.int(Int64(node.childOpen))
             writer.varint(UInt64(node.cause))
         }
     }
@@ -225,9 +231,13 @@ extension NodeTable {
                 let arrival = try Self.arrival(&reader, records)
                 let source = try reader.varint()
                 guard arrival != 0, source < UInt64(names) else { throw LinkError("a report slot without its report or source") }
+                let qualifier = try reader.choice(Qualifier.self)
+                let low = try reader.int()
+                let high = try reader.int()
+                guard low <= high else { throw LinkError("a report slot whose low is above its high") }
                 let slot = FigureBook.Slot(
                     units: units, order: table.order(arrival), arrival: arrival,
-                    source: UInt32(source), qualifier: try reader.choice(Qualifier.self)
+                    source: UInt32(source), qualifier: qualifier, interval: Interval(low: low, high: high == .max ? nil : high)
                 )
                 slots.append(slot)
             }
@@ -238,6 +248,9 @@ extension NodeTable {
             node.approximate = try Self.count(&reader)
             node.atLeast = try Self.count(&reader)
             node.atMost = try Self.count(&reader)
+            node.childLow = try reader.int()
+            node.childHigh = try reader.int()
+            node.childOpen = try Self.count(&reader)
             node.cause = try Self.arrival(&reader, records)
             nodes[insert(key)] = node
         }

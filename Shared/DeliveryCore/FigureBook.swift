@@ -62,7 +62,7 @@ public struct FigureBook: FigureStore, Sendable {
         let (arrival, order) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt)
         let slot = Slot(
             units: report.units, order: order, arrival: arrival,
-            source: table.source(report.source), qualifier: report.qualifier
+            source: table.source(report.source), qualifier: report.qualifier, interval: report.interval
         )
         let key = Self.pack(entity, period)
         let position = nodes.insert(key)
@@ -177,8 +177,23 @@ public struct FigureBook: FigureStore, Sendable {
         var arrival: UInt32
         var source: UInt32
         var qualifier: Qualifier
+        /// The report's interval, its high `Int64.max` for none (see `interval`).
+        var low: Int64
+        var high: Int64
 
-        static let empty = Slot(units: 0, order: .none, arrival: 0, source: 0, qualifier: .exact)
+        init(units: Int64, order: ReportOrder, arrival: UInt32, source: UInt32, qualifier: Qualifier, interval: Interval) {
+            self.units = units
+            self.order = order
+            self.arrival = arrival
+            self.source = source
+            self.qualifier = qualifier
+            low = interval.low
+            high = interval.high ?? .max
+        }
+
+        static let empty = Slot(units: 0, order: .none, arrival: 0, source: 0, qualifier: .exact, interval: Interval(low: 0, high: 0))
+
+        var interval: Interval { Interval(low: low, high: high == .max ? nil : high) }
 
         func isLater(than other: Slot) -> Bool {
             order > other.order
@@ -191,6 +206,25 @@ public struct FigureBook: FigureStore, Sendable {
         var units: Int64 = 0
         var qualifier = Qualifier.exact
         var complete = false
+        /// The least and the most the figure can be (`Interval`; high `Int64.max` for none).
+        var low: Int64 = 0
+        var high: Int64 = 0
+
+        init() {}
+
+        init(present: Bool, units: Int64, qualifier: Qualifier, complete: Bool, interval: Interval) {
+            self.present = present
+            self.units = units
+            self.qualifier = qualifier
+            self.complete = complete
+            low = interval.low
+            high = interval.high ?? .max
+        }
+
+        /// The interval of a figure with these units and qualifier; an approximate one's own.
+        var interval: Interval {
+            qualifier == .approximate ? Interval(low: low, high: high == .max ? nil : high) : Interval.of(units, qualifier)
+        }
     }
 
     /// A figure: the latest report of each source (the first inline, others beside it), and the
@@ -204,6 +238,11 @@ public struct FigureBook: FigureStore, Sendable {
         var approximate: Int32 = 0
         var atLeast: Int32 = 0
         var atMost: Int32 = 0
+        /// The sums of the children's lows and highs, and how many children have no high: the
+        /// interval of an approximate sum.
+        var childLow: Int64 = 0
+        var childHigh: Int64 = 0
+        var childOpen: Int32 = 0
         /// The arrival number of the report that changed it last; 0 for none.
         var cause: UInt32 = 0
 
@@ -261,7 +300,7 @@ public struct FigureBook: FigureStore, Sendable {
 
         func contribution(_ kind: Period.Kind) -> Contribution {
             if let chosen {
-                return Contribution(present: true, units: chosen.units, qualifier: chosen.qualifier, complete: true)
+                return Contribution(present: true, units: chosen.units, qualifier: chosen.qualifier, complete: true, interval: chosen.interval)
             }
             guard childPresent > 0 else { return Contribution() }
             let complete: Bool
@@ -270,7 +309,12 @@ public struct FigureBook: FigureStore, Sendable {
             case .quarter: complete = childComplete == 3
             case .year: complete = childComplete == 4
             }
-            return Contribution(present: true, units: childSum, qualifier: childQualifier, complete: complete)
+            return Contribution(present: true, units: childSum, qualifier: childQualifier, complete: complete, interval: childInterval)
+        }
+
+        /// The interval of the children's sum.
+        var childInterval: Interval {
+            childQualifier == .approximate ? Interval(low: childLow, high: childOpen > 0 ? nil : childHigh) : Interval.of(childSum, childQualifier)
         }
 
         /// This node's figure as the internal links carry it; nil while nothing is reported or summed.
@@ -293,7 +337,8 @@ public struct FigureBook: FigureStore, Sendable {
                 computed: computed,
                 computedQualifier: computed == nil ? nil : childQualifier,
                 complete: value.complete,
-                sources: slots.map(table.sourceFigure).sorted { $0.source < $1.source }
+                sources: slots.map(table.sourceFigure).sorted { $0.source < $1.source },
+                interval: value.interval
             )
         }
 
@@ -316,6 +361,14 @@ public struct FigureBook: FigureStore, Sendable {
             childPresent += sign
             childSum = sign > 0 ? childSum.saturatingAdding(part.units) : childSum.saturatingSubtracting(part.units)
             if part.complete { childComplete += sign }
+            let interval = part.interval
+            if sign > 0 {
+                childLow = childLow.saturatingAdding(interval.low)
+                if let high = interval.high { childHigh = childHigh.saturatingAdding(high) } else { childOpen += 1 }
+            } else {
+                childLow = childLow.saturatingSubtracting(interval.low)
+                if let high = interval.high { childHigh = childHigh.saturatingSubtracting(high) } else { childOpen -= 1 }
+            }
             switch part.qualifier {
             case .exact: break
             case .approximate: approximate += sign

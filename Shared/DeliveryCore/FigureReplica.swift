@@ -28,7 +28,9 @@ public struct FigureReplica: FigureStore, Sendable {
     public func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary? {
         guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
         let stored = figures.nodes[position]
-        return FigureSummary(units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete)
+        return FigureSummary(
+            units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete, interval: stored.interval
+        )
     }
 
     public func figure(_ entity: EntityKey, _ period: Period) -> FigureBody? {
@@ -225,6 +227,9 @@ struct StoredFigure: Sendable, Equatable {
         var stream: UInt32
         var stamp: UInt32
         var qualifier: Qualifier
+        /// An approximate report's interval (`StoredFigure.none` for no value).
+        var low: Int64
+        var high: Int64
     }
 
     var units: Int64
@@ -240,6 +245,9 @@ struct StoredFigure: Sendable, Equatable {
     var reportedQualifier: Qualifier?
     var computedQualifier: Qualifier?
     var complete: Bool
+    /// An approximate figure's interval as it came (`none` for no value).
+    var low: Int64
+    var high: Int64
     /// Which aggregate it came from (the replica's index of it), so that a resync from that one
     /// removes what its new snapshot no longer has.
     var origin: UInt8 = 0
@@ -262,14 +270,21 @@ struct StoredFigure: Sendable, Equatable {
         reportedQualifier = figure.reportedQualifier
         computedQualifier = figure.computedQualifier
         complete = figure.complete
+        low = figure.low ?? Self.none
+        high = figure.high ?? Self.none
         var sources = figure.sources.map { source in
             Source(
                 units: source.units, seq: source.seq, reportId: source.reportId, source: names.index(source.source),
-                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier
+                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier,
+                low: source.low ?? Self.none, high: source.high ?? Self.none
             )
         }
         first = sources.isEmpty ? nil : sources.removeFirst()
         others = sources
+    }
+
+    var interval: Interval {
+        FigureBody.wireInterval(units, qualifier, low: low == Self.none ? nil : low, high: high == Self.none ? nil : high)
     }
 
     func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner) -> FigureBody {
@@ -288,9 +303,14 @@ struct StoredFigure: Sendable, Equatable {
                 SourceFigure(
                     source: names.value(source.source), units: source.units, qualifier: source.qualifier,
                     reportedAt: names.value(source.stamp), reportId: source.reportId, stream: names.value(source.stream),
-                    seq: source.seq
+                    seq: source.seq,
+                    interval: FigureBody.wireInterval(
+                        source.units, source.qualifier, low: source.low == Self.none ? nil : source.low,
+                        high: source.high == Self.none ? nil : source.high
+                    )
                 )
-            }
+            },
+            interval: interval
         )
     }
 }

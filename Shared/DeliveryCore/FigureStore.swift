@@ -18,18 +18,21 @@ public struct FigureSummary: Sendable, Hashable {
     public var qualifier: Qualifier
     public var basis: Basis
     public var complete: Bool
+    /// The least and the most it can be.
+    public var interval: Interval
 
-    public init(units: Int64, qualifier: Qualifier, basis: Basis, complete: Bool) {
+    public init(units: Int64, qualifier: Qualifier, basis: Basis, complete: Bool, interval: Interval? = nil) {
         self.units = units
         self.qualifier = qualifier
         self.basis = basis
         self.complete = complete
+        self.interval = interval ?? Interval.of(units, qualifier)
     }
 }
 
 extension FigureStore {
     public func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary? {
-        figure(entity, period).map { FigureSummary(units: $0.units, qualifier: $0.qualifier, basis: $0.basis, complete: $0.complete) }
+        figure(entity, period).map { FigureSummary(units: $0.units, qualifier: $0.qualifier, basis: $0.basis, complete: $0.complete, interval: $0.interval) }
     }
 
     public var earliestMonth: Period? { nil }

@@ -19,7 +19,7 @@ public struct MarketBook: Sendable {
     /// the market's quarters and years are summed from its own months.
     public mutating func takeGroup(_ figure: FigureRecord, key: FigureKey) -> [Period] {
         guard key.entity.level == .group, key.period.kind == .month else { return [] }
-        let new = FigureBook.Contribution(present: true, units: figure.units, qualifier: figure.qualifier, complete: true)
+        let new = FigureBook.Contribution(present: true, units: figure.units, qualifier: figure.qualifier, complete: true, interval: figure.interval)
         let old = groupMonths[key] ?? FigureBook.Contribution()
         guard old != new else { return [] }
         groupMonths[key] = new
@@ -39,12 +39,13 @@ public struct MarketBook: Sendable {
             return takeCauseOnly(figure.cause, period: period)
         }
         if let node = nodes[period], node.slots.map(table.sourceFigure).sorted(by: { $0.source < $1.source }) == figure.sources {
-            return []
+            // The same reports; the cause may still be later (a change below, in this shard's groups).
+            return takeCauseOnly(figure.cause, period: period)
         }
         // Each source's report where the report order puts it: the same choice as the shard's.
         let slots = figure.sources.map { source in
             let (arrival, order) = table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt)
-            return FigureBook.Slot(units: source.units, order: order, arrival: arrival, source: table.source(source.source), qualifier: source.qualifier)
+            return FigureBook.Slot(units: source.units, order: order, arrival: arrival, source: table.source(source.source), qualifier: source.qualifier, interval: source.interval)
         }
         return update(period, cause: figure.cause) { $0.replaceSlots(slots) }
     }

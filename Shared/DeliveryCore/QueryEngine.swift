@@ -37,7 +37,10 @@ public struct QueryEngine<Store: FigureStore> {
 
     func value(_ entity: EntityKey, _ period: Period) -> FigureValue {
         guard let figure = store.summary(entity, period) else { return .none }
-        return FigureValue(present: true, units: figure.units, qualifier: figure.qualifier, basis: figure.basis, complete: figure.complete)
+        return FigureValue(
+            present: true, units: figure.units, qualifier: figure.qualifier, basis: figure.basis, complete: figure.complete,
+            interval: figure.interval
+        )
     }
 
     /// The figure from one source's reports alone: its report where it has one, else the sum of
@@ -45,7 +48,7 @@ public struct QueryEngine<Store: FigureStore> {
     func value(_ entity: EntityKey, _ period: Period, source: String) -> FigureValue {
         let figure = store.figure(entity, period)
         if let slot = figure?.sources.first(where: { $0.source.lowercased() == source.lowercased() }) {
-            return FigureValue(present: true, units: slot.units, qualifier: slot.qualifier, basis: .reported, complete: true)
+            return FigureValue(present: true, units: slot.units, qualifier: slot.qualifier, basis: .reported, complete: true, interval: slot.interval)
         }
         guard figure != nil else { return .none }
         let parts: [FigureValue]
@@ -57,8 +60,7 @@ public struct QueryEngine<Store: FigureStore> {
         for part in parts {
             if part.present {
                 sum.present = true
-                sum.units = sum.units.saturatingAdding(part.units)
-                sum.qualifier = sum.qualifier.combined(with: part.qualifier)
+                sum.add(part)
             }
             if !part.present || !part.complete { sum.complete = false }
         }
@@ -89,6 +91,28 @@ struct FigureValue {
     var qualifier: Qualifier
     var basis: Basis
     var complete: Bool
+    /// The least and the most it can be; every comparison is decided by it.
+    var interval: Interval
+
+    init(present: Bool, units: Int64, qualifier: Qualifier, basis: Basis, complete: Bool, interval: Interval? = nil) {
+        self.present = present
+        self.units = units
+        self.qualifier = qualifier
+        self.basis = basis
+        self.complete = complete
+        self.interval = interval ?? Interval.of(units, qualifier)
+    }
 
     static let none = FigureValue(present: false, units: 0, qualifier: .exact, basis: .computed, complete: false)
+
+    /// Adds a part: its units, its qualifier (`Qualifier.combined`) and its interval.
+    mutating func add(_ part: FigureValue) {
+        units = units.saturatingAdding(part.units)
+        qualifier = qualifier.combined(with: part.qualifier)
+        interval = interval.adding(part.interval)
+    }
+
+    /// The interval's wire fields: only an approximate value states them.
+    var low: Int64? { qualifier == .approximate ? interval.low : nil }
+    var high: Int64? { qualifier == .approximate ? interval.high : nil }
 }

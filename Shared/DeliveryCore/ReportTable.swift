@@ -72,7 +72,7 @@ struct ReportTable: Sendable {
         return SourceFigure(
             source: names.value(slot.source), units: slot.units, qualifier: slot.qualifier,
             reportedAt: stamps.value(record.stamp), reportId: record.reportId ?? "", stream: names.value(record.stream),
-            seq: record.seq
+            seq: record.seq, interval: slot.interval
         )
     }
 }

@@ -67,22 +67,27 @@ public enum ReportValidator {
         let note = try string("note", required: false, limit: maxNoteLength)
         let givenID = try string("id", required: false, limit: 256)
 
-        let units: Int64
-        switch fields["units"] {
-        case nil, .null?:
-            throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
-        case .int(let value)?:
-            guard value >= 0 else { throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)") }
-            guard value <= maxUnits else { throw error(.invalidReport, index, "units", tooManyUnits("\(value)")) }
-            units = value
-        case .double(let value)?:
-            guard value >= 0, value.rounded() == value, value.isFinite else {
-                throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(value)")
+        /// A whole number of units, 0 to `maxUnits`; nil when absent.
+        func count(_ name: String) throws(ProtocolError) -> Int64? {
+            switch fields[name] {
+            case nil, .null?:
+                return nil
+            case .int(let value)?:
+                guard value >= 0 else { throw error(.invalidReport, index, name, "\(name) must be a whole number >= 0, not \(value)") }
+                guard value <= maxUnits else { throw error(.invalidReport, index, name, tooMany(name, "\(value)")) }
+                return value
+            case .double(let value)?:
+                guard value >= 0, value.rounded() == value, value.isFinite else {
+                    throw error(.invalidReport, index, name, "\(name) must be a whole number >= 0, not \(value)")
+                }
+                guard value <= Double(maxUnits) else { throw error(.invalidReport, index, name, tooMany(name, "\(value)")) }
+                return Int64(value)
+            case let other?:
+                throw error(.invalidReport, index, name, "\(name) must be a whole number >= 0, not \(other.kind)")
             }
-            guard value <= Double(maxUnits) else { throw error(.invalidReport, index, "units", tooManyUnits("\(value)")) }
-            units = Int64(value)
-        case let other?:
-            throw error(.invalidReport, index, "units", "units must be a whole number >= 0, not \(other.kind)")
+        }
+        guard let units = try count("units") else {
+            throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
         }
 
         var qualifier = Qualifier.exact
@@ -95,6 +100,9 @@ public enum ReportValidator {
             }
             qualifier = parsed
         }
+        let (low, high) = try statedInterval(
+            units: units, qualifier: qualifier, tolerance: try count("tolerance"), low: try count("low"), high: try count("high"), index: index
+        )
 
         let givenTime = try string("reportedAt", required: false, limit: 64)
         var reportedAt: String
@@ -134,11 +142,13 @@ public enum ReportValidator {
         var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
         content += "|group=\(group ?? "")|brand=\(brand ?? "")|model=\(model ?? "")"
         content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
+        // Only a stated interval is hashed, so that every report without one keeps its id.
+        if let low, let high { content += "|low=\(low)|high=\(high)" }
         let hash = fnv1a(content)
         let id = givenID ?? "r-" + hash
         let report = DeliveryReport(
             id: id, source: source, period: period.description, group: group, brand: brand, model: model,
-            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity)
+            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high
         )
         return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
     }
@@ -200,8 +210,34 @@ public enum ReportValidator {
         }
     }
 
-    private static func tooManyUnits(_ value: String) -> String {
-        "units must be at most \(maxUnits) (no delivery figure is larger), not \(value)"
+    private static func tooMany(_ name: String, _ value: String) -> String {
+        "\(name) must be at most \(maxUnits) (no delivery figure is larger), not \(value)"
+    }
+
+    /// An approximate report's own interval (docs/PROTOCOL.md, "Approximate figures"):
+    /// `tolerance` (units either side) or `low` and/or `high` (a side not given is its digits'
+    /// one); nil, nil when none is stated.
+    static func statedInterval(
+        units: Int64, qualifier: Qualifier, tolerance: Int64?, low: Int64?, high: Int64?, index: Int
+    ) throws(ProtocolError) -> (Int64?, Int64?) {
+        guard tolerance != nil || low != nil || high != nil else { return (nil, nil) }
+        let field = tolerance != nil ? "tolerance" : low != nil ? "low" : "high"
+        guard qualifier == .approximate else {
+            throw error(
+                .invalidReport, index, field,
+                "\(field) states how far an approximate figure may be off: it needs qualifier approximate, not \(qualifier.rawValue)"
+            )
+        }
+        if let tolerance {
+            guard low == nil, high == nil else {
+                throw error(.invalidReport, index, "tolerance", "give tolerance or low/high, not both")
+            }
+            return (max(0, units - tolerance), units + tolerance)
+        }
+        if let low, low > units { throw error(.invalidReport, index, "low", "low must be at most units (\(units)), not \(low)") }
+        if let high, high < units { throw error(.invalidReport, index, "high", "high must be at least units (\(units)), not \(high)") }
+        let digits = Interval.approximate(units)
+        return (low ?? digits.low, high ?? digits.high ?? units)
     }
 
     /// Why a stored report cannot be applied to figures, or nil when it can. A follower asks this

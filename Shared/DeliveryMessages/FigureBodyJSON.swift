@@ -24,6 +24,8 @@ extension CompactJSONEncoder {
             if let note = report.note { out.field("note", note) }
             out.raw(#","entity":"#)
             out.writeEntity(report.entity)
+            if let low = report.low { out.field("low", low) }
+            if let high = report.high { out.field("high", high) }
             out.field("stream", body.stream)
             out.field("seq", body.seq)
             out.raw("}")
@@ -144,8 +146,13 @@ extension CompactJSONEncoder.Output {
             field("reportId", source.reportId)
             field("stream", source.stream)
             field("seq", source.seq)
+            if let low = source.low { field("low", low) }
+            if let high = source.high { field("high", high) }
             raw("}")
         }
-        raw("]}")
+        raw("]")
+        if let low = figure.low { field("low", low) }
+        if let high = figure.high { field("high", high) }
+        raw("}")
     }
 }

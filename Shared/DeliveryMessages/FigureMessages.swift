@@ -24,10 +24,13 @@ public struct SourceFigure: Codable, Sendable, Hashable {
     public var reportId: String
     public var stream: String
     public var seq: UInt64
+    /// *Extension*: an approximate report's interval (high absent: no upper bound).
+    public var low: Int64?
+    public var high: Int64?
 
     public init(
         source: String, units: Int64, qualifier: Qualifier, reportedAt: String, reportId: String, stream: String,
-        seq: UInt64
+        seq: UInt64, interval: Interval? = nil
     ) {
         self.source = source
         self.units = units
@@ -36,7 +39,11 @@ public struct SourceFigure: Codable, Sendable, Hashable {
         self.reportId = reportId
         self.stream = stream
         self.seq = seq
+        (low, high) = FigureBody.wireBounds(qualifier, interval)
     }
+
+    /// The least and the most the report says the figure is.
+    public var interval: Interval { FigureBody.wireInterval(units, qualifier, low: low, high: high) }
 }
 
 /// The body of `figure.changed`, and one entry of a snapshot: a figure for an entity and period.
@@ -61,11 +68,15 @@ public struct FigureBody: Codable, Sendable, Hashable {
     /// For a computed quarter or year: whether every month in it has a figure.
     public var complete: Bool
     public var sources: [SourceFigure]
+    /// *Extension*: an approximate figure's interval, the least and the most it can be (`high`
+    /// absent: no upper bound); absent for other qualifiers, whose interval the qualifier gives.
+    public var low: Int64?
+    public var high: Int64?
 
     public init(
         entity: EntityRef, period: String, units: Int64, previous: Int64, basis: Basis, qualifier: Qualifier,
         cause: Cause?, source: String?, reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?,
-        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure]
+        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure], interval: Interval? = nil
     ) {
         self.entity = entity
         self.period = period
@@ -81,6 +92,21 @@ public struct FigureBody: Codable, Sendable, Hashable {
         self.computedQualifier = computedQualifier
         self.complete = complete
         self.sources = sources
+        (low, high) = Self.wireBounds(qualifier, interval)
+    }
+
+    /// The least and the most the figure can be.
+    public var interval: Interval { Self.wireInterval(units, qualifier, low: low, high: high) }
+
+    /// The wire fields of an interval: only an approximate figure states them.
+    public static func wireBounds(_ qualifier: Qualifier, _ interval: Interval?) -> (Int64?, Int64?) {
+        guard qualifier == .approximate, let interval else { return (nil, nil) }
+        return (interval.low, interval.high)
+    }
+
+    /// The interval the wire fields give: an approximate figure without them has its digits' one.
+    public static func wireInterval(_ units: Int64, _ qualifier: Qualifier, low: Int64?, high: Int64?) -> Interval {
+        Interval.of(units, qualifier, stated: low.map { Interval(low: $0, high: high) })
     }
 }
 

@@ -13,10 +13,14 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     public var note: String?
     /// The catalog entity the names resolved to.
     public var entity: EntityRef
+    /// *Extension*: an approximate report's own interval, both or neither (nil: the one its digits
+    /// give, `Interval.approximate`).
+    public var low: Int64?
+    public var high: Int64?
 
     public init(
         id: String, source: String, period: String, group: String?, brand: String?, model: String?,
-        units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef
+        units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef, low: Int64? = nil, high: Int64? = nil
     ) {
         self.id = id
         self.source = source
@@ -29,6 +33,13 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
         self.reportedAt = reportedAt
         self.note = note
         self.entity = entity
+        self.low = low
+        self.high = high
+    }
+
+    /// The least and the most the report says the figure is.
+    public var interval: Interval {
+        Interval.of(units, qualifier, stated: low.map { Interval(low: $0, high: high) })
     }
 }
 

@@ -1,9 +1,12 @@
 /// What the internal links carry (docs/PROTOCOL.md, "Internal links"), in the compact encoding
-/// of `BinaryWriter`. Version 1 of each layout starts with its own tag byte, so that a reader
+/// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes and reads.
-    public static let version: UInt8 = 1
+    /// The version this build writes. Version 2 added approximate intervals (a report's stated
+    /// `low`/`high`, a figure's and its sources' intervals); version 1, which logs written before
+    /// hold, is still read.
+    public static let version: UInt8 = 2
+    public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
     public static let figureListTag: UInt8 = 0xD1
@@ -26,11 +29,14 @@ public struct FigureRecord: Sendable, Hashable {
     public var computedQualifier: Qualifier?
     public var complete: Bool
     public var sources: [SourceFigure]
+    /// An approximate figure's interval (see `FigureBody.low`).
+    public var low: Int64?
+    public var high: Int64?
 
     public init(
         level: Level, id: String, period: String, units: Int64, basis: Basis, qualifier: Qualifier, cause: Cause?, source: String?,
         reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?, computedQualifier: Qualifier?, complete: Bool,
-        sources: [SourceFigure]
+        sources: [SourceFigure], interval: Interval? = nil
     ) {
         self.level = level
         self.id = id
@@ -46,6 +52,7 @@ public struct FigureRecord: Sendable, Hashable {
         self.computedQualifier = computedQualifier
         self.complete = complete
         self.sources = sources
+        (low, high) = FigureBody.wireBounds(qualifier, interval)
     }
 
     public init(_ body: FigureBody) {
@@ -63,14 +70,19 @@ public struct FigureRecord: Sendable, Hashable {
         computedQualifier = body.computedQualifier
         complete = body.complete
         sources = body.sources
+        low = body.low
+        high = body.high
     }
+
+    /// The least and the most the figure can be.
+    public var interval: Interval { FigureBody.wireInterval(units, qualifier, low: low, high: high) }
 
     /// The `figure.changed` body, with the entity named by the catalog.
     public func body(entity: EntityRef, previous: Int64) -> FigureBody {
         FigureBody(
             entity: entity, period: period, units: units, previous: previous, basis: basis, qualifier: qualifier, cause: cause,
             source: source, reported: reported, reportedQualifier: reportedQualifier, computed: computed,
-            computedQualifier: computedQualifier, complete: complete, sources: sources
+            computedQualifier: computedQualifier, complete: complete, sources: sources, interval: interval
         )
     }
 
@@ -96,6 +108,8 @@ public struct FigureRecord: Sendable, Hashable {
         writer.optionalInt(computed)
         Self.writeOptional(computedQualifier, to: &writer)
         writer.bool(complete)
+        writer.optionalInt(low)
+        writer.optionalInt(high)
         writer.varint(UInt64(sources.count))
         for source in sources {
             writer.string(source.source)
@@ -105,10 +119,12 @@ public struct FigureRecord: Sendable, Hashable {
             writer.text(source.reportId)
             writer.string(source.stream)
             writer.varint(source.seq)
+            writer.optionalInt(source.low)
+            writer.optionalInt(source.high)
         }
     }
 
-    init(from reader: inout BinaryReader) throws(LinkError) {
+    init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
         level = try reader.choice(Level.self)
         id = try reader.string()
         period = try reader.string()
@@ -128,19 +144,31 @@ public struct FigureRecord: Sendable, Hashable {
         computed = try reader.optionalInt()
         computedQualifier = try Self.readOptional(&reader)
         complete = try reader.bool()
+        let intervals = version >= 2
+        (low, high) = intervals ? try Self.readInterval(&reader, qualifier) : (nil, nil)
         var sources: [SourceFigure] = []
         let count = try reader.count(minimumBytes: 7)
         sources.reserveCapacity(count)
         for _ in 0..<count {
-            sources.append(
-                SourceFigure(
-                    source: try reader.string(), units: try reader.int(), qualifier: try reader.choice(Qualifier.self),
-                    reportedAt: try reader.string(), reportId: try reader.text(), stream: try reader.string(),
-                    seq: try reader.varint()
-                )
+            var source = SourceFigure(
+                source: try reader.string(), units: try reader.int(), qualifier: try reader.choice(Qualifier.self),
+                reportedAt: try reader.string(), reportId: try reader.text(), stream: try reader.string(),
+                seq: try reader.varint()
             )
+            if intervals { (source.low, source.high) = try Self.readInterval(&reader, source.qualifier) }
+            sources.append(source)
         }
         self.sources = sources
+    }
+
+    /// An interval's two optional ints, refused where the qualifier has none or they disagree.
+    static func readInterval(_ reader: inout BinaryReader, _ qualifier: Qualifier) throws(LinkError) -> (Int64?, Int64?) {
+        let low = try reader.optionalInt()
+        let high = try reader.optionalInt()
+        guard qualifier == .approximate || (low == nil && high == nil) else { throw LinkError("an interval on a \(qualifier.rawValue) figure") }
+        guard low != nil || high == nil else { throw LinkError("an interval with a high and no low") }
+        if let low, let high, low > high { throw LinkError("an interval whose low \(low) is above its high \(high)") }
+        return (low, high)
     }
 
     private static func writeOptional(_ value: Qualifier?, to writer: inout BinaryWriter) {
@@ -200,7 +228,7 @@ public struct FigureBatch: Sendable {
 
     public init(decoding bytes: [UInt8]) throws(LinkError) {
         var reader = BinaryReader(bytes)
-        try InternalLink.expect(InternalLink.figureBatchTag, "figure.batch", in: &reader)
+        let version = try InternalLink.expect(InternalLink.figureBatchTag, "figure.batch", in: &reader)
         upstream = [:]
         for _ in 0..<(try reader.count(minimumBytes: 2)) {
             upstream[try reader.string()] = try reader.varint()
@@ -218,11 +246,11 @@ public struct FigureBatch: Sendable {
         reports = []
         let reportCount = try reader.count(minimumBytes: 12)
         reports.reserveCapacity(reportCount)
-        for _ in 0..<reportCount { reports.append(try ReportAcceptedEvent(from: &reader)) }
+        for _ in 0..<reportCount { reports.append(try ReportAcceptedEvent(from: &reader, version: version)) }
         figures = []
         let figureCount = try reader.count(minimumBytes: 12)
         figures.reserveCapacity(figureCount)
-        for _ in 0..<figureCount { figures.append(try FigureRecord(from: &reader)) }
+        for _ in 0..<figureCount { figures.append(try FigureRecord(from: &reader, version: version)) }
         guard reader.atEnd else { throw LinkError("bytes left after the batch") }
     }
 }
@@ -240,24 +268,27 @@ public enum FigureList {
 
     public static func decode(_ bytes: [UInt8]) throws(LinkError) -> [FigureRecord] {
         var reader = BinaryReader(bytes)
-        try InternalLink.expect(InternalLink.figureListTag, "figure list", in: &reader)
+        let version = try InternalLink.expect(InternalLink.figureListTag, "figure list", in: &reader)
         var figures: [FigureRecord] = []
         let count = try reader.count(minimumBytes: 12)
         figures.reserveCapacity(count)
-        for _ in 0..<count { figures.append(try FigureRecord(from: &reader)) }
+        for _ in 0..<count { figures.append(try FigureRecord(from: &reader, version: version)) }
         guard reader.atEnd else { throw LinkError("bytes left after the figures") }
         return figures
     }
 }
 
 extension InternalLink {
-    static func expect(_ tag: UInt8, _ name: String, in reader: inout BinaryReader) throws(LinkError) {
+    /// Reads a layout's tag and version; returns the version (`oldestVersion`…`version`).
+    @discardableResult
+    static func expect(_ tag: UInt8, _ name: String, in reader: inout BinaryReader) throws(LinkError) -> UInt8 {
         let found = try reader.byte()
         guard found == tag else { throw LinkError("not a \(name) (tag \(found))") }
         let version = try reader.byte()
-        guard version == InternalLink.version else {
-            throw LinkError("a \(name) of version \(version); this build reads version \(InternalLink.version)")
+        guard (InternalLink.oldestVersion...InternalLink.version).contains(version) else {
+            throw LinkError("a \(name) of version \(version); this build reads versions \(InternalLink.oldestVersion) to \(InternalLink.version)")
         }
+        return version
     }
 }
 
@@ -268,10 +299,10 @@ extension ReportAcceptedEvent {
         report.write(to: &writer)
     }
 
-    init(from reader: inout BinaryReader) throws(LinkError) {
+    init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
         let stream = try reader.string()
         let seq = try reader.varint()
-        self.init(report: try DeliveryReport(from: &reader), stream: stream, seq: seq)
+        self.init(report: try DeliveryReport(from: &reader, version: version), stream: stream, seq: seq)
     }
 }
 
@@ -292,9 +323,12 @@ extension DeliveryReport {
         writer.string(entity.name)
         writer.varint(UInt64(entity.path.count))
         for part in entity.path { writer.string(part) }
+        writer.optionalInt(low)
+        writer.optionalInt(high)
     }
 
-    public init(from reader: inout BinaryReader) throws(LinkError) {
+    /// Reads a report written by `write` in layout `version` (1: without `low`/`high`).
+    public init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
         id = try reader.text()
         source = try reader.string()
         period = try reader.string()
@@ -311,6 +345,13 @@ extension DeliveryReport {
         var path: [String] = []
         for _ in 0..<(try reader.count()) { path.append(try reader.string()) }
         entity = EntityRef(level: level, id: entityId, name: name, path: path)
+        low = nil
+        high = nil
+        if version >= 2 {
+            (low, high) = try FigureRecord.readInterval(&reader, qualifier)
+            guard (low == nil) == (high == nil) else { throw LinkError("a report interval needs both low and high") }
+            if let low, let high, !(low...high).contains(units) { throw LinkError("a report interval \(low)–\(high) without its units \(units)") }
+        }
     }
 }
 
@@ -330,8 +371,8 @@ public enum StoredReport {
 
     public static func decode(_ bytes: [UInt8]) throws(LinkError) -> DeliveryReport {
         var reader = BinaryReader(bytes)
-        try InternalLink.expect(tag, "stored report", in: &reader)
-        let report = try DeliveryReport(from: &reader)
+        let version = try InternalLink.expect(tag, "stored report", in: &reader)
+        let report = try DeliveryReport(from: &reader, version: version)
         guard reader.atEnd else { throw LinkError("bytes left after the report") }
         return report
     }

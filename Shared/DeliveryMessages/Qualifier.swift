@@ -58,3 +58,62 @@ public enum Level: String, Codable, Sendable, Hashable, CaseIterable, Comparable
         }
     }
 }
+
+/// The least and the most a figure can be (docs/PROTOCOL.md, "Approximate figures"): an exact
+/// figure is its units, an `atLeast` figure has no upper bound, an `atMost` one goes down to 0,
+/// and an approximate one lies within a margin either side, stated by its report or else read from
+/// its digits. Comparisons are decided by intervals: certain when they do not overlap.
+public struct Interval: Sendable, Hashable {
+    public var low: Int64
+    /// nil: no upper bound.
+    public var high: Int64?
+
+    public init(low: Int64, high: Int64?) {
+        self.low = low
+        self.high = high
+    }
+
+    /// The interval of a figure of `units` with `qualifier`; `stated` is an approximate figure's
+    /// own interval (nil: the one its digits give, `approximate(_:)`).
+    public static func of(_ units: Int64, _ qualifier: Qualifier, stated: Interval? = nil) -> Interval {
+        switch qualifier {
+        case .exact: Interval(low: units, high: units)
+        case .atLeast: Interval(low: units, high: nil)
+        case .atMost: Interval(low: 0, high: units)
+        case .approximate: stated ?? approximate(units)
+        }
+    }
+
+    /// What "about `units`" means: plus or minus half the unit of its last non-zero digit (47,800:
+    /// ±50), widened to at least 1 % of it, rounded up (47,800: ±478), never below 0.
+    public static func approximate(_ units: Int64) -> Interval {
+        guard units > 0 else { return Interval(low: 0, high: 0) }
+        var place: Int64 = 1
+        while units % (place * 10) == 0, place <= Int64.max / 100 { place *= 10 }
+        let relative = (units - 1) / 100 + 1  // 1 %, rounded up
+        let margin = max(place / 2, relative)
+        return Interval(low: max(0, units - margin), high: units.addingReportingOverflow(margin).overflow ? nil : units + margin)
+    }
+
+    /// The interval of a sum.
+    public func adding(_ other: Interval) -> Interval {
+        let low = low.addingReportingOverflow(other.low)
+        var high: Int64?
+        if let a = self.high, let b = other.high {
+            let sum = a.addingReportingOverflow(b)
+            high = sum.overflow ? nil : sum.partialValue
+        }
+        return Interval(low: low.overflow ? Int64.max : low.partialValue, high: high)
+    }
+
+    /// Whether every value here is above every value of `other` (true), every value here at or
+    /// below every value there (false), or the two overlap so that it cannot be told (nil).
+    public func above(_ other: Interval) -> Bool? {
+        if let otherHigh = other.high, low > otherHigh { return true }
+        if let high, high <= other.low { return false }
+        return nil
+    }
+
+    /// Whether the interval is one value.
+    public var isPoint: Bool { high == low }
+}

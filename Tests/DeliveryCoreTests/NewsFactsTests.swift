@@ -12,10 +12,12 @@ import Testing
     )
     static let start = Period.month(2020, 1)
 
-    /// One month as reported: units and qualifier (the latest report of the month stands).
+    /// One month as reported: units, qualifier and an approximate month's stated tolerance (the
+    /// latest report of the month stands).
     struct Month {
         var units: Int64
         var qualifier: Qualifier
+        var tolerance: Int64? = nil
     }
 
     /// A random history over 48 months: about one month in six missing, some revised, a tenth
@@ -35,7 +37,14 @@ import Testing
                     case 2: .approximate
                     default: .exact
                     }
-                reports.append(Month(units: Int64.random(in: 0...12, using: &random) * 1000, qualifier: qualifier))
+                if qualifier == .approximate {
+                    // Rounded to hundreds or thousands, half of them with a tolerance of their own.
+                    let units = Bool.random(using: &random) ? Int64.random(in: 0...120, using: &random) * 100 : Int64.random(in: 0...12, using: &random) * 1000
+                    let tolerance = Bool.random(using: &random) ? Int64.random(in: 0...2_500, using: &random) : nil
+                    reports.append(Month(units: units, qualifier: qualifier, tolerance: tolerance))
+                } else {
+                    reports.append(Month(units: Int64.random(in: 0...12, using: &random) * 1000, qualifier: qualifier))
+                }
             }
             months[period] = reports
         }
@@ -51,7 +60,7 @@ import Testing
                 // A later reportedAt for each revision: the last report of a month stands.
                 let report = try report(
                     "r\(seq)", period: period.description, model: "m", units: month.units, qualifier: month.qualifier.rawValue,
-                    reportedAt: "2025-0\(index + 1)-01T00:00:00Z", catalog: book.catalog
+                    reportedAt: "2025-0\(index + 1)-01T00:00:00Z", tolerance: month.tolerance, catalog: book.catalog
                 )
                 book.apply(report, stream: "s", seq: seq)
             }
@@ -70,35 +79,61 @@ import Testing
 
     static func standing(_ history: [Period: [Month]]) -> [Period: Month] { history.compactMapValues(\.last) }
 
+    /// The least and the most a month can be, from PROTOCOL.md's words: exact is its units,
+    /// "at least" has no top, "at most" goes down to 0, "about" is its stated tolerance either side
+    /// or else half the unit of its last non-zero digit, at least 1 % (rounded up).
+    static func bounds(_ month: Month) -> (low: Int64, high: Int64?) {
+        let units = month.units
+        switch month.qualifier {
+        case .exact: return (units, units)
+        case .atLeast: return (units, nil)
+        case .atMost: return (0, units)
+        case .approximate:
+            if let tolerance = month.tolerance { return (max(0, units - tolerance), units + tolerance) }
+            guard units > 0 else { return (0, 0) }
+            let zeros = String(units).reversed().prefix { $0 == "0" }.count
+            let unit = (0..<zeros).reduce(Int64(1)) { value, _ in value * 10 }
+            let margin = max(unit / 2, Int64((Double(units) / 100).rounded(.up)))
+            return (max(0, units - margin), units + margin)
+        }
+    }
+
     /// A month meets "at least n" when its least possible value does, fails when its most possible
     /// value is below n, and otherwise cannot tell.
     static func atLeast(_ month: Month?, _ n: Int64) -> MonthOutcome {
         guard let month else { return .missing }
-        let low: Int64? = month.qualifier == .exact || month.qualifier == .atLeast ? month.units : nil
-        let high: Int64? = month.qualifier == .exact || month.qualifier == .atMost ? month.units : nil
-        if let low, low >= n { return .meets }
+        let (low, high) = bounds(month)
+        if low >= n { return .meets }
         if let high, high < n { return .fails }
         return .uncertain
     }
 
     static func atMost(_ month: Month?, _ n: Int64) -> MonthOutcome {
         guard let month else { return .missing }
-        let low: Int64? = month.qualifier == .exact || month.qualifier == .atLeast ? month.units : nil
-        let high: Int64? = month.qualifier == .exact || month.qualifier == .atMost ? month.units : nil
+        let (low, high) = bounds(month)
         if let high, high <= n { return .meets }
-        if let low, low > n { return .fails }
+        if low > n { return .fails }
         return .uncertain
     }
 
+    /// Up when every value of the month is above every value before; not up when every value is
+    /// at or below; otherwise cannot tell.
     static func up(_ month: Month?, _ before: Month?) -> MonthOutcome {
         guard let month, let before else { return .missing }
-        let low: Int64? = month.qualifier == .exact || month.qualifier == .atLeast ? month.units : nil
-        let high: Int64? = month.qualifier == .exact || month.qualifier == .atMost ? month.units : nil
-        let beforeLow: Int64? = before.qualifier == .exact || before.qualifier == .atLeast ? before.units : nil
-        let beforeHigh: Int64? = before.qualifier == .exact || before.qualifier == .atMost ? before.units : nil
-        if let low, let beforeHigh, low > beforeHigh { return .meets }
-        if let high, let beforeLow, high <= beforeLow { return .fails }
+        let (low, high) = bounds(month)
+        let (beforeLow, beforeHigh) = bounds(before)
+        if let beforeHigh, low > beforeHigh { return .meets }
+        if let high, high <= beforeLow { return .fails }
         return .uncertain
+    }
+
+    /// Whether `a` is above `b` for certain (true), at or below for certain (false), or cannot tell.
+    static func above(_ a: Month, _ b: Month) -> Bool? {
+        switch up(a, b) {
+        case .meets: true
+        case .fails: false
+        default: nil
+        }
     }
 
     enum MonthOutcome: Equatable {
@@ -177,12 +212,22 @@ import Testing
                 #expect(record.firstMonth == (earlier.keys.min() ?? period).description)
                 let top = earlier.values.map(\.units).max()
                 let bottom = earlier.values.map(\.units).min()
-                #expect(record.isHighest == (top.map { current.units > $0 } ?? false))
-                #expect(record.isLowest == (bottom.map { current.units < $0 } ?? false))
+                // A record is above (below) every earlier month for certain.
+                #expect(record.isHighest == (!earlier.isEmpty && earlier.values.allSatisfy { Self.above(current, $0) == true }), "seed \(seed)")
+                #expect(record.isLowest == (!earlier.isEmpty && earlier.values.allSatisfy { Self.above($0, current) == true }), "seed \(seed)")
                 #expect(record.previousHigh?.units == top)
                 #expect(record.previousLow?.units == bottom)
-                #expect(record.highestSince?.period == earlier.filter { $0.value.units > current.units }.keys.max()?.description)
-                #expect(record.lowestSince?.period == earlier.filter { $0.value.units < current.units }.keys.max()?.description)
+                // "Highest since": the latest earlier month higher for certain, with every month
+                // after it at or below for certain (one that may be higher stops the search).
+                let newestFirst = earlier.sorted { $0.key > $1.key }
+                let since = newestFirst.first { Self.above($0.value, current) != false }
+                let higher = since.flatMap { Self.above($0.value, current) == true ? $0 : nil }
+                #expect(record.highestSince?.period == higher?.key.description, "seed \(seed)")
+                let lowSince = newestFirst.first { Self.above(current, $0.value) != false }
+                let lower = lowSince.flatMap { Self.above(current, $0.value) == true ? $0 : nil }
+                #expect(record.lowestSince?.period == lower?.key.description, "seed \(seed)")
+                let approximate = current.qualifier == .approximate || earlier.values.contains { $0.qualifier == .approximate }
+                #expect(record.approximate == (approximate ? true : nil))
             }
             // Cumulative: every month up to the period, the gaps from the first, the crossing.
             let upTo = months.filter { $0.key <= period }.sorted { $0.key < $1.key }

@@ -32,13 +32,19 @@ import Testing
                 ? entities.sorted().randomElement(using: &random)! : models.randomElement(using: &random)!
             let path = catalog.path(of: entity)
             let day = Int.random(in: 10...28, using: &random)
-            return DeliveryReport(
+            var report = DeliveryReport(
                 id: "r\(index)", source: ["CPCA", "CAAM", "Press"].randomElement(using: &random)!,
                 period: periods.randomElement(using: &random)!.description, group: path.first,
                 brand: path.count > 1 ? path[1] : nil, model: path.count > 2 ? path[2] : nil,
                 units: Int64.random(in: 0...40_000, using: &random), qualifier: Qualifier.allCases.randomElement(using: &random)!,
                 reportedAt: "2025-06-\(day)T00:00:00Z", note: nil, entity: catalog.ref(entity)
             )
+            // Half the approximate reports state an interval of their own.
+            if report.qualifier == .approximate, Bool.random(using: &random) {
+                report.low = max(0, report.units - Int64.random(in: 0...3_000, using: &random))
+                report.high = report.units + Int64.random(in: 0...3_000, using: &random)
+            }
+            return report
         }
     }
 

@@ -54,11 +54,13 @@ extension QueryEngine {
             guard previous.present, previous.units > 0 else { continue }
             let growth = Double(current.units) / Double(previous.units) - 1
             let direction: String
+            // Decided by the intervals; a rate from an approximate figure is itself "about".
+            let about = current.qualifier == .approximate || previous.qualifier == .approximate ? "about " : ""
             switch (Self.above(current, previous), Self.above(previous, current)) {
-            case (true?, _): direction = "up \(Words.percent(growth, signed: false))"
-            case (_, true?): direction = "down \(Words.percent(-growth, signed: false))"
+            case (true?, _): direction = "up \(about)\(Words.percent(growth, signed: false))"
+            case (_, true?): direction = "down \(about)\(Words.percent(-growth, signed: false))"
             case (false?, false?): direction = "unchanged"
-            default: continue  // approximate figures: the direction is not known
+            default: continue  // the intervals overlap: the direction is not known
             }
             let against = basis == .mom ? "from \(Words.month(before)) (\(Words.units(previous)))" : "year on year (\(Words.month(before)): \(Words.units(previous)))"
             facts.append(
@@ -264,7 +266,8 @@ extension QueryEngine {
 
     /// The largest round number (one significant digit) at or below a figure's floor.
     static func roundThreshold(_ value: FigureValue) -> Int64? {
-        guard let floor = bounds(value).lower, floor >= 10 else { return nil }
+        let floor = value.interval.low
+        guard floor >= 10 else { return nil }
         var scale: Int64 = 1
         while floor / scale >= 10 { scale *= 10 }
         return floor / scale * scale

@@ -19,20 +19,21 @@ extension QueryEngine {
                 milestone: milestone, crossedIn: nil
             )
         }
-        var total: Int64 = 0
-        var qualifier = Qualifier.exact
+        var sum = FigureValue(present: true, units: 0, qualifier: .exact, basis: .computed, complete: true)
         var crossed: Period?
         for (month, value) in history.reversed() {
-            total = total.saturatingAdding(value.units)
-            qualifier = qualifier.combined(with: value.qualifier)
-            if crossed == nil, let milestone, total >= milestone { crossed = month }
+            sum.add(value)
+            if crossed == nil, let milestone, sum.units >= milestone { crossed = month }
         }
+        let (total, qualifier) = (sum.units, sum.qualifier)
         let held = Set(history.map(\.month))
         let gaps = first.through(period).filter { !held.contains($0) }
-        return CumulativeResult(
+        var result = CumulativeResult(
             entity: ref, period: period.description, from: first.description, units: total, qualifier: qualifier, months: history.count,
             missingMonths: gaps.count, missing: gaps.prefix(24).map(\.description), milestone: milestone, crossedIn: crossed?.description
         )
+        (result.low, result.high) = (sum.low, sum.high)
+        return result
     }
 }
 

@@ -16,12 +16,31 @@ extension QueryEngine {
         }
         let now = value(key, period)
         let before = value(key, previous)
-        return GrowthResult(
+        var result = GrowthResult(
             entity: catalog.ref(key), period: period.description, vs: query.vs,
             growth: before.units > 0 && now.present ? Double(now.units) / Double(before.units) - 1 : nil,
             units: now.units, previousUnits: before.units, previousPeriod: previous.description,
             qualifier: now.qualifier.combined(with: before.qualifier)
         )
+        (result.low, result.high) = (now.low, now.high)
+        (result.previousLow, result.previousHigh) = (before.low, before.high)
+        guard now.present, before.present else { return result }
+        switch (Self.above(now, before), Self.above(before, now)) {
+        case (true?, _): result.direction = "up"
+        case (_, true?): result.direction = "down"
+        case (false?, false?): result.direction = "flat"
+        default: result.direction = "uncertain"
+        }
+        if now.qualifier != .exact || before.qualifier != .exact {
+            // The least growth: the least now over the most before; the most: the most now over the least before.
+            if let beforeHigh = before.interval.high, beforeHigh > 0 {
+                result.growthLow = Double(now.interval.low) / Double(beforeHigh) - 1
+            }
+            if let nowHigh = now.interval.high, before.interval.low > 0 {
+                result.growthHigh = Double(nowHigh) / Double(before.interval.low) - 1
+            }
+        }
+        return result
     }
 }
 

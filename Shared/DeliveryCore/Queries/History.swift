@@ -9,39 +9,26 @@ extension QueryEngine {
     /// How far back records, streaks and cumulative totals look: 50 years of months.
     public static var historyMonths: Int { 600 }
 
-    /// The least and the most a figure can be: an exact figure is both, an `atLeast` figure only
-    /// the least, an `atMost` figure only the most, an approximate one neither.
-    static func bounds(_ value: FigureValue) -> (lower: Int64?, upper: Int64?) {
-        switch value.qualifier {
-        case .exact: (value.units, value.units)
-        case .atLeast: (value.units, nil)
-        case .atMost: (nil, value.units)
-        case .approximate: (nil, nil)
-        }
-    }
-
-    /// Whether `a` is above `b` for certain (true), below or equal for certain (false), or cannot tell.
+    /// Whether `a` is above `b` for certain (true), below or equal for certain (false), or cannot
+    /// tell: decided by their intervals (`Interval.above`).
     static func above(_ a: FigureValue, _ b: FigureValue) -> Bool? {
-        let (aLow, aHigh) = bounds(a)
-        let (bLow, bHigh) = bounds(b)
-        if let aLow, let bHigh, aLow > bHigh { return true }
-        if let aHigh, let bLow, aHigh <= bLow { return false }
-        return nil
+        a.interval.above(b.interval)
     }
 
-    /// Whether a month's figure meets a condition.
+    /// Whether a month's figure meets a condition, by its interval: meets when all of it does,
+    /// fails when none of it does, uncertain in between.
     func verdict(_ key: EntityKey, _ month: Period, _ condition: StreakCondition) -> MonthVerdict {
         let current = value(key, month)
         guard current.present else { return .missing }
-        let (lower, upper) = Self.bounds(current)
+        let interval = current.interval
         if let floor = condition.atLeast {
-            if let lower, lower >= floor { return .meets }
-            if let upper, upper < floor { return .fails }
+            if interval.low >= floor { return .meets }
+            if let high = interval.high, high < floor { return .fails }
             return .uncertain
         }
         if let ceiling = condition.atMost {
-            if let upper, upper <= ceiling { return .meets }
-            if let lower, lower > ceiling { return .fails }
+            if let high = interval.high, high <= ceiling { return .meets }
+            if interval.low > ceiling { return .fails }
             return .uncertain
         }
         let basis = condition.growth ?? .mom
@@ -105,5 +92,9 @@ extension QueryEngine {
 }
 
 extension FigureValue {
-    func figure(_ month: Period) -> MonthFigure { MonthFigure(period: month.description, units: units, qualifier: qualifier) }
+    func figure(_ month: Period) -> MonthFigure {
+        var figure = MonthFigure(period: month.description, units: units, qualifier: qualifier)
+        (figure.low, figure.high) = (low, high)
+        return figure
+    }
 }

@@ -52,11 +52,13 @@ extension QueryEngine {
         return RankingResult(
             period: period.description, level: query.level, within: catalog.ref(within),
             rows: rows.enumerated().map { index, row in
-                RankingRow(
+                var ranked = RankingRow(
                     rank: index + 1, entity: row.1.entity, units: row.1.units,
                     share: total > 0 ? Double(row.1.units) / Double(total) : nil,
                     basis: row.1.basis, qualifier: row.1.qualifier
                 )
+                (ranked.low, ranked.high) = (row.1.low, row.1.high)
+                return ranked
             },
             total: total, candidates: all.count
         )

@@ -32,10 +32,12 @@ extension QueryEngine {
         }
         let points = periods.map { period in
             let value = value(key, period)
-            return SeriesPoint(
+            var point = SeriesPoint(
                 period: period.description, units: value.units, basis: value.basis, qualifier: value.qualifier,
                 complete: value.present && value.complete
             )
+            (point.low, point.high) = (value.low, value.high)
+            return point
         }
         return SeriesResult(
             entity: catalog.ref(key), from: from.description, to: to.description, granularity: granularity, points: points

@@ -53,11 +53,22 @@ extension QueryEngine {
         }
         guard let selector = query.entity else { throw Self.invalid("a streak with a condition needs an entity", field: "entity") }
         let key = try entity(selector)
-        let run = run(through: period) { month in verdict(key, month, condition) }
-        return StreakResult(
+        var approximate = false
+        let run = run(through: period) { month in
+            let verdict = verdict(key, month, condition)
+            // The months judged: each of the run and the one that ends it, with what growth compares them with.
+            if value(key, month).qualifier == .approximate { approximate = true }
+            if let growth = condition.growth, value(key, growth == .yoy ? month.sameLastYear : month.previous).qualifier == .approximate {
+                approximate = true
+            }
+            return verdict
+        }
+        var result = StreakResult(
             segment: nil, period: period.description, leader: nil, units: value(key, period).units, months: run.months,
             entity: catalog.ref(key), leads: nil, condition: condition, since: run.since?.description, endedBy: run.endedBy
         )
+        if approximate { result.approximate = true }
+        return result
     }
 }
 

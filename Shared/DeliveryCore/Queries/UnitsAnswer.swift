@@ -8,12 +8,14 @@ extension QueryEngine {
         if let source = query.source {
             let value = value(key, period, source: source)
             let slots = store.figure(key, period)?.sources.filter { $0.source.lowercased() == source.lowercased() } ?? []
-            return UnitsResult(
+            var result = UnitsResult(
                 entity: ref, period: period.description, units: value.units, basis: value.basis,
                 qualifier: value.qualifier, sources: value.present ? [slots.first?.source ?? source] : [],
                 reported: slots.first?.units, computed: value.basis == .computed && value.present ? value.units : nil,
                 complete: value.complete, bySource: slots, cause: nil
             )
+            (result.low, result.high) = (value.low, value.high)
+            return result
         }
         guard let figure = store.figure(key, period) else {
             return UnitsResult(
@@ -21,11 +23,13 @@ extension QueryEngine {
                 reported: nil, computed: nil, complete: false, bySource: [], cause: nil
             )
         }
-        return UnitsResult(
+        var result = UnitsResult(
             entity: ref, period: period.description, units: figure.units, basis: figure.basis,
             qualifier: figure.qualifier, sources: sources(key, period).sorted(), reported: figure.reported,
             computed: figure.computed, complete: figure.complete, bySource: figure.sources, cause: figure.cause
         )
+        (result.low, result.high) = FigureBody.wireBounds(figure.qualifier, figure.interval)
+        return result
     }
 }
 

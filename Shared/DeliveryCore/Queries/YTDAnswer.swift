@@ -8,22 +8,22 @@ extension QueryEngine {
             throw Self.invalid("year to date runs to a month (YYYY-MM), not \(period)", field: "period")
         }
         let first = Period.month(period.year, 1)
-        var units: Int64 = 0
-        var qualifier = Qualifier.exact
+        var sum = FigureValue(present: true, units: 0, qualifier: .exact, basis: .computed, complete: true)
         var complete = true
         for month in first.through(period) {
             let value = value(key, month)
             if value.present {
-                units = units.saturatingAdding(value.units)
-                qualifier = qualifier.combined(with: value.qualifier)
+                sum.add(value)
             } else {
                 complete = false
             }
         }
+        let (units, qualifier) = (sum.units, sum.qualifier)
         var result = YTDResult(
             entity: catalog.ref(key), period: period.description, from: first.description, units: units,
             qualifier: qualifier, complete: complete
         )
+        (result.low, result.high) = (sum.low, sum.high)
         let before = value(key, .year(period.year - 1))
         if before.present {
             result.previousYear = YearFigure(
@@ -32,10 +32,11 @@ extension QueryEngine {
             // An incomplete year is a floor of the whole: exceeding it says nothing.
             if before.complete {
                 // Months missing this year make the sum a floor of the year to date.
-                let sofar = FigureValue(
-                    present: true, units: units, qualifier: complete ? qualifier : qualifier.combined(with: .atLeast), basis: .computed,
-                    complete: complete
-                )
+                var sofar = sum
+                if !complete {
+                    sofar.qualifier = qualifier.combined(with: .atLeast)
+                    sofar.interval.high = nil
+                }
                 result.exceedsPreviousYear = Self.above(sofar, before)
             }
         }

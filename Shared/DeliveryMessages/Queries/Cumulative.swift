@@ -24,6 +24,10 @@ public struct CumulativeResult: QueryResult, Hashable {
     public var from: String?
     public var units: Int64
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
     /// Months with a figure from `from` to the period, and those without (the first 24 listed).
     public var months: Int
     public var missingMonths: Int

@@ -27,6 +27,19 @@ public struct GrowthResult: QueryResult, Hashable {
     public var previousUnits: Int64
     public var previousPeriod: String
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most the figure can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
+    public var previousLow: Int64?
+    public var previousHigh: Int64?
+    /// *Extension*: the growth at its least and most, from the two intervals (absent when exact;
+    /// `growthHigh` absent when the previous figure may be 0 or the figure has no upper bound).
+    public var growthLow: Double?
+    public var growthHigh: Double?
+    /// *Extension*: `up`, `down` or `flat` when the intervals tell, `uncertain` when they overlap;
+    /// absent without both figures.
+    public var direction: String?
     public var asOf: [String: UInt64] = [:]
 
     public init(

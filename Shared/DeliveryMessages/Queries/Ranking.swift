@@ -30,6 +30,10 @@ public struct RankingRow: Codable, Sendable, Hashable {
     public var share: Double?
     public var basis: Basis
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
 
     public init(rank: Int, entity: EntityRef, units: Int64, share: Double?, basis: Basis, qualifier: Qualifier) {
         self.rank = rank

@@ -18,6 +18,10 @@ public struct MonthFigure: Codable, Sendable, Hashable {
     public var period: String
     public var units: Int64
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
 
     public init(period: String, units: Int64, qualifier: Qualifier) {
         self.period = period
@@ -43,6 +47,11 @@ public struct RecordResult: QueryResult, Hashable {
     /// The latest earlier month that was higher (lower): "the highest since …". Null when none was.
     public var highestSince: MonthFigure?
     public var lowestSince: MonthFigure?
+    /// *Extension*: true when an approximate figure was compared (absent otherwise).
+    public var approximate: Bool?
+    /// *Extension*: `isHighest` / `isLowest` when false only because intervals overlap: the
+    /// month may be the record, and may not (absent when everything could be told).
+    public var uncertain: [String]?
     public var asOf: [String: UInt64] = [:]
 
     public init(

@@ -24,6 +24,10 @@ public struct SeriesPoint: Codable, Sendable, Hashable {
     public var units: Int64
     public var basis: Basis
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
     /// False where nothing at all was reported for the period (units is then 0), or where a
     /// computed quarter or year misses a month.
     public var complete: Bool

@@ -75,6 +75,8 @@ public struct StreakResult: QueryResult, Hashable {
     public var endedBy: RunEnd
     /// Whether the run's start is known: `endedBy` is `condition`.
     public var complete: Bool
+    /// *Extension*: true when an approximate figure was judged for the run (absent otherwise).
+    public var approximate: Bool?
     public var asOf: [String: UInt64] = [:]
 
     public init(

@@ -19,6 +19,10 @@ public struct UnitsResult: QueryResult, Hashable {
     public var units: Int64
     public var basis: Basis
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
     /// The sources the figure rests on.
     public var sources: [String]
     public var reported: Int64?

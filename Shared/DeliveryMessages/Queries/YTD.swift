@@ -17,6 +17,10 @@ public struct YTDResult: QueryResult, Hashable {
     public var from: String
     public var units: Int64
     public var qualifier: Qualifier
+    /// *Extension*: when approximate, the least and the most it can be (docs/PROTOCOL.md,
+    /// "Approximate figures"); `high` absent: no upper bound.
+    public var low: Int64?
+    public var high: Int64?
     /// Whether every month from January on has a figure.
     public var complete: Bool
     /// The whole previous year (null when it has no figure).
