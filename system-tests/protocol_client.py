@@ -174,6 +174,45 @@ def main():
         check("fact event for the record", got is not None and got[0] == b"fact.hima." and got[1]["body"]["period"] == "2025-06", str(got)[:300])
         facts.close()
 
+        # Approximate figures judged by interval (PROTOCOL.md, "Approximate figures"): a year of
+        # Luxeed R7 in which May 2024 is known only as "about 6,800" (6,732 to 6,868).
+        def story(units_2024_05, **extra):
+            year_before = [("2023-11", 5000), ("2023-12", 6000), ("2024-01", 6000), ("2024-02", 6000), ("2024-03", 6000), ("2024-04", 6000)]
+            this_year = [("2024-11", 6000), ("2024-12", 5900), ("2025-01", 5000), ("2025-02", 4000), ("2025-03", 5000), ("2025-04", 5000)]
+            reports = [{"source": "News", "period": p, "model": "Luxeed R7", "units": u, "reportedAt": "2025-06-02T00:00:00Z"}
+                       for p, u in year_before + this_year]
+            reports.append(dict({"source": "News", "period": "2024-05", "model": "Luxeed R7", "units": units_2024_05,
+                                 "qualifier": "approximate", "reportedAt": "2025-06-0%dT00:00:00Z" % (2 + len(after_story))}, **extra))
+            ack = ingest("submit", {"reports": reports})
+            check("story stored", ack["type"] == "submit.ok", str(ack)[:300])
+            for a in ack["body"]["accepted"]:
+                after[a["stream"]] = max(after.get(a["stream"], 0), a["seq"])
+            after_story.append(1)
+        after_story = []
+        down = {"entity": {"model": "Luxeed R7"}, "period": "2025-05", "condition": {"growth": "yoy", "direction": "down"}}
+        story(6800)
+        run = q("streak", down)
+        check("a streak through an approximate month", run["months"] == 6 and run["since"] == "2024-12"
+              and run["endedBy"] == "condition" and run["complete"] and run.get("approximate") is True, str(run))
+        g = q("growth", {"entity": {"model": "Luxeed R7"}, "period": "2025-05", "vs": "yoy"})
+        check("growth against an approximate month", g["direction"] == "down" and g["qualifier"] == "approximate"
+              and g["previousLow"] == 6732 and g["previousHigh"] == 6868
+              and abs(g["growthLow"] - (5124 / 6868 - 1)) < 1e-9 and abs(g["growthHigh"] - (5124 / 6732 - 1)) < 1e-9, str(g))
+        may = q("units", {"entity": {"model": "Luxeed R7"}, "period": "2024-05"})
+        check("an approximate figure's interval", may["qualifier"] == "approximate" and (may["low"], may["high"]) == (6732, 6868), str(may))
+        facts = [f["text"] for f in q("brief", {"entity": {"model": "Luxeed R7"}, "period": "2025-05"})["facts"]]
+        check("brief words it", "Luxeed R7 deliveries were down about 24.6% year on year (May 2024: about 6,800)." in facts, str(facts))
+        story(5130)  # "about 5,130" (5,078 to 5,182) against 5,124: a near miss
+        run = q("streak", down)
+        check("a near miss is uncertain", run["months"] == 0 and run["endedBy"] == "uncertain", str(run))
+        story(5130, tolerance=3)  # 5,127 to 5,133: certainly above 5,124
+        run = q("streak", down)
+        check("a stated tolerance decides it", run["months"] == 6 and run["endedBy"] == "condition", str(run))
+        check("the tolerance as low/high", q("units", {"entity": {"model": "Luxeed R7"}, "period": "2024-05"}).get("low") == 5127)
+        wrong = ingest("submit", {"reports": [{"source": "News", "period": "2024-05", "model": "Luxeed R7", "units": 5130, "tolerance": 3}]})
+        check("a tolerance needs approximate", wrong["body"].get("code") == "invalid_report"
+              and wrong["body"]["details"]["field"] == "tolerance", str(wrong)[:300])
+
         # Bad input: an error reply each, and the services keep serving.
         def code(reply):
             return reply.get("body", {}).get("code")

@@ -43,6 +43,24 @@ import Testing
             ),
             "figure"
         )
+        var approximate = Self.report
+        (approximate.qualifier, approximate.low, approximate.high) = (.approximate, 15_000, 16_000)
+        try expectSameJSON(ReportAcceptedEvent(report: approximate, stream: "ingest-a", seq: 42), "report.accepted with an interval")
+        try expectSameJSON(
+            FigureBody(
+                entity: Self.report.entity, period: "2025-05", units: 15_481, previous: 0, basis: .reported, qualifier: .approximate,
+                cause: nil, source: "CPCA", reported: 15_481, reportedQualifier: .approximate, computed: nil, computedQualifier: nil,
+                complete: true,
+                sources: [
+                    SourceFigure(
+                        source: "CPCA", units: 15_481, qualifier: .approximate, reportedAt: "2025-06-01T00:00:00Z", reportId: "r", stream: "s",
+                        seq: 1, interval: Interval(low: 15_000, high: nil)
+                    )
+                ],
+                interval: Interval(low: 15_000, high: 16_000)
+            ),
+            "figure with intervals"
+        )
         try expectSameJSON(ProtocolError(.stale, "not yet", details: ["asOf": .object(["a": .int(3)]), "x": .double(0.6133)]).envelope.body, "error")
         try expectSameJSON(JSONValue.array([.null, .bool(true), .int(-5), .double(1.5e300), .string("")]), "values")
         try expectSameJSON(Empty(), "empty")
