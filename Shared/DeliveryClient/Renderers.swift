@@ -9,7 +9,7 @@ public protocol TableRenderable {
 extension UnitsResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["entity", "period", "units", "basis", "qualifier", "sources"])
-        table.add([entity.name, period, Format.units(units), basis.rawValue, qualifier.rawValue, sources.joined(separator: " ")])
+        table.add([entity.name, period, Format.units(units), basis.rawValue, Format.qualifier(qualifier, low: low, high: high), sources.joined(separator: " ")])
         return table
     }
 }
@@ -26,10 +26,17 @@ extension ShareResult: TableRenderable {
 
 extension GrowthResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["entity", "period", "units", "vs", "previous", "growth"])
-        table.add([
-            entity.name, period, Format.units(units), previousPeriod, Format.units(previousUnits), Format.percent(growth, signed: true),
-        ])
+        var table = Table(["entity", "period", "units", "vs", "previous", "growth"] + (direction == nil ? [] : ["direction"]))
+        var range = ""
+        if growthLow != nil || growthHigh != nil {
+            range = " (\(growthLow.map { Format.percent($0, signed: true) } ?? "?") to \(growthHigh.map { Format.percent($0, signed: true) } ?? "?"))"
+        }
+        table.add(
+            [
+                entity.name, period, Format.units(units), previousPeriod, Format.units(previousUnits),
+                Format.percent(growth, signed: true) + range,
+            ] + (direction.map { [$0] } ?? [])
+        )
         return table
     }
 }
@@ -50,7 +57,7 @@ extension RankingResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["rank", "entity", "units", "share", "qualifier"])
         for row in rows {
-            table.add(["\(row.rank)", row.entity.name, Format.units(row.units), Format.percent(row.share), row.qualifier.rawValue])
+            table.add(["\(row.rank)", row.entity.name, Format.units(row.units), Format.percent(row.share), Format.qualifier(row.qualifier, low: row.low, high: row.high)])
         }
         return table
     }
@@ -118,7 +125,10 @@ extension SeriesResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["period", "units", "basis", "qualifier", "complete"])
         for point in points {
-            table.add([point.period, Format.units(point.units), point.basis.rawValue, point.qualifier.rawValue, point.complete ? "yes" : "no"])
+            table.add([
+                point.period, Format.units(point.units), point.basis.rawValue, Format.qualifier(point.qualifier, low: point.low, high: point.high),
+                point.complete ? "yes" : "no",
+            ])
         }
         return table
     }

@@ -73,6 +73,13 @@ public enum Format {
         }
     }
 
+    /// A qualifier with an approximate figure's interval: "approximate (6,732–6,868)".
+    public static func qualifier(_ qualifier: Qualifier, low: Int64?, high: Int64?) -> String {
+        guard let low else { return qualifier.rawValue }
+        guard let high else { return "\(qualifier.rawValue) (from \(units(low)))" }
+        return "\(qualifier.rawValue) (\(units(low))–\(units(high)))"
+    }
+
     /// A number with its qualifier's words.
     public static func units(_ value: Int64, _ qualifier: Qualifier) -> String {
         let words = Self.qualifier(qualifier)
