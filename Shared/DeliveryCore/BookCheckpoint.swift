@@ -198,8 +198,8 @@ extension NodeTable {
                 writer.varint(UInt64(slot.arrival))
                 writer.varint(UInt64(slot.source))
                 writer.choice(slot.qualifier)
-                writer.int(slot.low)
-                writer.int(slot.high)
+                writer.varint(UInt64(slot.below))
+                writer.varint(UInt64(slot.above))
             }
             writer.int(node.childSum)
             writer.int(Int64(node.childPresent))
@@ -232,13 +232,14 @@ extension NodeTable {
                 let source = try reader.varint()
                 guard arrival != 0, source < UInt64(names) else { throw LinkError("a report slot without its report or source") }
                 let qualifier = try reader.choice(Qualifier.self)
-                let low = try reader.int()
-                let high = try reader.int()
-                guard low <= high else { throw LinkError("a report slot whose low is above its high") }
-                let slot = FigureBook.Slot(
+                var slot = FigureBook.Slot(
                     units: units, order: table.order(arrival), arrival: arrival,
-                    source: UInt32(source), qualifier: qualifier, interval: Interval(low: low, high: high == .max ? nil : high)
+                    source: UInt32(source), qualifier: qualifier, interval: Interval.of(units, .exact)
                 )
+                guard let below = UInt32(exactly: try reader.varint()), let above = UInt32(exactly: try reader.varint()) else {
+                    throw LinkError("a report slot's interval out of range")
+                }
+                (slot.below, slot.above) = (below, above)
                 slots.append(slot)
             }
             node.replaceSlots(slots)

@@ -177,9 +177,10 @@ public struct FigureBook: FigureStore, Sendable {
         var arrival: UInt32
         var source: UInt32
         var qualifier: Qualifier
-        /// The report's interval, its high `Int64.max` for none (see `interval`).
-        var low: Int64
-        var high: Int64
+        /// The report's interval as how far it reaches below and above its units, saturated to 32
+        /// bits (a report's units are at most a billion); `UInt32.max` above: no upper bound.
+        var below: UInt32
+        var above: UInt32
 
         init(units: Int64, order: ReportOrder, arrival: UInt32, source: UInt32, qualifier: Qualifier, interval: Interval) {
             self.units = units
@@ -187,13 +188,16 @@ public struct FigureBook: FigureStore, Sendable {
             self.arrival = arrival
             self.source = source
             self.qualifier = qualifier
-            low = interval.low
-            high = interval.high ?? .max
+            below = UInt32(clamping: units.saturatingSubtracting(interval.low))
+            above = interval.high.map { UInt32(clamping: $0.saturatingSubtracting(units)) } ?? .max
+            if above == .max, interval.high != nil { above = .max - 1 }
         }
 
         static let empty = Slot(units: 0, order: .none, arrival: 0, source: 0, qualifier: .exact, interval: Interval(low: 0, high: 0))
 
-        var interval: Interval { Interval(low: low, high: high == .max ? nil : high) }
+        var interval: Interval {
+            Interval(low: units.saturatingSubtracting(Int64(below)), high: above == .max ? nil : units.saturatingAdding(Int64(above)))
+        }
 
         func isLater(than other: Slot) -> Bool {
             order > other.order

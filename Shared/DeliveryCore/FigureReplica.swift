@@ -227,9 +227,30 @@ struct StoredFigure: Sendable, Equatable {
         var stream: UInt32
         var stamp: UInt32
         var qualifier: Qualifier
-        /// An approximate report's interval (`StoredFigure.none` for no value).
-        var low: Int64
-        var high: Int64
+    }
+
+    /// The interval fields of an approximate figure and of its sources, kept apart so that the
+    /// exact figures (most of them) pay one empty reference for them.
+    final class Intervals: Sendable, Equatable {
+        let low: Int64?
+        let high: Int64?
+        /// Per source, in the figure's source order.
+        let sources: [Bound]
+
+        struct Bound: Sendable, Equatable {
+            var low: Int64?
+            var high: Int64?
+        }
+
+        init?(_ figure: FigureRecord) {
+            let sources = figure.sources.map { Bound(low: $0.low, high: $0.high) }
+            guard figure.low != nil || figure.high != nil || sources.contains(where: { $0.low != nil || $0.high != nil }) else { return nil }
+            (low, high, self.sources) = (figure.low, figure.high, sources)
+        }
+
+        static func == (a: Intervals, b: Intervals) -> Bool {
+            a.low == b.low && a.high == b.high && a.sources == b.sources
+        }
     }
 
     var units: Int64
@@ -245,9 +266,8 @@ struct StoredFigure: Sendable, Equatable {
     var reportedQualifier: Qualifier?
     var computedQualifier: Qualifier?
     var complete: Bool
-    /// An approximate figure's interval as it came (`none` for no value).
-    var low: Int64
-    var high: Int64
+    /// The interval fields as they came; nil when there are none.
+    var intervals: Intervals?
     /// Which aggregate it came from (the replica's index of it), so that a resync from that one
     /// removes what its new snapshot no longer has.
     var origin: UInt8 = 0
@@ -270,13 +290,11 @@ struct StoredFigure: Sendable, Equatable {
         reportedQualifier = figure.reportedQualifier
         computedQualifier = figure.computedQualifier
         complete = figure.complete
-        low = figure.low ?? Self.none
-        high = figure.high ?? Self.none
+        intervals = Intervals(figure)
         var sources = figure.sources.map { source in
             Source(
                 units: source.units, seq: source.seq, reportId: source.reportId, source: names.index(source.source),
-                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier,
-                low: source.low ?? Self.none, high: source.high ?? Self.none
+                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier
             )
         }
         first = sources.isEmpty ? nil : sources.removeFirst()
@@ -284,7 +302,7 @@ struct StoredFigure: Sendable, Equatable {
     }
 
     var interval: Interval {
-        FigureBody.wireInterval(units, qualifier, low: low == Self.none ? nil : low, high: high == Self.none ? nil : high)
+        FigureBody.wireInterval(units, qualifier, low: intervals?.low, high: intervals?.high)
     }
 
     func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner) -> FigureBody {
@@ -299,15 +317,12 @@ struct StoredFigure: Sendable, Equatable {
             source: source == Self.noName ? nil : names.value(source),
             reported: reported == Self.none ? nil : reported, reportedQualifier: reportedQualifier,
             computed: computed == Self.none ? nil : computed, computedQualifier: computedQualifier, complete: complete,
-            sources: ((first.map { [$0] } ?? []) + others).map { source in
-                SourceFigure(
+            sources: ((first.map { [$0] } ?? []) + others).enumerated().map { index, source in
+                let bound = intervals.flatMap { index < $0.sources.count ? $0.sources[index] : nil }
+                return SourceFigure(
                     source: names.value(source.source), units: source.units, qualifier: source.qualifier,
                     reportedAt: names.value(source.stamp), reportId: source.reportId, stream: names.value(source.stream),
-                    seq: source.seq,
-                    interval: FigureBody.wireInterval(
-                        source.units, source.qualifier, low: source.low == Self.none ? nil : source.low,
-                        high: source.high == Self.none ? nil : source.high
-                    )
+                    seq: source.seq, interval: FigureBody.wireInterval(source.units, source.qualifier, low: bound?.low, high: bound?.high)
                 )
             },
             interval: interval
