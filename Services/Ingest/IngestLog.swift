@@ -38,7 +38,15 @@ final class IngestLog: EventLog {
     /// Rows that could not be read (found at start or by replay), by seq.
     private(set) var unreadable: [UInt64: String] = [:]
     /// Why the log cannot take writes now (read-only, disk full, damaged), or nil.
-    private(set) var writeProblem: String?
+    private var diskProblem: String?
+    /// The report index being read on a thread of its own at start (nil once installed): until
+    /// then `ping` answers `unavailable` saying so, replay and status already work, and a write
+    /// waits for it.
+    private var indexLoad: IndexLoad?
+    var writeProblem: String? {
+        if indexLoad != nil { return "loading the log's report index (\(lastSeq) events)" }
+        return diskProblem
+    }
     private var lastProbe: Int64 = 0
 
     init(directory: String, instance: String, logger: Logger) throws {
@@ -67,15 +75,75 @@ final class IngestLog: EventLog {
         self.stream = stream
         lastSeq = 0
         try load()
-        let check = try database.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
-        if check != ["ok"] {
-            writeProblem = "the log file is damaged (\(check.prefix(3).joined(separator: "; "))); restore it from a backup"
-        } else {
-            probe(force: true)
+        // The report index (a million reports: about a second) and the file's check are read
+        // on a thread of their own, so that the ingest answers from its first moment.
+        let load = IndexLoad()
+        indexLoad = load
+        let database = database
+        Thread.detachNewThread {
+            let result = Result { () throws -> IndexLoad.Loaded in
+                let (index, latest) = try Self.readReportIndex(database)
+                let check = try database.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+                return IndexLoad.Loaded(reportIndex: index, latestBySlot: latest, check: check)
+            }
+            load.finish(result)
         }
     }
 
-    /// Rebuilds the in-memory indexes (report ids, catalog) from the file. A catalog row that
+    /// Installs the report index once its thread has read it (called every loop turn).
+    private func settleIndexLoad() {
+        guard let load = indexLoad, let result = load.take() else { return }
+        indexLoad = nil
+        switch result {
+        case .success(let loaded):
+            reportIndex = loaded.reportIndex
+            latestBySlot = loaded.latestBySlot
+            reportCount = reportIndex.count
+            logger.info("the log's report index is loaded", metadata: ["reports": "\(reportCount)"])
+            if loaded.check != ["ok"] {
+                diskProblem = "the log file is damaged (\(loaded.check.prefix(3).joined(separator: "; "))); restore it from a backup"
+                logger.error("the log cannot be written", metadata: ["problem": "\(diskProblem ?? "")"])
+            } else {
+                probe(force: true)
+            }
+        case .failure(let error):
+            diskProblem = "the log's reports cannot be read: \(Self.explain(error))"
+            logger.error("the log cannot be written", metadata: ["problem": "\(diskProblem ?? "")"])
+        }
+    }
+
+    /// Blocks until the report index is in: a write that comes while it loads waits for it (a
+    /// second at most for a million reports), as it waited for the ingest to bind before.
+    func waitForIndex() {
+        while indexLoad != nil {
+            settleIndexLoad()
+            if indexLoad != nil { Thread.sleep(forTimeInterval: 0.005) }
+        }
+    }
+
+    /// Every stored report id with its seq and content hash, and the latest report per slot.
+    private static func readReportIndex(
+        _ database: DatabasePool
+    ) throws -> ([String: (seq: UInt64, hash: String)], [Int64: (at: Int64, seq: UInt64)]) {
+        try database.read { db in
+            var index: [String: (seq: UInt64, hash: String)] = [:]
+            var latest: [Int64: (at: Int64, seq: UInt64)] = [:]
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE reportId IS NOT NULL") ?? 0
+            index.reserveCapacity(min(count, 1 << 22))
+            let reports = try Row.fetchCursor(db, sql: "SELECT seq, reportId, contentHash, slot, reportedAtMillis FROM events WHERE reportId IS NOT NULL")
+            while let row = try reports.next() {
+                let seq = UInt64(clamping: row[0] as Int64)
+                index[row[1] as String] = (seq, row[2] ?? "")
+                if let slot = row[3] as Int64?, let at = row[4] as Int64? {
+                    if let held = latest[slot], (held.at, held.seq) > (at, seq) { continue }
+                    latest[slot] = (at, seq)
+                }
+            }
+            return (index, latest)
+        }
+    }
+
+    /// Rebuilds the catalog and the last seq from the file (the report index: `readReportIndex`). A catalog row that
     /// does not read is named and set aside; the rest loads.
     private func load() throws {
         try database.read { db in
@@ -102,15 +170,6 @@ final class IngestLog: EventLog {
                     setAside(seq, "a catalog row holds a report")
                 }
             }
-            let reports = try Row.fetchCursor(db, sql: "SELECT seq, reportId, contentHash, slot, reportedAtMillis FROM events WHERE reportId IS NOT NULL")
-            reportIndex.reserveCapacity(Int(min(lastSeq, 1 << 22)))  // a forged seq must not reserve terabytes
-            while let row = try reports.next() {
-                let id: String = row[1]
-                let seq = UInt64(clamping: row[0] as Int64)
-                reportIndex[id] = (seq, row[2] ?? "")
-                if let slot = row[3] as Int64?, let at = row[4] as Int64? { noteLatest(slot, at: at, seq: seq) }
-            }
-            reportCount = reportIndex.count
         }
     }
 
@@ -138,6 +197,7 @@ final class IngestLog: EventLog {
     /// duplicates (acknowledged with their first seq, not stored again); the same id with other
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
     func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+        waitForIndex()
         var outcomes: [LogOutcome] = []
         var fresh: [(Int, ReportValidator.Validated)] = []
         var seenInBatch: [String: (index: Int, hash: String)] = [:]
@@ -212,6 +272,7 @@ final class IngestLog: EventLog {
     /// the event when the put changes nothing (acknowledged with the last catalog seq, not stored
     /// again). A put whose names collide with other entities' is refused (`Catalog.merge`).
     func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
+        waitForIndex()
         if lastCatalogSeq > 0 && catalog.holds(document) {
             return (lastCatalogSeq, true, nil)
         }
@@ -272,10 +333,10 @@ final class IngestLog: EventLog {
     private func write(_ body: (Database) throws -> Void) throws {
         do {
             try database.write(body)
-            writeProblem = nil
+            diskProblem = nil
         } catch let error as DatabaseError {
             guard let problem = Self.writeProblem(error) else { throw error }
-            writeProblem = problem
+            diskProblem = problem
             lastProbe = monotonicMillis()
             logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
             throw ProtocolError(.unavailable, problem + "; nothing was stored")
@@ -286,21 +347,22 @@ final class IngestLog: EventLog {
     /// writes; sets or clears `writeProblem`.
     func probe(force: Bool = false) {
         let now = monotonicMillis()
-        guard force || (writeProblem != nil && now - lastProbe >= 5000) else { return }
+        settleIndexLoad()
+        guard force || (diskProblem != nil && now - lastProbe >= 5000) else { return }
         lastProbe = now
-        let was = writeProblem
+        let was = diskProblem
         do {
             try database.write { db in
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", arguments: ["\(wallMillis())"])
             }
-            writeProblem = nil
+            diskProblem = nil
             if was != nil { logger.notice("the log takes writes again") }
         } catch let error as DatabaseError {
-            writeProblem = Self.writeProblem(error) ?? "the log cannot be written: \(error.message ?? "\(error.resultCode)")"
+            diskProblem = Self.writeProblem(error) ?? "the log cannot be written: \(error.message ?? "\(error.resultCode)")"
         } catch {
-            writeProblem = "the log cannot be written: \(error)"
+            diskProblem = "the log cannot be written: \(error)"
         }
-        if let problem = writeProblem, problem != was {
+        if let problem = diskProblem, problem != was {
             logger.error("the log cannot be written", metadata: ["problem": "\(problem)"])
         }
     }
@@ -323,5 +385,29 @@ final class IngestLog: EventLog {
 
     func close() throws {
         try database.close()
+    }
+}
+
+/// The report index read at start on its own thread, handed to the loop when done.
+final class IndexLoad: @unchecked Sendable {
+    struct Loaded {
+        var reportIndex: [String: (seq: UInt64, hash: String)]
+        var latestBySlot: [Int64: (at: Int64, seq: UInt64)]
+        var check: [String]
+    }
+
+    private let lock = NSLock()
+    private var result: Result<Loaded, any Error>?
+
+    func finish(_ result: Result<Loaded, any Error>) {
+        lock.withLock { self.result = result }
+    }
+
+    /// The result once it is there (once).
+    func take() -> Result<Loaded, any Error>? {
+        lock.withLock {
+            defer { result = nil }
+            return result
+        }
     }
 }
