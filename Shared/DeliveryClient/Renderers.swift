@@ -33,7 +33,7 @@ extension GrowthResult: TableRenderable {
         }
         table.add(
             [
-                entity.name, period, Format.units(units), previousPeriod, Format.units(previousUnits),
+                entity.name, period, Format.units(units), previousPeriod, Format.units(previousUnits, low: previousLow, high: previousHigh),
                 Format.percent(growth, signed: true) + range,
             ] + (direction.map { [$0] } ?? [])
         )

@@ -80,6 +80,13 @@ public enum Format {
         return "\(qualifier.rawValue) (\(units(low))–\(units(high)))"
     }
 
+    /// A number with the interval it stands for when it is approximate: "47,800 (47,322–48,278)".
+    public static func units(_ value: Int64, low: Int64?, high: Int64?) -> String {
+        guard let low else { return units(value) }
+        guard let high else { return "\(units(value)) (from \(units(low)))" }
+        return "\(units(value)) (\(units(low))–\(units(high)))"
+    }
+
     /// A number with its qualifier's words.
     public static func units(_ value: Int64, _ qualifier: Qualifier) -> String {
         let words = Self.qualifier(qualifier)

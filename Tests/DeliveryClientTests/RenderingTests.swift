@@ -80,6 +80,23 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
         #expect(Format.units(6_000, .approximate) == "about 6,000")
         #expect(Format.units(-1_234_567, .exact) == "-1,234,567")
         #expect(Format.percent(0.8239) == "82.39 %")
+        #expect(Format.units(47_800, low: 47_322, high: 48_278) == "47,800 (47,322–48,278)")
+        #expect(Format.units(2_000, low: 2_000, high: nil) == "2,000 (from 2,000)")
+        #expect(Format.units(36_279, low: nil, high: nil) == "36,279")
+    }
+
+    @Test func growthShowsThePreviousIntervalAndTheRange() {
+        var result = GrowthResult(
+            entity: m9, period: "2025-05", vs: .yoy, growth: 36_279.0 / 47_800 - 1, units: 36_279, previousUnits: 47_800,
+            previousPeriod: "2024-05", qualifier: .approximate
+        )
+        result.previousLow = 47_322
+        result.previousHigh = 48_278
+        result.growthLow = 36_279.0 / 48_278 - 1
+        result.growthHigh = 36_279.0 / 47_322 - 1
+        result.direction = "down"
+        #expect(result.table().headers.last == "direction")
+        #expect(result.table().rows == [["AITO M9", "2025-05", "36,279", "2024-05", "47,800 (47,322–48,278)", "-24.10 % (-24.85 % to -23.34 %)", "down"]])
     }
 
     @Test func seriesChartAsBarsAndSVG() {
