@@ -44,13 +44,18 @@ struct BenchCommand: ParsableCommand {
 
     /// Durable acks for batches of 1, 100 and 1,000 on one ingest.
     /// `baseline`: the plain SQLite loop's rate for batches of 1,000 (`Baseline`), the ratio's base.
-    func measureIngest(context: Context, stack: ServiceStack, key: String, label: String, baseline: Measurement?, into report: inout Report) throws {
+    /// Batches of 1, 100 and 1,000; returns the batches of 1,000 (the rate the baselines compare).
+    @discardableResult
+    func measureIngest(context: Context, stack: ServiceStack, key: String, label: String, baseline: Measurement?, into report: inout Report) throws -> Measurement? {
         var offset = 0
+        var last: Measurement?
         for batch in [1, 100, 1000] {
             let result = try Sections.ingest(context: context, stack: stack, batch: batch, seconds: seconds, offset: &offset)
             let ratio = batch == 1000 ? baseline.map { result.perSecond / $0.perSecond } : nil
             report.add("\(key).batch\(batch)", "\(label), batches of \(batch)", result, unit: "reports/s", ratio: ratio, ratioOf: "the SQLite loop")
+            last = result
         }
+        return last
     }
 
     /// The plain SQLite loop (`Baseline`), as a row of its own.
@@ -78,7 +83,7 @@ struct BenchCommand: ParsableCommand {
             try stack.start(["ingest"])
             try stack.waitReady("ingest", context: context)
             try Sections.putCatalog(context: context, stack: stack)
-            try measureIngest(context: context, stack: stack, key: "ingest", label: "ingest", baseline: baseline, into: &report)
+            let sqliteLog = try measureIngest(context: context, stack: stack, key: "ingest", label: "ingest", baseline: baseline, into: &report)
             // The same load with the log in PostgreSQL, in the same run.
             if let postgres = try ThrowawayPostgres() {
                 defer { postgres.stop() }
@@ -87,7 +92,15 @@ struct BenchCommand: ParsableCommand {
                 try pgStack.start(["ingest"], environment: ["DELIVERY_DATABASE_URL": postgres.url])
                 try pgStack.waitReady("ingest", context: context)
                 try Sections.putCatalog(context: context, stack: pgStack)
-                try measureIngest(context: context, stack: pgStack, key: "ingest-postgres", label: "ingest, PostgreSQL log", baseline: baseline, into: &report)
+                let postgresLog = try measureIngest(
+                    context: context, stack: pgStack, key: "ingest-postgres", label: "ingest, PostgreSQL log", baseline: baseline, into: &report
+                )
+                // #23's second comparison: the PostgreSQL log against the SQLite log, same load.
+                if let sqliteLog, let postgresLog, sqliteLog.perSecond > 0 {
+                    let ratio = postgresLog.perSecond / sqliteLog.perSecond
+                    report.extra("ingest-postgres.batch1000.ratioToSQLiteLog", ratio)
+                    report.note(String(format: "ingest-postgres: batches of 1,000 at %.2f× the ingest with the SQLite log", ratio))
+                }
             } else {
                 report.note("ingest-postgres: skipped (no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql)")
             }

@@ -74,19 +74,25 @@ extension PostgresLog {
     /// Runs `body` in a transaction; a failure rolls back, is kept as `writeProblem` when it is
     /// about the database (not the data), and is thrown as `unavailable`: nothing was stored.
     func transaction<T>(_ body: () throws -> T) throws -> T {
+        try atomically(transaction: true, body)
+    }
+
+    /// `transaction`, or with `transaction: false` a body of one statement (atomic by itself, and
+    /// one round trip fewer each side) with the same handling of failures.
+    func atomically<T>(transaction: Bool, _ body: () throws -> T) throws -> T {
         guard connection != nil, writeProblem == nil else {
             throw ProtocolError(.unavailable, (writeProblem ?? "not connected to PostgreSQL") + "; nothing was stored")
         }
         do {
-            _ = try query("BEGIN")
+            if transaction { _ = try query("BEGIN") }
             let value = try body()
-            _ = try query("COMMIT")
+            if transaction { _ = try query("COMMIT") }
             return value
         } catch let error as ProtocolError where error.code != .unavailable {
-            _ = try? query("ROLLBACK")
+            if transaction { _ = try? query("ROLLBACK") }
             throw error
         } catch {
-            _ = try? query("ROLLBACK")
+            if transaction { _ = try? query("ROLLBACK") }
             if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DuplicateRace() }
             failed(error)
             // What was committed is not known when the connection broke during COMMIT: the

@@ -39,8 +39,6 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     private var lastCatalogSeq: UInt64 = 0
     /// How long one database round trip may take before the connection is given up.
     static let timeout: Duration = .seconds(3)
-    /// Rows per INSERT statement (10 values each, under PostgreSQL's 65,535 binds).
-    static let rowsPerInsert = 2000
 
     init(url: String, instance: String, logger: Logger) throws {
         let parsed = try Self.parse(url)
@@ -206,32 +204,36 @@ final class PostgresLog: EventLog, @unchecked Sendable {
 
     // MARK: Writing
 
+    /// Stores a batch. Most batches are new reports: the first try assumes so and writes the batch
+    /// as one statement (one round trip, atomic by itself). When one of its ids is stored already
+    /// (a retried batch, the same report sent to another writer), the unique index refuses it and
+    /// the batch is written again after looking its ids up. A commit whose answer was lost moves
+    /// this stream on: the last seq is read again before each further try.
     func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
-        do {
-            return try appendOnce(batch)
-        } catch is DuplicateRace {
-            // Read again: the other writer's rows are committed now, and are duplicates (and a
-            // commit whose answer was lost has moved this stream on).
-            lastSeq = UInt64(clamping: try query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM delivery_events WHERE stream = \(stream)").first?.decode(Int64.self) ?? 0)
+        for attempt in 0..<3 {
             do {
-                return try appendOnce(batch)
+                return try appendOnce(batch, lookUp: attempt > 0)
             } catch is DuplicateRace {
-                throw ProtocolError(.busy, "another writer is storing the same reports; send the batch again", details: ["retryAfterMs": .int(100)])
+                // Read again: the other writer's rows are committed now, and are duplicates.
+                lastSeq = UInt64(clamping: try query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM delivery_events WHERE stream = \(stream)").first?.decode(Int64.self) ?? 0)
             }
         }
+        throw ProtocolError(.busy, "another writer is storing the same reports; send the batch again", details: ["retryAfterMs": .int(100)])
     }
 
-    private func appendOnce(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+    private func appendOnce(_ batch: [ReportValidator.Validated], lookUp: Bool) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
         typealias Appended = (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])])
-        let result: Appended = try transaction { () throws -> Appended in
+        let result: Appended = try atomically(transaction: lookUp) { () throws -> Appended in
             // Ids stored before, by any writer.
             var known: [String: (stream: String, seq: UInt64, hash: String)] = [:]
-            let ids = Array(Set(batch.map(\.report.id)))
-            for start in stride(from: 0, to: ids.count, by: 5000) {
-                let part = Array(ids[start..<min(start + 5000, ids.count)])
-                for row in try query("SELECT report_id, stream, seq, content_hash FROM delivery_events WHERE report_id = ANY(\(part))") {
-                    let (id, rowStream, seq, hash) = try row.decode((String, String, Int64, String?).self)
-                    known[id] = (rowStream, UInt64(clamping: seq), hash ?? "")
+            if lookUp {
+                let ids = Array(Set(batch.map(\.report.id)))
+                for start in stride(from: 0, to: ids.count, by: 5000) {
+                    let part = Array(ids[start..<min(start + 5000, ids.count)])
+                    for row in try query("SELECT report_id, stream, seq, content_hash FROM delivery_events WHERE report_id = ANY(\(part))") {
+                        let (id, rowStream, seq, hash) = try row.decode((String, String, Int64, String?).self)
+                        known[id] = (rowStream, UInt64(clamping: seq), hash ?? "")
+                    }
                 }
             }
             var outcomes: [LogOutcome] = []
@@ -267,6 +269,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                 throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(fresh.count) more reports; the log needs repair")
             }
             var events: [(event: LoggedEvent, payload: [UInt8])] = []
+            events.reserveCapacity(fresh.count)
             for (offset, item) in fresh.enumerated() {
                 let event = LoggedEvent(
                     type: MessageType.reportAccepted.rawValue, stream: stream, seq: lastSeq + UInt64(offset + 1),
@@ -274,28 +277,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                 )
                 events.append((event, StoredReport.encode(item.report)))
             }
-            for start in stride(from: 0, to: fresh.count, by: Self.rowsPerInsert) {
-                let end = min(start + Self.rowsPerInsert, fresh.count)
-                var sql = "INSERT INTO delivery_events (stream, seq, type, topic, report_id, content_hash, payload, payload_hash, slot, reported_at_millis) VALUES "
-                var binds = PostgresBindings(capacity: (end - start) * 10)
-                for index in start..<end {
-                    let (event, payload) = events[index]
-                    let item = fresh[index]
-                    let base = (index - start) * 10
-                    sql += (index == start ? "" : ",") + "(" + (1...10).map { "$\(base + $0)" }.joined(separator: ",") + ")"
-                    binds.append(stream)
-                    binds.append(Int64(event.seq))
-                    binds.append(event.type)
-                    binds.append(event.topic)
-                    binds.append(item.report.id)
-                    binds.append(item.contentHash)
-                    binds.append(ByteBuffer(bytes: payload))
-                    binds.append(ReportValidator.fnv1a(bytes: payload))
-                    binds.append(reportSlot(item.report))
-                    binds.append(item.reportedAtMillis)
-                }
-                _ = try query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            }
+            try insert(fresh, events)
             return (outcomes, events)
         }
         if let last = result.stored.last?.event.seq {
@@ -303,6 +285,32 @@ final class PostgresLog: EventLog, @unchecked Sendable {
             reportCount += result.stored.count
         }
         return result
+    }
+
+    /// The new reports as one INSERT: a column of values per bind (`unnest` of arrays), so a
+    /// batch of any size is one statement with a bind per column.
+    private func insert(_ fresh: [ReportValidator.Validated], _ events: [(event: LoggedEvent, payload: [UInt8])]) throws {
+        var seqs: [Int64] = [], topics: [String] = [], ids: [String] = [], hashes: [String] = []
+        var payloads: [ByteBuffer] = [], payloadHashes: [String] = [], slots: [Int64] = [], times: [Int64] = []
+        seqs.reserveCapacity(fresh.count)
+        for (item, stored) in zip(fresh, events) {
+            seqs.append(Int64(stored.event.seq))
+            topics.append(stored.event.topic)
+            ids.append(item.report.id)
+            hashes.append(item.contentHash)
+            payloads.append(ByteBuffer(bytes: stored.payload))
+            payloadHashes.append(ReportValidator.fnv1a(bytes: stored.payload))
+            slots.append(reportSlot(item.report))
+            times.append(item.reportedAtMillis)
+        }
+        _ = try query(
+            """
+            INSERT INTO delivery_events (stream, seq, type, topic, report_id, content_hash, payload, payload_hash, slot, reported_at_millis)
+            SELECT \(stream), r.seq, \(MessageType.reportAccepted.rawValue), r.topic, r.id, r.hash, r.payload, r.payload_hash, r.slot, r.at
+            FROM unnest(\(seqs)::BIGINT[], \(topics)::TEXT[], \(ids)::TEXT[], \(hashes)::TEXT[], \(payloads)::BYTEA[], \(payloadHashes)::TEXT[], \(slots)::BIGINT[], \(times)::BIGINT[])
+                AS r(seq, topic, id, hash, payload, payload_hash, slot, at)
+            """
+        )
     }
 
     func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
