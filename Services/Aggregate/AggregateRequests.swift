@@ -110,7 +110,7 @@ struct ChunkedSnapshot {
         let records = ids[next..<end].compactMap { book.record($0) }
         let head = SnapshotPart(
             part: part, last: end == ids.count, figures: records.count, positions: positions, upstream: upstream,
-            catalog: part == 0 ? book.catalog.document : nil
+            catalog: part == 0 ? book.catalog.document : nil, total: ids.count
         )
         request.reply(Envelope(MessageType.snapshotPart, id: id, body: head), attachment: FigureList.encode(records), on: router)
         next = end

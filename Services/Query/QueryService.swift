@@ -43,6 +43,8 @@ final class SnapshotSource {
     init(clone: CloneClient, origin: UInt8) {
         self.clone = clone
         self.origin = origin
+        // The first load is installed part by part, while the rest is on its way.
+        clone.handsOutParts = true
     }
 
     /// How the replica asks an aggregate: in parts, given up after 5 s without one, a pause from
@@ -189,10 +191,13 @@ struct ReplicaState {
                         "zmq.endpoint": "\(source.endpoint)", "reply": "\(reason)", "failures": "\(source.clone.fetch.failures)",
                     ])
                 }
+            case .part(let records, let total):
+                core.installPart(records, origin: source.origin, total: total)
             case .installed(let snapshot):
                 install(snapshot, from: source, publisher: publisher)
             }
         }
+        source.clone.handsOutParts = core.installsPartByPart(origin: source.origin, loaded: source.loaded)
     }
 
     mutating func install(_ snapshot: Snapshot, from source: SnapshotSource, publisher: Publisher) {

@@ -111,7 +111,7 @@ final class ReplicaLink: @unchecked Sendable {
             if ready[1] {
                 for outcome in clone.takeReplies(now: monotonicMillis()) {
                     switch outcome {
-                    case .nothing:
+                    case .nothing, .part:  // a replica's snapshot comes whole
                         continue
                     case .refused(let reason, _):
                         // Not ready yet (unavailable), or not a replica: asked again in a moment.

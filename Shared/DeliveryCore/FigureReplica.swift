@@ -88,7 +88,7 @@ public struct FigureReplica: FigureStore, Sendable {
     /// A resync from one aggregate: its new snapshot replaces everything it had sent. Figures it
     /// no longer has are removed, and the market is summed again from what every aggregate now
     /// holds. Returns every figure that changed or went (a removal has units 0 and `previous`).
-    public mutating func replace(origin: UInt8, with snapshot: [FigureRecord]) -> [FigureChange] {
+    public mutating func replace(origin: UInt8, with snapshot: some Sequence<FigureRecord>) -> [FigureChange] {
         var changed: [FigureChange] = []
         var kept = Set<UInt64>()
         shardMarket[origin] = [:]
@@ -165,6 +165,11 @@ public struct FigureReplica: FigureStore, Sendable {
         if reporting, old != stored {
             changed.append(FigureChange(key: FigureKey(key, period), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false))
         }
+    }
+
+    /// Room for `more` figures beyond those held, before a snapshot's many arrive.
+    public mutating func reserveCapacity(_ more: Int) {
+        figures.reserveCapacity(figures.count + more)
     }
 
     /// Takes an aggregate's whole catalog from a snapshot: it replaces the one held (a resync

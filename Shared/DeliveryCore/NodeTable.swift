@@ -26,6 +26,16 @@ struct PackedTable<Element: Sendable>: Sendable {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
+    /// Room for `count` values in all: the index made big enough at once (instead of doubling on
+    /// the way) and the arrays reserved.
+    mutating func reserveCapacity(_ count: Int) {
+        nodes.reserveCapacity(count)
+        keys.reserveCapacity(count)
+        var size = slots.count
+        while count * 10 > size * 7 { size *= 2 }
+        if size > slots.count { grow(to: size) }
+    }
+
     /// Where the node for `key` is, if there is one. Keys are never 0 (0 marks a free slot).
     func position(of key: UInt64) -> Int? {
         let mask = slots.count - 1
@@ -97,9 +107,14 @@ struct PackedTable<Element: Sendable>: Sendable {
     }
 
     private mutating func grow() {
+        grow(to: slots.count * 2)
+    }
+
+    /// A new index of `size` slots (a power of two) with every key placed again.
+    private mutating func grow(to size: Int) {
         let old = slots
-        slots = Array(repeating: Slot(), count: old.count * 2)
-        shift -= 1
+        slots = Array(repeating: Slot(), count: size)
+        shift = UInt64(64 - size.trailingZeroBitCount)
         let mask = slots.count - 1
         for slot in old where slot.key != 0 {
             var index = home(slot.key)

@@ -135,10 +135,14 @@ public struct SnapshotPart: Codable, Sendable {
     public var upstream: [String: UInt64]
     /// The merged catalog, in the first part.
     public var catalog: CatalogDocument?
+    /// *Extension*: the figures in all the parts together (a follower makes room for them at once).
+    public var total: Int?
 
     public init(
-        part: Int, last: Bool, figures: Int, positions: [String: UInt64], upstream: [String: UInt64], catalog: CatalogDocument?
+        part: Int, last: Bool, figures: Int, positions: [String: UInt64], upstream: [String: UInt64], catalog: CatalogDocument?,
+        total: Int? = nil
     ) {
+        self.total = total
         self.part = part
         self.last = last
         self.figures = figures

@@ -29,7 +29,11 @@ public struct ReplicaCore {
     public var busyReplies = 0
     /// Batches that did not read: set aside, counted, the latest kept for `status`.
     public private(set) var setAsideLog = SetAsideLog()
+    /// Aggregates (by origin) whose figures of an unfinished first load are installed: the next
+    /// snapshot from one replaces them whole (a load that stopped half-way leaves no ghosts).
+    public private(set) var partlyLoaded = Set<UInt8>()
     public static let bufferLimit = 20_000
+    public static let reserveLimit = 4_000_000
     public static let waitingLimit = 10_000
 
     public init(logger: Logger, factsPerBatch: Int, maxWaitingBytes: Int) {
@@ -89,17 +93,39 @@ public struct ReplicaCore {
     /// replaces what this aggregate had, and publishes every figure that changed (`figure.removed`
     /// for those its new state lacks).
     public mutating func install(_ snapshot: Snapshot, origin: UInt8, resync: Bool) -> [Publication] {
+        let resync = resync || (partlyLoaded.contains(origin) && snapshot.handedOut == 0)
+        partlyLoaded.remove(origin)
         if let catalog = snapshot.catalog { replica.replaceCatalog(catalog) }
-        let figures: [FigureRecord]
-        if case .records(let records) = snapshot.figures { figures = records } else { figures = [] }
+        let parts: [[FigureRecord]]
+        if case .records(let records) = snapshot.figures { parts = records } else { parts = [] }
         var changes = ConflatedChanges()
         if resync {
-            changes.add(replica.replace(origin: origin, with: figures))
+            changes.add(replica.replace(origin: origin, with: parts.joined()))
         } else {
-            for figure in figures { replica.receive(figure, origin: origin, reporting: false) }
+            // A first load: room for every figure at once (no table grown and copied on the way).
+            replica.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+            for part in parts {
+                for figure in part { replica.receive(figure, origin: origin, reporting: false) }
+            }
         }
         upstream[snapshot.stream] = snapshot.upstream
         return changes.publications
+    }
+
+    /// Whether the next snapshot from an aggregate may be installed part by part: only a first
+    /// load (`loaded` false) that has not stopped half-way before.
+    public func installsPartByPart(origin: UInt8, loaded: Bool) -> Bool {
+        !loaded && !partlyLoaded.contains(origin)
+    }
+
+    /// A part of a first load, installed as it comes (nothing is answered from the figures until
+    /// the last part is in: the replica is not ready). `total`, with the first part, makes room
+    /// for the whole snapshot at once, up to `reserveLimit` figures (a number on the wire never
+    /// reserves more than that; past it the table grows as it fills).
+    public mutating func installPart(_ records: [FigureRecord], origin: UInt8, total: Int?) {
+        partlyLoaded.insert(origin)
+        if let total { replica.reserveCapacity(min(max(total, 0), Self.reserveLimit)) }
+        for figure in records { replica.receive(figure, origin: origin, reporting: false) }
     }
 
     /// Holds a batch of a stream no snapshot has named yet (up to `bufferLimit` in all).

@@ -6,7 +6,8 @@ import ZeroMQ
 /// JSON bodies from a whole `snapshot.result`).
 public struct Snapshot: Sendable {
     public enum Figures: Sendable {
-        case records([FigureRecord])
+        /// An aggregate's records, part by part as they came (not copied into one array).
+        case records([[FigureRecord]])
         case bodies([FigureBody])
     }
 
@@ -17,8 +18,15 @@ public struct Snapshot: Sendable {
     public var figures: Figures
     /// Milliseconds from asking to the last part.
     public var tookMillis: Int64
+    /// Figures handed out before, part by part (`SnapshotFetch.handsOutParts`): `figures` is the
+    /// rest.
+    public var handedOut = 0
 
-    public init(stream: String, position: UInt64, upstream: [String: UInt64], catalog: CatalogDocument?, figures: Figures, tookMillis: Int64) {
+    public init(
+        stream: String, position: UInt64, upstream: [String: UInt64], catalog: CatalogDocument?, figures: Figures, tookMillis: Int64,
+        handedOut: Int = 0
+    ) {
+        self.handedOut = handedOut
         self.stream = stream
         self.position = position
         self.upstream = upstream
@@ -47,11 +55,14 @@ public struct SnapshotFetch: Sendable {
         }
     }
 
-    /// The parts of a chunked snapshot taken so far; installed together when the last arrives.
+    /// The parts of a chunked snapshot taken so far; installed together when the last arrives
+    /// (or, with `handOut`, handed out one by one and only counted here).
     public struct Parts: Sendable {
         public var head: SnapshotPart?
-        public var records: [FigureRecord] = []
+        public var records: [[FigureRecord]] = []
         public var next = 0
+        public var handOut = false
+        public var handedOut = 0
     }
 
     public enum State: Sendable {
@@ -68,6 +79,9 @@ public struct SnapshotFetch: Sendable {
     public enum Outcome: Sendable {
         /// Not this request's reply, or a part with more to come.
         case nothing
+        /// A part with more to come, handed out at once (`handsOutParts`); `total` (the whole
+        /// snapshot's figures, when the aggregate says) with the first part only.
+        case part([FigureRecord], total: Int?)
         case installed(Snapshot)
         /// The reply cannot be used (an error, another service, a part missing or that does not
         /// read): the fetch pauses. `log` is true for the first and then each power of two, unless
@@ -76,6 +90,11 @@ public struct SnapshotFetch: Sendable {
     }
 
     public let policy: Policy
+    /// Whether the next request's parts are handed out as they come (`Outcome.part`) instead of
+    /// kept until the last: for a first load, where nothing is answered from the figures until
+    /// the whole snapshot is in, so the follower can install while the rest is on its way. A
+    /// resync keeps it false: its figures must replace the old ones at once.
+    public var handsOutParts = false
     public private(set) var state = State.wanted
     /// Unusable replies in a row.
     public private(set) var failures = 0
@@ -116,7 +135,7 @@ public struct SnapshotFetch: Sendable {
 
     /// The request `id` went out.
     public mutating func sent(id: String, now: Int64) {
-        state = .asking(id: id, askedAt: now, lastWord: now, parts: Parts())
+        state = .asking(id: id, askedAt: now, lastWord: now, parts: Parts(handOut: handsOutParts && policy.chunked))
     }
 
     /// Gives up a request past its time-out (true: the caller resets its socket, so that a late
@@ -151,21 +170,29 @@ public struct SnapshotFetch: Sendable {
         else {
             return refuse(json, error: head.kind == .error, now: now)
         }
+        let records: [FigureRecord]
         do {
-            parts.records += try FigureList.decode(attachment)
+            records = try FigureList.decode(attachment)
         } catch {
             return refuse(Array("the part's figures do not read: \(error)".utf8), error: false, now: now)
         }
         if part.part == 0 { parts.head = part }
         parts.next += 1
         guard part.last, let first = parts.head, let (stream, position) = first.positions.first else {
+            if parts.handOut {
+                parts.handedOut += records.count
+                state = .asking(id: id, askedAt: askedAt, lastWord: now, parts: parts)
+                return .part(records, total: part.part == 0 ? part.total : nil)
+            }
+            parts.records.append(records)
             state = .asking(id: id, askedAt: askedAt, lastWord: now, parts: parts)
             return .nothing
         }
+        parts.records.append(records)
         return install(
             Snapshot(
                 stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, figures: .records(parts.records),
-                tookMillis: now - askedAt
+                tookMillis: now - askedAt, handedOut: parts.handedOut
             )
         )
     }
@@ -194,6 +221,11 @@ public final class CloneClient {
     public let client: RequestClient
     public let request: SnapshotRequest
     public private(set) var fetch: SnapshotFetch
+    /// `SnapshotFetch.handsOutParts`, for the next request.
+    public var handsOutParts: Bool {
+        get { fetch.handsOutParts }
+        set { fetch.handsOutParts = newValue }
+    }
     /// The feed's side: which events to apply, once a snapshot says where the stream stands.
     public var follower = CloneFollower()
 
@@ -260,7 +292,7 @@ public final class CloneClient {
                 switch outcome {
                 case .installed(let snapshot): return snapshot
                 case .refused(let reason, _): lastRefusal = reason
-                case .nothing: continue
+                case .nothing, .part: continue  // parts are kept whole here (`handsOutParts` false)
                 }
             }
         }

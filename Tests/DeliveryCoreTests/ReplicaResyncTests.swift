@@ -37,4 +37,27 @@ import Testing
         }
         #expect(removed.allSatisfy { fresh.figure($0.entity, $0.period) == nil })
     }
+
+    /// Room reserved before a first load (once empty, once holding figures, so the index is made
+    /// again with its keys in it) changes nothing a query sees.
+    @Test(arguments: 1...3)
+    func roomReservedFirstAnswersTheSame(seed: UInt64) throws {
+        let catalog = try ShardingTests.catalog()
+        var book = FigureBook(catalog: catalog)
+        for (index, report) in ShardingTests.reports(seed: seed, catalog: catalog).enumerated() { book.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
+        let records = Self.snapshot(book)
+        var plain = FigureReplica()
+        plain.mergeCatalog(catalog.document)
+        for record in records { plain.receive(record, reporting: false) }
+        for heldFirst in [0, records.count / 3] {
+            var reserved = FigureReplica()
+            reserved.mergeCatalog(catalog.document)
+            for record in records.prefix(heldFirst) { reserved.receive(record, reporting: false) }
+            reserved.reserveCapacity(records.count * 4)
+            for record in records.dropFirst(heldFirst) { reserved.receive(record, reporting: false) }
+            #expect(reserved.count == plain.count, "seed \(seed), \(heldFirst) held first")
+            #expect(reserved.figures(prefix: "") == plain.figures(prefix: ""), "seed \(seed), \(heldFirst) held first")
+            for key in book.keys { #expect(reserved.figure(key.entity, key.period) == plain.figure(key.entity, key.period)) }
+        }
+    }
 }

@@ -10,8 +10,8 @@ import ZeroMQ
 @Suite struct CloneClientTests {
     static let chunked = SnapshotFetch.Policy(timeoutMillis: 1000, firstPause: 50, longestPause: 400, chunked: true)
 
-    static func part(_ part: Int, last: Bool, records: [FigureRecord], id: String) throws -> (EnvelopeHead, [UInt8], [UInt8]) {
-        let head = SnapshotPart(part: part, last: last, figures: records.count, positions: ["agg": 9], upstream: ["i": 2], catalog: nil)
+    static func part(_ part: Int, last: Bool, records: [FigureRecord], id: String, total: Int? = nil) throws -> (EnvelopeHead, [UInt8], [UInt8]) {
+        let head = SnapshotPart(part: part, last: last, figures: records.count, positions: ["agg": 9], upstream: ["i": 2], catalog: nil, total: total)
         let json = try Wire.encode(Envelope(MessageType.snapshotPart, id: .string(id), body: head))
         guard case .success(let decoded) = Wire.decodeHead(json) else { throw CloneError("head") }
         return (decoded, json, FigureList.encode(records))
@@ -37,10 +37,50 @@ import ZeroMQ
             return
         }
         #expect(snapshot.stream == "agg" && snapshot.position == 9 && snapshot.upstream == ["i": 2] && snapshot.tookMillis == 1600)
-        if case .records(let got) = snapshot.figures { #expect(got == records) } else { Issue.record("not records") }
+        if case .records(let got) = snapshot.figures { #expect(Array(got.joined()) == records) } else { Issue.record("not records") }
         #expect(!fetch.due(now: 2000))
         fetch.want()
         #expect(fetch.due(now: 2000))
+    }
+
+    /// With `handsOutParts` (a first load), each part but the last is handed out as it comes, the
+    /// first with the whole snapshot's total, and the snapshot carries the rest and how many came
+    /// before; a part out of order after them is refused like any other.
+    @Test func partsHandedOutAsTheyComeForAFirstLoad() throws {
+        let (records, _) = try ReplicaCoreTests.year(withSecondBrand: true)
+        let cut = records.count / 2
+        var fetch = SnapshotFetch(policy: Self.chunked)
+        fetch.handsOutParts = true
+        fetch.sent(id: "q-1", now: 0)
+        // The mode is the request's: changing it now does not change this one.
+        fetch.handsOutParts = false
+        let first = try Self.part(0, last: false, records: Array(records[..<cut]), id: "q-1", total: records.count)
+        guard case .part(let got, let total) = fetch.take(head: first.0, json: first.1, attachment: first.2, now: 10) else {
+            Issue.record("the first part was not handed out")
+            return
+        }
+        #expect(got == Array(records[..<cut]) && total == records.count)
+        let second = try Self.part(1, last: true, records: Array(records[cut...]), id: "q-1", total: records.count)
+        guard case .installed(let snapshot) = fetch.take(head: second.0, json: second.1, attachment: second.2, now: 20) else {
+            Issue.record("not installed")
+            return
+        }
+        #expect(snapshot.handedOut == cut && snapshot.stream == "agg" && snapshot.position == 9)
+        if case .records(let rest) = snapshot.figures { #expect(Array(rest.joined()) == Array(records[cut...])) } else { Issue.record("not records") }
+
+        fetch.handsOutParts = true
+        fetch.want()
+        fetch.sent(id: "q-2", now: 30)
+        let again = try Self.part(0, last: false, records: Array(records[..<cut]), id: "q-2")
+        guard case .part(_, nil) = fetch.take(head: again.0, json: again.1, attachment: again.2, now: 31) else {
+            Issue.record("not handed out")
+            return
+        }
+        let skipped = try Self.part(2, last: true, records: records, id: "q-2")
+        guard case .refused = fetch.take(head: skipped.0, json: skipped.1, attachment: skipped.2, now: 32) else {
+            Issue.record("a part out of order was taken")
+            return
+        }
     }
 
     @Test func aMissingPartPausesLongerEachTimeAndATimeoutAsksAgain() throws {

@@ -62,7 +62,7 @@ import Testing
     }
 
     static func snapshot(_ records: [FigureRecord], catalog: CatalogDocument?, stream: String = "agg-1", position: UInt64 = 7) -> Snapshot {
-        Snapshot(stream: stream, position: position, upstream: ["i": 2], catalog: catalog, figures: .records(records), tookMillis: 1)
+        Snapshot(stream: stream, position: position, upstream: ["i": 2], catalog: catalog, figures: .records([records]), tookMillis: 1)
     }
 
     @Test func aFirstLoadIsQuietAResyncPublishesWhatChanged() throws {
@@ -75,6 +75,67 @@ import Testing
         let out = core.install(Self.snapshot([], catalog: catalog, stream: "agg-2"), origin: 0, resync: true)
         #expect(out.count == records.count)
         #expect(out.allSatisfy { if case .figure(let change) = $0 { change.removed } else { false } })
+    }
+
+    /// A year of two brands' months, and a second state of it without the second brand.
+    static func year(withSecondBrand: Bool) throws -> (records: [FigureRecord], catalog: CatalogDocument) {
+        var core = AggregateCore(logger: Logger(label: "test"), groups: [])
+        let put = AggregateCoreTests.put(["g1"], brands: [("b1", "g1"), ("b2", "g1")])
+        core.apply(StreamEvent(stream: "i", seq: 1, content: .catalog(put)))
+        var seq: UInt64 = 1
+        for month in 1...12 {
+            for brand in withSecondBrand ? ["b1", "b2"] : ["b1"] {
+                seq += 1
+                let report = AggregateCoreTests.report(
+                    "\(brand)-\(month)", brand: brand, group: "g1", units: Int64(100 * month), period: String(format: "2025-%02d", month)
+                )
+                core.apply(StreamEvent(stream: "i", seq: seq, content: .report(report)))
+            }
+        }
+        return (core.book.figureIDs.compactMap(core.book.record), put)
+    }
+
+    /// A first load installed part by part while the rest is on its way holds what the whole
+    /// snapshot installed at once holds; a load that stopped half-way is replaced whole by the
+    /// next snapshot (no ghosts of the parts it had), and that one is not taken part by part.
+    @Test func aFirstLoadPartByPartEqualsAWholeOneAndAStoppedOneLeavesNoGhosts() throws {
+        let (records, catalog) = try Self.year(withSecondBrand: true)
+        var whole = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        _ = whole.install(Self.snapshot(records, catalog: catalog), origin: 0, resync: false)
+
+        var parted = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        #expect(parted.installsPartByPart(origin: 0, loaded: false))
+        let cut = records.count / 3
+        parted.installPart(Array(records[..<cut]), origin: 0, total: records.count)
+        parted.installPart(Array(records[cut..<(2 * cut)]), origin: 0, total: nil)
+        let rest = Snapshot(
+            stream: "agg-1", position: 7, upstream: ["i": 2], catalog: catalog, figures: .records([Array(records[(2 * cut)...])]), tookMillis: 1,
+            handedOut: 2 * cut
+        )
+        #expect(parted.install(rest, origin: 0, resync: false).isEmpty)
+        #expect(parted.replica.count == whole.replica.count)
+        #expect(parted.replica.figures(prefix: "") == whole.replica.figures(prefix: ""))
+        #expect(parted.partlyLoaded.isEmpty)
+
+        // Stopped half-way: the parts of the state with both brands are in, then the aggregate's
+        // state without b2 comes whole.
+        var stopped = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        stopped.installPart(records, origin: 0, total: records.count)
+        #expect(!stopped.installsPartByPart(origin: 0, loaded: false))
+        let (without, _) = try Self.year(withSecondBrand: false)
+        _ = stopped.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
+        var fresh = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        _ = fresh.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
+        #expect(stopped.replica.count == fresh.replica.count)
+        #expect(stopped.replica.figures(prefix: "") == fresh.replica.figures(prefix: ""))
+        #expect(!stopped.replica.figures(prefix: "").contains { $0.entity.id == "b2" })
+        #expect(stopped.installsPartByPart(origin: 0, loaded: false) && !stopped.installsPartByPart(origin: 0, loaded: true))
+        // A total on the wire reserves within the limit.
+        var lied = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        lied.installPart(Array(records.prefix(2)), origin: 0, total: Int.max)
+        var plain = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        plain.installPart(Array(records.prefix(2)), origin: 0, total: nil)
+        #expect(lied.replica.figures(prefix: "") == plain.replica.figures(prefix: ""))
     }
 
     @Test func aBatchPublishesFiguresThenReportsAndEachCatalogPutOnce() throws {
