@@ -39,8 +39,11 @@ struct QueryCommand: AsyncParsableCommand {
         let aggregateEndpoints = try SettingsTable.aggregateEndpoints.endpoints(self.aggregateEndpoints)
         let aggregateFeeds = try SettingsTable.aggregateFeeds.endpoints(self.aggregateFeeds)
         try checkPaired(aggregateEndpoints, SettingsTable.aggregateEndpoints.variable, aggregateFeeds, SettingsTable.aggregateFeeds.variable)
+        var shell = try common.shell(bind: SettingsTable.queryBind, queryBind, publish: SettingsTable.queryPublish, queryPublish)
+        // Users' subscriptions are to a few groups or kinds: what no one follows is not encoded.
+        shell.publishOnlySubscribed = true
         let settings = QueryService.Settings(
-            shell: try common.shell(bind: SettingsTable.queryBind, queryBind, publish: SettingsTable.queryPublish, queryPublish),
+            shell: shell,
             aggregateEndpoints: aggregateEndpoints,
             aggregateFeeds: aggregateFeeds,
             instance: common.resolvedInstance,

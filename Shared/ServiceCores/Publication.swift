@@ -18,6 +18,7 @@ extension Publisher {
     @discardableResult
     public func publish(_ publications: [Publication]) -> [any Error] {
         var errors: [any Error] = []
+        takeSubscriptions()
         for publication in publications {
             switch publication {
             case .figure(let change):
@@ -32,6 +33,10 @@ extension Publisher {
             case .fact(let event):
                 publish(topic: event.entity.topic("fact"), type: .fact, body: event)
             case .batch(let batch):
+                guard wants(Topic.figureBatch) else {
+                    skip()
+                    continue
+                }
                 do {
                     publish(
                         topic: Topic.figureBatch, type: MessageType.figureBatch,

@@ -3,6 +3,13 @@ import ZeroMQ
 
 /// A PUB socket with its stream id and gapless sequence numbers. Every event takes the next seq;
 /// a heartbeat repeats the last seq sent, so it never makes a gap.
+///
+/// With `tracksSubscriptions` the socket is an XPUB (SUB clients see no difference): it keeps the
+/// topic prefixes its subscribers asked for, and an event on a topic no one asked for takes its
+/// seq but is not encoded or sent (the PUB would have dropped it). The prefixes are read before
+/// each round of publishing, so one that came before a snapshot was answered is known before the
+/// events after it. Bounded: past `subscriptionLimit` prefixes, or one longer than
+/// `subscriptionBytes`, every event is sent from then on, as by a plain PUB.
 public final class Publisher {
     public let socket: Socket
     public private(set) var stream: String
@@ -11,12 +18,22 @@ public final class Publisher {
     public let heartbeatMillis: Int64
     /// How often an idle publisher sends a heartbeat: followers judge silence against it.
     public static let defaultHeartbeatMillis: Int64 = 1000
+    public let tracksSubscriptions: Bool
+    /// The subscribed prefixes (XPUB passes on the first subscription of a topic and the last
+    /// unsubscription), and whether every event goes out (a "" subscription, or past the limits).
+    private var prefixes = Set<[UInt8]>()
+    private var everything = false
+    /// Events not sent because no one subscribed to their topic.
+    public private(set) var unsubscribedSkipped = 0
+    public static let subscriptionLimit = 1000
+    public static let subscriptionBytes = 256
 
     public init(
         context: Context, endpoint: String, stream: String, startingAfter seq: UInt64 = 0, heartbeatMillis: Int64 = Publisher.defaultHeartbeatMillis,
-        highWaterMark: Int32 = 100_000, curve: CurveSettings = CurveSettings()
+        highWaterMark: Int32 = 100_000, curve: CurveSettings = CurveSettings(), tracksSubscriptions: Bool = false
     ) throws {
-        socket = try Socket(context, .pub)
+        self.tracksSubscriptions = tracksSubscriptions
+        socket = try Socket(context, tracksSubscriptions ? .xpub : .pub)
         try curve.secureServer(socket)
         try socket.set([.linger(200), .sendHighWaterMark(highWaterMark)])
         try socket.bind(endpoint)
@@ -36,6 +53,10 @@ public final class Publisher {
     /// Publishes with a seq given by the caller (an ingest log's own numbering).
     public func publish<Body: Codable & Sendable>(topic: String, seq: UInt64, type: MessageType, body: Body) {
         self.seq = max(self.seq, seq)
+        guard wants(topic) else {
+            unsubscribedSkipped += 1
+            return
+        }
         let envelope = Envelope(type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send(topic: topic, Wire.encode(envelope))
     }
@@ -55,6 +76,35 @@ public final class Publisher {
         self.seq = max(self.seq, seq)
         let envelope = Envelope(type, id: .string("\(stream):\(seq)"), body: body, stream: stream, seq: seq)
         send([Array(topic.utf8), Wire.encode(envelope), attachment])
+    }
+
+    /// Reads the subscriptions that came (an XPUB's messages: 1 or 0, then the prefix). Every
+    /// round of publishing starts with it; `heartbeatIfIdle` reads them on idle turns.
+    public func takeSubscriptions() {
+        guard tracksSubscriptions else { return }
+        while let frames = try? socket.receive(wait: false) {
+            guard let message = frames.first, let kind = message.first else { continue }
+            let prefix = Array(message.dropFirst())
+            switch kind {
+            case 1:
+                if prefix.count > Self.subscriptionBytes || prefixes.count >= Self.subscriptionLimit {
+                    everything = true
+                } else {
+                    prefixes.insert(prefix)
+                }
+            case 0:
+                prefixes.remove(prefix)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Whether an event on `topic` reaches anyone (always true for a plain PUB).
+    public func wants(_ topic: String) -> Bool {
+        guard tracksSubscriptions, !everything, !prefixes.contains([]) else { return true }
+        let bytes = Array(topic.utf8)
+        return prefixes.contains { bytes.starts(with: $0) }
     }
 
     /// Starts a new stream (a new epoch): followers see a stream they do not know and take a
@@ -87,6 +137,7 @@ public final class Publisher {
 
     /// Sends a heartbeat when nothing went out for a heartbeat interval.
     public func heartbeatIfIdle(positions: [String: UInt64]? = nil) {
+        takeSubscriptions()
         guard monotonicMillis() - lastSent >= heartbeatMillis else { return }
         heartbeat(positions: positions)
     }

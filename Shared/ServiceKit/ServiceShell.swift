@@ -12,11 +12,15 @@ public struct ShellSettings: Sendable {
     public var maxConnections: Int
     /// With CURVE on, whether clients must be allow-listed (ingest: only the listed keys write).
     public var requireClientKeys: Bool
+    /// Whether the PUB keeps its subscribers' topics (an XPUB) and leaves unencoded what no one
+    /// subscribed to (`Publisher.tracksSubscriptions`).
+    public var publishOnlySubscribed: Bool
 
     public init(
         bind: String, publish: String, maxRequestBytes: Int, publishHighWaterMark: Int32, curve: CurveSettings, maxConnections: Int,
-        requireClientKeys: Bool = false
+        requireClientKeys: Bool = false, publishOnlySubscribed: Bool = false
     ) {
+        self.publishOnlySubscribed = publishOnlySubscribed
         self.bind = bind
         self.publish = publish
         self.maxRequestBytes = maxRequestBytes
@@ -68,7 +72,7 @@ public final class ServiceShell<Requests: RequestSet> {
             try monitor.watchServer(router)
             let publisher = try Publisher(
                 context: context, endpoint: settings.publish, stream: stream, startingAfter: startingAfter,
-                highWaterMark: settings.publishHighWaterMark, curve: settings.curve
+                highWaterMark: settings.publishHighWaterMark, curve: settings.curve, tracksSubscriptions: settings.publishOnlySubscribed
             )
             teardown.add(publisher.close)
             try monitor.watchPublisher(publisher.socket)
