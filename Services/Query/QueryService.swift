@@ -179,7 +179,9 @@ struct ReplicaState {
     /// Takes a source's snapshot replies: an installed one replaces what the aggregate had, then
     /// the batches held meanwhile that are newer than it are applied.
     mutating func takeSnapshots(_ source: SnapshotSource, publisher: Publisher) {
-        for outcome in source.clone.takeReplies(now: monotonicMillis()) {
+        // Two parts a turn: installing one takes some tens of ms, and requests (`ping`, `status`)
+        // are answered between turns.
+        for outcome in source.clone.takeReplies(now: monotonicMillis(), limit: 2) {
             switch outcome {
             case .nothing:
                 continue

@@ -248,10 +248,14 @@ public final class CloneClient {
         return expired
     }
 
-    /// Takes every reply waiting on the socket; an installed snapshot also sets the follower.
-    public func takeReplies(now: Int64) -> [SnapshotFetch.Outcome] {
+    /// Takes the replies waiting on the socket, at most `limit` of them (the rest stay for the
+    /// next turn, so that a loop that installs parts as they come still answers between them);
+    /// an installed snapshot also sets the follower.
+    public func takeReplies(now: Int64, limit: Int = .max) -> [SnapshotFetch.Outcome] {
         var outcomes: [SnapshotFetch.Outcome] = []
-        while let (head, json, attachment) = try? client.takeWithAttachment() {
+        var taken = 0
+        while taken < limit, let (head, json, attachment) = try? client.takeWithAttachment() {
+            taken += 1
             let outcome = fetch.take(head: head, json: json, attachment: attachment, now: now)
             if case .installed(let snapshot) = outcome { follower.snapshot(stream: snapshot.stream, seq: snapshot.position) }
             if case .nothing = outcome { continue }

@@ -83,6 +83,45 @@ import ZeroMQ
         }
     }
 
+    /// Over inproc: three parts waiting on the socket are taken one a turn with `limit: 1`, the
+    /// first two handed out, the third installing the snapshot.
+    @Test func repliesAreTakenAtMostLimitATurn() throws {
+        let (records, _) = try ReplicaCoreTests.year(withSecondBrand: true)
+        let context = try Context()
+        defer { context.terminate() }
+        let router = try Socket(context, .router)
+        defer { router.close() }
+        try router.set([.linger(0), .receiveTimeout(5000)])
+        try router.bind("inproc://clone-limit")
+        let client = try RequestClient(context: context, endpoints: ["inproc://clone-limit"])
+        defer { client.close() }
+        let clone = CloneClient(endpoint: "inproc://clone-limit", client: client, request: SnapshotRequest(prefix: "", chunk: 100), policy: Self.chunked)
+        clone.handsOutParts = true
+        _ = try clone.tend(now: monotonicMillis())
+        let request = try #require(try router.receive())
+        guard case .success(let head) = Wire.decodeHead(request[request.count - 1]) else { Issue.record("no request"); return }
+        guard case .string(let id) = head.id else { Issue.record("no id"); return }
+        for part in 0..<3 {
+            let (_, json, attachment) = try Self.part(part, last: part == 2, records: [records[part]], id: id)
+            try router.send(Array(request.dropLast()) + [json, attachment])
+        }
+        var kinds: [String] = []
+        let deadline = monotonicMillis() + 5000
+        while kinds.count < 3, monotonicMillis() < deadline {
+            _ = try Poller([client.pollable]).poll(timeoutMilliseconds: 100)
+            let outcomes = clone.takeReplies(now: monotonicMillis(), limit: 1)
+            #expect(outcomes.count <= 1)
+            for outcome in outcomes {
+                switch outcome {
+                case .part: kinds.append("part")
+                case .installed(let snapshot): kinds.append("installed \(snapshot.handedOut)")
+                case .nothing, .refused: kinds.append("other")
+                }
+            }
+        }
+        #expect(kinds == ["part", "part", "installed 2"])
+    }
+
     @Test func aMissingPartPausesLongerEachTimeAndATimeoutAsksAgain() throws {
         let (records, _) = try ReplicaCoreTests.records()
         var fetch = SnapshotFetch(policy: Self.chunked)
