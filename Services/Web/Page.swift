@@ -190,7 +190,9 @@ enum Page {
           try {
             const u = await api("units", s.params);
             $("units").textContent = fmt(u.units);
-            $("qualifier").textContent = (words[u.qualifier] ? "(" + words[u.qualifier] + ") " : "") + (u.basis === "reported" ? "reported" : "computed from its parts");
+            $("qualifier").textContent = (words[u.qualifier] ? "(" + words[u.qualifier] + ") " : "") + (u.basis === "reported" ? "reported" : "computed from its parts")
+              + (u.coverage === "partial" ? "; no figure for " + u.missing.map((m) => m.name).join(", ") + (u.missingCount > u.missing.length ? " and " + (u.missingCount - u.missing.length) + " more" : "")
+                : u.coverage === "tracked" ? "; the sum of the tracked groups" : "");
             $("figure-note").textContent = `${name}, ${s.period}` + (u.complete ? "" : " — no figure on record");
             $("asof").textContent = "As of " + Object.entries(u.asOf).map(([k, v]) => k + " " + v).join(", ");
           } catch (e) { failed("figure-note", e); $("units").textContent = "–"; }
@@ -235,8 +237,11 @@ enum Page {
             const [ranking, streak] = await Promise.all([api("ranking", { period: s.period, level: "model", segment: seg }), api("streak", { segment: seg, period: s.period })]);
             const info = catalog.segments.find((x) => x.id === seg);
             out += `<h3>${esc(info ? info.name : seg)}</h3>`;
-            out += streak.leader ? `<p>Leader: <strong>${esc(streak.leader.name)}</strong>, ${streak.months} month${streak.months === 1 ? "" : "s"} in a row${streak.complete ? "" : " on record"}.</p>` : `<p class="muted">No figures in this segment.</p>`;
-            out += `<table><caption class="sr-only">Ranking of ${esc(info ? info.name : seg)} in ${esc(s.period)}</caption><tr><th class="num">Rank</th><th>Model</th><th class="num">Units</th></tr>` +
+            // A segment is market-wide: only a reported rank names its leader; the rest ranks the tracked models.
+            out += !streak.leader ? `<p class="muted">No figures in this segment.</p>`
+              : streak.basis === "reported" ? `<p class="lead">Leader, according to ${esc(streak.source)}: <strong>${esc(streak.leader.name)}</strong>, ${streak.months} month${streak.months === 1 ? "" : "s"} in a row${streak.complete ? "" : " on record"}.</p>`
+              : `<p class="lead muted">No source states this segment's leader for ${esc(s.period)}; ${streak.withFigures} of its ${streak.trackedModels} tracked models have figures.</p>`;
+            out += `<table><caption>Ranking among tracked models, ${esc(s.period)}</caption><tr><th class="num">Rank</th><th>Model</th><th class="num">Units</th></tr>` +
               ranking.rows.map((r) => `<tr><td class="num">${r.rank}</td><td>${esc(r.entity.name)}</td><td class="num">${(words[r.qualifier] ? words[r.qualifier] + " " : "") + fmt(r.units)}</td></tr>`).join("") + "</table>";
           }
           $("segment").innerHTML = out;

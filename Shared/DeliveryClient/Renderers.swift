@@ -8,8 +8,16 @@ public protocol TableRenderable {
 
 extension UnitsResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["entity", "period", "units", "basis", "qualifier", "sources"])
-        table.add([entity.name, period, Format.units(units), basis.rawValue, Format.qualifier(qualifier, low: low, high: high), sources.joined(separator: " ")])
+        // A computed figure says what it covers: a lower bound names what has no figure.
+        var table = Table(["entity", "period", "units", "basis", "qualifier", "sources"] + (coverage == nil ? [] : ["coverage"]))
+        var row = [entity.name, period, Format.units(units), basis.rawValue, Format.qualifier(qualifier, low: low, high: high), sources.joined(separator: " ")]
+        if var covers = coverage {
+            if let missing, let missingCount {
+                covers += ": no figure for " + missing.map(\.name).joined(separator: ", ") + (missingCount > missing.count ? " and \(missingCount - missing.count) more" : "")
+            }
+            row.append(covers)
+        }
+        table.add(row)
         return table
     }
 }
@@ -55,9 +63,17 @@ extension YTDResult: TableRenderable {
 
 extension RankingResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["rank", "entity", "units", "share", "qualifier"])
+        let segment = coverage == "tracked"
+        var table = Table(["rank", "entity", "units", "share", "qualifier"] + (segment ? ["segment rank"] : []))
         for row in rows {
-            table.add(["\(row.rank)", row.entity.name, Format.units(row.units), Format.percent(row.share), Format.qualifier(row.qualifier, low: row.low, high: row.high)])
+            var cells = ["\(row.rank)", row.entity.name, Format.units(row.units), Format.percent(row.share), Format.qualifier(row.qualifier, low: row.low, high: row.high)]
+            if segment { cells.append(row.segmentRank.map { "\($0) (\(row.rankSource ?? ""))" } ?? "") }
+            table.add(cells)
+        }
+        if segment {
+            // A segment is market-wide: the rows are the tracked models; say so under the table.
+            table.note = "among the \(trackedModels ?? candidates) tracked models of the segment"
+                + (segmentLeader.map { "; the segment's leader according to \(leaderSource ?? "a report"): \($0.name)" } ?? "")
         }
         return table
     }
@@ -71,8 +87,18 @@ extension StreakResult: TableRenderable {
             table.add([entity?.name ?? "", period, condition.words, Format.units(units), "\(months)"] + run)
             return table
         }
-        var table = Table(["segment", "period", "leader", "units", "months", "since", "ended by"] + (entity == nil ? [] : ["entity", "leads"]))
-        var row = [segment ?? "", period, leader?.name ?? "", Format.units(units), "\(months)"] + run
+        // The lead says what it rests on: a source's rank, or only the tracked models.
+        let leadBasis: String? =
+            switch basis {
+            case .reported?: "according to \(source ?? "a report")"
+            case .tracked?: "among \(withFigures ?? 0) tracked models"
+            case nil: nil
+            }
+        var table = Table(
+            ["segment", "period", "leader"] + (leadBasis == nil ? [] : ["basis"]) + ["units", "months", "since", "ended by"]
+                + (entity == nil ? [] : ["entity", "leads"])
+        )
+        var row = [segment ?? "", period, leader?.name ?? ""] + (leadBasis.map { [$0] } ?? []) + [Format.units(units), "\(months)"] + run
         if let entity { row += [entity.name, leads == true ? "yes" : "no"] }
         table.add(row)
         return table

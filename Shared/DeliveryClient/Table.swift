@@ -5,6 +5,8 @@ import Foundation
 public struct Table: Sendable, Equatable {
     public var headers: [String]
     public var rows: [[String]] = []
+    /// A line under the table that says what its rows are (in text output; CSV keeps only rows).
+    public var note: String?
 
     public init(_ headers: [String]) {
         self.headers = headers
@@ -26,6 +28,7 @@ public struct Table: Sendable, Equatable {
         }
         var out = [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         out += rows.map(line)
+        if let note { out.append("(\(note))") }
         return out.joined(separator: "\n")
     }
 

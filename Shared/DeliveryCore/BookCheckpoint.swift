@@ -5,14 +5,14 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 3; version 2 had no approximate intervals, version 1 ordered reports by
-/// arrival; both are refused): the bytes `DTCK`, a version byte, the body in the compact encoding
+/// File layout (version 4; version 3 had no segment ranks, version 2 no approximate intervals,
+/// version 1 ordered reports by arrival; all are refused): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
 /// short, of another version, or whose hash does not match is refused as a whole: the caller
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -140,6 +140,11 @@ extension ReportTable {
             writer.varint(UInt64(record.stamp))
             writer.varint(UInt64(record.stream))
         }
+        writer.varint(UInt64(ranks.count))
+        for (arrival, rank) in ranks.sorted(by: { $0.key < $1.key }) {
+            writer.varint(UInt64(arrival))
+            writer.varint(UInt64(rank))
+        }
     }
 
     init(from reader: inout BinaryReader) throws(LinkError) {
@@ -159,6 +164,14 @@ extension ReportTable {
                 throw LinkError("a report refers to a stamp or stream that is not in the checkpoint")
             }
             records.append(Record(seq: seq, reportId: reportId, stamp: UInt32(stamp), stream: UInt32(stream)))
+        }
+        for _ in 0..<(try reader.count(minimumBytes: 2)) {
+            let arrival = try reader.varint()
+            let rank = try reader.varint()
+            guard arrival >= 1, arrival < UInt64(records.count), (1...UInt64(DeliveryReport.maxSegmentRank)).contains(rank) else {
+                throw LinkError("a segment rank \(rank) of report \(arrival), which the checkpoint does not hold")
+            }
+            ranks[UInt32(arrival)] = UInt16(rank)
         }
     }
 }

@@ -76,6 +76,7 @@ public struct Catalog: Sendable {
             }
             var entry = model
             entry.brand = brand
+            try Self.checkDeliveryDates(model, index: index)
             if let segment = model.segment, next.segments[segment] == nil {
                 throw Self.invalid("models[\(index)] '\(model.id)' names segment '\(segment)', which is not in the catalog", list: "models", index: index)
             }
@@ -221,6 +222,24 @@ public struct Catalog: Sendable {
         }
     }
 
+    /// A model's `deliveriesBegan` and `deliveriesEnded` are periods (YYYY-MM, YYYY-Qn or YYYY),
+    /// the end not before the beginning.
+    private static func checkDeliveryDates(_ model: ModelEntry, index: Int) throws(ProtocolError) {
+        func period(_ text: String?, _ field: String) throws(ProtocolError) -> Period? {
+            guard let text else { return nil }
+            do {
+                return try Period(parsing: text)
+            } catch {
+                throw invalid("models[\(index)] '\(model.id)': \(field) must be a month, quarter or year (2024-01, 2024-Q1, 2024), not '\(text)'", list: "models", index: index)
+            }
+        }
+        let began = try period(model.deliveriesBegan, "deliveriesBegan")
+        let ended = try period(model.deliveriesEnded, "deliveriesEnded")
+        if let began, let ended, let first = began.months.first, let last = ended.months.last, last < first {
+            throw invalid("models[\(index)] '\(model.id)': deliveriesEnded \(ended) is before deliveriesBegan \(began)", list: "models", index: index)
+        }
+    }
+
     private static func invalid(_ message: String, list: String, index: Int) -> ProtocolError {
         ProtocolError(.invalidReport, message, details: ["list": .string(list), "index": .int(Int64(index))])
     }
@@ -257,6 +276,29 @@ public struct Catalog: Sendable {
         case .group: .market
         case .brand: brands[key.id].map { EntityKey(.group, $0.group) }
         case .model: models[key.id].map { EntityKey(.brand, $0.brand) }
+        }
+    }
+
+    /// Whether the catalog expects the entity to deliver in a month, so that a sum above it without
+    /// its figure is short of it: a model from its `deliveriesBegan` to its `deliveriesEnded` (each
+    /// open when absent); a brand or group with no children in the catalog, or with any child
+    /// expected; the market always.
+    public func expects(_ key: EntityKey, in month: Period) -> Bool {
+        switch key.level {
+        case .market:
+            return true
+        case .model:
+            guard let model = models[key.id] else { return false }
+            if let text = model.deliveriesBegan, let began = try? Period(parsing: text), let first = began.months.first, month < first {
+                return false
+            }
+            if let text = model.deliveriesEnded, let ended = try? Period(parsing: text), let last = ended.months.last, last < month {
+                return false
+            }
+            return true
+        case .group, .brand:
+            let children = children(of: key)
+            return children.isEmpty || children.contains { expects($0, in: month) }
         }
     }
 

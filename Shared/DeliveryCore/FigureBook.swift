@@ -59,7 +59,7 @@ public struct FigureBook: FigureStore, Sendable {
             let entity = entities.index(of: EntityKey(report.entity.level, report.entity.id), in: catalog)
         else { return [] }
         reportCount += 1
-        let (arrival, order) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt)
+        let (arrival, order) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt, segmentRank: report.segmentRank)
         let slot = Slot(
             units: report.units, order: order, arrival: arrival,
             source: table.source(report.source), qualifier: report.qualifier, interval: report.interval

@@ -232,6 +232,8 @@ struct StoredFigure: Sendable, Equatable {
         var stream: UInt32
         var stamp: UInt32
         var qualifier: Qualifier
+        /// The segment rank its report states; 0 for none.
+        var rank: UInt16 = 0
     }
 
     /// The interval fields of an approximate figure and of its sources, kept apart so that the
@@ -299,7 +301,8 @@ struct StoredFigure: Sendable, Equatable {
         var sources = figure.sources.map { source in
             Source(
                 units: source.units, seq: source.seq, reportId: source.reportId, source: names.index(source.source),
-                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier
+                stream: names.index(source.stream), stamp: names.index(source.reportedAt), qualifier: source.qualifier,
+                rank: UInt16(clamping: source.segmentRank ?? 0)
             )
         }
         first = sources.isEmpty ? nil : sources.removeFirst()
@@ -327,7 +330,8 @@ struct StoredFigure: Sendable, Equatable {
                 return SourceFigure(
                     source: names.value(source.source), units: source.units, qualifier: source.qualifier,
                     reportedAt: names.value(source.stamp), reportId: source.reportId, stream: names.value(source.stream),
-                    seq: source.seq, interval: FigureBody.wireInterval(source.units, source.qualifier, low: bound?.low, high: bound?.high)
+                    seq: source.seq, interval: FigureBody.wireInterval(source.units, source.qualifier, low: bound?.low, high: bound?.high),
+                    segmentRank: source.rank == 0 ? nil : Int(source.rank)
                 )
             },
             interval: interval

@@ -15,7 +15,8 @@ extension QueryEngine {
         facts += streakFacts(key, name, period, current)
         facts += endedStreaks(key, name, period)
         facts += cumulativeFacts(key, name, period, history: history).filter { $0.kind == .milestone }
-        return facts
+        let basis = factBasis(key, period, current)
+        return facts.map { $0.basis == nil ? $0.resting(on: basis) : $0 }
     }
 
     /// Runs of two months or more up to the month before that this month breaks.

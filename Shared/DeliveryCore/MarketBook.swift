@@ -44,7 +44,7 @@ public struct MarketBook: Sendable {
         }
         // Each source's report where the report order puts it: the same choice as the shard's.
         let slots = figure.sources.map { source in
-            let (arrival, order) = table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt)
+            let (arrival, order) = table.add(stream: source.stream, seq: source.seq, reportId: source.reportId, reportedAt: source.reportedAt, segmentRank: source.segmentRank)
             return FigureBook.Slot(units: source.units, order: order, arrival: arrival, source: table.source(source.source), qualifier: source.qualifier, interval: source.interval)
         }
         return update(period, cause: figure.cause) { $0.replaceSlots(slots) }

@@ -35,12 +35,19 @@ public struct QueryEngine<Store: FigureStore> {
         ProtocolError(.invalidQuery, message, details: ["field": .string(field)])
     }
 
+    /// A figure's value with its coverage applied: a sum short of an expected part is a lower
+    /// bound (`short`).
     func value(_ entity: EntityKey, _ period: Period) -> FigureValue {
         guard let figure = store.summary(entity, period) else { return .none }
-        return FigureValue(
+        var value = FigureValue(
             present: true, units: figure.units, qualifier: figure.qualifier, basis: figure.basis, complete: figure.complete,
             interval: figure.interval
         )
+        if figure.basis == .computed, isShort(entity, period) {
+            (value.qualifier, value.interval) = FigureValue.lowerBound(value.qualifier, value.interval)
+            value.short = true
+        }
+        return value
     }
 
     /// The figure from one source's reports alone: its report where it has one, else the sum of
@@ -93,6 +100,8 @@ struct FigureValue {
     var complete: Bool
     /// The least and the most it can be; every comparison is decided by it.
     var interval: Interval
+    /// A sum short of an expected part (`Coverage`): a lower bound, "at least" in words.
+    var short = false
 
     init(present: Bool, units: Int64, qualifier: Qualifier, basis: Basis, complete: Bool, interval: Interval? = nil) {
         self.present = present
@@ -110,6 +119,7 @@ struct FigureValue {
         units = units.saturatingAdding(part.units)
         qualifier = qualifier.combined(with: part.qualifier)
         interval = interval.adding(part.interval)
+        if part.short { short = true }
     }
 
     /// The interval's wire fields: only an approximate value states them.

@@ -146,7 +146,7 @@ public struct CSVRecordReader: Sendable {
 /// read as the bytes come. Each report keeps its line, so that an error can name it.
 public struct ReportCSVReader: Sendable {
     public static let columns: Set<String> = [
-        "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note",
+        "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note", "segmentRank",
     ]
 
     private var records = CSVRecordReader()
@@ -183,7 +183,7 @@ public struct ReportCSVReader: Sendable {
             }
             var object: [String: JSONValue] = [:]
             for (column, field) in zip(header, record.fields) where !field.isEmpty {
-                object[column] = column == "units" ? Self.units(field) : .string(field)
+                object[column] = column == "units" || column == "segmentRank" ? Self.units(field) : .string(field)
             }
             reports.append((record.line, .object(object)))
         }

@@ -18,14 +18,18 @@ struct ReportTable: Sendable {
     var millis: [Int64] = []
     /// Each name's FNV-1a hash, the tie-break of the report order (`ReportOrder`).
     var hashes: [UInt64] = []
+    /// The segment rank a report states, by arrival number: few reports state one, so the others
+    /// pay nothing for it.
+    var ranks: [UInt32: UInt16] = [:]
 
     /// Keeps a report's provenance; returns its arrival number (from 1 on) and its place in the
     /// report order.
-    mutating func add(stream: String, seq: UInt64, reportId: String?, reportedAt: String) -> (UInt32, ReportOrder) {
+    mutating func add(stream: String, seq: UInt64, reportId: String?, reportedAt: String, segmentRank: Int? = nil) -> (UInt32, ReportOrder) {
         let stamp = stamps.index(reportedAt)
         if Int(stamp) == millis.count { millis.append(Timestamp.millis(reportedAt) ?? 0) }
         let streamIndex = name(stream)
         records.append(Record(seq: seq, reportId: reportId, stamp: stamp, stream: streamIndex))
+        if let segmentRank { ranks[UInt32(records.count - 1)] = UInt16(clamping: segmentRank) }
         return (UInt32(records.count - 1), ReportOrder(at: millis[Int(stamp)], stream: hashes[Int(streamIndex)], seq: seq))
     }
 
@@ -72,7 +76,7 @@ struct ReportTable: Sendable {
         return SourceFigure(
             source: names.value(slot.source), units: slot.units, qualifier: slot.qualifier,
             reportedAt: stamps.value(record.stamp), reportId: record.reportId ?? "", stream: names.value(record.stream),
-            seq: record.seq, interval: slot.interval
+            seq: record.seq, interval: slot.interval, segmentRank: ranks[slot.arrival].map(Int.init)
         )
     }
 }

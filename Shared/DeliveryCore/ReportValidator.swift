@@ -139,18 +139,48 @@ public enum ReportValidator {
             throw failure
         }
 
+        let segmentRank = try Self.segmentRank(fields["segmentRank"], entity: entity, period: period, catalog: catalog, index: index)
+
         var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
         content += "|group=\(group ?? "")|brand=\(brand ?? "")|model=\(model ?? "")"
         content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
         // Only a stated interval is hashed, so that every report without one keeps its id.
         if let low, let high { content += "|low=\(low)|high=\(high)" }
+        if let segmentRank { content += "|segmentRank=\(segmentRank)" }
         let hash = fnv1a(content)
         let id = givenID ?? "r-" + hash
         let report = DeliveryReport(
             id: id, source: source, period: period.description, group: group, brand: brand, model: model,
-            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high
+            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high,
+            segmentRank: segmentRank
         )
         return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
+    }
+
+    /// A report's `segmentRank`: absent, or a whole number from 1 to `DeliveryReport.maxSegmentRank`
+    /// on a month's report of a model that the catalog puts in a segment.
+    static func segmentRank(_ field: JSONValue?, entity: EntityKey, period: Period, catalog: Catalog, index: Int) throws(ProtocolError) -> Int? {
+        let rank: Int64
+        switch field {
+        case nil, .null?: return nil
+        case .int(let value)?: rank = value
+        case .double(let value)? where value.isFinite && value.rounded() == value && abs(value) < 1e15: rank = Int64(value)
+        case let other?:
+            throw error(.invalidReport, index, "segmentRank", "segmentRank must be a whole number from 1 to \(DeliveryReport.maxSegmentRank), not \(other.kind)")
+        }
+        guard (1...Int64(DeliveryReport.maxSegmentRank)).contains(rank) else {
+            throw error(.invalidReport, index, "segmentRank", "segmentRank must be a whole number from 1 to \(DeliveryReport.maxSegmentRank), not \(rank)")
+        }
+        guard entity.level == .model else {
+            throw error(.invalidReport, index, "segmentRank", "segmentRank is a model's rank within its price segment; this report names a \(entity.level.rawValue)")
+        }
+        guard catalog.model(entity.id)?.segment != nil else {
+            throw error(.invalidReport, index, "segmentRank", "segmentRank needs a model with a segment; the catalog gives '\(entity.id)' none")
+        }
+        guard period.kind == .month else {
+            throw error(.invalidReport, index, "segmentRank", "segmentRank is a rank within a month; period \(period) is not a month")
+        }
+        return Int(rank)
     }
 
     /// Resolves a report's names: the deepest level named is the entity, and every level named

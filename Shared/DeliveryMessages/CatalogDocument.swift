@@ -78,13 +78,19 @@ public struct ModelEntry: Codable, Sendable, Hashable {
     public var segment: String?
     public var powertrains: [String]?
     public var aliases: [String]?
+    /// The first month (or quarter, or year) with deliveries: before it, the model is not missing
+    /// from its brand's sum.
     public var deliveriesBegan: String?
+    /// *Extension*: the last month (quarter, year) with deliveries: after it, the model is not
+    /// missing from its brand's sum.
+    public var deliveriesEnded: String?
     public var launched: String?
     public var note: String?
 
     public init(
         id: String, name: String, brand: String, segment: String? = nil, powertrains: [String]? = nil,
-        aliases: [String]? = nil, deliveriesBegan: String? = nil, launched: String? = nil, note: String? = nil
+        aliases: [String]? = nil, deliveriesBegan: String? = nil, deliveriesEnded: String? = nil, launched: String? = nil,
+        note: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -93,6 +99,7 @@ public struct ModelEntry: Codable, Sendable, Hashable {
         self.powertrains = powertrains
         self.aliases = aliases
         self.deliveriesBegan = deliveriesBegan
+        self.deliveriesEnded = deliveriesEnded
         self.launched = launched
         self.note = note
     }

@@ -26,6 +26,7 @@ extension CompactJSONEncoder {
             out.writeEntity(report.entity)
             if let low = report.low { out.field("low", low) }
             if let high = report.high { out.field("high", high) }
+            if let rank = report.segmentRank { out.field("segmentRank", Int64(rank)) }
             out.field("stream", body.stream)
             out.field("seq", body.seq)
             out.raw("}")
@@ -148,6 +149,7 @@ extension CompactJSONEncoder.Output {
             field("seq", source.seq)
             if let low = source.low { field("low", low) }
             if let high = source.high { field("high", high) }
+            if let rank = source.segmentRank { field("segmentRank", Int64(rank)) }
             raw("}")
         }
         raw("]")

@@ -27,10 +27,12 @@ public struct SourceFigure: Codable, Sendable, Hashable {
     /// *Extension*: an approximate report's interval (high absent: no upper bound).
     public var low: Int64?
     public var high: Int64?
+    /// *Extension*: the model's rank within its price segment, as this source's report states it.
+    public var segmentRank: Int?
 
     public init(
         source: String, units: Int64, qualifier: Qualifier, reportedAt: String, reportId: String, stream: String,
-        seq: UInt64, interval: Interval? = nil
+        seq: UInt64, interval: Interval? = nil, segmentRank: Int? = nil
     ) {
         self.source = source
         self.units = units
@@ -40,6 +42,7 @@ public struct SourceFigure: Codable, Sendable, Hashable {
         self.stream = stream
         self.seq = seq
         (low, high) = FigureBody.wireBounds(qualifier, interval)
+        self.segmentRank = segmentRank
     }
 
     /// The least and the most the report says the figure is.

@@ -17,10 +17,17 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     /// give, `Interval.approximate`).
     public var low: Int64?
     public var high: Int64?
+    /// *Extension*: the model's rank within its price segment in the period, as the source states
+    /// it (1: the segment's best seller across the whole market, not only among tracked models).
+    public var segmentRank: Int?
+
+    /// The highest segment rank a report may state.
+    public static let maxSegmentRank = 1_000
 
     public init(
         id: String, source: String, period: String, group: String?, brand: String?, model: String?,
-        units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef, low: Int64? = nil, high: Int64? = nil
+        units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef, low: Int64? = nil, high: Int64? = nil,
+        segmentRank: Int? = nil
     ) {
         self.id = id
         self.source = source
@@ -35,6 +42,7 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
         self.entity = entity
         self.low = low
         self.high = high
+        self.segmentRank = segmentRank
     }
 
     /// The least and the most the report says the figure is.

@@ -2,10 +2,11 @@
 /// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes. Version 2 added approximate intervals (a report's stated
-    /// `low`/`high`, a figure's and its sources' intervals); version 1, which logs written before
-    /// hold, is still read.
-    public static let version: UInt8 = 2
+    /// The version this build writes. Version 3 added a report's `segmentRank` (on the report and
+    /// on each source of a figure); version 2 added approximate intervals (a report's stated
+    /// `low`/`high`, a figure's and its sources' intervals); versions 1 and 2, which logs written
+    /// before hold, are still read.
+    public static let version: UInt8 = 3
     public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
@@ -121,6 +122,7 @@ public struct FigureRecord: Sendable, Hashable {
             writer.varint(source.seq)
             writer.optionalInt(source.low)
             writer.optionalInt(source.high)
+            writer.optionalInt(source.segmentRank.map(Int64.init))
         }
     }
 
@@ -156,9 +158,17 @@ public struct FigureRecord: Sendable, Hashable {
                 seq: try reader.varint()
             )
             if intervals { (source.low, source.high) = try Self.readInterval(&reader, source.qualifier) }
+            if version >= 3 { source.segmentRank = try Self.readRank(&reader) }
             sources.append(source)
         }
         self.sources = sources
+    }
+
+    /// A segment rank: absent, or 1 to `DeliveryReport.maxSegmentRank`.
+    static func readRank(_ reader: inout BinaryReader) throws(LinkError) -> Int? {
+        guard let rank = try reader.optionalInt() else { return nil }
+        guard (1...Int64(DeliveryReport.maxSegmentRank)).contains(rank) else { throw LinkError("a segment rank of \(rank)") }
+        return Int(rank)
     }
 
     /// An interval's two optional ints, refused where the qualifier has none or they disagree.
@@ -325,9 +335,11 @@ extension DeliveryReport {
         for part in entity.path { writer.string(part) }
         writer.optionalInt(low)
         writer.optionalInt(high)
+        writer.optionalInt(segmentRank.map(Int64.init))
     }
 
-    /// Reads a report written by `write` in layout `version` (1: without `low`/`high`).
+    /// Reads a report written by `write` in layout `version` (1: without `low`/`high`; 1 and 2:
+    /// without `segmentRank`).
     public init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
         id = try reader.text()
         source = try reader.string()
@@ -352,6 +364,7 @@ extension DeliveryReport {
             guard (low == nil) == (high == nil) else { throw LinkError("a report interval needs both low and high") }
             if let low, let high, !(low...high).contains(units) { throw LinkError("a report interval \(low)–\(high) without its units \(units)") }
         }
+        segmentRank = version >= 3 ? try FigureRecord.readRank(&reader) : nil
     }
 }
 

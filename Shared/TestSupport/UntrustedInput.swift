@@ -21,12 +21,14 @@ public enum UntrustedInput {
         try? book.apply(catalog: catalog)
         let report = DeliveryReport(
             id: "m9", source: "CPCA", period: "2025-05", group: "hima", brand: "aito", model: "aito-m9", units: 15_481,
-            qualifier: .exact, reportedAt: "2025-06-01T00:00:00Z", note: nil, entity: book.catalog.ref(EntityKey(.model, "aito-m9"))
+            qualifier: .exact, reportedAt: "2025-06-01T00:00:00Z", note: nil, entity: book.catalog.ref(EntityKey(.model, "aito-m9")),
+            segmentRank: 1
         )
         book.apply(report, stream: "fuzz", seq: 1)
         // A second source's approximate figure with an interval of its own.
         var about = report
         (about.id, about.source, about.units, about.qualifier, about.low, about.high) = ("m9-about", "news", 15_500, .approximate, 15_000, 16_000)
+        about.segmentRank = nil
         book.apply(about, stream: "fuzz", seq: 2)
         return book
     }

@@ -26,6 +26,15 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
         )
         // A cell with a comma is quoted; numbers keep their separators as text.
         #expect(result.table().csv() == "entity,period,units,basis,qualifier,sources\nHIMA,2025-05,\"44,454\",reported,exact,HIMA CnEVPost")
+        // A sum short of an expected part says so and names it.
+        var luxeed = UnitsResult(
+            entity: aito, period: "2025-05", units: 5_124, basis: .computed, qualifier: .atLeast, sources: ["CPCA"],
+            reported: nil, computed: 5_124, complete: true, bySource: [], cause: nil
+        )
+        (luxeed.coverage, luxeed.missing, luxeed.missingCount) = ("partial", [m9], 3)
+        #expect(luxeed.table().headers.last == "coverage")
+        #expect(luxeed.table().rows.first?.last == "partial: no figure for AITO M9 and 2 more")
+        #expect(luxeed.table().rows.first?[4] == "atLeast")
     }
 
     @Test func shareAndGrowthAsPercents() {
@@ -68,6 +77,12 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
         result.entity = m9
         result.leads = true
         #expect(result.table().rows == [["above-500k", "2025-05", "AITO M9", "15,481", "11", "2024-07", "condition", "AITO M9", "yes"]])
+        // With its basis: where the lead comes from, or that it is only among the tracked models.
+        result.basis = .reported
+        result.source = "CPCA"
+        #expect(result.table().rows == [["above-500k", "2025-05", "AITO M9", "according to CPCA", "15,481", "11", "2024-07", "condition", "AITO M9", "yes"]])
+        (result.basis, result.source, result.withFigures) = (.tracked, nil, 3)
+        #expect(result.table().rows.first?[3] == "among 3 tracked models")
         let threshold = StreakResult(
             segment: nil, period: "2025-06", leader: nil, units: 34_611, months: 8, entity: m9, leads: nil,
             condition: StreakCondition(atLeast: 30_000), since: "2024-11", endedBy: .missing

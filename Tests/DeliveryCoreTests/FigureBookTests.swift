@@ -89,13 +89,18 @@ import Testing
         let catalog = book.catalog
         var seq: UInt64 = 0
         // Luxeed S7 leads 200k-300k in Jan; AITO M7 from Feb to May; R7 ties M7 in May (M7 wins: smaller id).
+        // A source states each month's leader (a segment is market-wide: only a stated lead counts).
         let months: [(String, Int64, Int64, Int64)] = [
             ("2025-01", 10, 50, 5), ("2025-02", 60, 50, 5), ("2025-03", 70, 50, 5), ("2025-04", 80, 50, 5), ("2025-05", 90, 50, 90),
         ]
         for (period, m7, s7, r7) in months {
             for (model, units) in [("AITO M7", m7), ("Luxeed S7", s7), ("Luxeed R7", r7)] {
                 seq += 1
-                book.apply(try report("\(model)-\(period)", period: period, model: model, units: units, catalog: catalog), stream: "s", seq: seq)
+                let leads = (model == "Luxeed S7") == (period == "2025-01")
+                book.apply(
+                    try report("\(model)-\(period)", period: period, model: model, units: units, segmentRank: leads && model != "Luxeed R7" ? 1 : nil, catalog: catalog),
+                    stream: "s", seq: seq
+                )
             }
         }
         let engine = QueryEngine(book)

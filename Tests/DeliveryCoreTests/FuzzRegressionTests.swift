@@ -27,10 +27,12 @@ import Testing
 
     /// Real frames of the internal links (made by the encoders from a small book) read as what
     /// they are, so the fuzzer starts from inputs that reach deep into each decoder.
-    /// The `-v1` seeds are version 1 frames (before approximate intervals), which this build still reads.
+    /// The `-v1` seeds are version 1 frames (before approximate intervals) and the `-v2` ones (and
+    /// the figure and report batches) version 2 frames (before segment ranks), which this build still reads.
     @Test(arguments: [
         "link-figure-batch.bin", "link-report-batch.bin", "link-figure-list.bin", "link-stored-report.bin", "link-checkpoint-body.bin",
         "link-figure-batch-v1.bin", "link-report-batch-v1.bin", "link-figure-list-v1.bin", "link-stored-report-v1.bin",
+        "link-figure-list-v2.bin", "link-stored-report-v2.bin",
     ])
     func linkSeedsReachTheirDecoders(name: String) throws {
         let bytes = Array(try Data(contentsOf: Self.folder.appendingPathComponent(name)))

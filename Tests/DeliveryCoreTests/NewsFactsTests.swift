@@ -68,7 +68,7 @@ import Testing
         return book
     }
 
-    static func replica(_ book: FigureBook) -> FigureReplica {
+    static func replica(_ book: FigureBook, catalog: CatalogDocument = catalog) -> FigureReplica {
         var replica = FigureReplica()
         replica.replaceCatalog(catalog)
         for id in book.figureIDs { if let record = book.record(id) { replica.receive(record, reporting: false) } }
@@ -345,9 +345,29 @@ import Testing
         #expect(text.contains("HIMA delivered 44,454 vehicles in May 2025."))
         #expect(text.contains("HIMA deliveries were up 61.3% from April 2025 (27,555)."))
         #expect(text.contains("AITO delivered 36,625 of them (82.4%)."))
-        #expect(text.contains { $0.hasPrefix("The AITO M9 led the above 500,000 yuan segment (above USD 69,587") })
-        #expect(text.contains { $0.hasPrefix("The AITO M8 led the 400,000-500,000 yuan segment") })
-        #expect(text.contains { $0.contains("Stelato S9 just over 2,000") })
+        // Sentence by sentence against the story: each is stated by it or follows from its figures,
+        // in the words its basis requires.
+        #expect(
+            text == [
+                "HIMA delivered 44,454 vehicles in May 2025.",  // stated
+                "HIMA deliveries were up 61.3% from April 2025 (27,555).",  // follows: 44,454 / 27,555
+                "AITO delivered 36,625 of them (82.4%).",  // stated (82.4 %)
+                // The catalog's Luxeed S7 has no figure: Luxeed's sum is a lower bound.
+                "Luxeed delivered at least 5,124 of them (at least 11.5%).",
+                "Stelato delivered just over 2,000 of them (at least 4.5%).",  // "just over 2,000": a lower bound
+                "Up to 705 of HIMA's deliveries are not attributed to a brand in the figures.",  // 44,454 minus lower bounds
+                "By model: AITO M9 15,481; AITO M8 12,116; Luxeed R7 5,124; Stelato S9 just over 2,000.",  // stated
+                // Stated by the story, citing CPCA (the sample's segmentRank); the other segments'
+                // leads are among tracked models with one figure each: nothing is said of them.
+                "The AITO M9 was the best-selling model of the above 500,000 yuan segment (above USD 69,587 at the catalog's rate), according to CPCA, with 15,481.",
+                "The AITO M8 was the best-selling model of the 400,000-500,000 yuan segment (USD 55,670–69,587 at the catalog's rate), according to CPCA, with 12,116.",
+            ]
+        )
+        #expect(!text.contains { $0.contains("200,000-300,000") || $0.contains("300,000-400,000") })
+        let luxeed = try #require(brief.facts.first { $0.entity?.id == "luxeed" })
+        #expect(luxeed.basis == FactBasis(kind: .lowerBound, sources: ["CPCA"], missing: [book.catalog.ref(EntityKey(.model, "luxeed-s7"))], missingCount: 1))
+        #expect(brief.facts.allSatisfy { $0.basis != nil })
+        #expect(brief.facts.first?.basis == FactBasis(kind: .reported, sources: ["CPCA"]))
         #expect(text.contains("Up to 705 of HIMA's deliveries are not attributed to a brand in the figures."))
         // The market is only the sum of what is tracked: no share of it; one month of the segment: no run claimed.
         #expect(!text.contains { $0.contains("of the market") })

@@ -35,7 +35,7 @@ enum Sample {
 func report(
     _ id: String, source: String = "CPCA", period: String, group: String? = nil, brand: String? = nil,
     model: String? = nil, units: Int64, qualifier: String = "exact", reportedAt: String = "2025-06-01T00:00:00Z",
-    tolerance: Int64? = nil, catalog: Catalog
+    tolerance: Int64? = nil, segmentRank: Int? = nil, catalog: Catalog
 ) throws -> DeliveryReport {
     var fields: [String: JSONValue] = [
         "id": .string(id), "source": .string(source), "period": .string(period), "units": .int(units),
@@ -45,5 +45,6 @@ func report(
     if let brand { fields["brand"] = .string(brand) }
     if let model { fields["model"] = .string(model) }
     if let tolerance { fields["tolerance"] = .int(tolerance) }
+    if let segmentRank { fields["segmentRank"] = .int(Int64(segmentRank)) }
     return try ReportValidator.validate(.object(fields), index: 0, catalog: catalog, receivedAt: 0, latest: .max).report
 }

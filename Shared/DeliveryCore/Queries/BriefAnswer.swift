@@ -15,11 +15,21 @@ extension QueryEngine {
         let history = history(key, through: period)
         var facts: [Fact] = []
         let figure = store.figure(key, period)
+        let basis = factBasis(key, period, current)
+        var sumWords = ""
+        if current.basis == .computed {
+            sumWords = " (the sum of its \(Words.plural(childLevel(key))) with figures"
+            if let missing = basis.missing, let count = basis.missingCount {
+                let named = missing.prefix(3).map(\.name)
+                let more = count > named.count ? " and \(count - named.count) more" : ""
+                sumWords += "; no figure for \(Words.list(named))\(more)"
+            }
+            sumWords += ")"
+        }
         facts.append(
             Fact(
                 kind: .units,
-                text: "\(name) delivered \(Words.units(current)) vehicles in \(Words.month(period))"
-                    + (current.basis == .computed ? " (the sum of its \(Words.plural(childLevel(key))))." : "."),
+                text: "\(name) delivered \(Words.units(current)) vehicles in \(Words.month(period))\(sumWords).",
                 data: [
                     "units": .int(current.units), "qualifier": .string(current.qualifier.rawValue), "basis": .string(current.basis.rawValue),
                     "sources": .array((figure?.sources.map(\.source) ?? []).map { .string($0) }),
@@ -34,7 +44,20 @@ extension QueryEngine {
         facts += recordFacts(key, name, period, history: history)
         facts += streakFacts(key, name, period, current)
         facts += cumulativeFacts(key, name, period, history: history)
-        return facts
+        return facts.map { $0.basis == nil ? $0.resting(on: basis) : $0 }
+    }
+
+    /// What a fact about an entity's figure rests on: its report and source, a complete sum, or a
+    /// sum short of expected parts (the market's sum of the tracked groups counts as tracked).
+    func factBasis(_ key: EntityKey, _ period: Period, _ value: FigureValue) -> FactBasis {
+        if value.basis == .reported {
+            return FactBasis(kind: .reported, sources: sources(key, period).sorted())
+        }
+        let coverage = coverage(key, period)
+        if coverage.isShort {
+            return FactBasis(kind: .lowerBound, sources: sources(key, period).sorted(), missing: coverage.missing.map { catalog.ref($0) }, missingCount: coverage.missingCount)
+        }
+        return FactBasis(kind: key.level == .market ? .tracked : .complete, sources: sources(key, period).sorted())
     }
 
     func childLevel(_ key: EntityKey) -> Level {
@@ -105,16 +128,19 @@ extension QueryEngine {
         }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
         for (child, value) in children {
             let share = current.units > 0 ? Double(value.units) / Double(current.units) : nil
+            // A share of a lower bound is a lower bound of the share (the whole is reported).
+            let shareWords = value.qualifier == .atLeast && current.qualifier == .exact ? "at least " : ""
             facts.append(
                 Fact(
                     kind: .children,
                     text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them"
-                        + (share.map { " (\(Words.percent($0)))." } ?? "."),
+                        + (share.map { " (\(shareWords)\(Words.percent($0)))." } ?? "."),
                     entity: catalog.ref(child),
                     data: [
                         "units": .int(value.units), "qualifier": .string(value.qualifier.rawValue),
                         "share": share.map { .double($0) } ?? .null,
-                    ]
+                    ],
+                    basis: factBasis(child, period, value)
                 )
             )
         }
@@ -168,39 +194,58 @@ extension QueryEngine {
 
     // MARK: Segments
 
-    /// Segment leadership of the entity's models (or of the model itself) in the month.
+    /// Segment leadership of the entity's models (or of the model itself) in the month. A segment
+    /// is market-wide and the catalog tracks only some of its models: a lead is stated as the
+    /// segment's only when a report states the rank ("according to CPCA"); otherwise the top of the
+    /// tracked models is stated as that, and only when at least two of them have figures and the
+    /// top is certainly above the next.
     func leaderFacts(_ key: EntityKey, _ period: Period) -> [Fact] {
         let models = key.level == .model ? [key] : catalog.descendants(of: key, at: .model)
-        var facts: [Fact] = []
         var segments = Set<String>()
         for model in models {
             if let segment = catalog.model(model.id)?.segment { segments.insert(segment) }
         }
-        let led = segments.sorted().compactMap { segment -> (String, StreakResult, EntityRef, SegmentEntry)? in
-            guard let result = try? streak(StreakQuery(segment: segment, period: period.description)),
-                let leader = result.leader, models.contains(EntityKey(.model, leader.id)),
-                let entry = catalog.segments[segment]
-            else { return nil }
-            return (segment, result, leader, entry)
-        }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0 < $1.0 }
-        for (segment, result, leader, entry) in led {
-            let figure = value(EntityKey(.model, leader.id), period)
-            var text = "The \(leader.name) led the \(entry.name) segment\(priceWords(entry)) with \(Words.units(figure))"
+        let led = segments.sorted().compactMap { segment -> (String, Leadership, SegmentEntry)? in
+            let lead = leadership(segmentModels(segment), period)
+            guard let leader = lead.leader, models.contains(leader.key), let entry = catalog.segments[segment] else { return nil }
+            return (segment, lead, entry)
+        }.sorted { $0.1.leader!.figure.units != $1.1.leader!.figure.units ? $0.1.leader!.figure.units > $1.1.leader!.figure.units : $0.0 < $1.0 }
+        var facts: [Fact] = []
+        for (segment, lead, entry) in led {
+            guard let leader = lead.leader else { continue }
+            let figure = value(leader.key, period)
             var data: [String: JSONValue] = [
-                "segment": .string(segment), "units": .int(result.units), "qualifier": .string(figure.qualifier.rawValue),
-                "months": .int(Int64(result.months)),
-                "endedBy": .string(result.endedBy.rawValue),
+                "segment": .string(segment), "units": .int(leader.figure.units), "qualifier": .string(figure.qualifier.rawValue),
+                "basis": .string(lead.basis.rawValue), "trackedModels": .int(Int64(lead.withFigures)),
             ]
-            if let since = result.since { data["since"] = .string(since) }
-            if result.months >= 2 {
-                text += ", for the \(Words.ordinal(result.months)) month in a row" + (result.complete ? "" : " on record")
-            } else if result.endedBy == .condition, let before = try? streak(StreakQuery(segment: segment, period: period.previous.description)),
-                let previousLeader = before.leader
-            {
-                text += ", taking the lead from the \(previousLeader.name)"
-                data["previousLeader"] = .string(previousLeader.id)
+            switch lead.basis {
+            case .reported:
+                let source = lead.source ?? ""
+                data["source"] = .string(source)
+                var text = "The \(leader.figure.entity.name) was the best-selling model of the \(entry.name) segment\(priceWords(entry)), according to \(source), with \(Words.units(figure))"
+                if let run = try? streak(StreakQuery(segment: segment, period: period.description)) {
+                    data["months"] = .int(Int64(run.months))
+                    data["endedBy"] = .string(run.endedBy.rawValue)
+                    if let since = run.since { data["since"] = .string(since) }
+                    if run.months >= 2 { text += ", for the \(Words.ordinal(run.months)) month in a row" + (run.complete ? "" : " on record") }
+                }
+                facts.append(
+                    Fact(kind: .leader, text: text + ".", entity: leader.figure.entity, data: data, basis: FactBasis(kind: .reported, sources: [source]))
+                )
+            case .tracked:
+                // Among fewer than two, or a top not certainly above the next: nothing to state.
+                let ranked = ranked(segmentModels(segment), period)
+                guard ranked.count >= 2, let next = ranked.dropFirst().first,
+                    Self.above(figure, value(next.0, period)) == true
+                else { continue }
+                let text = "The \(leader.figure.entity.name) was the best seller among the \(ranked.count) tracked models of the \(entry.name) segment\(priceWords(entry)) with figures for \(Words.month(period)), with \(Words.units(figure))."
+                facts.append(
+                    Fact(
+                        kind: .leader, text: text, entity: leader.figure.entity, data: data,
+                        basis: FactBasis(kind: .tracked, trackedModels: ranked.count)
+                    )
+                )
             }
-            facts.append(Fact(kind: .leader, text: text + ".", entity: leader, data: data))
         }
         return facts
     }
@@ -393,7 +438,7 @@ enum Words {
     static func units(_ value: FigureValue) -> String {
         switch value.qualifier {
         case .exact: number(value.units)
-        case .atLeast: "just over \(number(value.units))"
+        case .atLeast: value.short ? "at least \(number(value.units))" : "just over \(number(value.units))"
         case .atMost: "up to \(number(value.units))"
         case .approximate: "about \(number(value.units))"
         }
@@ -429,6 +474,13 @@ enum Words {
         case .brand: "brands"
         case .model: "models"
         }
+    }
+
+    /// ["a"] → "the a"; ["a", "b"] → "the a and the b"; three or more with commas.
+    static func list(_ names: [String]) -> String {
+        let named = names.map { "the \($0)" }
+        guard named.count > 1 else { return named.first ?? "" }
+        return named.dropLast().joined(separator: ", ") + " and " + named[named.count - 1]
     }
 
     static func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }

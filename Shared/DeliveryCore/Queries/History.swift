@@ -3,6 +3,8 @@ import DeliveryMessages
 /// What one month says about a condition.
 enum MonthVerdict {
     case meets, fails, missing, uncertain
+    /// A segment's lead that only the tracked models show (`RunEnd.tracked`).
+    case notEstablished
 }
 
 extension QueryEngine {
@@ -63,6 +65,7 @@ extension QueryEngine {
             case .fails: return (months, since, .condition)
             case .missing: return (months, since, .missing)
             case .uncertain: return (months, since, .uncertain)
+            case .notEstablished: return (months, since, .tracked)
             }
         }
         return (months, since, .missing)

@@ -15,7 +15,7 @@ extension QueryEngine {
     /// The models of a segment, ranked in a period: units descending, ties to the smaller id.
     func ranked(_ candidates: [EntityKey], _ period: Period) -> [(EntityKey, FigureBody)] {
         candidates
-            .compactMap { key in store.figure(key, period).map { (key, $0) } }
+            .compactMap { key in store.figure(key, period).map { (key, covered($0, key, period)) } }
             .sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
     }
 
@@ -37,9 +37,11 @@ extension QueryEngine {
                 throw Self.invalid("segment and powertrain select models; use level model", field: query.segment != nil ? "segment" : "powertrain")
             }
         }
+        var segmentID: String?
         if let segment = query.segment {
-            let id = try segmentID(segment)
+            let id = try self.segmentID(segment)
             candidates = candidates.filter { catalog.model($0.id)?.segment == id }
+            segmentID = id
         }
         if let powertrain = query.powertrain?.lowercased() {
             candidates = candidates.filter { key in
@@ -49,7 +51,7 @@ extension QueryEngine {
         let all = ranked(candidates, period)
         let rows = query.top.map { Array(all.prefix($0)) } ?? all
         let total = rows.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
-        return RankingResult(
+        var result = RankingResult(
             period: period.description, level: query.level, within: catalog.ref(within),
             rows: rows.enumerated().map { index, row in
                 var ranked = RankingRow(
@@ -58,10 +60,22 @@ extension QueryEngine {
                     basis: row.1.basis, qualifier: row.1.qualifier
                 )
                 (ranked.low, ranked.high) = (row.1.low, row.1.high)
+                if let stated = Self.statedRank(row.1) { (ranked.segmentRank, ranked.rankSource) = (stated.rank, stated.source) }
                 return ranked
             },
             total: total, candidates: all.count
         )
+        if let segmentID {
+            // A segment is market-wide: the rows rank the models the catalog tracks, and only a
+            // report names the segment's leader.
+            let lead = leadership(segmentModels(segmentID), period)
+            result.coverage = "tracked"
+            result.trackedModels = candidates.filter { catalog.expects($0, in: period) || store.summary($0, period) != nil }.count
+            if lead.basis == .reported, let leader = lead.leader {
+                (result.segmentLeader, result.leaderSource) = (leader.figure.entity, lead.source)
+            }
+        }
+        return result
     }
 }
 

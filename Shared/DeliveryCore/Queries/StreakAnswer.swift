@@ -10,8 +10,7 @@ extension QueryEngine {
             throw Self.invalid("a streak needs a segment (months as its leader) or a condition", field: "segment")
         }
         let segment = try segmentID(name)
-        let models = catalog.models.values.filter { $0.segment == segment }.map { EntityKey(.model, $0.id) }
-        func leader(_ month: Period) -> (EntityKey, FigureBody)? { ranked(models, month).first }
+        let models = segmentModels(segment)
         var subject: EntityKey?
         if let selector = query.entity {
             let key = try entity(selector)
@@ -20,17 +19,27 @@ extension QueryEngine {
             }
             subject = key
         }
-        let top = leader(period)
-        let counted = subject ?? top?.0
+        let lead = leadership(models, period)
+        let top = lead.leader
+        let counted = subject ?? top?.key
+        // Only a lead a source states counts as a month led; the top of the tracked models is not
+        // the segment's leader, but a tracked model above the counted one shows it did not lead.
         let run = run(through: period) { month in
-            guard let current = leader(month) else { return .missing }
-            return current.0 == counted ? .meets : .fails
+            let current = leadership(models, month)
+            guard let leader = current.leader else { return .missing }
+            if current.basis == .reported { return leader.key == counted ? .meets : .fails }
+            return leader.key == counted ? .notEstablished : .fails
         }
-        return StreakResult(
-            segment: segment, period: period.description, leader: top?.1.entity, units: top?.1.units ?? 0,
-            months: counted == nil ? 0 : run.months, entity: subject.map { catalog.ref($0) }, leads: subject.map { $0 == top?.0 },
+        var result = StreakResult(
+            segment: segment, period: period.description, leader: top?.figure.entity, units: top?.figure.units ?? 0,
+            months: counted == nil ? 0 : run.months, entity: subject.map { catalog.ref($0) }, leads: subject.map { $0 == top?.key },
             since: run.since?.description, endedBy: run.endedBy
         )
+        result.basis = top == nil ? nil : lead.basis
+        result.source = lead.source
+        result.coverage = "tracked"
+        (result.trackedModels, result.withFigures) = (lead.trackedModels, lead.withFigures)
+        return result
     }
 
     /// Months in a row that an entity's figure meets a condition.
@@ -69,6 +78,51 @@ extension QueryEngine {
         )
         if approximate { result.approximate = true }
         return result
+    }
+}
+
+/// Who leads a segment in a month, and what that rests on.
+struct Leadership {
+    /// The model a report states is first in the segment, or else the top of the tracked models.
+    var leader: (key: EntityKey, figure: FigureBody)?
+    var basis: LeadBasis
+    /// The source of the report that states the lead.
+    var source: String?
+    /// The segment's models the catalog expects in the month (or that have a figure in it).
+    var trackedModels: Int
+    var withFigures: Int
+}
+
+extension QueryEngine {
+    /// The models the catalog puts in a segment, by id.
+    func segmentModels(_ segment: String) -> [EntityKey] {
+        catalog.models.values.filter { $0.segment == segment }.map { EntityKey(.model, $0.id) }.sorted()
+    }
+
+    /// The rank a figure's reports state for its model within its segment: the latest report's
+    /// among those that state one, with its source.
+    static func statedRank(_ figure: FigureBody) -> (rank: Int, source: String)? {
+        let stating = figure.sources.filter { $0.segmentRank != nil }
+        guard let latest = stating.max(by: { ($0.reportedAt, $1.source) < ($1.reportedAt, $0.source) }), let rank = latest.segmentRank else {
+            return nil
+        }
+        return (rank, latest.source)
+    }
+
+    /// A segment's lead in a month: `reported` when a report states a model of it first, else the
+    /// top of the tracked models (`tracked`).
+    func leadership(_ models: [EntityKey], _ month: Period) -> Leadership {
+        let ranked = ranked(models, month)
+        let tracked = models.filter { catalog.expects($0, in: month) || store.summary($0, month) != nil }.count
+        for (key, figure) in ranked {
+            if let stated = Self.statedRank(figure), stated.rank == 1 {
+                return Leadership(leader: (key, figure), basis: .reported, source: stated.source, trackedModels: tracked, withFigures: ranked.count)
+            }
+        }
+        return Leadership(
+            leader: ranked.first.map { (key: $0.0, figure: $0.1) }, basis: .tracked, source: nil, trackedModels: tracked,
+            withFigures: ranked.count
+        )
     }
 }
 

@@ -17,7 +17,7 @@ extension QueryEngine {
             (result.low, result.high) = (value.low, value.high)
             return result
         }
-        guard let figure = store.figure(key, period) else {
+        guard let figure = store.figure(key, period).map({ covered($0, key, period) }) else {
             return UnitsResult(
                 entity: ref, period: period.description, units: 0, basis: .computed, qualifier: .exact, sources: [],
                 reported: nil, computed: nil, complete: false, bySource: [], cause: nil
@@ -29,6 +29,10 @@ extension QueryEngine {
             computed: figure.computed, complete: figure.complete, bySource: figure.sources, cause: figure.cause
         )
         (result.low, result.high) = FigureBody.wireBounds(figure.qualifier, figure.interval)
+        if let words = coverageWords(key, period, basis: figure.basis) {
+            result.coverage = words.coverage
+            if words.count > 0 { (result.missing, result.missingCount) = (words.missing, words.count) }
+        }
         return result
     }
 }

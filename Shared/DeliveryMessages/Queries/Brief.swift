@@ -32,19 +32,60 @@ public enum FactKind: String, Codable, Sendable, CaseIterable {
     public var isRecord: Bool { self == .recordHigh || self == .recordLow }
 }
 
-/// One fact: what kind, the sentence, and the numbers behind it.
+/// One fact: what kind, the sentence, the numbers behind it, and what it rests on.
 public struct Fact: Codable, Sendable, Hashable {
     public var kind: FactKind
     public var text: String
     /// The entity the fact is about, when it is not the one asked for (a child, a model).
     public var entity: EntityRef?
     public var data: [String: JSONValue]
+    /// *Extension*: what the fact rests on; its words follow it.
+    public var basis: FactBasis?
 
-    public init(kind: FactKind, text: String, entity: EntityRef? = nil, data: [String: JSONValue]) {
+    public init(kind: FactKind, text: String, entity: EntityRef? = nil, data: [String: JSONValue], basis: FactBasis? = nil) {
         self.kind = kind
         self.text = text
         self.entity = entity
         self.data = data
+        self.basis = basis
+    }
+}
+
+extension Fact {
+    /// The fact with a basis.
+    public func resting(on basis: FactBasis) -> Fact {
+        var fact = self
+        fact.basis = basis
+        return fact
+    }
+}
+
+/// *Extension*: what a fact rests on (docs/PROTOCOL.md, "Coverage").
+public struct FactBasis: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {
+        /// A reported figure or rank: `sources` name who reported it ("according to CPCA").
+        case reported
+        /// A sum of parts with every part the catalog expects present.
+        case complete
+        /// A sum short of expected parts: a lower bound ("at least"); `missing` names them.
+        case lowerBound
+        /// A comparison among the models the catalog tracks, not the whole market ("among the
+        /// tracked models"); `trackedModels` says how many had figures.
+        case tracked
+    }
+
+    public var kind: Kind
+    public var sources: [String]?
+    public var missing: [EntityRef]?
+    public var missingCount: Int?
+    public var trackedModels: Int?
+
+    public init(kind: Kind, sources: [String]? = nil, missing: [EntityRef]? = nil, missingCount: Int? = nil, trackedModels: Int? = nil) {
+        self.kind = kind
+        self.sources = sources
+        self.missing = missing
+        self.missingCount = missingCount
+        self.trackedModels = trackedModels
     }
 }
 

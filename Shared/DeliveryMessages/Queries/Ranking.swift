@@ -34,6 +34,9 @@ public struct RankingRow: Codable, Sendable, Hashable {
     /// "Approximate figures"); `high` absent: no upper bound.
     public var low: Int64?
     public var high: Int64?
+    /// *Extension*: the model's rank within its segment as a report states it, and its source.
+    public var segmentRank: Int?
+    public var rankSource: String?
 
     public init(rank: Int, entity: EntityRef, units: Int64, share: Double?, basis: Basis, qualifier: Qualifier) {
         self.rank = rank
@@ -54,6 +57,13 @@ public struct RankingResult: QueryResult, Hashable {
     public var total: Int64
     /// How many entities had a figure before `top` cut the list.
     public var candidates: Int
+    /// *Extension*, with `segment`: `tracked` (a segment is market-wide; the rows are the models the
+    /// catalog tracks), how many of the segment's models the catalog expects in the period, and
+    /// which model a report states is first in the segment (with its source), if any.
+    public var coverage: String?
+    public var trackedModels: Int?
+    public var segmentLeader: EntityRef?
+    public var leaderSource: String?
     public var asOf: [String: UInt64] = [:]
 
     public init(period: String, level: Level, within: EntityRef, rows: [RankingRow], total: Int64, candidates: Int) {

@@ -32,6 +32,19 @@ public enum RunEnd: String, Codable, Sendable, Hashable, CaseIterable {
     /// The month before has a figure that may or may not meet it (an approximate figure, or a
     /// bound on the wrong side).
     case uncertain
+    /// *Extension*: leadership only. In the month before (or, when `months` is 0, the period
+    /// itself), the lead is known only among the tracked models: no source states the segment's
+    /// ranks and no reported segment total shows the tracked models are all of it.
+    case tracked
+}
+
+/// *Extension*: what a segment's lead in a month rests on.
+public enum LeadBasis: String, Codable, Sendable, Hashable, CaseIterable {
+    /// A report states the model's rank 1 in its segment (`segmentRank`); `source` names it.
+    case reported
+    /// The top of the tracked models only: a segment is market-wide, and the catalog knows some
+    /// of its models. Not stated as the segment's lead.
+    case tracked
 }
 
 public struct StreakQuery: QueryRequest {
@@ -77,6 +90,15 @@ public struct StreakResult: QueryResult, Hashable {
     public var complete: Bool
     /// *Extension*: true when an approximate figure was judged for the run (absent otherwise).
     public var approximate: Bool?
+    /// *Extension*, leadership: what the period's `leader` rests on; `source` the report's source
+    /// when `reported`.
+    public var basis: LeadBasis?
+    public var source: String?
+    /// *Extension*, leadership: `tracked` (the catalog knows only some of a segment's models),
+    /// how many models of the segment the catalog expects in the period, and how many have figures.
+    public var coverage: String?
+    public var trackedModels: Int?
+    public var withFigures: Int?
     public var asOf: [String: UInt64] = [:]
 
     public init(

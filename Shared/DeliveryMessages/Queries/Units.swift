@@ -32,6 +32,13 @@ public struct UnitsResult: QueryResult, Hashable {
     /// Each source's latest report for this entity and period.
     public var bySource: [SourceFigure]
     public var cause: Cause?
+    /// *Extension*: for a computed figure, what the sum covers: `complete` (every part the catalog
+    /// expects has a figure), `partial` (some have none: the figure is a lower bound and `missing`
+    /// names them), or `tracked` (the market: the sum of the groups the catalog tracks).
+    public var coverage: String?
+    /// *Extension*: with `partial`, the expected entities with no figure (at most 20) and how many.
+    public var missing: [EntityRef]?
+    public var missingCount: Int?
     public var asOf: [String: UInt64] = [:]
 
     public init(
