@@ -127,8 +127,38 @@ def main():
         check("brief: units", "HIMA delivered 44,454 vehicles in May 2025." in texts, str(texts))
         check("brief: growth", "HIMA deliveries were up 61.3% from April 2025 (27,555)." in texts, str(texts))
         check("brief: AITO's share", "AITO delivered 36,625 of them (82.4%)." in texts, str(texts))
-        check("brief: leaders", any(t.startswith("The AITO M9 led the above 500,000 yuan segment") for t in texts)
-              and any(t.startswith("The AITO M8 led the 400,000-500,000 yuan segment") for t in texts), str(texts))
+        check("brief: leaders stated by their source", any(t.startswith("The AITO M9 was the best-selling model of the above 500,000 yuan segment") and "according to CPCA" in t for t in texts)
+              and any(t.startswith("The AITO M8 was the best-selling model of the 400,000-500,000 yuan segment") and "according to CPCA" in t for t in texts), str(texts))
+        check("brief: no lead claimed from one tracked model", not any("200,000-300,000" in t or "300,000-400,000" in t for t in texts), str(texts))
+        check("brief: Luxeed is a lower bound", "Luxeed delivered at least 5,124 of them (at least 11.5%)." in texts, str(texts))
+        check("brief: every fact has its basis", all(f.get("basis", {}).get("kind") in ("reported", "complete", "lowerBound", "tracked") for f in brief["facts"]))
+
+        # Coverage (docs/PROTOCOL.md): a computed figure is short when a model the catalog expects
+        # (between deliveriesBegan and deliveriesEnded) has no figure; the missing ones are named.
+        catalog = q("catalog", {})
+        def expected(model, month):
+            began, ended = model.get("deliveriesBegan"), model.get("deliveriesEnded")
+            return (began is None or began[:7] <= month) and (ended is None or month <= ended[:7])
+        for brand in catalog["brands"]:
+            answer = q("units", {"entity": {"brand": brand["id"]}, "period": "2025-05"})
+            if answer["basis"] != "computed" or answer["units"] == 0 and not answer.get("sources"):
+                continue
+            models = [m for m in catalog["models"] if m["brand"] == brand["id"]]
+            missing = sorted(m["id"] for m in models if expected(m, "2025-05")
+                             and not q("units", {"entity": {"model": m["id"]}, "period": "2025-05"}).get("sources"))
+            got = sorted(m["id"] for m in answer.get("missing", []))
+            check(f"coverage of {brand['id']}", got == missing and answer.get("missingCount", 0) == len(missing)
+                  and (answer["coverage"] == "partial") == bool(missing)
+                  and (not missing or (answer["qualifier"] in ("atLeast", "approximate") and "high" not in answer)), str(answer))
+        check("Luxeed names the S7", [m["id"] for m in q("units", {"entity": {"brand": "Luxeed"}, "period": "2025-05"})["missing"]] == ["luxeed-s7"])
+        lead = q("streak", {"segment": "above-500k", "period": "2025-05"})
+        check("a stated lead", lead["basis"] == "reported" and lead["source"] == "CPCA" and lead["coverage"] == "tracked", str(lead))
+        lead = q("streak", {"segment": "200k-300k", "period": "2025-05"})
+        check("a lead among tracked models is not a run", lead["basis"] == "tracked" and lead["months"] == 0
+              and lead["endedBy"] == "tracked" and lead["withFigures"] == 1 and lead["trackedModels"] == 3, str(lead))
+        ranking = q("ranking", {"period": "2025-05", "level": "model", "segment": "above-500k"})
+        check("a segment ranking is among tracked models", ranking["coverage"] == "tracked" and ranking["segmentLeader"]["id"] == "aito-m9"
+              and ranking["leaderSource"] == "CPCA" and ranking["rows"][0]["segmentRank"] == 1, str(ranking))
         check("brief: just over", any("Stelato S9 just over 2,000" in t for t in texts), str(texts))
         check("brief: facts carry data", all({"kind", "text", "data"} <= set(f) for f in brief["facts"]))
 

@@ -26,7 +26,8 @@ extension ShareResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["entity", "of", "period", "share", "units", "of units", "rest"])
         table.add([
-            entity.name, of.name, period, Format.percent(share), Format.units(units), Format.units(ofUnits), Format.units(otherUnits),
+            entity.name, of.name, period, [Format.qualifier(qualifier), Format.percent(share)].filter { !$0.isEmpty }.joined(separator: " "),
+            Format.units(units), Format.units(ofUnits), Format.units(otherUnits),
         ])
         return table
     }
@@ -72,7 +73,7 @@ extension RankingResult: TableRenderable {
         }
         if segment {
             // A segment is market-wide: the rows are the tracked models; say so under the table.
-            table.note = "among the \(trackedModels ?? candidates) tracked models of the segment"
+            table.note = "ranked among the segment's tracked models: \(candidates) of \(trackedModels ?? candidates) with figures"
                 + (segmentLeader.map { "; the segment's leader according to \(leaderSource ?? "a report"): \($0.name)" } ?? "")
         }
         return table
@@ -91,7 +92,7 @@ extension StreakResult: TableRenderable {
         let leadBasis: String? =
             switch basis {
             case .reported?: "according to \(source ?? "a report")"
-            case .tracked?: "among \(withFigures ?? 0) tracked models"
+            case .tracked?: "among tracked models (\(withFigures ?? 0) of \(trackedModels ?? 0) with figures)"
             case nil: nil
             }
         var table = Table(

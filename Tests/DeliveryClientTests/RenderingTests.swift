@@ -81,8 +81,8 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
         result.basis = .reported
         result.source = "CPCA"
         #expect(result.table().rows == [["above-500k", "2025-05", "AITO M9", "according to CPCA", "15,481", "11", "2024-07", "condition", "AITO M9", "yes"]])
-        (result.basis, result.source, result.withFigures) = (.tracked, nil, 3)
-        #expect(result.table().rows.first?[3] == "among 3 tracked models")
+        (result.basis, result.source, result.withFigures, result.trackedModels) = (.tracked, nil, 3, 5)
+        #expect(result.table().rows.first?[3] == "among tracked models (3 of 5 with figures)")
         let threshold = StreakResult(
             segment: nil, period: "2025-06", leader: nil, units: 34_611, months: 8, entity: m9, leads: nil,
             condition: StreakCondition(atLeast: 30_000), since: "2024-11", endedBy: .missing

@@ -110,7 +110,7 @@ extension QueryEngine {
         let parentName = parent.level == .market ? "the market" : catalog.ref(parent).name
         return Fact(
             kind: .share,
-            text: "\(name) accounted for \(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries.",
+            text: "\(name) accounted for \(Words.bound(Self.shareQualifier(current.qualifier, of: whole.qualifier)))\(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries.",
             entity: catalog.ref(parent),
             data: ["share": .double(share), "units": .int(current.units), "ofUnits": .int(whole.units)]
         )
@@ -127,9 +127,11 @@ extension QueryEngine {
             return value.present ? (child, value) : nil
         }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
         for (child, value) in children {
-            let share = current.units > 0 ? Double(value.units) / Double(current.units) : nil
-            // A share of a lower bound is a lower bound of the share (the whole is reported).
-            let shareWords = value.qualifier == .atLeast && current.qualifier == .exact ? "at least " : ""
+            // The one part of a sum is all of it: no share to state.
+            let alone = current.basis == .computed && children.count == 1
+            let share = current.units > 0 && !alone ? Double(value.units) / Double(current.units) : nil
+            // A floor on the part is a floor on the share; a floor on the whole a ceiling.
+            let shareWords = Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier))
             facts.append(
                 Fact(
                     kind: .children,
@@ -473,6 +475,16 @@ enum Words {
         case .group: "groups"
         case .brand: "brands"
         case .model: "models"
+        }
+    }
+
+    /// The words before a bounded number: "at least ", "at most ", "about ", or none.
+    static func bound(_ qualifier: Qualifier) -> String {
+        switch qualifier {
+        case .exact: ""
+        case .atLeast: "at least "
+        case .atMost: "at most "
+        case .approximate: "about "
         }
     }
 

@@ -22,8 +22,20 @@ extension QueryEngine {
             entity: catalog.ref(key), of: catalog.ref(whole), period: period.description,
             share: total.units > 0 ? Double(part.units) / Double(total.units) : nil,
             units: part.units, ofUnits: total.units, otherUnits: total.units.saturatingSubtracting(part.units),
-            qualifier: part.qualifier.combined(with: total.qualifier)
+            qualifier: Self.shareQualifier(part.qualifier, of: total.qualifier)
         )
+    }
+
+    /// The qualifier of a part over a whole: a floor on the part (or a ceiling on the whole) is a
+    /// floor on the share, and the other way round; bounds that pull both ways, or an approximate
+    /// figure, leave it approximate.
+    static func shareQualifier(_ part: Qualifier, of whole: Qualifier) -> Qualifier {
+        switch (part, whole) {
+        case (.exact, .exact): .exact
+        case (.atLeast, .exact), (.exact, .atMost), (.atLeast, .atMost): .atLeast
+        case (.atMost, .exact), (.exact, .atLeast), (.atMost, .atLeast): .atMost
+        default: .approximate
+        }
     }
 }
 
