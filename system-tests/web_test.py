@@ -119,9 +119,22 @@ def main():
             check("live state shown", page.get_attribute("#status", "data-state") == "live")
             check("asOf shown", page.text_content("#asof").startswith("As of "))
             check("reconcile remainder", page.text_content("#unattributed") == "at most 705", page.text_content("#unattributed"))
-            check("segment leader", "AITO M9" in page.text_content("#segment"))
+            segment = page.text_content("#segment")
+            check("segment leader stated by its source", "Leader, according to CPCA: AITO M9" in segment, segment)
+            check("a lead only among tracked models is not called one", "No source states this segment's leader for 2025-05; 1 of its 3 tracked models have figures." in segment
+                  and "Leader, according to CPCA: Luxeed R7" not in segment and "Ranking among tracked models" in segment, segment)
+            check("Luxeed's sum is a lower bound", "at least 5,124" in page.text_content("#children g[data-id=luxeed] .value"),
+                  page.text_content("#children g[data-id=luxeed] .value"))
             check("line chart has a text equivalent", page.locator("#months svg[role=img] > title").count() == 1
                   and page.locator("#months table tr").count() == 13)
+
+            # A brand whose sum misses a model says "at least" and names it.
+            luxeed = browser.new_page()
+            luxeed.goto(f"http://127.0.0.1:{web}/?level=brand&name=luxeed&period=2025-05")
+            luxeed.wait_for_function("document.getElementById('units').textContent === '5,124'", timeout=20000)
+            check("Luxeed says at least and what is missing", eventually(lambda: "(at least) computed from its parts; no figure for Luxeed S7" in luxeed.text_content("#qualifier"), 10),
+                  luxeed.text_content("#qualifier"))
+            luxeed.close()
 
             # A new report lands: the bar and the total change without a reload.
             page.evaluate("window.__sameDocument = true")
