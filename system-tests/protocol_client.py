@@ -243,6 +243,30 @@ def main():
         check("a tolerance needs approximate", wrong["body"].get("code") == "invalid_report"
               and wrong["body"]["details"]["field"] == "tolerance", str(wrong)[:300])
 
+        # A segment's reported total (a report naming the segment) that the tracked models make up
+        # whole: the lead is the segment's ("complete"); one they do not: only among the tracked.
+        def segment_total(units, when):
+            ack = ingest("submit", {"reports": [{"source": "CPCA", "period": "2025-05", "segment": "300k-400k", "units": units,
+                                                 "reportedAt": when}]})
+            check("segment total stored", ack["type"] == "submit.ok", str(ack)[:300])
+            for a in ack["body"]["accepted"]:
+                after[a["stream"]] = max(after.get(a["stream"], 0), a["seq"])
+        segment_total(2600, "2025-06-03T00:00:00Z")
+        lead = q("streak", {"segment": "300k-400k", "period": "2025-05"})
+        check("a total the tracked models do not make up", lead["basis"] == "tracked" and lead["months"] == 0, str(lead))
+        total = q("units", {"entity": {"segment": "300k-400k"}, "period": "2025-05"})
+        check("a segment's total as an entity", total["units"] == 2600 and total["entity"]["level"] == "segment" and total["basis"] == "reported", str(total))
+        segment_total(2000, "2025-06-04T00:00:00Z")  # the S9's "just over 2,000" reaches it: nothing left for others
+        lead = q("streak", {"segment": "300k-400k", "period": "2025-05"})
+        check("a total the tracked models make up", lead["basis"] == "complete" and lead["source"] == "CPCA" and lead["months"] == 1, str(lead))
+        facts = [f for f in q("brief", {"entity": {"model": "Stelato S9"}, "period": "2025-05"})["facts"] if f["kind"] == "leader"]
+        check("brief: a complete segment's lead", len(facts) == 1 and facts[0]["basis"]["kind"] == "complete"
+              and "of the segment's 2,000 deliveries according to CPCA" in facts[0]["text"], str(facts))
+        wrong = ingest("submit", {"reports": [{"source": "CPCA", "period": "2025-05", "segment": "300k-400k", "model": "Stelato S9", "units": 1}]})
+        check("a segment total names no model", wrong["body"].get("code") == "invalid_report", str(wrong)[:300])
+        wrong = ingest("submit", {"reports": [{"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 1, "segmentRank": 1}]})
+        check("a rank needs a model", wrong["body"].get("code") == "invalid_report" and wrong["body"]["details"]["field"] == "segmentRank", str(wrong)[:300])
+
         # Bad input: an error reply each, and the services keep serving.
         def code(reply):
             return reply.get("body", {}).get("code")

@@ -100,6 +100,9 @@ def main():
         check("unknown entity is 400 with the protocol's error", status == 400 and error["code"] == "unknown_entity" and error["details"]["field"] == "entity", str(error))
         status, error = http(web, "/api/units?group=HIMA&period=2025-13")
         check("invalid query is 400", status == 400 and error["code"] == "invalid_query", str(error))
+        status, total = http(web, "/api/units?segmentTotal=above-500k&period=2025-05")
+        check("a segment's total is an entity of its own", status == 200 and total["entity"]["level"] == "segment"
+              and total["entity"]["path"] == ["segment:above-500k"], str(total))
         status, error = http(web, "/api/nonsense")
         check("unknown query is 404", status == 404 and error["code"] == "unknown_type", str(error))
         status, error = http(web, "/api/units", b"{not json")

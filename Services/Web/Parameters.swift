@@ -7,8 +7,10 @@ import DeliveryMessages
 ///
 /// Nested objects: the fields of `entity` and `condition` are parameters of their own names
 /// (`group`, `brand`, `model`, `market`; `atLeast`, `atMost`, `growth`, `direction`); those of any
-/// other object are prefixed with its name (`of` → `ofGroup`, `within` → `withinBrand`). A
-/// parameter no field reads is refused, as is one that does not read as its field's type.
+/// other object are prefixed with its name (`of` → `ofGroup`, `within` → `withinBrand`). An
+/// entity's `segment` (a segment's reported total) is `segmentTotal`, since `ranking` and `streak`
+/// have a `segment` of their own. A parameter no field reads is refused, as is one that does not
+/// read as its field's type.
 enum QueryParameters {
     static let flattened: Set<String> = ["entity", "condition"]
 
@@ -72,7 +74,8 @@ private struct ParameterDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func child(_ key: some CodingKey) -> ParameterDecoder {
-        let name = QueryParameters.name(key.stringValue, under: prefix)
+        let inEntity = codingPath.last?.stringValue == "entity"
+        let name = inEntity && key.stringValue == "segment" ? "segmentTotal" : QueryParameters.name(key.stringValue, under: prefix)
         return ParameterDecoder(
             reading: reading, name: name, prefix: QueryParameters.flattened.contains(key.stringValue) ? "" : name, codingPath: codingPath + [key]
         )

@@ -8,6 +8,7 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "Group (alliance or automaker group) name, id or alias.") public var group: String?
     @Option(help: "Brand name, id or alias.") public var brand: String?
     @Option(help: "Model name, id or alias.") public var model: String?
+    @Option(help: "A price segment's reported market-wide total, as the entity (id or name).") public var segmentTotal: String?
     @Option(help: "Period: YYYY-MM, YYYY-Qn or YYYY.") public var period: String?
     @Option(help: "units: only this source's reports.") public var source: String?
     @Option(help: "share: the whole, a group (default: the parent).") public var ofGroup: String?
@@ -36,12 +37,13 @@ public struct QueryOptions: ParsableArguments {
 
     /// The entity the flags name, or nil when they name none.
     public func selector() -> EntitySelector? {
-        guard market || group != nil || brand != nil || model != nil else { return nil }
+        guard market || group != nil || brand != nil || model != nil || segmentTotal != nil else { return nil }
+        if let segmentTotal { return EntitySelector(segment: segmentTotal) }
         return EntitySelector(market: market ? true : nil, group: group, brand: brand, model: model)
     }
 
     public func entity() throws -> EntitySelector {
-        guard let selector = selector() else { throw ValidationError("name an entity: --group, --brand, --model or --market") }
+        guard let selector = selector() else { throw ValidationError("name an entity: --group, --brand, --model, --market or --segment-total") }
         return selector
     }
 
@@ -143,8 +145,12 @@ extension RankingQuery: ClientQuery {
         } else if let group = options.withinGroup {
             within = EntitySelector(group: group)
         }
+        let level: Level = try options.choice(options.level ?? "model", "level")
+        guard [.model, .brand, .group].contains(level) else {
+            throw ValidationError("--level is one of model, brand, group, not '\(options.level ?? "")'")
+        }
         self.init(
-            period: try options.need(options.period, "period", for: .ranking), level: try options.choice(options.level ?? "model", "level"),
+            period: try options.need(options.period, "period", for: .ranking), level: level,
             within: within, segment: options.segment, powertrain: options.powertrain, top: options.top
         )
     }

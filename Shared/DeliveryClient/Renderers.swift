@@ -92,6 +92,7 @@ extension StreakResult: TableRenderable {
         let leadBasis: String? =
             switch basis {
             case .reported?: "according to \(source ?? "a report")"
+            case .complete?: "all of the segment's total (\(source ?? "a report"))"
             case .tracked?: "among tracked models (\(withFigures ?? 0) of \(trackedModels ?? 0) with figures)"
             case nil: nil
             }

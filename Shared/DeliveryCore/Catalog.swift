@@ -267,6 +267,7 @@ public struct Catalog: Sendable {
         case .group: groups[key.id] != nil
         case .brand: brands[key.id] != nil
         case .model: models[key.id] != nil
+        case .segment: segments[key.id] != nil
         }
     }
 
@@ -276,6 +277,7 @@ public struct Catalog: Sendable {
         case .group: .market
         case .brand: brands[key.id].map { EntityKey(.group, $0.group) }
         case .model: models[key.id].map { EntityKey(.brand, $0.brand) }
+        case .segment: nil
         }
     }
 
@@ -285,7 +287,7 @@ public struct Catalog: Sendable {
     /// expected; the market always.
     public func expects(_ key: EntityKey, in month: Period) -> Bool {
         switch key.level {
-        case .market:
+        case .market, .segment:
             return true
         case .model:
             guard let model = models[key.id] else { return false }
@@ -317,6 +319,9 @@ public struct Catalog: Sendable {
 
     /// The ids from the group down to the entity.
     public func path(of key: EntityKey) -> [String] {
+        // A segment stands beside the hierarchy: its topic is `figure.segment:<id>.`, which no
+        // group's can be (':' is not in ids).
+        if key.level == .segment { return ["segment:" + key.id] }
         var path: [String] = []
         var current: EntityKey? = key
         while let entity = current, entity.level != .market {
@@ -333,6 +338,7 @@ public struct Catalog: Sendable {
         case .group: name = groups[key.id]?.name ?? key.id
         case .brand: name = brands[key.id]?.name ?? key.id
         case .model: name = models[key.id]?.name ?? key.id
+        case .segment: name = segments[key.id]?.name ?? key.id
         }
         return EntityRef(level: key.level, id: key.id, name: name, path: path(of: key))
     }
@@ -340,6 +346,13 @@ public struct Catalog: Sendable {
     /// Resolves a request's entity: the deepest level named, its parents used to tell apart
     /// entities of the same name.
     public func resolve(_ selector: EntitySelector) throws(ProtocolError) -> EntityKey {
+        if let name = selector.segment {
+            let lowered = name.lowercased()
+            guard let segment = segments.values.first(where: { $0.id == lowered || $0.name.lowercased() == lowered }) else {
+                throw ProtocolError(.unknownEntity, "no segment named '\(name)' in the catalog", details: ["field": .string("segment"), "name": .string(name)])
+            }
+            return EntityKey(.segment, segment.id)
+        }
         if selector.market == true && selector.group == nil && selector.brand == nil && selector.model == nil {
             return .market
         }

@@ -64,6 +64,7 @@ public enum ReportValidator {
         let group = try string("group", required: false)
         let brand = try string("brand", required: false)
         let model = try string("model", required: false)
+        let segment = try string("segment", required: false)
         let note = try string("note", required: false, limit: maxNoteLength)
         let givenID = try string("id", required: false, limit: 256)
 
@@ -130,8 +131,16 @@ public enum ReportValidator {
         }
 
         let entity: EntityKey
-        do {
-            entity = try resolve(group: group, brand: brand, model: model, catalog: catalog)
+        do throws(ProtocolError) {
+            if let segment {
+                // A segment's market-wide total: it names no group, brand or model.
+                guard group == nil, brand == nil, model == nil else {
+                    throw Self.error(.invalidReport, index, "segment", "a segment's total names no group, brand or model; a model's segment comes from the catalog")
+                }
+                entity = try catalog.resolve(EntitySelector(segment: segment))
+            } else {
+                entity = try resolve(group: group, brand: brand, model: model, catalog: catalog)
+            }
         } catch var failure {
             var details = failure.details ?? [:]
             details["index"] = .int(Int64(index))
@@ -143,6 +152,8 @@ public enum ReportValidator {
 
         var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
         content += "|group=\(group ?? "")|brand=\(brand ?? "")|model=\(model ?? "")"
+        // Only a segment's total names a segment, so that every other report keeps its id.
+        if let segment { content += "|segment=\(segment)" }
         content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
         // Only a stated interval is hashed, so that every report without one keeps its id.
         if let low, let high { content += "|low=\(low)|high=\(high)" }

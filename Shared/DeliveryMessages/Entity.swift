@@ -5,12 +5,16 @@ public struct EntitySelector: Codable, Sendable, Hashable {
     public var group: String?
     public var brand: String?
     public var model: String?
+    /// *Extension*: a price segment's reported market-wide total (docs/PROTOCOL.md, "Coverage");
+    /// names no group, brand or model.
+    public var segment: String?
 
-    public init(market: Bool? = nil, group: String? = nil, brand: String? = nil, model: String? = nil) {
+    public init(market: Bool? = nil, group: String? = nil, brand: String? = nil, model: String? = nil, segment: String? = nil) {
         self.market = market
         self.group = group
         self.brand = brand
         self.model = model
+        self.segment = segment
     }
 
     public static let wholeMarket = EntitySelector(market: true)
@@ -21,18 +25,25 @@ public struct EntitySelector: Codable, Sendable, Hashable {
         group = try container.decodeIfPresent(String.self, forKey: .group)
         brand = try container.decodeIfPresent(String.self, forKey: .brand)
         model = try container.decodeIfPresent(String.self, forKey: .model)
-        if market != true && group == nil && brand == nil && model == nil {
+        segment = try container.decodeIfPresent(String.self, forKey: .segment)
+        if market != true && group == nil && brand == nil && model == nil && segment == nil {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: decoder.codingPath,
-                    debugDescription: "an entity names a group, brand or model, or is {\"market\": true}"
+                    debugDescription: "an entity names a group, brand or model, or a segment, or is {\"market\": true}"
                 )
+            )
+        }
+        if segment != nil && (market != nil || group != nil || brand != nil || model != nil) {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a segment's total names no market, group, brand or model")
             )
         }
     }
 
     /// The deepest level the selector names.
     public var level: Level {
+        if segment != nil { return .segment }
         if model != nil { return .model }
         if brand != nil { return .brand }
         if group != nil { return .group }
@@ -40,6 +51,7 @@ public struct EntitySelector: Codable, Sendable, Hashable {
     }
 
     public var description: String {
+        if let segment { return "segment \(segment)" }
         if let model { return model }
         if let brand { return brand }
         if let group { return group }

@@ -22,17 +22,19 @@ public enum Basis: String, Codable, Sendable, Hashable, CaseIterable {
     case computed
 }
 
-/// The levels of the entity hierarchy, from the top.
+/// The levels of the entity hierarchy, from the top; and, beside it, a price segment (*extension*),
+/// whose figures are the segment's market-wide totals as reported: no parent, no children.
 public enum Level: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
     case market
     case group
     case brand
     case model
+    case segment
 
     var depth: Int {
         switch self {
         case .market: 0
-        case .group: 1
+        case .group, .segment: 1
         case .brand: 2
         case .model: 3
         }
@@ -45,7 +47,7 @@ public enum Level: String, Codable, Sendable, Hashable, CaseIterable, Comparable
         case .market: .group
         case .group: .brand
         case .brand: .model
-        case .model: nil
+        case .model, .segment: nil
         }
     }
 
@@ -55,6 +57,7 @@ public enum Level: String, Codable, Sendable, Hashable, CaseIterable, Comparable
         case .group: .market
         case .brand: .group
         case .model: .brand
+        case .segment: nil
         }
     }
 }

@@ -104,7 +104,9 @@ public struct AggregateCore {
 
     /// Applies a report this shard owns (or keeps it until the catalog knows its entity).
     mutating func apply(_ report: DeliveryReport, stream: String, seq: UInt64) {
-        guard groups.isEmpty || groups.contains(report.entity.path.first ?? "market") else {
+        // A segment's total, like the market's own reports, belongs to the shard that owns "market".
+        let owner = report.entity.level == .segment ? "market" : report.entity.path.first ?? "market"
+        guard groups.isEmpty || groups.contains(owner) else {
             skipped += 1
             return
         }

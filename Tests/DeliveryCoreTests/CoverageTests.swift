@@ -66,6 +66,16 @@ import Testing
             if revision.rank != nil { revision.rank = Int.random(in: 1...2, using: &random) }
             reports.append(revision)
         }
+        // Segment totals: about a third of the segment months, most equal to what the models that
+        // stand add up to (the tracked models are all of it), some more (models not tracked).
+        let standing = Oracle(catalog, reports)
+        for month in months {
+            for segment in segments where Int.random(in: 0..<3, using: &random) == 0 {
+                let sum = catalog.models.values.filter { $0.segment == segment }.reduce(Int64(0)) { $0 + (standing.standing[FigureKey(EntityKey(.model, $1.id), month)]?.units ?? 0) }
+                let extra = Int.random(in: 0..<3, using: &random) == 0 ? Int64.random(in: 1...50, using: &random) : 0
+                reports.append(Report(entity: EntityKey(.segment, segment), month: month, units: sum + extra, qualifier: .exact, rank: nil))
+            }
+        }
         return reports
     }
 
@@ -135,7 +145,16 @@ import Testing
             if let stated = ranked.first(where: { standing[FigureKey(EntityKey(.model, $0), month)]?.rank == 1 }) {
                 return (stated, .reported)
             }
-            return (ranked.first, ranked.isEmpty ? nil : .tracked)
+            guard let top = ranked.first else { return (nil, nil) }
+            // The segment's total is all tracked when the models' least sum (an atLeast figure's
+            // floor) reaches it; the lead is known when the top is certainly above the next.
+            if let total = standing[FigureKey(EntityKey(.segment, segment), month)] {
+                let least = ranked.reduce(Int64(0)) { $0 + units(EntityKey(.model, $1), month) }
+                let certain = ranked.count < 2 || (units(EntityKey(.model, top), month) > units(EntityKey(.model, ranked[1]), month)
+                    && standing[FigureKey(EntityKey(.model, ranked[1]), month)]?.qualifier == .exact)
+                if least >= total.units && certain { return (top, .complete) }
+            }
+            return (top, .tracked)
         }
     }
 
@@ -191,11 +210,12 @@ import Testing
                 let context = Comment(rawValue: "seed \(seed), \(segment) \(month): \(streak)")
                 #expect(streak.leader?.id == expected.leader, context)
                 #expect(streak.basis == expected.basis, context)
-                // A run counts only stated leads.
-                if expected.basis != .reported { #expect(streak.months == 0, context) }
+                // A run counts only stated or complete leads.
+                if expected.basis == .tracked { #expect(streak.months == 0 && streak.endedBy == .tracked, context) }
+                if expected.basis == .reported || expected.basis == .complete { #expect(streak.months >= 1, context) }
                 let ranking = try engine.ranking(RankingQuery(period: month.description, level: .model, segment: segment))
-                #expect(ranking.coverage == "tracked", context)
-                #expect(ranking.segmentLeader?.id == (expected.basis == .reported ? expected.leader : nil), context)
+                #expect(ranking.coverage == (expected.basis == .complete ? "complete" : "tracked"), context)
+                #expect(ranking.segmentLeader?.id == (expected.basis == .reported || expected.basis == .complete ? expected.leader : nil), context)
             }
         }
     }
@@ -214,7 +234,7 @@ import Testing
 
     /// The random histories reach every case the oracle tells apart.
     @Test func theRandomHistoriesReachEveryCase() throws {
-        var (short, complete, reported, tracked, dated) = (0, 0, 0, 0, 0)
+        var (short, complete, reported, tracked, dated, whole) = (0, 0, 0, 0, 0, 0)
         for seed in 0..<40 as Range<UInt64> {
             var random = SplitMix(state: seed)
             let document = Self.catalog(&random)
@@ -228,13 +248,14 @@ import Testing
                 for segment in Self.segments {
                     switch oracle.lead(segment, month).basis {
                     case .reported?: reported += 1
+                    case .complete?: whole += 1
                     case .tracked?: tracked += 1
                     case nil: break
                     }
                 }
             }
         }
-        #expect(short > 20 && complete > 20 && reported > 20 && tracked > 20 && dated > 20, "\((short, complete, reported, tracked, dated))")
+        #expect(short > 20 && complete > 20 && reported > 20 && tracked > 20 && dated > 20 && whole > 10, "\((short, complete, reported, tracked, dated, whole))")
     }
 
     @Test func aStatedLeadRunsAndATrackedMonthEndsIt() throws {
@@ -266,6 +287,46 @@ import Testing
         let january = try engine.brief(BriefQuery(entity: EntitySelector(brand: "b"), period: "2024-01")).facts.first { $0.kind == .leader }
         #expect(january?.text == "The X was the best seller among the 2 tracked models of the S1 segment with figures for January 2024, with 500.")
         #expect(january?.basis?.kind == .tracked)
+    }
+
+    @Test func aSegmentTotalTheTrackedModelsMakeUpStatesTheLead() throws {
+        let document = CatalogDocument(
+            groups: [GroupEntry(id: "g", name: "G")], brands: [BrandEntry(id: "b", name: "B", group: "g")],
+            models: [ModelEntry(id: "x", name: "X", brand: "b", segment: "s1"), ModelEntry(id: "y", name: "Y", brand: "b", segment: "s1")],
+            segments: [SegmentEntry(id: "s1", name: "S1")]
+        )
+        var reports: [Report] = []
+        for month in Self.months.prefix(3) {
+            reports.append(Report(entity: EntityKey(.model, "x"), month: month, units: 500, qualifier: .exact, rank: nil))
+            reports.append(Report(entity: EntityKey(.model, "y"), month: month, units: 100, qualifier: .exact, rank: nil))
+        }
+        // January and March: the segment's total is the two models' 600; February: 650, so 50
+        // went to models the catalog does not track.
+        for (month, total) in [(Self.months[0], Int64(600)), (Self.months[1], 650), (Self.months[2], 600)] {
+            reports.append(Report(entity: EntityKey(.segment, "s1"), month: month, units: total, qualifier: .exact, rank: nil))
+        }
+        let engine = QueryEngine(try Self.book(document, reports))
+        let march = try engine.streak(StreakQuery(segment: "s1", period: "2024-03"))
+        #expect(march.basis == .complete && march.source == "CPCA" && march.months == 1 && march.endedBy == .tracked)
+        let january = try engine.streak(StreakQuery(segment: "s1", period: "2024-01"))
+        #expect(january.basis == .complete && january.months == 1 && january.endedBy == .missing)
+        #expect(try engine.streak(StreakQuery(segment: "s1", period: "2024-02")).basis == .tracked)
+        let ranking = try engine.ranking(RankingQuery(period: "2024-03", level: .model, segment: "s1"))
+        #expect(ranking.coverage == "complete" && ranking.segmentLeader?.id == "x" && ranking.leaderSource == "CPCA")
+        let fact = try engine.brief(BriefQuery(entity: EntitySelector(model: "x"), period: "2024-03")).facts.first { $0.kind == .leader }
+        #expect(fact?.text == "The X was the best-selling model of the S1 segment, with 500 of the segment's 600 deliveries according to CPCA.")
+        #expect(fact?.basis == FactBasis(kind: .complete, sources: ["CPCA"]))
+        // The segment's total is a figure of its own: asked as an entity.
+        let total = try engine.units(UnitsQuery(entity: EntitySelector(segment: "S1"), period: "2024-02"))
+        #expect(total.units == 650 && total.basis == .reported && total.entity.path == ["segment:s1"])
+        // A segment's total names no group, brand or model.
+        let catalog = try Catalog(document)
+        #expect(throws: ProtocolError.self) {
+            try ReportValidator.validate(
+                .object(["source": .string("CPCA"), "period": .string("2024-01"), "units": .int(1), "segment": .string("s1"), "model": .string("x")]),
+                index: 0, catalog: catalog, receivedAt: 0, latest: .max
+            )
+        }
     }
 
     @Test func deliveryDatesSayWhenAModelIsMissing() throws {

@@ -64,7 +64,7 @@ extension QueryEngine {
         switch key.level {
         case .market: .group
         case .group: .brand
-        case .brand, .model: .model
+        case .brand, .model, .segment: .model
         }
     }
 
@@ -198,7 +198,8 @@ extension QueryEngine {
 
     /// Segment leadership of the entity's models (or of the model itself) in the month. A segment
     /// is market-wide and the catalog tracks only some of its models: a lead is stated as the
-    /// segment's only when a report states the rank ("according to CPCA"); otherwise the top of the
+    /// segment's only when a report states the rank ("according to CPCA") or the segment's reported
+    /// total shows the tracked models are all of it; otherwise the top of the
     /// tracked models is stated as that, and only when at least two of them have figures and the
     /// top is certainly above the next.
     func leaderFacts(_ key: EntityKey, _ period: Period) -> [Fact] {
@@ -208,7 +209,7 @@ extension QueryEngine {
             if let segment = catalog.model(model.id)?.segment { segments.insert(segment) }
         }
         let led = segments.sorted().compactMap { segment -> (String, Leadership, SegmentEntry)? in
-            let lead = leadership(segmentModels(segment), period)
+            let lead = leadership(segmentModels(segment), period, segment: segment)
             guard let leader = lead.leader, models.contains(leader.key), let entry = catalog.segments[segment] else { return nil }
             return (segment, lead, entry)
         }.sorted { $0.1.leader!.figure.units != $1.1.leader!.figure.units ? $0.1.leader!.figure.units > $1.1.leader!.figure.units : $0.0 < $1.0 }
@@ -221,10 +222,17 @@ extension QueryEngine {
                 "basis": .string(lead.basis.rawValue), "trackedModels": .int(Int64(lead.withFigures)),
             ]
             switch lead.basis {
-            case .reported:
+            case .reported, .complete:
                 let source = lead.source ?? ""
                 data["source"] = .string(source)
-                var text = "The \(leader.figure.entity.name) was the best-selling model of the \(entry.name) segment\(priceWords(entry)), according to \(source), with \(Words.units(figure))"
+                var text = "The \(leader.figure.entity.name) was the best-selling model of the \(entry.name) segment\(priceWords(entry)), "
+                if lead.basis == .reported {
+                    text += "according to \(source), with \(Words.units(figure))"
+                } else if let total = segmentTotal(segment, period) {
+                    // The segment's total, as its source reports it, is all made of tracked models.
+                    data["segmentTotal"] = .int(total.value.units)
+                    text += "with \(Words.units(figure)) of the segment's \(Words.units(total.value)) deliveries according to \(source)"
+                }
                 if let run = try? streak(StreakQuery(segment: segment, period: period.description)) {
                     data["months"] = .int(Int64(run.months))
                     data["endedBy"] = .string(run.endedBy.rawValue)
@@ -232,7 +240,10 @@ extension QueryEngine {
                     if run.months >= 2 { text += ", for the \(Words.ordinal(run.months)) month in a row" + (run.complete ? "" : " on record") }
                 }
                 facts.append(
-                    Fact(kind: .leader, text: text + ".", entity: leader.figure.entity, data: data, basis: FactBasis(kind: .reported, sources: [source]))
+                    Fact(
+                        kind: .leader, text: text + ".", entity: leader.figure.entity, data: data,
+                        basis: FactBasis(kind: lead.basis == .reported ? .reported : .complete, sources: [source])
+                    )
                 )
             case .tracked:
                 // Among fewer than two, or a top not certainly above the next: nothing to state.
@@ -404,6 +415,7 @@ extension QueryEngine {
         case .group: EntitySelector(group: key.id)
         case .brand: EntitySelector(brand: key.id)
         case .model: EntitySelector(model: key.id)
+        case .segment: EntitySelector(segment: key.id)
         }
     }
 }
@@ -475,6 +487,7 @@ enum Words {
         case .group: "groups"
         case .brand: "brands"
         case .model: "models"
+        case .segment: "segments"
         }
     }
 

@@ -21,10 +21,13 @@ extension QueryEngine {
 
     public func ranking(_ query: RankingQuery) throws(ProtocolError) -> RankingResult {
         let period = try period(query.period)
-        guard query.level != .market else {
+        guard query.level != .market, query.level != .segment else {
             throw Self.invalid("level is model, brand or group", field: "level")
         }
         let within = try query.within.map { selector throws(ProtocolError) in try entity(selector, field: "within") } ?? .market
+        guard within.level != .segment else {
+            throw Self.invalid("a segment is not a parent of models; rank within it with 'segment'", field: "within")
+        }
         guard within.level < query.level else {
             throw Self.invalid("a ranking of \(query.level.rawValue)s within a \(within.level.rawValue) is empty; rank a lower level", field: "within")
         }
@@ -68,10 +71,10 @@ extension QueryEngine {
         if let segmentID {
             // A segment is market-wide: the rows rank the models the catalog tracks, and only a
             // report names the segment's leader.
-            let lead = leadership(segmentModels(segmentID), period)
-            result.coverage = "tracked"
+            let lead = leadership(segmentModels(segmentID), period, segment: segmentID)
+            result.coverage = lead.basis == .complete ? "complete" : "tracked"
             result.trackedModels = candidates.filter { catalog.expects($0, in: period) || store.summary($0, period) != nil }.count
-            if lead.basis == .reported, let leader = lead.leader {
+            if lead.basis != .tracked, let leader = lead.leader {
                 (result.segmentLeader, result.leaderSource) = (leader.figure.entity, lead.source)
             }
         }

@@ -12,7 +12,7 @@ extension QueryEngine {
             }
         } else {
             guard let parent = catalog.parent(of: key) else {
-                throw Self.invalid("the market has no parent; name the whole with 'of'", field: "of")
+                throw Self.invalid("\(key.level == .segment ? "a segment's total" : "the market") has no parent; name the whole with 'of'", field: "of")
             }
             whole = parent
         }

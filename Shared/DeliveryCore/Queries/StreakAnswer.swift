@@ -19,15 +19,15 @@ extension QueryEngine {
             }
             subject = key
         }
-        let lead = leadership(models, period)
+        let lead = leadership(models, period, segment: segment)
         let top = lead.leader
         let counted = subject ?? top?.key
         // Only a lead a source states counts as a month led; the top of the tracked models is not
         // the segment's leader, but a tracked model above the counted one shows it did not lead.
         let run = run(through: period) { month in
-            let current = leadership(models, month)
+            let current = leadership(models, month, segment: segment)
             guard let leader = current.leader else { return .missing }
-            if current.basis == .reported { return leader.key == counted ? .meets : .fails }
+            if current.basis != .tracked { return leader.key == counted ? .meets : .fails }
             return leader.key == counted ? .notEstablished : .fails
         }
         var result = StreakResult(
@@ -81,6 +81,20 @@ extension QueryEngine {
     }
 }
 
+/// A segment's reported total for a month.
+struct SegmentTotal {
+    var value: FigureValue
+    var source: String
+
+    /// Whether models' figures add up to all of it: their least sum reaches its most, so nothing is
+    /// left for a model not tracked.
+    func covered(by parts: [FigureValue]) -> Bool {
+        guard let most = value.interval.high else { return false }
+        let least = parts.reduce(Interval(low: 0, high: 0)) { $0.adding($1.interval) }.low
+        return least >= most
+    }
+}
+
 /// Who leads a segment in a month, and what that rests on.
 struct Leadership {
     /// The model a report states is first in the segment, or else the top of the tracked models.
@@ -109,9 +123,10 @@ extension QueryEngine {
         return (rank, latest.source)
     }
 
-    /// A segment's lead in a month: `reported` when a report states a model of it first, else the
-    /// top of the tracked models (`tracked`).
-    func leadership(_ models: [EntityKey], _ month: Period) -> Leadership {
+    /// A segment's lead in a month: `reported` when a report states a model of it first;
+    /// `complete` when the segment's reported total shows the tracked models are all of it and the
+    /// top of them is certainly above the next; else the top of the tracked models (`tracked`).
+    func leadership(_ models: [EntityKey], _ month: Period, segment: String) -> Leadership {
         let ranked = ranked(models, month)
         let tracked = models.filter { catalog.expects($0, in: month) || store.summary($0, month) != nil }.count
         for (key, figure) in ranked {
@@ -119,10 +134,24 @@ extension QueryEngine {
                 return Leadership(leader: (key, figure), basis: .reported, source: stated.source, trackedModels: tracked, withFigures: ranked.count)
             }
         }
-        return Leadership(
+        var lead = Leadership(
             leader: ranked.first.map { (key: $0.0, figure: $0.1) }, basis: .tracked, source: nil, trackedModels: tracked,
             withFigures: ranked.count
         )
+        if let top = ranked.first, let total = segmentTotal(segment, month), total.covered(by: ranked.map { value($0.0, month) }) {
+            let next = ranked.dropFirst().first.map { value($0.0, month) }
+            if next.map({ Self.above(value(top.0, month), $0) == true }) ?? true {
+                (lead.basis, lead.source) = (.complete, total.source)
+            }
+        }
+        return lead
+    }
+
+    /// A segment's reported market-wide total in a month, with its source.
+    func segmentTotal(_ segment: String, _ month: Period) -> SegmentTotal? {
+        let key = EntityKey(.segment, segment)
+        guard let figure = store.figure(key, month), figure.basis == .reported else { return nil }
+        return SegmentTotal(value: value(key, month), source: figure.source ?? figure.sources.first?.source ?? "")
     }
 }
 

@@ -42,6 +42,10 @@ public enum RunEnd: String, Codable, Sendable, Hashable, CaseIterable {
 public enum LeadBasis: String, Codable, Sendable, Hashable, CaseIterable {
     /// A report states the model's rank 1 in its segment (`segmentRank`); `source` names it.
     case reported
+    /// A report states the segment's market-wide total for the month (a report naming the
+    /// `segment`), and the tracked models' figures add up to all of it: the tracked models are the
+    /// whole segment; `source` names the total's source.
+    case complete
     /// The top of the tracked models only: a segment is market-wide, and the catalog knows some
     /// of its models. Not stated as the segment's lead.
     case tracked
