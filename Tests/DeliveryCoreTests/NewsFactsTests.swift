@@ -392,8 +392,11 @@ import Testing
         #expect(text.contains("The total passed 500,000 in January 2025."))
         #expect(text.contains("M deliveries were up 34.3% year on year (January 2024: 35,000)."))
         // Live facts: the same figure as an event.
-        let live = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 1)).map(\.kind)
+        let liveFacts = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 1))
+        let live = liveFacts.map(\.kind)
         #expect(live.contains(.recordHigh) && live.contains(.milestone) && live.contains(.streakThreshold))
+        // Each fact event says what it rests on: here the model's reports.
+        #expect(liveFacts.allSatisfy { $0.basis == FactBasis(kind: .reported, sources: ["CPCA"]) })
         // A drop ends the growth run.
         reports.append(("2025-02", 1_000, "exact"))
         let ended = try engine(reports).liveFacts(EntityKey(.model, "m"), .month(2025, 2))
