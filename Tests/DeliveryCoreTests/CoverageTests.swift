@@ -258,12 +258,15 @@ import Testing
         #expect(short > 20 && complete > 20 && reported > 20 && tracked > 20 && dated > 20 && whole > 10, "\((short, complete, reported, tracked, dated, whole))")
     }
 
+    /// One brand with two models, X and Y, in segment S1.
+    static let twoModels = CatalogDocument(
+        groups: [GroupEntry(id: "g", name: "G")], brands: [BrandEntry(id: "b", name: "B", group: "g")],
+        models: [ModelEntry(id: "x", name: "X", brand: "b", segment: "s1"), ModelEntry(id: "y", name: "Y", brand: "b", segment: "s1")],
+        segments: [SegmentEntry(id: "s1", name: "S1")]
+    )
+
     @Test func aStatedLeadRunsAndATrackedMonthEndsIt() throws {
-        let document = CatalogDocument(
-            groups: [GroupEntry(id: "g", name: "G")], brands: [BrandEntry(id: "b", name: "B", group: "g")],
-            models: [ModelEntry(id: "x", name: "X", brand: "b", segment: "s1"), ModelEntry(id: "y", name: "Y", brand: "b", segment: "s1")],
-            segments: [SegmentEntry(id: "s1", name: "S1")]
-        )
+        let document = Self.twoModels
         // X outsells Y every month; a source ranks X first in months 2 to 5, not in month 1.
         var reports: [Report] = []
         for (index, month) in Self.months.prefix(5).enumerated() {
@@ -290,11 +293,7 @@ import Testing
     }
 
     @Test func aSegmentTotalTheTrackedModelsMakeUpStatesTheLead() throws {
-        let document = CatalogDocument(
-            groups: [GroupEntry(id: "g", name: "G")], brands: [BrandEntry(id: "b", name: "B", group: "g")],
-            models: [ModelEntry(id: "x", name: "X", brand: "b", segment: "s1"), ModelEntry(id: "y", name: "Y", brand: "b", segment: "s1")],
-            segments: [SegmentEntry(id: "s1", name: "S1")]
-        )
+        let document = Self.twoModels
         var reports: [Report] = []
         for month in Self.months.prefix(3) {
             reports.append(Report(entity: EntityKey(.model, "x"), month: month, units: 500, qualifier: .exact, rank: nil))
