@@ -15,6 +15,8 @@ public struct Catalog: Sendable {
     private var childIDs: [EntityKey: [String]] = [:]
     /// Parents whose children were added during a merge and are not sorted yet.
     private var unsorted: Set<EntityKey> = []
+    /// Each dated model's first and last month of deliveries, parsed once at the merge.
+    private var deliveryMonths: [String: (first: Period?, last: Period?)] = [:]
 
     public init() {}
 
@@ -76,7 +78,7 @@ public struct Catalog: Sendable {
             }
             var entry = model
             entry.brand = brand
-            try Self.checkDeliveryDates(model, index: index)
+            next.deliveryMonths[model.id] = try Self.checkDeliveryDates(model, index: index)
             if let segment = model.segment, next.segments[segment] == nil {
                 throw Self.invalid("models[\(index)] '\(model.id)' names segment '\(segment)', which is not in the catalog", list: "models", index: index)
             }
@@ -223,8 +225,8 @@ public struct Catalog: Sendable {
     }
 
     /// A model's `deliveriesBegan` and `deliveriesEnded` are periods (YYYY-MM, YYYY-Qn or YYYY),
-    /// the end not before the beginning.
-    private static func checkDeliveryDates(_ model: ModelEntry, index: Int) throws(ProtocolError) {
+    /// the end not before the beginning; returns their first and last months.
+    private static func checkDeliveryDates(_ model: ModelEntry, index: Int) throws(ProtocolError) -> (first: Period?, last: Period?)? {
         func period(_ text: String?, _ field: String) throws(ProtocolError) -> Period? {
             guard let text else { return nil }
             do {
@@ -238,6 +240,8 @@ public struct Catalog: Sendable {
         if let began, let ended, let first = began.months.first, let last = ended.months.last, last < first {
             throw invalid("models[\(index)] '\(model.id)': deliveriesEnded \(ended) is before deliveriesBegan \(began)", list: "models", index: index)
         }
+        guard began != nil || ended != nil else { return nil }
+        return (began?.months.first, ended?.months.last)
     }
 
     private static func invalid(_ message: String, list: String, index: Int) -> ProtocolError {
@@ -290,13 +294,10 @@ public struct Catalog: Sendable {
         case .market, .segment:
             return true
         case .model:
-            guard let model = models[key.id] else { return false }
-            if let text = model.deliveriesBegan, let began = try? Period(parsing: text), let first = began.months.first, month < first {
-                return false
-            }
-            if let text = model.deliveriesEnded, let ended = try? Period(parsing: text), let last = ended.months.last, last < month {
-                return false
-            }
+            guard models[key.id] != nil else { return false }
+            guard let dates = deliveryMonths[key.id] else { return true }
+            if let first = dates.first, month < first { return false }
+            if let last = dates.last, last < month { return false }
             return true
         case .group, .brand:
             let children = children(of: key)

@@ -15,16 +15,32 @@ struct Coverage {
     var isShort: Bool { missingCount > 0 }
 }
 
+/// Which figures an engine has found short, so that walking a history many times costs one walk.
+/// Not thread-safe: an engine answers one query (or works out one batch's facts) on one thread.
+final class CoverageMemo {
+    var short: [FigureKey: Bool] = [:]
+}
+
 extension QueryEngine {
     /// Whether a figure is a sum short of an expected part: computed, and some expected entity
     /// beneath it (a child, or a child of a computed child; for a quarter or year, in any of its
-    /// months) has no figure. Stops at the first one found.
+    /// months) has no figure.
     func isShort(_ key: EntityKey, _ period: Period) -> Bool {
+        let figureKey = FigureKey(key, period)
+        if let known = memo.short[figureKey] { return known }
         var short = false
-        walkMissing(key, period) { _ in
-            short = true
-            return false
+        if let figure = store.summary(key, period), figure.basis == .computed {
+            switch period.kind {
+            case .month:
+                short = catalog.children(of: key).contains { child in
+                    guard let part = store.summary(child, period) else { return catalog.expects(child, in: period) }
+                    return part.basis == .computed && isShort(child, period)
+                }
+            case .quarter, .year:
+                short = period.parts.contains { isShort(key, $0) }
+            }
         }
+        memo.short[figureKey] = short
         return short
     }
 

@@ -15,6 +15,7 @@ extension QueryEngine {
         facts += streakFacts(key, name, period, current)
         facts += endedStreaks(key, name, period)
         facts += cumulativeFacts(key, name, period, history: history).filter { $0.kind == .milestone }
+        guard !facts.isEmpty else { return [] }
         let basis = factBasis(key, period, current)
         return facts.map { $0.basis == nil ? $0.resting(on: basis) : $0 }
     }

@@ -3,6 +3,9 @@ import DeliveryMessages
 /// Answers every query of PROTOCOL.md from a figure store. Pure: no sockets, no clocks.
 public struct QueryEngine<Store: FigureStore> {
     public let store: Store
+    /// What this engine has worked out of its store's coverage: a query (or a batch's facts) walks
+    /// the same months many times, and the store it holds does not change.
+    let memo = CoverageMemo()
 
     public init(_ store: Store) {
         self.store = store

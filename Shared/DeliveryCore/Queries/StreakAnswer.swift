@@ -116,10 +116,12 @@ extension QueryEngine {
     /// The rank a figure's reports state for its model within its segment: the latest report's
     /// among those that state one, with its source.
     static func statedRank(_ figure: FigureBody) -> (rank: Int, source: String)? {
-        let stating = figure.sources.filter { $0.segmentRank != nil }
-        guard let latest = stating.max(by: { ($0.reportedAt, $1.source) < ($1.reportedAt, $0.source) }), let rank = latest.segmentRank else {
-            return nil
+        var latest: SourceFigure?
+        for source in figure.sources where source.segmentRank != nil {
+            if let held = latest, (held.reportedAt, source.source) >= (source.reportedAt, held.source) { continue }
+            latest = source
         }
+        guard let latest, let rank = latest.segmentRank else { return nil }
         return (rank, latest.source)
     }
 
