@@ -5,14 +5,22 @@ import TestSupport
 import Testing
 import ZeroMQ
 
-/// The repository's root, and the executables `swift build` made.
+/// The repository's root, and the executables `swift build` made: DELIVERY_BIN when set, otherwise
+/// the folder of the running test bundle (so `swift test -c release` starts the release build's
+/// executables), otherwise `.build/debug`.
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static var bin: URL {
+    static let bin: URL = {
         if let dir = ProcessInfo.processInfo.environment["DELIVERY_BIN"] { return URL(fileURLWithPath: dir) }
+        if let runner = ProcessInfo.processInfo.arguments.first {
+            let folder = URL(fileURLWithPath: runner).resolvingSymlinksInPath().deletingLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("delivery-ingest").path) {
+                return folder
+            }
+        }
         return root.appendingPathComponent(".build/debug")
-    }
+    }()
     static let sample = root.appendingPathComponent("samples/hima-2025-05.json")
 }
 
