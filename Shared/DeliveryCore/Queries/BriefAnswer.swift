@@ -208,14 +208,13 @@ extension QueryEngine {
         for model in models {
             if let segment = catalog.model(model.id)?.segment { segments.insert(segment) }
         }
-        let led = segments.sorted().compactMap { segment -> (String, Leadership, SegmentEntry)? in
+        let led = segments.sorted().compactMap { segment -> (String, Leadership, (key: EntityKey, figure: FigureBody), SegmentEntry)? in
             let lead = leadership(segmentModels(segment), period, segment: segment)
             guard let leader = lead.leader, models.contains(leader.key), let entry = catalog.segments[segment] else { return nil }
-            return (segment, lead, entry)
-        }.sorted { $0.1.leader!.figure.units != $1.1.leader!.figure.units ? $0.1.leader!.figure.units > $1.1.leader!.figure.units : $0.0 < $1.0 }
+            return (segment, lead, leader, entry)
+        }.sorted { $0.2.figure.units != $1.2.figure.units ? $0.2.figure.units > $1.2.figure.units : $0.0 < $1.0 }
         var facts: [Fact] = []
-        for (segment, lead, entry) in led {
-            guard let leader = lead.leader else { continue }
+        for (segment, lead, leader, entry) in led {
             let figure = value(leader.key, period)
             var data: [String: JSONValue] = [
                 "segment": .string(segment), "units": .int(leader.figure.units), "qualifier": .string(figure.qualifier.rawValue),
