@@ -27,6 +27,9 @@ struct Subscribe: ParsableCommand {
     @Option(help: "Stop after this many updates.")
     var count: Int?
 
+    @Option(help: "Say so on standard error when nothing, not even a heartbeat (one a second), arrives for this many seconds.")
+    var silenceSeconds: Int = 5
+
     @Option(help: "Messages queued while this client is slow; past that, updates are lost and a resync follows.")
     var hwm: Int32 = 100_000
 
@@ -85,7 +88,24 @@ struct Subscribe: ParsableCommand {
 
         try resync(nil)
         note("following \(prefix) on \(feedEndpoint) from \(clone.follower.stream ?? "?") seq \(clone.follower.position ?? 0)")
+        let poller = Poller([feed])
+        var silent = false
         while count.map({ shown < $0 }) ?? true {
+            // A feed that says nothing is a fault to report, not to wait on in silence.
+            guard try poller.poll(timeoutMilliseconds: max(silenceSeconds, 1) * 1000).first == true else {
+                if !silent {
+                    note(
+                        "no heartbeat from \(feedEndpoint) for \(max(silenceSeconds, 1)) s: is a query replica publishing there? "
+                            + "(a replica sends one a second; the compose stack publishes its replicas' feeds on host ports 5580-5589)"
+                    )
+                    silent = true
+                }
+                continue
+            }
+            if silent {
+                note("the feed on \(feedEndpoint) is back")
+                silent = false
+            }
             guard let frames = try feed.receive(wait: true), frames.count == 2,
                 case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
             else { continue }

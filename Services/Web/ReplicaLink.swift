@@ -136,7 +136,7 @@ final class ReplicaLink: @unchecked Sendable {
                 set(.lost, "nothing from the replica's feed \(feed) for \(quiet / 1000) s")
                 clone.resync()
             } else if quiet > Self.staleAfter, current == .live {
-                set(.stale, "nothing from the replica for \(quiet / 1000) s")
+                set(.stale, "no heartbeat from the replica's feed \(feed) for \(quiet / 1000) s")
             }
         }
     }

@@ -21,7 +21,8 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "ranking, streak: price segment id or name.") public var segment: String?
     @Option(help: "ranking: powertrain (BEV, EREV, PHEV…).") public var powertrain: String?
     @Option(help: "ranking: only the first N rows.") public var top: Int?
-    @Option(help: "series: first period; convert: currency code.") public var from: String?
+    @Option(help: "panel: the entities, level:name pairs, comma-separated (brand:AITO,brand:Luxeed).") public var entities: [String] = []
+    @Option(help: "series, panel: first period; convert: currency code.") public var from: String?
     @Option(help: "series: last period; convert: currency code.") public var to: String?
     @Option(help: "series: month, quarter or year.") public var granularity: String?
     @Option(help: "convert: the amount.") public var amount: Double?
@@ -100,6 +101,7 @@ extension QueryKind {
         case .record: RecordQuery.self
         case .cumulative: CumulativeQuery.self
         case .brief: BriefQuery.self
+        case .panel: PanelQuery.self
         }
     }
 }
@@ -196,6 +198,31 @@ extension SeriesQuery: ClientQuery {
     public init(options: QueryOptions) throws {
         self.init(
             entity: try options.entity(), from: try options.need(options.from, "from", for: .series), to: try options.need(options.to, "to", for: .series),
+            granularity: try options.granularity.map { try options.choice($0, "granularity") }
+        )
+    }
+}
+
+extension PanelQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        guard !options.entities.isEmpty else {
+            throw ValidationError("a panel needs --entities: level:name pairs, comma-separated (brand:AITO,brand:Luxeed,group:HIMA)")
+        }
+        var selectors: [EntitySelector] = []
+        for item in options.entities.flatMap({ $0.split(separator: ",") }) {
+            let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--entities takes level:name, not '\(item)'") }
+            switch parts[0].lowercased() {
+            case "group": selectors.append(EntitySelector(group: parts[1]))
+            case "brand": selectors.append(EntitySelector(brand: parts[1]))
+            case "model": selectors.append(EntitySelector(model: parts[1]))
+            case "segment": selectors.append(EntitySelector(segment: parts[1]))
+            case "market": selectors.append(.wholeMarket)
+            default: throw ValidationError("--entities: the level is group, brand, model, segment or market, not '\(parts[0])'")
+            }
+        }
+        self.init(
+            entities: selectors, from: try options.need(options.from, "from", for: .panel), to: try options.need(options.to, "to", for: .panel),
             granularity: try options.granularity.map { try options.choice($0, "granularity") }
         )
     }

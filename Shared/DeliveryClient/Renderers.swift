@@ -162,6 +162,25 @@ extension SeriesResult: TableRenderable {
     }
 }
 
+extension PanelResult: TableRenderable {
+    /// Periods down, entities across; a bound in words before the number ("at least 5,124").
+    public func table() -> Table {
+        var table = Table(["period"] + series.map(\.entity.name))
+        let periods = series.first?.points.map(\.period) ?? []
+        for (row, period) in periods.enumerated() {
+            table.add(
+                [period]
+                    + series.map { one in
+                        guard row < one.points.count, one.points[row].complete || one.points[row].units > 0 else { return "" }
+                        let point = one.points[row]
+                        return [Format.qualifier(point.qualifier), Format.units(point.units)].filter { !$0.isEmpty }.joined(separator: " ")
+                    }
+            )
+        }
+        return table
+    }
+}
+
 extension ReconcileResult: TableRenderable {
     public func table() -> Table {
         var table = Table(["entity", "units", "basis", "qualifier"])

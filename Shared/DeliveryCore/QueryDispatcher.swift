@@ -22,6 +22,7 @@ extension QueryKind {
         case .record: RecordQuery.self
         case .cumulative: CumulativeQuery.self
         case .brief: BriefQuery.self
+        case .panel: PanelQuery.self
         }
     }
 }

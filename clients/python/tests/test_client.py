@@ -1,0 +1,193 @@
+"""The package against the real executables and the sample (values as docs/PROTOCOL.md shows them)."""
+from __future__ import annotations
+
+import pytest
+
+from deliverytracker import DeliveryError, FeedSilent
+from conftest import eventually
+
+
+def test_every_query_kind_answers_the_sample(client, stack):
+    after = stack.loaded.after
+    hima = client.units(group="HIMA", period="2025-05", after=after)
+    assert (hima.units, hima.basis, hima.qualifier, hima.sources) == (44454, "reported", "exact", ["CPCA"])
+    assert all(hima.as_of.get(s, 0) >= n for s, n in after.items())
+    luxeed = client.units(brand="Luxeed", period="2025-05")
+    assert (luxeed.qualifier, luxeed.coverage, [m.id for m in luxeed.missing], luxeed.missing_count) == ("atLeast", "partial", ["luxeed-s7"], 1)
+    assert abs(client.share(brand="AITO", period="2025-05")["share"] - 0.8239) < 1e-4
+    assert abs(client.growth(group="HIMA", period="2025-05", vs="mom")["growth"] - 0.6133) < 1e-4
+    assert client.ytd(group="HIMA", period="2025-05")["complete"] is False
+    ranking = client.ranking(period="2025-05", within_group="HIMA")
+    assert [r["entity"]["id"] for r in ranking.rows] == ["aito-m9", "aito-m8", "luxeed-r7", "stelato-s9"]
+    lead = client.streak(segment="above-500k", period="2025-05")
+    assert (lead["leader"]["id"], lead["basis"], lead["source"]) == ("aito-m9", "reported", "CPCA")
+    assert client.streak(group="HIMA", period="2025-05", growth="mom", direction="up")["months"] == 1
+    assert client.series(model="AITO M9", start="2025-01", end="2025-05").points[-1]["units"] == 15481
+    assert client.reconcile(brand="AITO", period="2025-05")["unattributed"] == 9028
+    assert client.record(group="HIMA", period="2025-05")["isHighest"] is True
+    assert client.cumulative(group="HIMA", period="2025-05", milestone=50000)["crossedIn"] == "2025-05"
+    brief = client.brief(group="HIMA", period="2025-05")
+    assert "Luxeed delivered at least 5,124 of them (at least 11.5%)." in brief.text
+    assert abs(client.convert(500000, "CNY", "USD")["amount"] - 69587) <= 1
+    assert {m["id"] for m in client.catalog()["models"]} >= {"aito-m9", "luxeed-s7"}
+    assert client.status()["service"] == "query"
+    assert client.query("units", {"entity": {"market": True}, "period": "2025-05"})["coverage"] == "tracked"
+
+
+def test_frames_have_proper_dtypes(client):
+    pd = pytest.importorskip("pandas")
+    series = client.series(group="HIMA", start="2025-03", end="2025-05").to_frame()
+    assert list(series["period"]) == [pd.Period("2025-03"), pd.Period("2025-04"), pd.Period("2025-05")]
+    assert str(series["units"].dtype) == "Int64" and list(series["units"]) == [0, 27555, 44454]
+    ranking = client.ranking(period="2025-05", within_group="HIMA").to_frame()
+    assert str(ranking["units"].dtype) == "Int64" and ranking["qualifier"].tolist()[-1] == "atLeast"
+    assert ranking["low"].isna().all()
+    facts = client.brief(group="HIMA", period="2025-05").to_frame()
+    assert set(facts["basis"]) <= {"reported", "complete", "lowerBound", "tracked"}
+
+
+def test_a_dataframe_submitted_is_read_back_at_once(client):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([
+        {"source": "CPCA", "period": pd.Period("2025-06"), "model": "AITO M9", "units": 16000.0, "reportedAt": "2025-07-01T00:00:00Z"},
+        {"source": "CPCA", "period": "2025-06", "model": "Luxeed S7", "units": 1200, "reportedAt": "2025-07-01T00:00:00Z"},
+    ])
+    stored = client.submit(frame)
+    assert len(stored.accepted) == 2 and stored.duplicates == 0 and stored.after
+    assert client.units(model="AITO M9", period="2025-06", after=stored.after).units == 16000
+    again = client.submit(frame)
+    assert again.duplicates == 2
+
+
+def test_bad_input_raises_the_protocols_error(client):
+    with pytest.raises(DeliveryError) as unknown:
+        client.units(group="Nope", period="2025-05")
+    assert unknown.value.code == "unknown_entity"
+    with pytest.raises(DeliveryError) as kind:
+        client.query("nonsense", {})
+    assert kind.value.code == "unknown_type"
+    with pytest.raises(DeliveryError) as wrong:
+        client.query("units", {"entity": {"group": "HIMA"}, "period": 202505})
+    assert wrong.value.code == "invalid_query"
+    with pytest.raises(DeliveryError) as bad:
+        client.submit([{"source": "X", "period": "2025-05", "model": "AITO M9", "units": -1}])
+    assert bad.value.code == "invalid_report" and bad.value.details["index"] == 0
+
+
+def test_a_subscriber_stays_right_through_a_replica_kill(client, stack):
+    with client.subscribe("figure.hima.aito.", heartbeat_timeout=10) as feed:
+        first = [feed.next(timeout=10) for _ in range(3)]
+        assert all(u.snapshot for u in first)
+        seen = {}
+
+        def latest(model, period, units):
+            def check():
+                update = feed.next(timeout=10)
+                seen[update.key] = update.body["units"]
+                return seen.get(("model", model, period)) == units
+            return check
+
+        stored = client.submit([{"source": "CPCA", "period": "2025-07", "model": "AITO M8", "units": 11000, "reportedAt": "2025-08-01T00:00:00Z"}])
+        eventually(latest("aito-m8", "2025-07", 11000), 20)
+        # The replica dies and comes back (a new stream): the feed resyncs and still gets the latest.
+        stack.kill9("query")
+        stack.start("query")
+        stored = client.submit([{"source": "CPCA", "period": "2025-07", "model": "AITO M8", "units": 11500, "reportedAt": "2025-08-02T00:00:00Z"}])
+        eventually(latest("aito-m8", "2025-07", 11500), 30)
+        assert feed.resyncs >= 1
+        assert client.units(model="AITO M8", period="2025-07", after=stored.after).units == 11500
+
+
+def test_a_silent_feed_is_a_fault_naming_the_endpoint(client):
+    from deliverytracker import Client
+
+    with Client(query=client.query_endpoint, feed="tcp://127.0.0.1:9", timeout_ms=3000) as wrong:
+        with wrong.subscribe("figure.", snapshot=False, heartbeat_timeout=2) as feed:
+            with pytest.raises(FeedSilent) as silent:
+                feed.next()
+    assert "tcp://127.0.0.1:9" in str(silent.value)
+
+
+def test_a_panel_is_the_same_figures_as_one_request_per_cell(client):
+    pd = pytest.importorskip("pandas")
+    entities = [{"group": "HIMA"}, {"brand": "AITO"}, "brand:Luxeed", "model:AITO M9", "brand:Maextro"]
+    panel = client.panel(entities, "2025-03", "2025-05")
+    assert len(panel.series) == 5
+    for one, asked in zip(panel.series, entities):
+        names = asked if isinstance(asked, dict) else {asked.split(":")[0]: asked.split(":")[1]}
+        for point in one["points"]:
+            cell = client.units(period=point["period"], **names)
+            assert (point["units"], point["qualifier"]) == (cell.units, cell.qualifier)
+    wide = panel.to_frame()
+    assert list(wide.columns) == ["HIMA", "AITO", "Luxeed", "AITO M9", "Maextro"]
+    assert wide.loc[pd.Period("2025-05"), "HIMA"] == 44454 and pd.isna(wide.loc[pd.Period("2025-03"), "HIMA"])
+    assert str(wide["AITO"].dtype) == "Int64" and wide["Maextro"].isna().all()
+    long = panel.to_frame(wide=False)
+    assert set(long.columns) >= {"entity", "period", "units", "qualifier", "basis"} and len(long) == 15
+    with pytest.raises(DeliveryError) as bad:
+        client.panel(["brand:Nope"], "2025-03", "2025-05")
+    assert bad.value.code == "unknown_entity" and bad.value.details.get("field") == "entities[0]"
+
+
+def test_a_slow_subscriber_that_loses_messages_resyncs_to_the_latest(client, stack):
+    # A replica that queues at most 20 messages per subscriber, and a reader that waits while 150
+    # figures change: the replica drops what does not fit, the gap shows, and a snapshot brings the
+    # latest values.
+    import time
+    from deliverytracker import Client
+    from conftest import free_ports
+    q, f = free_ports(2)
+    stack.env["small"] = dict(stack.env["query"], DELIVERY_QUERY_BIND=f"tcp://127.0.0.1:{q}", DELIVERY_QUERY_PUBLISH=f"tcp://127.0.0.1:{f}",
+                              DELIVERY_INSTANCE="small", DELIVERY_PUBLISH_HWM="20")
+    stack.start("small", "query")
+    try:
+        with Client(query=f"tcp://127.0.0.1:{q}", ingest=stack.ingest, feed=f"tcp://127.0.0.1:{f}", timeout_ms=3000) as slow:
+            eventually(lambda: slow.status()["ready"], 30)
+            with slow.subscribe("figure.hima.aito.aito-m7.", snapshot=False, hwm=20, heartbeat_timeout=10) as feed:
+                try:
+                    feed.next(timeout=1.5)  # the first load, then nothing yet
+                except TimeoutError:
+                    pass
+                reports = [{"source": "Slow", "period": f"20{10 + m // 12:02d}-{m % 12 + 1:02d}", "model": "AITO M7", "units": 1000 + m,
+                            "reportedAt": "2025-09-01T00:00:00Z"} for m in range(150)]
+                for start in range(0, 150, 5):
+                    client.submit(reports[start:start + 5])
+                time.sleep(1.0)  # the reader is slow on purpose: messages pile up past the queues
+                latest = {}
+
+                def caught_up():
+                    update = feed.next(timeout=10)
+                    latest[update.key] = update.body["units"]
+                    return latest.get(("model", "aito-m7", "2022-06")) == 1149
+                eventually(caught_up, 30)
+                assert feed.resyncs >= 1
+    finally:
+        stack.kill9("small")
+
+
+def test_two_replicas_one_falls_silent_and_the_other_is_followed(stack):
+    from deliverytracker import Client
+
+    # A second replica of the same aggregate; the subscriber follows the first, which then dies.
+    from conftest import free_ports
+    q, f = free_ports(2)
+    stack.env["query2"] = dict(stack.env["query"], DELIVERY_QUERY_BIND=f"tcp://127.0.0.1:{q}", DELIVERY_QUERY_PUBLISH=f"tcp://127.0.0.1:{f}",
+                               DELIVERY_INSTANCE="py2")
+    stack.start("query2", "query")
+    both = Client(query=f"{stack.query},tcp://127.0.0.1:{q}", ingest=stack.ingest, feed=f"{stack.feed},tcp://127.0.0.1:{f}", timeout_ms=3000)
+    with both:
+        eventually(lambda: Client(query=f"tcp://127.0.0.1:{q}", timeout_ms=1000).status()["ready"], 30)
+        with both.subscribe("figure.hima.luxeed.", heartbeat_timeout=3) as feed:
+            snapshot = [feed.next(timeout=10)]
+            stack.kill9("query")
+            stored = both.submit([{"source": "CPCA", "period": "2025-08", "model": "Luxeed R7", "units": 7777, "reportedAt": "2025-09-02T00:00:00Z"}])
+            seen = {}
+
+            def latest():
+                update = feed.next(timeout=20)
+                seen[update.key] = update.body["units"]
+                return seen.get(("model", "luxeed-r7", "2025-08")) == 7777
+            eventually(latest, 40)
+            assert feed.switches >= 1 and snapshot
+        stack.start("query")
+        stack.kill9("query2")
