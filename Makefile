@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 WEBPYTHON ?= python3
 DATA ?= ./data
 
-.PHONY: deps build run stop test compose-check bench fuzz install install-check
+.PHONY: deps build run stop test compose-check bench fuzz install install-check python-client-test
 
 deps:
 	@pkg-config --exists libzmq && $(PYTHON) -c 'import zmq, yaml' 2>/dev/null && command -v promtool docker-compose >/dev/null || { \
@@ -14,6 +14,8 @@ deps:
 	@command -v kubernetes-validate >/dev/null || { echo "installing kubernetes-validate (PyPI)"; pip install -q kubernetes-validate; }
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql (apt), for the PostgreSQL log's tests"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq postgresql; }
+	@$(WEBPYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "installing python3-venv (apt), for the Python package's tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq python3-venv; }
 	@command -v chromium >/dev/null || { echo "installing chromium (apt), for the page's browser test"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq chromium; }
 	@$(WEBPYTHON) -c 'import playwright' 2>/dev/null || { echo "installing playwright (PyPI), for the page's browser test"; pip install -q playwright; }
@@ -40,6 +42,7 @@ test: deps
 	swift build -c $(TEST_CONFIG)
 	swift test -c $(TEST_CONFIG)$(if $(filter release,$(TEST_CONFIG)), --disable-testable-imports)
 	$(PYTHON) system-tests/protocol_client.py --bin $(TEST_BIN)
+	$(MAKE) python-client-test
 	$(PYTHON) system-tests/topology_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/wire_fuzz.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/curve_test.py --bin $(TEST_BIN)
@@ -53,6 +56,14 @@ test: deps
 	$(PYTHON) system-tests/postgres_test.py --bin $(TEST_BIN)
 	$(WEBPYTHON) system-tests/web_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/docker_test.py --bin $(TEST_BIN)
+
+# The Python package (clients/python) installed from this clone into a virtual environment, with
+# pandas, and its pytest suite against the built executables.
+PYVENV ?= .build/python-venv
+python-client-test:
+	@test -x $(PYVENV)/bin/python || $(WEBPYTHON) -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install -q "./clients/python[test]"
+	DELIVERY_BIN=$(TEST_BIN) $(PYVENV)/bin/python -m pytest -q clients/python/tests
 
 compose-check:
 	docker-compose -f deploy/docker-compose.yml config -q

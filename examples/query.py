@@ -1,21 +1,16 @@
 #!/usr/bin/env python3
-"""Ask the query service for HIMA's May 2025 deliveries, AITO's share and the model ranking."""
-import json, sys, zmq
+"""HIMA's May 2025 deliveries, AITO's share, the model ranking and the month's brief, with the
+deliverytracker package (pip install ./clients/python)."""
+import sys
 
-endpoint = sys.argv[1] if len(sys.argv) > 1 else "tcp://127.0.0.1:5554"
-sock = zmq.Context().socket(zmq.REQ)
-sock.setsockopt(zmq.RCVTIMEO, 5000)
-sock.connect(endpoint)
+from deliverytracker import Client
 
-def ask(type_, body):
-    sock.send_json({"v": 1, "type": type_, "id": type_, "body": body})
-    reply = sock.recv_json()
-    if reply["type"] == "error":
-        raise SystemExit(f"{reply['body']['code']}: {reply['body']['message']}")
-    return reply["body"]
-
-print("HIMA 2025-05:", ask("units", {"entity": {"group": "HIMA"}, "period": "2025-05"})["units"])
-share = ask("share", {"entity": {"brand": "AITO"}, "period": "2025-05"})
-print(f"AITO share of HIMA: {share['share']:.2%}")
-for row in ask("ranking", {"period": "2025-05", "level": "model", "within": {"group": "HIMA"}})["rows"]:
-    print(row["rank"], row["entity"]["name"], row["units"])
+with Client(query=sys.argv[1] if len(sys.argv) > 1 else None) as client:
+    hima = client.units(group="HIMA", period="2025-05")
+    print(f"HIMA 2025-05: {hima.units:,} ({hima.basis}, {hima.qualifier})")
+    print(f"AITO's share of HIMA: {client.share(brand='AITO', period='2025-05')['share']:.2%}")
+    luxeed = client.units(brand="Luxeed", period="2025-05")
+    print(f"Luxeed: {luxeed.qualifier} {luxeed.units:,}; no figure for {', '.join(m.name for m in luxeed.missing)}")
+    for row in client.ranking(period="2025-05", within_group="HIMA").rows:
+        print(row["rank"], row["entity"]["name"], row["units"], row["qualifier"])
+    print(client.brief(group="HIMA", period="2025-05").text)

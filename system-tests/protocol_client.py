@@ -151,6 +151,11 @@ def main():
                   and (answer["coverage"] == "partial") == bool(missing)
                   and (not missing or (answer["qualifier"] in ("atLeast", "approximate") and "high" not in answer)), str(answer))
         check("Luxeed names the S7", [m["id"] for m in q("units", {"entity": {"brand": "Luxeed"}, "period": "2025-05"})["missing"]] == ["luxeed-s7"])
+        panel = q("panel", {"entities": [{"group": "HIMA"}, {"brand": "Luxeed"}], "from": "2025-04", "to": "2025-05"})
+        cells = [(s["entity"]["id"], p["period"], p["units"], p["qualifier"]) for s in panel["series"] for p in s["points"]]
+        check("panel: one request, the same cells", cells == [
+            (e, m, u["units"], u["qualifier"]) for e, sel in (("hima", {"group": "HIMA"}), ("luxeed", {"brand": "Luxeed"}))
+            for m in ("2025-04", "2025-05") for u in [q("units", {"entity": sel, "period": m})]], str(cells))
         lead = q("streak", {"segment": "above-500k", "period": "2025-05"})
         check("a stated lead", lead["basis"] == "reported" and lead["source"] == "CPCA" and lead["coverage"] == "tracked", str(lead))
         lead = q("streak", {"segment": "200k-300k", "period": "2025-05"})

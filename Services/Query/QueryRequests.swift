@@ -82,8 +82,11 @@ extension ReplicaState {
         var queue = snapshotQueue
         defer { snapshotQueue = queue }
         queue.serveOne(router: router, seq: publisher.seq) { prefix in
-            SnapshotResult(
-                figures: core.replica.figures(prefix: prefix), positions: [publisher.stream: publisher.seq], upstream: asOf,
+            // As the live events give them: with their coverage (ReplicaCore.apply).
+            let engine = QueryEngine(core.replica)
+            return SnapshotResult(
+                figures: core.replica.figures(prefix: prefix).map { body in body.key.map { engine.coveredForSubscribers(body, $0) } ?? body },
+                positions: [publisher.stream: publisher.seq], upstream: asOf,
                 catalog: core.replica.catalog.document
             )
         }

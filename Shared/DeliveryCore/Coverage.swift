@@ -91,6 +91,13 @@ extension QueryEngine {
         return body
     }
 
+    /// A figure as subscribers get it (`figure.changed`, snapshots): with its coverage applied,
+    /// except the market's, which is the sum of the tracked groups by nature and whose walk would
+    /// cover the whole catalog on every batch.
+    public func coveredForSubscribers(_ body: FigureBody, _ key: FigureKey) -> FigureBody {
+        key.entity.level == .market ? body : covered(body, key.entity, key.period)
+    }
+
     /// The figure's coverage as an answer states it: nil for a reported figure; for a computed
     /// one `complete`, `partial` (short of an expected part, with what is missing), or, for the
     /// market summed from the tracked groups, `tracked`.

@@ -122,6 +122,7 @@ def test_a_panel_is_the_same_figures_as_one_request_per_cell(client):
     assert list(wide.columns) == ["HIMA", "AITO", "Luxeed", "AITO M9", "Maextro"]
     assert wide.loc[pd.Period("2025-05"), "HIMA"] == 44454 and pd.isna(wide.loc[pd.Period("2025-03"), "HIMA"])
     assert str(wide["AITO"].dtype) == "Int64" and wide["Maextro"].isna().all()
+    assert wide.attrs["qualifier"].loc[pd.Period("2025-05"), "Luxeed"] == "atLeast"
     long = panel.to_frame(wide=False)
     assert set(long.columns) >= {"entity", "period", "units", "qualifier", "basis"} and len(long) == 15
     with pytest.raises(DeliveryError) as bad:

@@ -122,7 +122,8 @@ class Panel(Answer):
 
     def to_frame(self, wide: bool = True, by: str = "name") -> Any:
         """Wide (default): periods as the index, one column of units per entity (named by `by`:
-        `name` or `id`), nullable integers with <NA> where a period has no figure. Long: a row per
+        `name` or `id`), nullable integers with <NA> where a period has no figure, and each cell's
+        qualifier in `frame.attrs["qualifier"]` (a lower bound is "atLeast"). Long: a row per
         entity and period with units, basis, qualifier, low, high and complete."""
         rows = []
         for one in self.series:
@@ -136,10 +137,14 @@ class Panel(Answer):
         frame = _frame(rows, counts=("units", "low", "high"))
         if not wide:
             return frame
-        table = frame.pivot(index="period", columns="entity", values="units")
-        table = table[[one["entity"][by] for one in self.series]]
+        order = [one["entity"][by] for one in self.series]
+        table = frame.pivot(index="period", columns="entity", values="units")[order].astype("Int64")
         table.columns.name = None
-        return table.astype("Int64")
+        # A bound is not a plain number: each cell's qualifier rides along (exact, atLeast, …).
+        qualifiers = frame.pivot(index="period", columns="entity", values="qualifier")[order]
+        qualifiers.columns.name = None
+        table.attrs["qualifier"] = qualifiers
+        return table
 
 
 def answer(reply: Dict[str, Any]) -> Answer:
