@@ -84,6 +84,13 @@ class Stack:
                 [str(self.bin / f"delivery-{program or name}")], env={**os.environ, **self.env[name]}, stdout=log, stderr=subprocess.STDOUT
             )
 
+    def replica(self, name: str, **settings: str) -> "tuple[str, str]":
+        """Starts another query replica of the same aggregate on free ports; its query and feed endpoints."""
+        query, feed = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
+        self.env[name] = dict(self.env["query"], DELIVERY_QUERY_BIND=query, DELIVERY_QUERY_PUBLISH=feed, DELIVERY_INSTANCE=name, **settings)
+        self.start(name, "query")
+        return query, feed
+
     def kill9(self, name: str) -> None:
         process = self.processes.pop(name)
         process.send_signal(signal.SIGKILL)
@@ -98,6 +105,17 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+
+
+def until_units(feed, key, units, seconds: float = 30.0) -> None:
+    """Reads the feed until the figure `key` (level, id, period) has `units`, up to a deadline."""
+    seen = {}
+
+    def reached():
+        update = feed.next(timeout=seconds)
+        seen[update.key] = update.body["units"]
+        return seen.get(key) == units
+    eventually(reached, seconds)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from deliverytracker import DeliveryError, FeedSilent
-from conftest import eventually
+from conftest import eventually, until_units
 
 
 def test_every_query_kind_answers_the_sample(client, stack):
@@ -78,22 +78,13 @@ def test_a_subscriber_stays_right_through_a_replica_kill(client, stack):
     with client.subscribe("figure.hima.aito.", heartbeat_timeout=10) as feed:
         first = [feed.next(timeout=10) for _ in range(3)]
         assert all(u.snapshot for u in first)
-        seen = {}
-
-        def latest(model, period, units):
-            def check():
-                update = feed.next(timeout=10)
-                seen[update.key] = update.body["units"]
-                return seen.get(("model", model, period)) == units
-            return check
-
-        stored = client.submit([{"source": "CPCA", "period": "2025-07", "model": "AITO M8", "units": 11000, "reportedAt": "2025-08-01T00:00:00Z"}])
-        eventually(latest("aito-m8", "2025-07", 11000), 20)
+        client.submit([{"source": "CPCA", "period": "2025-07", "model": "AITO M8", "units": 11000, "reportedAt": "2025-08-01T00:00:00Z"}])
+        until_units(feed, ("model", "aito-m8", "2025-07"), 11000)
         # The replica dies and comes back (a new stream): the feed resyncs and still gets the latest.
         stack.kill9("query")
         stack.start("query")
         stored = client.submit([{"source": "CPCA", "period": "2025-07", "model": "AITO M8", "units": 11500, "reportedAt": "2025-08-02T00:00:00Z"}])
-        eventually(latest("aito-m8", "2025-07", 11500), 30)
+        until_units(feed, ("model", "aito-m8", "2025-07"), 11500)
         assert feed.resyncs >= 1
         assert client.units(model="AITO M8", period="2025-07", after=stored.after).units == 11500
 
@@ -136,13 +127,9 @@ def test_a_slow_subscriber_that_loses_messages_resyncs_to_the_latest(client, sta
     # latest values.
     import time
     from deliverytracker import Client
-    from conftest import free_ports
-    q, f = free_ports(2)
-    stack.env["small"] = dict(stack.env["query"], DELIVERY_QUERY_BIND=f"tcp://127.0.0.1:{q}", DELIVERY_QUERY_PUBLISH=f"tcp://127.0.0.1:{f}",
-                              DELIVERY_INSTANCE="small", DELIVERY_PUBLISH_HWM="20")
-    stack.start("small", "query")
+    query, feed_endpoint = stack.replica("small", DELIVERY_PUBLISH_HWM="20")
     try:
-        with Client(query=f"tcp://127.0.0.1:{q}", ingest=stack.ingest, feed=f"tcp://127.0.0.1:{f}", timeout_ms=3000) as slow:
+        with Client(query=query, ingest=stack.ingest, feed=feed_endpoint, timeout_ms=3000) as slow:
             eventually(lambda: slow.status()["ready"], 30)
             with slow.subscribe("figure.hima.aito.aito-m7.", snapshot=False, hwm=20, heartbeat_timeout=10) as feed:
                 try:
@@ -154,13 +141,7 @@ def test_a_slow_subscriber_that_loses_messages_resyncs_to_the_latest(client, sta
                 for start in range(0, 150, 5):
                     client.submit(reports[start:start + 5])
                 time.sleep(1.0)  # the reader is slow on purpose: messages pile up past the queues
-                latest = {}
-
-                def caught_up():
-                    update = feed.next(timeout=10)
-                    latest[update.key] = update.body["units"]
-                    return latest.get(("model", "aito-m7", "2022-06")) == 1149
-                eventually(caught_up, 30)
+                until_units(feed, ("model", "aito-m7", "2022-06"), 1149)
                 assert feed.resyncs >= 1
     finally:
         stack.kill9("small")
@@ -170,25 +151,15 @@ def test_two_replicas_one_falls_silent_and_the_other_is_followed(stack):
     from deliverytracker import Client
 
     # A second replica of the same aggregate; the subscriber follows the first, which then dies.
-    from conftest import free_ports
-    q, f = free_ports(2)
-    stack.env["query2"] = dict(stack.env["query"], DELIVERY_QUERY_BIND=f"tcp://127.0.0.1:{q}", DELIVERY_QUERY_PUBLISH=f"tcp://127.0.0.1:{f}",
-                               DELIVERY_INSTANCE="py2")
-    stack.start("query2", "query")
-    both = Client(query=f"{stack.query},tcp://127.0.0.1:{q}", ingest=stack.ingest, feed=f"{stack.feed},tcp://127.0.0.1:{f}", timeout_ms=3000)
+    query2, feed2 = stack.replica("query2")
+    both = Client(query=f"{stack.query},{query2}", ingest=stack.ingest, feed=f"{stack.feed},{feed2}", timeout_ms=3000)
     with both:
-        eventually(lambda: Client(query=f"tcp://127.0.0.1:{q}", timeout_ms=1000).status()["ready"], 30)
+        eventually(lambda: Client(query=query2, timeout_ms=1000).status()["ready"], 30)
         with both.subscribe("figure.hima.luxeed.", heartbeat_timeout=3) as feed:
-            snapshot = [feed.next(timeout=10)]
+            assert feed.next(timeout=10).snapshot
             stack.kill9("query")
-            stored = both.submit([{"source": "CPCA", "period": "2025-08", "model": "Luxeed R7", "units": 7777, "reportedAt": "2025-09-02T00:00:00Z"}])
-            seen = {}
-
-            def latest():
-                update = feed.next(timeout=20)
-                seen[update.key] = update.body["units"]
-                return seen.get(("model", "luxeed-r7", "2025-08")) == 7777
-            eventually(latest, 40)
-            assert feed.switches >= 1 and snapshot
+            both.submit([{"source": "CPCA", "period": "2025-08", "model": "Luxeed R7", "units": 7777, "reportedAt": "2025-09-02T00:00:00Z"}])
+            until_units(feed, ("model", "luxeed-r7", "2025-08"), 7777, 40)
+            assert feed.switches >= 1
         stack.start("query")
         stack.kill9("query2")
