@@ -163,3 +163,24 @@ def test_two_replicas_one_falls_silent_and_the_other_is_followed(stack):
             assert feed.switches >= 1
         stack.start("query")
         stack.kill9("query2")
+
+
+def test_curve_as_the_cli_takes_it(stack, tmp_path):
+    import subprocess
+    from deliverytracker import Client, NoReply
+    # A replica with a CURVE key pair written by `deliveries keygen`; clients give its public key.
+    subprocess.run([str(stack.bin / "deliveries"), "keygen", str(tmp_path / "query.key")], check=True, capture_output=True)
+    public = next(line.split("=", 1)[1].strip() for line in open(tmp_path / "query.key.pub") if "public-key" in line)
+    query, feed = stack.replica("secure", DELIVERY_CURVE_KEY_FILE=str(tmp_path / "query.key"))
+    try:
+        subprocess.run([str(stack.bin / "deliveries"), "keygen", str(tmp_path / "me.key")], check=True, capture_output=True)
+        with Client(query=query, feed=feed, server_key=public, key_file=str(tmp_path / "me.key"), timeout_ms=3000) as secure:
+            eventually(lambda: secure.status()["ready"], 30)
+            assert secure.units(group="HIMA", period="2025-05").units == 44454
+            with secure.subscribe("figure.hima.", heartbeat_timeout=5) as live:
+                assert live.next(timeout=10).snapshot
+        with Client(query=query, timeout_ms=500, retries=0) as plain:
+            with pytest.raises(NoReply):
+                plain.status()
+    finally:
+        stack.kill9("secure")

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 
 import zmq
 
-from ._wire import Requester
+from ._wire import Curve, Requester
 from .feed import Subscription
 from .results import Answer, Brief, Panel, Ranking, Series, Units, answer
 
@@ -43,13 +43,16 @@ class Client:
     (`DELIVERY_FEED`, else tcp://127.0.0.1:5555)."""
 
     def __init__(self, query: Optional[str] = None, ingest: Optional[str] = None, feed: Optional[str] = None,
-                 timeout_ms: int = 10000, retries: int = 2, context: Optional[zmq.Context] = None):
+                 timeout_ms: int = 10000, retries: int = 2, context: Optional[zmq.Context] = None,
+                 server_key: Optional[str] = None, key_file: Optional[str] = None):
         self.context = context or zmq.Context.instance()
+        # CURVE as `deliveries` takes it (DELIVERY_SERVER_KEY, DELIVERY_CURVE_KEY_FILE).
+        self.curve = Curve(server_key, key_file)
         self.query_endpoint = query or os.environ.get("DELIVERY_QUERY") or os.environ.get("DELIVERY_ENDPOINT") or "tcp://127.0.0.1:5554"
         self.ingest_endpoint = ingest or os.environ.get("DELIVERY_INGEST") or "tcp://127.0.0.1:5550"
         self.feed_endpoint = feed or os.environ.get("DELIVERY_FEED") or "tcp://127.0.0.1:5555"
-        self._query = Requester(self.context, self.query_endpoint, timeout_ms, retries)
-        self._ingest = Requester(self.context, self.ingest_endpoint, timeout_ms, retries)
+        self._query = Requester(self.context, self.query_endpoint, timeout_ms, retries, self.curve)
+        self._ingest = Requester(self.context, self.ingest_endpoint, timeout_ms, retries, self.curve)
 
     def close(self) -> None:
         self._query.close()

@@ -50,6 +50,7 @@ class Subscription:
         # The snapshot must come from the replica whose PUB is followed: its numbering is that replica's.
         self._replicas = [(f, queries[i] if i < len(queries) else queries[0]) for i, f in enumerate(feeds)]
         self._context = context
+        self._curve = query.curve
         self._timeout_ms = query.timeout_ms
         self._hwm = hwm
         self._current = -1
@@ -81,9 +82,10 @@ class Subscription:
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.RCVHWM, self._hwm)
         socket.setsockopt(zmq.SUBSCRIBE, b"")
+        self._curve.secure(socket)
         socket.connect(feed)
         self._socket = socket
-        self._query = Requester(self._context, query, self._timeout_ms, retries=0)
+        self._query = Requester(self._context, query, self._timeout_ms, retries=0, curve=self._curve)
 
     def close(self) -> None:
         if getattr(self, "_socket", None) is not None:
