@@ -171,7 +171,10 @@ struct ReplicaState {
     /// while `apply` changes them, and copied whole (copy on write) on every batch.
     func publish(_ publications: [Publication], on publisher: Publisher) {
         figuresPublished.increment(by: Int64(publications.count { if case .figure = $0 { true } else { false } }))
-        publisher.publish(publications)
+        // Subscribers get each figure with its coverage, as answers give it (a sum short of an
+        // expected part is a lower bound), worked out only for figures someone subscribed to.
+        let engine = QueryEngine(core.replica)
+        publisher.publish(publications) { engine.coveredForSubscribers($0.body, $0.key) }
     }
 
     // MARK: Clone pattern

@@ -14,18 +14,19 @@ public enum Publication: Sendable {
 
 extension Publisher {
     /// Publishes what a core produced, in order. A batch that cannot be encoded is skipped in the
-    /// numbering (followers resync) and returned as an error.
+    /// numbering (followers resync) and returned as an error. `figureBody` gives a changed figure
+    /// as subscribers get it (a query replica applies its coverage); it is asked only for a figure
+    /// someone subscribed to.
     @discardableResult
-    public func publish(_ publications: [Publication]) -> [any Error] {
+    public func publish(_ publications: [Publication], figureBody: ((FigureChange) -> FigureBody)? = nil) -> [any Error] {
         var errors: [any Error] = []
         takeSubscriptions()
         for publication in publications {
             switch publication {
             case .figure(let change):
-                publish(
-                    topic: change.body.entity.topic("figure"), type: change.removed ? MessageType.figureRemoved : MessageType.figureChanged,
-                    body: change.body
-                )
+                let topic = change.body.entity.topic("figure")
+                let body = change.removed || !wants(topic) ? change.body : figureBody?(change) ?? change.body
+                publish(topic: topic, type: change.removed ? MessageType.figureRemoved : MessageType.figureChanged, body: body)
             case .catalog(let event):
                 publish(topic: Topic.catalog, type: MessageType.catalogAccepted, body: event)
             case .report(let event):

@@ -157,12 +157,7 @@ public struct ReplicaCore {
         for event in batch.catalogs { replica.mergeCatalog(event.catalog) }
         var changes = ConflatedChanges()
         for figure in batch.figures { changes.add(replica.receive(figure, origin: origin)) }
-        // Subscribers get each figure with its coverage, as answers give it: a sum short of an
-        // expected part is a lower bound (worked out once the whole batch is in).
-        let engine = QueryEngine(replica)
-        var out: [Publication] = changes.changes.map { change in
-            change.removed ? .figure(change) : .figure(FigureChange(key: change.key, body: engine.coveredForSubscribers(change.body, change.key), removed: false))
-        }
+        var out = changes.publications
         for (ingest, position) in batch.upstream { advance(stream, ingest: ingest, to: position) }
         // Every shard applies every put and sends it; the replica's PUB carries it once. (A report
         // comes from the one shard that owns it.)

@@ -184,3 +184,22 @@ def test_curve_as_the_cli_takes_it(stack, tmp_path):
                 plain.status()
     finally:
         stack.kill9("secure")
+
+
+def test_the_feed_carries_coverage(client):
+    # Luxeed's sum misses the S7: a lower bound in the snapshot and in each live update.
+    with client.subscribe("figure.hima.luxeed.", heartbeat_timeout=10) as feed:
+        held = {}
+
+        def luxeed_may(units):
+            def check():
+                update = feed.next(timeout=10)
+                held[update.key] = update.body
+                body = held.get(("brand", "luxeed", "2025-05"))
+                return body is not None and body["units"] == units and body
+            return check
+        snapshot = eventually(luxeed_may(5124), 20)
+        assert snapshot["qualifier"] == "atLeast" and "high" not in snapshot
+        client.submit([{"source": "CPCA", "period": "2025-05", "model": "Luxeed R7", "units": 5200, "reportedAt": "2025-06-05T00:00:00Z"}])
+        live = eventually(luxeed_may(5200), 20)
+        assert live["qualifier"] == "atLeast"
