@@ -273,7 +273,12 @@ import Testing
             reports.append(Report(entity: EntityKey(.model, "x"), month: month, units: 500, qualifier: .exact, rank: index == 0 ? nil : 1))
             reports.append(Report(entity: EntityKey(.model, "y"), month: month, units: 100, qualifier: .exact, rank: nil))
         }
+        // June: X alone, no rank stated; Y has no figure.
+        reports.append(Report(entity: EntityKey(.model, "x"), month: Self.months[5], units: 500, qualifier: .exact, rank: nil))
         let engine = QueryEngine(try Self.book(document, reports))
+        let june = try engine.streak(StreakQuery(segment: "s1", period: "2024-06", entity: EntitySelector(model: "y")))
+        #expect(june.months == 0 && june.endedBy == .missing)  // Y has no figure: whether it led is not known
+        #expect(try engine.streak(StreakQuery(segment: "s1", period: "2024-06")).endedBy == .tracked)
         let run = try engine.streak(StreakQuery(segment: "s1", period: "2024-05"))
         #expect(run.leader?.id == "x" && run.basis == .reported && run.source == "CPCA")
         #expect(run.months == 4 && run.since == "2024-02" && run.endedBy == .tracked && !run.complete)

@@ -22,13 +22,18 @@ extension QueryEngine {
         let lead = leadership(models, period, segment: segment)
         let top = lead.leader
         let counted = subject ?? top?.key
-        // Only a lead a source states counts as a month led; the top of the tracked models is not
-        // the segment's leader, but a tracked model above the counted one shows it did not lead.
+        // Only a lead a source states (or a complete segment shows) counts as a month led; the top
+        // of the tracked models is not the segment's leader, but a tracked model certainly above
+        // the counted one shows it did not lead.
         let run = run(through: period) { month in
             let current = leadership(models, month, segment: segment)
             guard let leader = current.leader else { return .missing }
             if current.basis != .tracked { return leader.key == counted ? .meets : .fails }
-            return leader.key == counted ? .notEstablished : .fails
+            guard leader.key != counted else { return .notEstablished }
+            guard let counted else { return .fails }
+            let own = value(counted, month)
+            guard own.present else { return .missing }
+            return Self.above(value(leader.key, month), own) == true ? .fails : .notEstablished
         }
         var result = StreakResult(
             segment: segment, period: period.description, leader: top?.figure.entity, units: top?.figure.units ?? 0,
