@@ -203,3 +203,18 @@ def test_the_feed_carries_coverage(client):
         client.submit([{"source": "CPCA", "period": "2025-05", "model": "Luxeed R7", "units": 5200, "reportedAt": "2025-06-05T00:00:00Z"}])
         live = eventually(luxeed_may(5200), 20)
         assert live["qualifier"] == "atLeast"
+
+
+def test_a_name_behind_several_replicas_is_followed_one_address_at_a_time(monkeypatch):
+    import socket
+    from deliverytracker import feed
+
+    def resolve(host, port, family=0, kind=0):
+        if host != "query":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (host, 0))]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0)) for a in ("10.0.0.7", "10.0.0.5", "10.0.0.7")]
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    # Feed and snapshot reach the same replica: one pair per address, in a stable order.
+    assert feed._same_replica("tcp://query:5555", "tcp://query:5554") == [
+        ("tcp://10.0.0.5:5555", "tcp://10.0.0.5:5554"), ("tcp://10.0.0.7:5555", "tcp://10.0.0.7:5554")]
+    assert feed._same_replica("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5554") == [("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5554")]

@@ -3,6 +3,8 @@ restarted replica is healed by a new snapshot, without a duplicate or a lost lat
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
@@ -31,6 +33,23 @@ class Update:
         return (entity.get("level", ""), entity.get("id", ""), self.body.get("period", ""))
 
 
+def _same_replica(feed: str, query: str) -> "list[Tuple[str, str]]":
+    """(feed, query) pairs, one per address when both endpoints name the same host and that name
+    stands for several addresses; else the pair as given."""
+    match_feed = re.match(r"^tcp://([^:/\[\]]+):(\d+)$", feed)
+    match_query = re.match(r"^tcp://([^:/\[\]]+):(\d+)$", query)
+    if not match_feed or not match_query or match_feed.group(1) != match_query.group(1):
+        return [(feed, query)]
+    host = match_feed.group(1)
+    try:
+        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)})
+    except OSError:
+        return [(feed, query)]
+    if len(addresses) < 2:
+        return [(feed, query)]
+    return [(f"tcp://{a}:{match_feed.group(2)}", f"tcp://{a}:{match_query.group(2)}") for a in addresses]
+
+
 def _key(body: Dict[str, Any]) -> Tuple[str, str, str]:
     entity = body.get("entity", {})
     return (entity.get("level", ""), entity.get("id", ""), body.get("period", ""))
@@ -47,8 +66,13 @@ class Subscription:
                  hwm: int = 100000):
         feeds = [f.strip() for f in feed.split(",") if f.strip()]
         queries = [q.strip() for q in query.endpoint.split(",") if q.strip()]
-        # The snapshot must come from the replica whose PUB is followed: its numbering is that replica's.
-        self._replicas = [(f, queries[i] if i < len(queries) else queries[0]) for i, f in enumerate(feeds)]
+        # The snapshot must come from the replica whose PUB is followed: its numbering is that
+        # replica's. A name behind which several replicas stand (a scaled compose service) is
+        # resolved here, so that feed and snapshot reach the same one, and each is a replica to
+        # move on to.
+        self._replicas = []
+        for i, f in enumerate(feeds):
+            self._replicas += _same_replica(f, queries[i] if i < len(queries) else queries[0])
         self._context = context
         self._curve = query.curve
         self._timeout_ms = query.timeout_ms
@@ -78,13 +102,13 @@ class Subscription:
         self.close()
         self._current = (self._current + 1) % len(self._replicas)
         feed, query = self._replicas[self._current]
-        socket = self._context.socket(zmq.SUB)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.RCVHWM, self._hwm)
-        socket.setsockopt(zmq.SUBSCRIBE, b"")
-        self._curve.secure(socket)
-        socket.connect(feed)
-        self._socket = socket
+        sub = self._context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, self._hwm)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._curve.secure(sub)
+        sub.connect(feed)
+        self._socket = sub
         self._query = Requester(self._context, query, self._timeout_ms, retries=0, curve=self._curve)
 
     def close(self) -> None:
