@@ -37,10 +37,11 @@ import Testing
         let known = Set(SettingsTable.all.map(\.variable))
         // Names that are not service settings: those the deploy files interpolate (the image, the
         // address ports are published on, the swarm's endpoint and port modes), the bench's own,
-        // and the Docker test's switch.
+        // the Docker test's switch, and the Python package's query endpoint (clients/python; the
+        // CLI's is DELIVERY_ENDPOINT, which the package reads too).
         let others: Set<String> = [
             "DELIVERY_IMAGE", "DELIVERY_BIN", "DELIVERY_PUBLISH_ADDRESS", "DELIVERY_ENDPOINT_MODE", "DELIVERY_PORT_MODE",
-            "DELIVERY_DOCKER_REQUIRED",
+            "DELIVERY_DOCKER_REQUIRED", "DELIVERY_QUERY",
         ]
         var files = ["scripts/stack", "scripts/run-demo", "Shared/TestSupport/LocalStack.swift", "README.md", "docs/operations.md", "docs/security.md"]
         for folder in ["system-tests", "deploy", "Tests/IntegrationTests"] {
