@@ -70,13 +70,15 @@ def main():
         db = sqlite3.connect(path)
         check("a new log is at the latest schema version", db.execute("PRAGMA user_version").fetchone()[0] == 3)
 
-        # The form logs had before versions: JSON report rows, no hashes or slots, version 0.
+        # The form logs had before versions: JSON report rows, no hashes or slots, version 0, and no
+        # record of GRDB's migrator.
         for event in before:
             if event.get("report"):
                 db.execute("UPDATE events SET payload = ? WHERE seq = ?", (json.dumps(event["report"]).encode(), event["seq"]))
         for column in ["payloadHash", "slot", "reportedAtMillis"]:
             db.execute(f"ALTER TABLE events DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 0")
+        db.execute("DROP TABLE grdb_migrations")
         db.commit()
         db.close()
 
@@ -97,6 +99,35 @@ def main():
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         check("the migration brought the file to the latest version", db.execute("PRAGMA user_version").fetchone()[0] == 3)
         check("with every column", all(c in columns for c in ["payloadHash", "slot", "reportedAtMillis"]), columns)
+        steps = [row[0] for row in db.execute("SELECT identifier FROM grdb_migrations ORDER BY identifier")]
+        check("GRDB's migrator recorded every step", steps == ["v1-the-events-and-meta-tables", "v2-payload-hashes", "v3-report-slots"], steps)
+
+        # A log of the builds before the migrator: version 3 in user_version, no grdb_migrations.
+        db.execute("DROP TABLE grdb_migrations")
+        db.commit()
+        db.close()
+        proc, ep = start(bin_dir, data)
+        check("a log versioned by user_version alone starts", eventually(lambda: request(CTX, ep, "ping", timeout=500), 30))
+        check("and reads back as before", replay(ep)[: len(before)] == before)
+        stop(proc)
+        db = sqlite3.connect(path)
+        steps = [row[0] for row in db.execute("SELECT identifier FROM grdb_migrations")]
+        check("its steps are recorded, the file unchanged otherwise", len(steps) == 3 and db.execute("PRAGMA user_version").fetchone()[0] == 3, steps)
+
+        # A step this build does not know: a newer build's, refused at start.
+        db.execute("INSERT INTO grdb_migrations VALUES ('v4-from-a-newer-build')")
+        db.commit()
+        db.close()
+        proc, ep = start(bin_dir, data)
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = None
+        log = open(os.path.join(work, "ingest.log")).read()
+        check("a log with a newer build's step stops the start", code not in (0, None) and "v4-from-a-newer-build), from a newer build" in log, log[-400:])
+        db = sqlite3.connect(path)
+        db.execute("DELETE FROM grdb_migrations WHERE identifier = 'v4-from-a-newer-build'")
 
         # A log from a newer build: refused at start, by version, and left as it was.
         db.execute("PRAGMA user_version = 99")

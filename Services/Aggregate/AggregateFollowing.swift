@@ -61,12 +61,13 @@ extension AggregateState {
     }
 
     mutating func takeReplies(_ follower: IngestFollower, followers: [IngestFollower], publisher: Publisher) {
-        while let (head, json, attachment) = try? follower.client.takeWithAttachment() {
-            guard let pending = follower.pending, head.id == .string(pending.id) else { continue }
+        while let (reply, attachment) = try? follower.client.takeWithAttachment() {
+            guard let pending = follower.pending, reply.head.id == .string(pending.id) else { continue }
+            let json = reply.bytes
             follower.pending = nil
             switch pending {
             case .status:
-                guard case .success(let status) = Wire.decodeBody(StatusResult.self, from: json),
+                guard case .success(let status) = reply.body(StatusResult.self),
                     let stream = status.streams.first
                 else {
                     // Not an ingest's status (another service, an error, a body that does not
@@ -87,7 +88,7 @@ extension AggregateState {
                 let head: BinaryReplayHead
                 let events: [StreamEvent]
                 do {
-                    guard case .success(let decoded) = Wire.decodeBody(BinaryReplayHead.self, from: json), let attachment else {
+                    guard case .success(let decoded) = reply.body(BinaryReplayHead.self), let attachment else {
                         throw LinkError(excerpt(bytes: json, limit: 200))
                     }
                     head = decoded
@@ -115,15 +116,12 @@ extension AggregateState {
     /// Applies what the ingest feeds have queued: `report.batch` (a committed batch, binary) and
     /// `catalog.accepted`, each only when it follows on from the stream's position; a gap or a
     /// heartbeat ahead asks for a replay instead.
-    mutating func drainFeed(_ feed: Socket, followers: [IngestFollower], publisher: Publisher) {
+    mutating func drainFeed(_ feed: FeedAgent, followers: [IngestFollower], publisher: Publisher) {
         // A time budget, not a message count: a message is a whole batch, and requests must be
         // answered between turns however much the feed has queued.
         let until = monotonicMillis() + Self.feedBudgetMillis
-        while monotonicMillis() < until {
-            guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count >= 2, case .success(let (head, message)) = Wire.parse(frames[1]),
-                let stream = head.stream, let seq = head.seq
-            else { continue }
+        while monotonicMillis() < until, let message = feed.read() {
+            let (stream, seq, head) = (message.stream, message.seq, message.head)
             guard let follower = followers.first(where: { $0.stream == stream }) else {
                 // A stream nobody follows: an ingest whose log changed behind its endpoint (or one
                 // not learned yet). Each follower asks its `status` again, at most every 2 s.
@@ -145,7 +143,7 @@ extension AggregateState {
                 if seq < applied { follower.verifyWanted = true }
             case .reportBatch:
                 guard seq > applied else { continue }
-                guard case .success(let batch) = Wire.decodeBody(BatchHead.self, in: message), let first = batch.first, first <= seq,
+                guard case .success(let batch) = message.body(BatchHead.self), let first = batch.first, first <= seq,
                     first == applied &+ 1, follower.takesFeed
                 else {
                     // A gap, a catch-up still under way, or a head that does not read: the log
@@ -154,8 +152,10 @@ extension AggregateState {
                     continue
                 }
                 do {
-                    guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a report.batch has 3") }
-                    for event in try EventBatch.decode(frames[2], stream: stream) { core.apply(event) }
+                    guard let attachment = message.attachment, message.frames.count == 3 else {
+                        throw LinkError("\(message.frames.count) frames; a report.batch has 3")
+                    }
+                    for event in try EventBatch.decode(attachment, stream: stream) { core.apply(event) }
                 } catch {
                     // The log has it: replay reads the same events from the file.
                     unreadableFeed += 1
@@ -171,7 +171,7 @@ extension AggregateState {
                     follower.gap()
                     continue
                 }
-                if case .success(let event) = Wire.decodeBody(CatalogAcceptedEvent.self, in: message) {
+                if case .success(let event) = message.body(CatalogAcceptedEvent.self) {
                     core.apply(StreamEvent(stream: stream, seq: seq, content: .catalog(event.catalog)))
                 }
             }

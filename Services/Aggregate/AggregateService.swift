@@ -116,6 +116,8 @@ struct AggregateState {
         let feed = try shell.upstreamFeed(
             settings.ingestFeeds, prefixes: [Topic.reportBatch, Topic.catalog, Topic.heartbeat], serverKey: settings.ingestPublicKey
         )
+        // Only the agent's reading half: a gap here is filled from the ingest's log, not a snapshot.
+        let agent = FeedAgent(socket: feed, sources: [], routing: .byStream)
         var followers: [IngestFollower] = []
         for endpoint in settings.ingestEndpoints {
             followers.append(IngestFollower(endpoint: endpoint, client: try shell.upstreamClient(endpoint, serverKey: settings.ingestPublicKey)))
@@ -130,7 +132,7 @@ struct AggregateState {
                 for: [(Wake.feed, feed)] + followers.enumerated().map { (Wake.follower($0), $1.client.pollable) },
                 timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
             )
-            if wake.contains(.feed) { drainFeed(feed, followers: followers, publisher: publisher) }
+            if wake.contains(.feed) { drainFeed(agent, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
                 takeReplies(follower, followers: followers, publisher: publisher)
             }

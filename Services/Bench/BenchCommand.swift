@@ -232,7 +232,7 @@ struct BenchCommand: ParsableCommand {
         try socket.set([.linger(0), .receiveTimeout(10_000)])
         try socket.connect(endpoint)
         try socket.send([[], request])
-        guard let reply = try socket.receive()?.last, case .success(let head) = Wire.decodeHead(reply), head.kind != .error else {
+        guard let reply = try socket.receive()?.last, case .success(let read) = Wire.parse(reply), read.kind != .error else {
             throw BenchError("no good answer to \(String(decoding: request, as: UTF8.self))")
         }
         return reply

@@ -12,8 +12,8 @@ enum Sections {
     static func putCatalog(context: Context, stack: ServiceStack) throws {
         let client = try RequestClient(context: context, endpoints: [stack.endpoint("ingest")])
         defer { client.close() }
-        guard let (head, _) = try client.request(type: MessageType.catalogPut, body: Workload.catalog(groups: models / 100), timeoutMillis: 30_000),
-            head.kind == .catalogOK
+        guard let reply = try client.request(type: MessageType.catalogPut, body: Workload.catalog(groups: models / 100), timeoutMillis: 30_000),
+            reply.kind == .catalogOK
         else { throw BenchError("catalog.put was not acknowledged") }
     }
 
@@ -36,7 +36,7 @@ enum Sections {
             try socket.send([[], request])
             guard let reply = try socket.receive(), let payload = reply.last else { throw BenchError("no ack from ingest") }
             let took = monotonicNanos() - sent
-            guard case .success(let head) = Wire.decodeHead(payload), head.kind == .submitOK else {
+            guard case .success(let ack) = Wire.parse(payload), ack.kind == .submitOK else {
                 throw BenchError("submit refused: \(String(decoding: payload.prefix(300), as: UTF8.self))")
             }
             latencies.append(took)
@@ -91,7 +91,7 @@ enum Sections {
             if ready[0] {
                 while let frames = try feed.receive(wait: false) {
                     let seen = monotonicNanos()
-                    guard frames.count == 2, case .success(let event) = Wire.decodeBody(ReportAcceptedEvent.self, from: frames[1]),
+                    guard frames.count == 2, case .success(let event) = Wire.decode(ReportAcceptedEvent.self, from: frames[1]).map(\.body),
                         let at = sentAt.removeValue(forKey: event.report.id)
                     else { continue }
                     latencies.append(seen - at)
@@ -183,8 +183,8 @@ enum Sections {
     static func publishedCount(context: Context, stack: ServiceStack) throws -> Int {
         let client = try RequestClient(context: context, endpoints: [stack.endpoint("query")])
         defer { client.close() }
-        guard let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
-            case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes), let stream = status.streams.first
+        guard let reply = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
+            case .success(let status) = reply.body(StatusResult.self), let stream = status.streams.first
         else { throw BenchError("no status from the query replica") }
         return Int(status.positions[stream] ?? 0)
     }
@@ -195,8 +195,8 @@ enum Sections {
         defer { client.close() }
         let deadline = monotonicMillis() + Int64(limit * 1000)
         while monotonicMillis() < deadline {
-            if let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
-                case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes),
+            if let reply = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
+                case .success(let status) = reply.body(StatusResult.self),
                 status.positions.contains(where: { $0.key.hasPrefix("ingest-") && $0.value >= UInt64(seq) })
             {
                 return

@@ -61,8 +61,8 @@ final class ServiceStack {
         let deadline = monotonicMillis() + Int64(seconds * 1000)
         while monotonicMillis() < deadline {
             // `answering`: any reply counts (an `unavailable` while catching up is an answer too).
-            if let (head, _) = try client.request(type: MessageType.ping, body: Empty(), timeoutMillis: 500),
-                answering || head.kind == .pong
+            if let reply = try client.request(type: MessageType.ping, body: Empty(), timeoutMillis: 500),
+                answering || reply.kind == .pong
             {
                 return
             }

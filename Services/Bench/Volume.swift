@@ -58,7 +58,7 @@ enum Volume {
             let sent = monotonicNanos()
             try socket.send([[], request])
             guard let reply = try socket.receive(), let payload = reply.last,
-                case .success(let ack) = Wire.decodeBody(SubmitResult.self, from: payload)
+                case .success(let ack) = Wire.decode(SubmitResult.self, from: payload).map(\.body)
             else { throw BenchError("a volume batch was not acknowledged") }
             waited += monotonicNanos() - sent
             lastSeq = max(lastSeq, ack.accepted.map(\.seq).max() ?? 0)
@@ -148,8 +148,8 @@ enum Volume {
     static func status(context: Context, endpoint: String) throws -> StatusResult? {
         let client = try RequestClient(context: context, endpoints: [endpoint])
         defer { client.close() }
-        guard let (_, bytes) = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
-            case .success(let status) = Wire.decodeBody(StatusResult.self, from: bytes)
+        guard let reply = try client.request(type: MessageType.status, body: Empty(), timeoutMillis: 10_000),
+            case .success(let status) = reply.body(StatusResult.self)
         else { return nil }
         return status
     }
@@ -164,13 +164,11 @@ enum Volume {
         defer { client.close() }
         for (year, expected) in totals {
             let body = UnitsCheck(entity: ["market": true], period: String(year))
-            guard let (head, bytes) = try client.request(type: "units", body: body, timeoutMillis: 10_000) else {
+            guard let reply = try client.request(type: "units", body: body, timeoutMillis: 10_000) else {
                 throw BenchError("no answer for the market in \(year)")
             }
-            guard head.type == "units.result", case .success(let (_, message)) = Wire.parse(bytes),
-                case .int(let units)? = message["body"]?["units"], units == expected
-            else {
-                throw BenchError("the market in \(year): expected \(expected), got \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+            guard reply.head.type == "units.result", case .int(let units)? = reply.message["body"]?["units"], units == expected else {
+                throw BenchError("the market in \(year): expected \(expected), got \(String(decoding: reply.bytes.prefix(300), as: UTF8.self))")
             }
         }
     }

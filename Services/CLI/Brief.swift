@@ -19,9 +19,9 @@ struct Brief: ParsableCommand {
     @Flag(help: "Print the reply's body as JSON (every fact with its data).") var json = false
 
     func run() throws {
-        let (result, bytes) = try runQuery(try BriefQuery(options: options), options: options, endpoints: endpoints)
+        let (result, reply) = try runQuery(try BriefQuery(options: options), options: options, endpoints: endpoints)
         if json {
-            print(prettyBody(bytes))
+            print(prettyBody(reply))
             return
         }
         guard !result.facts.isEmpty else {

@@ -60,9 +60,9 @@ struct Ping: ParsableCommand {
         defer { context.terminate() }
         let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
-        let (head, bytes) = try call(client, type: MessageType.ping, body: Empty(), timeout: wait)
-        let pong = try decode(PongBody.self, bytes)
-        print("\(head.type) from \(pong.service) \(pong.instance)")
+        let reply = try call(client, type: MessageType.ping, body: Empty(), timeout: wait)
+        let pong = try decode(PongBody.self, reply)
+        print("\(reply.head.type) from \(pong.service) \(pong.instance)")
     }
 }
 
@@ -76,7 +76,6 @@ struct Status: ParsableCommand {
         defer { context.terminate() }
         let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
-        let (_, bytes) = try call(client, type: MessageType.status, body: Empty(), timeout: endpoints.timeout)
-        print(prettyBody(bytes))
+        print(prettyBody(try call(client, type: MessageType.status, body: Empty(), timeout: endpoints.timeout)))
     }
 }

@@ -8,7 +8,7 @@ import ZeroMQ
 extension QueryKind: ExpressibleByArgument {}
 
 /// Runs a typed query against the query endpoints.
-func runQuery<Query: QueryRequest>(_ query: Query, options: QueryOptions, endpoints: Endpoints) throws -> (result: Query.Result, bytes: [UInt8]) {
+func runQuery<Query: QueryRequest>(_ query: Query, options: QueryOptions, endpoints: Endpoints) throws -> (result: Query.Result, reply: WireMessage) {
     let context = try Context()
     defer { context.terminate() }
     let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
@@ -45,9 +45,9 @@ struct Query: ParsableCommand {
     }
 
     func show<Request: ClientQuery>(_ query: Request) throws {
-        let (result, bytes) = try runQuery(query, options: options, endpoints: endpoints)
+        let (result, reply) = try runQuery(query, options: options, endpoints: endpoints)
         if json {
-            print(prettyBody(bytes))
+            print(prettyBody(reply))
             return
         }
         let table = result.table()

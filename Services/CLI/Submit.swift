@@ -46,10 +46,10 @@ struct Submit: ParsableCommand {
             for endpoint in endpoints.ingestEndpoints {
                 let single = try RequestClient(context: context, endpoints: [endpoint], configure: endpoints.secure)
                 defer { single.close() }
-                let (_, bytes) = try wrap("catalog (\(endpoint))") {
+                let reply = try wrap("catalog (\(endpoint))") {
                     try call(single, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
                 }
-                let result = try decode(CatalogPutResult.self, bytes)
+                let result = try decode(CatalogPutResult.self, reply)
                 if !json {
                     print(
                         "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
@@ -70,7 +70,7 @@ struct Submit: ParsableCommand {
             let start = count
             let end = start + reports.count
             let body = SubmitRequest(reports: reports)
-            let (_, bytes) = try wrap("reports \(start)..<\(end)") {
+            let reply = try wrap("reports \(start)..<\(end)") {
                 do {
                     return try call(client, type: MessageType.submit, body: body, timeout: endpoints.timeout)
                 } catch let error as ClientError {
@@ -79,7 +79,7 @@ struct Submit: ParsableCommand {
                     throw ClientError(reply) { index in "report at \(index < places.count ? places[index] : "index \(index)")" }
                 }
             }
-            let result = try decode(SubmitResult.self, bytes)
+            let result = try decode(SubmitResult.self, reply)
             for ack in result.accepted {
                 if ack.duplicate { duplicates += 1 }
                 if let later = ack.supersededBy {

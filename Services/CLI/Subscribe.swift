@@ -36,110 +36,128 @@ struct Subscribe: ParsableCommand {
     func run() throws {
         let context = try Context()
         defer { context.terminate() }
-        let feed = try Socket(context, .sub)
-        defer { feed.close() }
+        let socket = try Socket(context, .sub)
+        defer { socket.close() }
         // No feed message is near 1 MiB; a peer that sends one is dropped (and reconnected), so a
         // flood costs at most the high-water mark of small messages.
-        try feed.set([
+        try socket.set([
             .linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000),
             .maxMessageSize(1 << 20),
         ])
         // Everything, so that any lost message shows as a gap in seq; the prefix is applied here.
-        try feed.set(.subscribe(""))
-        try endpoints.secure(feed)
+        try socket.set(.subscribe(""))
+        try endpoints.secure(socket)
         // The snapshot must come from the replica whose PUB this is: its numbering is that replica's.
         // A name that resolves to several replicas (a scaled compose service, a headless service)
         // is resolved once here, so that both connections reach the same one.
         let (feedEndpoint, queryEndpoint) = sameReplica(endpoints.feedEndpoint, endpoints.queryEndpoints.first ?? "")
-        try feed.connect(feedEndpoint)
+        try socket.connect(feedEndpoint)
         let client = try RequestClient(context: context, endpoints: [queryEndpoint], configure: endpoints.secure)
         defer { client.close() }
         let clone = CloneClient(
             endpoint: queryEndpoint, client: client, request: SnapshotRequest(prefix: prefix),
             policy: SnapshotFetch.Policy(timeoutMillis: endpoints.timeout, firstPause: 200, longestPause: 1000, chunked: false)
         )
+        var following = Following(agent: FeedAgent(socket: socket, sources: [clone], routing: .single), endpoint: feedEndpoint)
+        try following.resync(nil, command: self)
+        note("following \(prefix) on \(feedEndpoint) from \(clone.follower.stream ?? "?") seq \(clone.follower.position ?? 0)")
+        while count.map({ following.shown < $0 }) ?? true {
+            guard try following.waitForFeed(silenceSeconds: max(silenceSeconds, 1), command: self) else { continue }
+            while let event = following.agent.next() {
+                switch event {
+                case .current, .held:
+                    continue
+                case .resync(let reason, _, _):
+                    try following.resync(reason, command: self)
+                case .update(let message, _):
+                    if show(message) { following.shown += 1 }
+                }
+                if let count, following.shown >= count { return }
+            }
+        }
+    }
+
+    /// Where the subscription stands: its agent, how many updates were shown, the resyncs.
+    private struct Following {
+        let agent: FeedAgent
+        let endpoint: String
         var shown = 0
         var first = true
         var lastResync: ContinuousClock.Instant?
         var resyncs = 0
+        var silent = false
 
-        func resync(_ reason: String?) throws {
+        /// Takes a snapshot (the first, or after a gap: `reason`) and shows it when asked to.
+        mutating func resync(_ reason: String?, command: Subscribe) throws {
             // A feed that keeps breaking its numbering costs one snapshot and one line a second.
             if let lastResync, reason != nil {
                 let wait = lastResync + .seconds(1) - .now
                 if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
             }
             lastResync = .now
-            let result = try clone.fetchNow(timeoutMillis: endpoints.timeout)
+            let result = try agent.sources[0].fetchNow(timeoutMillis: command.endpoints.timeout)
             guard case .bodies(let figures) = result.figures else { throw ClientError("the snapshot is not a replica's") }
-            let (name, seq) = (result.stream, result.position)
             if let reason {
                 resyncs += 1
                 // The first resyncs are each said; past ten, one line per ten.
                 if resyncs <= 10 || resyncs % 10 == 0 {
-                    note("resynced (\(excerpt(reason, limit: 120))): \(figures.count) figures as of \(excerpt(name, limit: 60)) seq \(seq)")
+                    command.note(
+                        "resynced (\(excerpt(reason, limit: 120))): \(figures.count) figures as of \(excerpt(result.stream, limit: 60)) seq \(result.position)"
+                    )
                 }
             }
-            if (snapshot && first) || reason != nil {
-                for figure in figures where snapshot { show(figure, live: false) }
+            if command.snapshot && (first || reason != nil) {
+                for figure in figures { command.show(figure, live: false) }
             }
             first = false
         }
 
-        try resync(nil)
-        note("following \(prefix) on \(feedEndpoint) from \(clone.follower.stream ?? "?") seq \(clone.follower.position ?? 0)")
-        let poller = Poller([feed])
-        var silent = false
-        while count.map({ shown < $0 }) ?? true {
-            // A feed that says nothing is a fault to report, not to wait on in silence.
-            guard try poller.poll(timeoutMilliseconds: max(silenceSeconds, 1) * 1000).first == true else {
+        /// Waits for the feed; a feed that says nothing is a fault to report, not to wait on in
+        /// silence. False when the wait ran out.
+        mutating func waitForFeed(silenceSeconds: Int, command: Subscribe) throws -> Bool {
+            guard try Poller([agent.socket]).poll(timeoutMilliseconds: silenceSeconds * 1000).first == true else {
                 if !silent {
-                    note(
-                        "no heartbeat from \(feedEndpoint) for \(max(silenceSeconds, 1)) s: is a query replica publishing there? "
+                    command.note(
+                        "no heartbeat from \(endpoint) for \(silenceSeconds) s: is a query replica publishing there? "
                             + "(a replica sends one a second; the compose stack publishes its replicas' feeds on host ports 5580-5589)"
                     )
                     silent = true
                 }
-                continue
+                return false
             }
             if silent {
-                note("the feed on \(feedEndpoint) is back")
+                command.note("the feed on \(endpoint) is back")
                 silent = false
             }
-            guard let frames = try feed.receive(wait: true), frames.count == 2,
-                case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
-            else { continue }
-            switch clone.follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat) {
-            case .skip, .hold:
-                continue
-            case .resync(let reason):
-                try resync(reason)
-                continue
-            case .apply:
-                break
-            }
-            let topic = String(decoding: frames[0], as: UTF8.self)
-            guard topic.hasPrefix(prefix) else { continue }
-            if json {
-                emit(String(decoding: frames[1], as: UTF8.self))
-                shown += 1
-            } else if head.kind == .figureChanged || head.kind == .figureRemoved,
-                case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1])
-            {
-                if head.kind == .figureRemoved {
-                    emit("\(figure.period)  \(figure.entity.name)  removed (was \(Format.units(figure.previous)))")
-                } else {
-                    show(figure, live: true)
-                }
-                shown += 1
-            } else if head.kind == .fact, case .success(let event) = Wire.decodeBody(FactEvent.self, from: frames[1]) {
-                emit("\(event.period)  \(event.entity.name)  \(event.fact.text)")
-                shown += 1
-            }
+            return true
         }
     }
 
-    private func show(_ figure: FigureBody, live: Bool) {
+    /// Prints an update under the prefix; true when it was one to count.
+    private func show(_ message: FeedMessage) -> Bool {
+        guard message.topic.hasPrefix(prefix) else { return false }
+        if json {
+            emit(String(decoding: message.read.bytes, as: UTF8.self))
+            return true
+        }
+        switch message.kind {
+        case .figureChanged?, .figureRemoved?:
+            guard case .success(let figure) = message.body(FigureBody.self) else { return false }
+            if message.kind == .figureRemoved {
+                emit("\(figure.period)  \(figure.entity.name)  removed (was \(Format.units(figure.previous)))")
+            } else {
+                show(figure, live: true)
+            }
+        case .fact?:
+            guard case .success(let event) = message.body(FactEvent.self) else { return false }
+            emit("\(event.period)  \(event.entity.name)  \(event.fact.text)")
+        default:
+            return false
+        }
+        return true
+    }
+
+    fileprivate func show(_ figure: FigureBody, live: Bool) {
         if json {
             if let bytes = try? CompactJSONEncoder.encode(figure) { emit(String(decoding: bytes, as: UTF8.self)) }
         } else {
@@ -157,7 +175,7 @@ struct Subscribe: ParsableCommand {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    private func note(_ text: String) {
+    fileprivate func note(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }

@@ -16,9 +16,10 @@ extension IngestLog {
         return "ingest-\(instance)-" + String((0..<8).map { _ in alphabet[Int(generator.next() % 36)] })
     }
 
-    /// The log's schema, one step per version (kept in `PRAGMA user_version`). A log from before
-    /// versions (0) takes every step; each step looks at what the file has, so a log that already
-    /// has a column is not altered again. A step that fails stops the start with its reason.
+    /// The log's schema, one step per version, run by GRDB's `DatabaseMigrator` (which keeps the
+    /// steps applied in its `grdb_migrations` table). Each step looks at what the file has, so a
+    /// log from before the migrator (only `PRAGMA user_version`, 0 to 3) takes every step and a
+    /// step it had already is a no-op. A step that fails stops the start with its reason.
     static let migrations: [(version: Int32, name: String, apply: @Sendable (Database) throws -> Void)] = [
         (1, "the events and meta tables", { db in
             try db.execute(
@@ -53,22 +54,45 @@ extension IngestLog {
 
     static var schemaVersion: Int32 { migrations.last?.version ?? 0 }
 
-    /// Brings the file to `schemaVersion`, one transaction per step; a file from a newer build is
-    /// refused rather than written in a form it does not expect.
+    /// The migrator with every step, named `v<version>-<name>`.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for step in migrations {
+            migrator.registerMigration(identifier(step.version, step.name), migrate: step.apply)
+        }
+        return migrator
+    }
+
+    static func identifier(_ version: Int32, _ name: String) -> String {
+        "v\(version)-" + name.replacingOccurrences(of: " ", with: "-")
+    }
+
+    /// Brings the file to `schemaVersion`, one transaction per step; a file from a newer build
+    /// (a `user_version` above this build's, or a step this build does not know) is refused
+    /// rather than written in a form it does not expect. `user_version` is still set, so that
+    /// the version shows with any SQLite tool.
     static func migrate(_ database: DatabasePool, path: String, logger: Logger) throws {
-        let found = try database.read { db in try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        let migrator = Self.migrator
+        let (found, superseded, before) = try database.read { db in
+            (try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+        }
         guard found <= schemaVersion else {
             throw StartError("the log \(path) has schema version \(found), newer than this build's \(schemaVersion); run a newer delivery-ingest")
         }
-        for step in migrations where step.version > found {
-            do {
-                try database.write { db in
-                    try step.apply(db)
-                    try db.execute(sql: "PRAGMA user_version = \(step.version)")
-                }
-            } catch {
-                throw StartError("cannot bring the log \(path) to schema version \(step.version) (\(step.name)): \(Self.explain(error))")
-            }
+        guard !superseded else {
+            let unknown = before.subtracting(migrations.map { identifier($0.version, $0.name) }).sorted()
+            throw StartError("the log \(path) has schema steps this build does not know (\(unknown.joined(separator: ", "))), from a newer build; run a newer delivery-ingest")
+        }
+        do {
+            try migrator.migrate(database)
+        } catch {
+            let applied = (try? database.read { db in try migrator.appliedIdentifiers(db) }) ?? []
+            let failed = migrations.first { !applied.contains(identifier($0.version, $0.name)) }
+            let step = failed.map { "schema version \($0.version) (\($0.name))" } ?? "schema version \(schemaVersion)"
+            throw StartError("cannot bring the log \(path) to \(step): \(Self.explain(error))")
+        }
+        try database.write { db in try db.execute(sql: "PRAGMA user_version = \(schemaVersion)") }
+        for step in migrations where !before.contains(identifier(step.version, step.name)) {
             logger.info("log schema", metadata: ["path": "\(path)", "version": "\(step.version)", "step": "\(step.name)"])
         }
     }

@@ -136,6 +136,7 @@ struct ReplicaState {
             )
             sources.append(SnapshotSource(clone: clone, origin: UInt8(min(index, 254))))
         }
+        let agent = FeedAgent(socket: feed, sources: sources.map(\.clone), routing: .byStream)
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)"])
         while !stop.isSet {
             let wake = try shell.wait(
@@ -143,7 +144,7 @@ struct ReplicaState {
                 timeout: snapshotQueue.isEmpty ? 50 : 0
             )
             // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
-            if wake.contains(.feed) { drainFeed(feed, publisher: publisher) }
+            if wake.contains(.feed) { drainFeed(agent, publisher: publisher) }
             for (index, source) in sources.enumerated() where wake.contains(.source(index)) {
                 takeSnapshots(source, publisher: publisher)
             }
@@ -232,37 +233,37 @@ struct ReplicaState {
         }
     }
 
-    mutating func drainFeed(_ feed: Socket, publisher: Publisher) {
+    mutating func drainFeed(_ agent: FeedAgent, publisher: Publisher) {
         // A time budget, not a message count: a message is a whole batch, and requests must be
         // answered between turns however much the feed has queued.
         let until = monotonicMillis() + Self.feedBudgetMillis
-        while monotonicMillis() < until {
-            guard let frames = try? feed.receive(wait: false) else { return }
-            guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let stream = head.stream, let seq = head.seq
-            else { continue }
-            let heartbeat = head.kind == .heartbeat
-            guard let source = sources.first(where: { $0.clone.follower.stream == stream }) else {
+        while monotonicMillis() < until, let event = agent.next() {
+            switch event {
+            case .held(let message, nil):
                 // A stream with no snapshot yet (a new aggregate, or one that restarted): held
                 // until a snapshot says where to start.
-                if !heartbeat { core.hold(stream: stream, seq: seq, frames: frames) }
+                if !message.isHeartbeat { core.hold(stream: message.stream, seq: message.seq, frames: message.frames) }
                 if !sources.contains(where: { $0.clone.fetch.isAsking || $0.clone.fetch.isWanted }) {
-                    for source in sources where source.stream != stream { source.clone.want() }
+                    for source in sources where source.stream != message.stream { source.clone.want() }
                 }
-                continue
-            }
-            source.lastHeard = monotonicMillis()
-            let position = source.clone.follower.position
-            switch source.clone.take(stream: stream, seq: seq, heartbeat: heartbeat) {
-            case .apply:
-                let applied = core.apply(frames: frames, stream: stream, seq: seq, origin: source.origin)
+            case .held(_, let index?):
+                sources[index].lastHeard = monotonicMillis()
+            case .update(let message, let index):
+                let source = sources[index]
+                source.lastHeard = monotonicMillis()
+                let applied = core.apply(frames: message.frames, stream: message.stream, seq: message.seq, origin: source.origin)
                 publish(applied, on: publisher)
-            case .skip:
+            case .current(let message, let index):
+                let source = sources[index]
+                source.lastHeard = monotonicMillis()
                 // A heartbeat at the position carries the ingest positions the stream reflects.
-                if heartbeat, seq == position { core.takeHeartbeat(frames[1], stream: stream) }
-            case .hold:
-                continue
-            case .resync(let reason):
-                resynced(source, reason: reason)
+                if message.isHeartbeat, message.seq == source.clone.follower.position, case .success(let beat) = message.body(HeartbeatBody.self) {
+                    core.takeHeartbeat(beat, stream: message.stream)
+                }
+            case .resync(let reason, _, let index):
+                sources[index].lastHeard = monotonicMillis()
+                sources[index].clone.want()
+                resynced(sources[index], reason: reason)
             }
         }
     }

@@ -101,6 +101,7 @@ final class ReplicaLink: @unchecked Sendable {
             endpoint: query, client: client, request: SnapshotRequest(prefix: "\u{1}"),
             policy: SnapshotFetch.Policy(timeoutMillis: timeout, firstPause: 500, longestPause: 2000, chunked: false)
         )
+        let agent = FeedAgent(socket: sub, sources: [clone], routing: .single)
         var feedMismatch = FeedMismatch()
         var lastHeard = monotonicMillis()
         while !stop.isSet {
@@ -128,7 +129,7 @@ final class ReplicaLink: @unchecked Sendable {
                     }
                 }
             }
-            if ready[0] { drain(sub, clone: clone, mismatch: &feedMismatch, lastHeard: &lastHeard) }
+            if ready[0] { drain(agent, mismatch: &feedMismatch, lastHeard: &lastHeard) }
             let quiet = monotonicMillis() - lastHeard
             let current = status.state
             if quiet > 2 * Self.lostAfter { return }
@@ -141,71 +142,74 @@ final class ReplicaLink: @unchecked Sendable {
         }
     }
 
-    private func drain(_ sub: Socket, clone: CloneClient, mismatch: inout FeedMismatch, lastHeard: inout Int64) {
+    private func drain(_ agent: FeedAgent, mismatch: inout FeedMismatch, lastHeard: inout Int64) {
+        let clone = agent.sources[0]
         for _ in 0..<10_000 {
-            guard let frames = try? sub.receive(wait: false) else { return }
-            guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[1]), let eventStream = head.stream, let seq = head.seq
-            else { continue }
-            if head.kind == .heartbeat, mismatch.adopt(eventStream) {
+            guard let message = agent.read() else { return }
+            if message.isHeartbeat, mismatch.adopt(message.stream) {
                 // The feed and the snapshots come from different replicas (a name that resolves to
                 // several): the page needs no snapshot's figures, so the feed's own position will do.
-                clone.follower.snapshot(stream: eventStream, seq: seq)
-                lock.withLock { stream = eventStream }
+                clone.follower.snapshot(stream: message.stream, seq: message.seq)
+                lock.withLock { stream = message.stream }
                 lastHeard = monotonicMillis()
-                set(.live, "following \(eventStream) (from its heartbeat)")
+                set(.live, "following \(message.stream) (from its heartbeat)")
                 broadcaster.send(event: "resync", statusJSON())
                 continue
             }
-            let verdict = clone.follower.take(stream: eventStream, seq: seq, heartbeat: head.kind == .heartbeat)
-            switch verdict {
-            case .hold:
+            switch agent.follow(message) {
+            case .held:
                 continue
-            case .resync(let why):
-                clone.follower.resync()
-                mismatch.saw(eventStream)
+            case .resync(let why, _, _):
+                mismatch.saw(message.stream)
                 // Asked again unless the feed keeps naming another replica than the snapshots do.
                 if !mismatch.persistent { clone.want() }
                 set(.stale, "resyncing: \(why)")
-                continue
-            case .skip, .apply:
-                // Until a snapshot is in, the feed says nothing of the page's data.
+            case .current:
+                // Until a snapshot is in, the feed says nothing of the page's data; after, a
+                // heartbeat at the position (what an idle replica sends) is a word from it.
                 guard clone.follower.position != nil else { continue }
+                heard(message, lastHeard: &lastHeard)
+            case .update:
+                heard(message, lastHeard: &lastHeard)
+                lock.withLock { asOf[message.stream] = message.seq }
+                pass(message)
             }
-            // Anything of the followed stream is a word from the replica: a heartbeat at the
-            // position (`.skip`, what an idle replica sends) keeps the link live as an event does.
-            lastHeard = monotonicMillis()
-            let now = status
-            if now.state != .live, now.stream == eventStream { set(.live, "following \(eventStream)") }
-            if head.kind == .heartbeat {
-                if case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: frames[1]), let positions = beat.positions {
-                    lock.withLock { asOf = positions.merging([eventStream: seq]) { $1 } }
-                }
-                continue
-            }
-            guard verdict == .apply else { continue }
-            lock.withLock { asOf[eventStream] = seq }
-            let topic = String(decoding: frames[0], as: UTF8.self)
-            switch head.kind {
-            case .figureChanged?, .figureRemoved?:
-                guard case .success(let figure) = Wire.decodeBody(FigureBody.self, from: frames[1]) else { continue }
-                broadcaster.send(
-                    event: "figure",
-                    [
-                        "topic": .string(topic), "type": .string(head.type), "entity": .string(figure.entity.id),
-                        "path": .array(figure.entity.path.map { .string($0) }), "level": .string(figure.entity.level.rawValue),
-                        "period": .string(figure.period), "units": .int(figure.units), "previous": .int(figure.previous),
-                        "asOf": .object([eventStream: .int(Int64(seq))]),
-                    ]
-                )
-            case .fact?:
-                guard case .success(let fact) = Wire.decodeBody(FactEvent.self, from: frames[1]) else { continue }
-                broadcaster.send(
-                    event: "fact",
-                    ["entity": .string(fact.entity.name), "period": .string(fact.period), "text": .string(fact.fact.text)]
-                )
-            default:
-                continue
-            }
+        }
+    }
+
+    /// Anything of the followed stream is a word from the replica; a heartbeat carries its
+    /// positions.
+    private func heard(_ message: FeedMessage, lastHeard: inout Int64) {
+        lastHeard = monotonicMillis()
+        let now = status
+        if now.state != .live, now.stream == message.stream { set(.live, "following \(message.stream)") }
+        if message.isHeartbeat, case .success(let beat) = message.body(HeartbeatBody.self), let positions = beat.positions {
+            lock.withLock { asOf = positions.merging([message.stream: message.seq]) { $1 } }
+        }
+    }
+
+    /// An update passed to the browsers: a figure (with where it stands) or a fact.
+    private func pass(_ message: FeedMessage) {
+        switch message.kind {
+        case .figureChanged?, .figureRemoved?:
+            guard case .success(let figure) = message.body(FigureBody.self) else { return }
+            broadcaster.send(
+                event: "figure",
+                [
+                    "topic": .string(message.topic), "type": .string(message.head.type), "entity": .string(figure.entity.id),
+                    "path": .array(figure.entity.path.map { .string($0) }), "level": .string(figure.entity.level.rawValue),
+                    "period": .string(figure.period), "units": .int(figure.units), "previous": .int(figure.previous),
+                    "asOf": .object([message.stream: .int(Int64(message.seq))]),
+                ]
+            )
+        case .fact?:
+            guard case .success(let fact) = message.body(FactEvent.self) else { return }
+            broadcaster.send(
+                event: "fact",
+                ["entity": .string(fact.entity.name), "period": .string(fact.period), "text": .string(fact.fact.text)]
+            )
+        default:
+            return
         }
     }
 }

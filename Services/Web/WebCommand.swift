@@ -59,11 +59,18 @@ struct WebCommand: AsyncParsableCommand {
         let context = try Context()
         let broadcaster = Broadcaster()
         let link = ReplicaLink(context: context, endpoints: endpoints, feed: feed, timeout: timeout, logger: logger, broadcaster: broadcaster, secure: secure)
-        let web = WebServer(link: link, broadcaster: broadcaster, context: context, endpoints: endpoints, timeout: timeout, secure: secure, logger: logger)
+        let clients = ClientPool { try RequestClient(context: context, endpoints: endpoints, failover: true, configure: secure) }
+        let web = WebServer(
+            link: link, broadcaster: broadcaster, context: context, endpoints: endpoints, timeout: timeout, secure: secure, logger: logger,
+            clients: clients
+        )
         let server = try web.make(host: host, port: port)
         logger.info("web starting", metadata: ["http": "\(bind)", "replica": "\(endpoints.joined(separator: ","))", "feed": "\(feed)"])
         await ServiceRunner.main(name: "web", logger: logger, extra: [WebHTTPService(server: server, broadcaster: broadcaster)]) { stop in
-            defer { context.terminate() }
+            defer {
+                clients.close()
+                context.terminate()
+            }
             try link.run(stop: stop)
         }
     }

@@ -14,6 +14,7 @@ struct WebServer {
     let timeout: Int64
     let secure: @Sendable (Socket) throws -> Void
     let logger: Logger
+    let clients: ClientPool
 
     /// The server on `host:port`, bound now; throws when the address cannot be used.
     func make(host: String, port: UInt16) throws -> HTTPEdge {
@@ -95,23 +96,21 @@ struct WebServer {
     /// protocol's error body with a status that says the same.
     func answer(kind: String, body: JSONValue) async -> EdgeResponse {
         guard let query = QueryKind(rawValue: kind) else { return Self.unknown(kind) }
-        let (context, endpoints, timeout, secure) = (context, endpoints, timeout, secure)
-        let reply: (EnvelopeHead, [UInt8])? = await withCheckedContinuation { continuation in
-            // A blocking request on a thread of its own: the socket lives and dies on it.
+        let (clients, timeout) = (clients, timeout)
+        let reply: WireMessage? = await withCheckedContinuation { continuation in
+            // A blocking request on a thread of its own, on a socket lent by the pool.
             Thread.detachNewThread {
-                let result = try? RequestClient(context: context, endpoints: endpoints, failover: true, configure: secure)
-                    .requestClosing(type: query.rawValue, body: body, timeoutMillis: timeout)
+                let result = try? clients.withClient { try $0.request(type: query.rawValue, body: body, timeoutMillis: timeout) }
                 continuation.resume(returning: result ?? nil)
             }
         }
-        guard let (head, bytes) = reply, case .success(let message) = Result(catching: { try JSONParser.parse(bytes) }) else {
+        guard let reply else {
             return Self.error(504, ErrorBody(code: .unavailable, message: "no reply from the replica (\(endpoints.joined(separator: ", "))) within \(timeout) ms"))
         }
-        let replyBody = message["body"] ?? .null
-        if head.kind == .error, case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes) {
+        if let error = reply.error {
             return Self.error(Self.status(error.code), error)
         }
-        return Self.json(200, replyBody)
+        return Self.json(200, reply.message["body"] ?? .null)
     }
 
     /// The HTTP status of a protocol error.
@@ -137,10 +136,36 @@ struct WebServer {
     }
 }
 
-extension RequestClient {
-    /// One request, then the socket closed, on the calling thread.
-    func requestClosing(type: String, body: JSONValue, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
-        defer { close() }
-        return try request(type: type, body: body, timeoutMillis: timeoutMillis)
+/// The page's long-lived connections to the replica: a query borrows one (made when none is
+/// idle), and gives it back; at most `idleLimit` wait idle, the rest are closed. A socket is used
+/// by one thread at a time, handed over under the lock (the memory barrier ZeroMQ asks of a
+/// socket that moves between threads).
+final class ClientPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [RequestClient] = []
+    private let make: () throws -> RequestClient
+    let idleLimit: Int
+
+    init(idleLimit: Int = 16, make: @escaping () throws -> RequestClient) {
+        self.idleLimit = idleLimit
+        self.make = make
+    }
+
+    func withClient<T>(_ body: (RequestClient) throws -> T) throws -> T {
+        let client = try lock.withLock { idle.popLast() } ?? make()
+        defer {
+            let kept = lock.withLock {
+                guard idle.count < idleLimit else { return false }
+                idle.append(client)
+                return true
+            }
+            if !kept { client.close() }
+        }
+        return try body(client)
+    }
+
+    /// Closes the idle connections (at shutdown, before the context ends).
+    func close() {
+        for client in lock.withLock({ defer { idle = [] }; return idle }) { client.close() }
     }
 }

@@ -47,11 +47,10 @@ public struct ClientError: Error, CustomStringConvertible {
 /// after the wait the service asks for.
 public func call<Body: Codable & Sendable>(
     _ client: RequestClient, type: String, body: Body, timeout: Int64
-) throws -> (EnvelopeHead, [UInt8]) {
+) throws -> WireMessage {
     let deadline = monotonicMillis() + timeout
     var answer = try client.request(type: type, body: body, timeoutMillis: timeout)
-    while let (head, bytes) = answer, head.kind == .error,
-        case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes), error.code == .busy,
+    while let error = answer?.error, error.code == .busy,
         case .int(let wait)? = error.details?["retryAfterMs"], monotonicMillis() + wait < deadline
     {
         usleep(UInt32(max(wait, 1)) * 1000)
@@ -60,39 +59,39 @@ public func call<Body: Codable & Sendable>(
     guard let reply = answer else {
         throw ClientError("no reply from \(client.endpoints.joined(separator: " or ")) within \(timeout) ms; is the service running?")
     }
-    if reply.0.kind == .error, case .success(let error) = Wire.decodeBody(ErrorBody.self, from: reply.1) {
-        throw ClientError(ProtocolError(error.code, error.message, details: error.details, id: reply.0.id))
+    if let error = reply.error {
+        throw ClientError(ProtocolError(error.code, error.message, details: error.details, id: reply.head.id))
     }
     return reply
 }
 
 public func call<Body: Codable & Sendable>(
     _ client: RequestClient, type: MessageType, body: Body, timeout: Int64
-) throws -> (EnvelopeHead, [UInt8]) {
+) throws -> WireMessage {
     try call(client, type: type.rawValue, body: body, timeout: timeout)
 }
 
 /// Sends a typed query; returns its typed result and the reply's bytes (for `--json`).
 public func ask<Query: QueryRequest>(
     _ client: RequestClient, _ query: Query, control: QueryControl = QueryControl(), timeout: Int64
-) throws -> (result: Query.Result, bytes: [UInt8]) {
-    let (head, bytes) = try call(client, type: Query.kind.rawValue, body: QueryBody(query: query, control: control), timeout: timeout)
-    switch Wire.reply(Query.Result.self, head: head, bytes: bytes, expecting: Query.kind.resultType) {
-    case .success(let result): return (result, bytes)
+) throws -> (result: Query.Result, reply: WireMessage) {
+    let reply = try call(client, type: Query.kind.rawValue, body: QueryBody(query: query, control: control), timeout: timeout)
+    switch Wire.reply(Query.Result.self, reply, expecting: Query.kind.resultType) {
+    case .success(let result): return (result, reply)
     case .failure(let error): throw ClientError("unexpected reply: \(error.message)")
     }
 }
 
 /// Decodes a reply's body, or says the reply was not what was asked for.
-public func decode<Body: Codable & Sendable>(_ type: Body.Type, _ bytes: [UInt8]) throws -> Body {
-    switch Wire.decodeBody(Body.self, from: bytes) {
+public func decode<Body: Codable & Sendable>(_ type: Body.Type, _ reply: WireMessage) throws -> Body {
+    switch reply.body(Body.self) {
     case .success(let body): return body
     case .failure(let error): throw ClientError("unexpected reply: \(error.message)")
     }
 }
 
 /// Pretty JSON of a reply's body, for `--json`.
-public func prettyBody(_ bytes: [UInt8]) -> String {
-    guard let message = try? JSONParser.parse(bytes), let body = message["body"] else { return String(decoding: bytes, as: UTF8.self) }
+public func prettyBody(_ reply: WireMessage) -> String {
+    guard let body = reply.message["body"] else { return String(decoding: reply.bytes, as: UTF8.self) }
     return body.pretty()
 }

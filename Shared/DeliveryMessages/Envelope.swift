@@ -48,6 +48,34 @@ public struct EnvelopeHead: Sendable {
     public var kind: MessageType? { MessageType(rawValue: type) }
 }
 
+/// A message as read off a socket, parsed once: its head, the parsed JSON and the bytes as they
+/// came (for a client that prints them unchanged).
+public struct WireMessage: Sendable {
+    public let head: EnvelopeHead
+    public let message: JSONValue
+    public let bytes: [UInt8]
+
+    public init(head: EnvelopeHead, message: JSONValue, bytes: [UInt8]) {
+        self.head = head
+        self.message = message
+        self.bytes = bytes
+    }
+
+    public var kind: MessageType? { head.kind }
+
+    /// The body, decoded from the parsed message (a missing body reads as `{}`); errors carry the
+    /// message's id.
+    public func body<Body: Decodable>(_ type: Body.Type, code: ErrorCode = .badEnvelope) -> Result<Body, ProtocolError> {
+        Wire.decodeBody(type, in: message, id: head.id, code: code)
+    }
+
+    /// The error body, when the message is an `error` that reads as one.
+    public var error: ErrorBody? {
+        guard head.kind == .error, case .success(let error) = body(ErrorBody.self) else { return nil }
+        return error
+    }
+}
+
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
@@ -86,15 +114,11 @@ public enum Wire {
         return output.bytes
     }
 
-    /// Reads the head of a message: valid JSON, an object, `v` 1, a `type` string.
-    /// The id is returned even when the rest is bad, so that the error can echo it.
-    public static func decodeHead(_ bytes: [UInt8]) -> Result<EnvelopeHead, ProtocolError> {
-        parse(bytes).map(\.head)
-    }
-
-    /// Parses a whole message (with `JSONParser`: strict, nesting bounded) and reads its head;
-    /// returns the head and the parsed message.
-    public static func parse(_ bytes: [UInt8]) -> Result<(head: EnvelopeHead, message: JSONValue), ProtocolError> {
+    /// Parses a whole message once (with `JSONParser`: strict, nesting bounded) and reads its head:
+    /// valid JSON, an object, `v` 1, a `type` string. The id is kept even when the rest is bad, so
+    /// that the error can echo it. Bodies are decoded from the parsed value (`WireMessage.body`),
+    /// never from the bytes again.
+    public static func parse(_ bytes: [UInt8]) -> Result<WireMessage, ProtocolError> {
         let message: JSONValue
         do {
             message = try JSONParser.parse(bytes)
@@ -129,7 +153,7 @@ public enum Wire {
         }
         var seq: UInt64?
         if case .int(let value)? = fields["seq"], value >= 0 { seq = UInt64(value) }
-        return .success((EnvelopeHead(type: type, id: id, stream: fields["stream"]?.stringValue, seq: seq), message))
+        return .success(WireMessage(head: EnvelopeHead(type: type, id: id, stream: fields["stream"]?.stringValue, seq: seq), message: message, bytes: bytes))
     }
 
     /// The reports of a `submit`, from a parsed message: `body.reports`, a non-empty array.
@@ -147,22 +171,6 @@ public enum Wire {
             )
         }
         return .success(list)
-    }
-
-    /// Decodes the body of a message whose head was read. A missing body decodes as `{}`.
-    public static func decodeBody<Body: Decodable>(
-        _ type: Body.Type,
-        from bytes: [UInt8],
-        id: JSONValue = .null,
-        code: ErrorCode = .badEnvelope
-    ) -> Result<Body, ProtocolError> {
-        let message: JSONValue
-        do {
-            message = try JSONParser.parse(bytes)
-        } catch {
-            return .failure(ProtocolError(.badJSON, "the message is not valid UTF-8 JSON: \(error)", id: id))
-        }
-        return decodeBody(type, in: message, id: id, code: code)
     }
 
     /// Decodes the body of a message already parsed (see `parse`), through `JSONValueDecoder`.
@@ -201,12 +209,9 @@ public enum Wire {
         _ type: Body.Type,
         from bytes: [UInt8]
     ) -> Result<Envelope<Body>, ProtocolError> {
-        switch parse(bytes) {
-        case .failure(let error):
-            return .failure(error)
-        case .success(let (head, message)):
-            return decodeBody(Body.self, in: message, id: head.id).map {
-                Envelope(type: head.type, id: head.id, body: $0, stream: head.stream, seq: head.seq)
+        parse(bytes).flatMap { message in
+            message.body(Body.self).map {
+                Envelope(type: message.head.type, id: message.head.id, body: $0, stream: message.head.stream, seq: message.head.seq)
             }
         }
     }

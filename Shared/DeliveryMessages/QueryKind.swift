@@ -40,19 +40,19 @@ extension Wire {
     /// Reads a reply: the body of the expected type, or the `error` it is, or `bad_envelope`
     /// when it is neither (a reply of another type, or one whose body does not read).
     public static func reply<Body: Decodable>(
-        _ type: Body.Type, head: EnvelopeHead, bytes: [UInt8], expecting expected: String
+        _ type: Body.Type, _ reply: WireMessage, expecting expected: String
     ) -> Result<Body, ProtocolError> {
-        if head.kind == .error {
-            switch decodeBody(ErrorBody.self, from: bytes) {
+        if reply.head.kind == .error {
+            switch reply.body(ErrorBody.self) {
             case .success(let error):
-                return .failure(ProtocolError(error.code, error.message, details: error.details, id: head.id))
+                return .failure(ProtocolError(error.code, error.message, details: error.details, id: reply.head.id))
             case .failure(let problem):
                 return .failure(problem)
             }
         }
-        guard head.type == expected else {
-            return .failure(ProtocolError(.badEnvelope, "expected a \(expected) reply, got \(head.type)", id: head.id))
+        guard reply.head.type == expected else {
+            return .failure(ProtocolError(.badEnvelope, "expected a \(expected) reply, got \(reply.head.type)", id: reply.head.id))
         }
-        return decodeBody(Body.self, from: bytes)
+        return reply.body(Body.self)
     }
 }

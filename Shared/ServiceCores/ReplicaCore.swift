@@ -82,8 +82,7 @@ public struct ReplicaCore {
     }
 
     /// The ingest positions a heartbeat says its stream reflects.
-    public mutating func takeHeartbeat(_ bytes: [UInt8], stream: String) {
-        guard case .success(let beat) = Wire.decodeBody(HeartbeatBody.self, from: bytes) else { return }
+    public mutating func takeHeartbeat(_ beat: HeartbeatBody, stream: String) {
         for (ingest, at) in beat.positions ?? [:] { advance(stream, ingest: ingest, to: at) }
     }
 

@@ -147,16 +147,17 @@ public struct SnapshotFetch: Sendable {
     }
 
     /// Takes one reply from the socket.
-    public mutating func take(head: EnvelopeHead, json: [UInt8], attachment: [UInt8]?, now: Int64) -> Outcome {
+    public mutating func take(_ reply: WireMessage, attachment: [UInt8]?, now: Int64) -> Outcome {
+        let head = reply.head
         guard case .asking(let id, let askedAt, _, var parts) = state, head.id == .string(id) else { return .nothing }
         // The parts are taken out of the state while they grow: appended to in place, not copied
         // with every part (each path below sets the state again).
         state = .wanted
         if !policy.chunked {
-            guard head.kind == .snapshotResult, case .success(let whole) = Wire.decodeBody(SnapshotResult.self, from: json),
+            guard head.kind == .snapshotResult, case .success(let whole) = reply.body(SnapshotResult.self),
                 let (stream, position) = whole.positions.first
             else {
-                return refuse(json, error: head.kind == .error, now: now)
+                return refuse(reply.bytes, error: head.kind == .error, now: now)
             }
             return install(
                 Snapshot(
@@ -165,10 +166,10 @@ public struct SnapshotFetch: Sendable {
                 )
             )
         }
-        guard head.kind == .snapshotPart, let attachment, case .success(let part) = Wire.decodeBody(SnapshotPart.self, from: json),
+        guard head.kind == .snapshotPart, let attachment, case .success(let part) = reply.body(SnapshotPart.self),
             part.part == parts.next, part.positions.count == 1
         else {
-            return refuse(json, error: head.kind == .error, now: now)
+            return refuse(reply.bytes, error: head.kind == .error, now: now)
         }
         let records: [FigureRecord]
         do {
@@ -254,9 +255,9 @@ public final class CloneClient {
     public func takeReplies(now: Int64, limit: Int = .max) -> [SnapshotFetch.Outcome] {
         var outcomes: [SnapshotFetch.Outcome] = []
         var taken = 0
-        while taken < limit, let (head, json, attachment) = try? client.takeWithAttachment() {
+        while taken < limit, let (reply, attachment) = try? client.takeWithAttachment() {
             taken += 1
-            let outcome = fetch.take(head: head, json: json, attachment: attachment, now: now)
+            let outcome = fetch.take(reply, attachment: attachment, now: now)
             if case .installed(let snapshot) = outcome { follower.snapshot(stream: snapshot.stream, seq: snapshot.position) }
             if case .nothing = outcome { continue }
             outcomes.append(outcome)

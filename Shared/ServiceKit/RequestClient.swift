@@ -79,33 +79,33 @@ public final class RequestClient {
         }
     }
 
-    /// Reads one reply of the internal links if one is waiting: its head, its JSON and the binary
-    /// frame after it (nil when the reply has none, as an error reply).
-    public func takeWithAttachment() throws -> (EnvelopeHead, [UInt8], [UInt8]?)? {
+    /// Reads one reply of the internal links if one is waiting, parsed once, with the binary
+    /// frame after it (nil when the reply has none, as an error reply). A reply that does not
+    /// parse is dropped (nil: nothing usable is waiting).
+    public func takeWithAttachment() throws -> (WireMessage, [UInt8]?)? {
         guard var frames = try socket.receive(wait: false) else { return nil }
         if frames.first?.isEmpty == true { frames.removeFirst() }
-        guard let json = frames.first, case .success(let head) = Wire.decodeHead(json) else { return nil }
-        return (head, json, frames.count > 1 ? frames[1] : nil)
+        guard let json = frames.first, case .success(let reply) = Wire.parse(json) else { return nil }
+        return (reply, frames.count > 1 ? frames[1] : nil)
     }
 
-    /// Reads one reply if one is waiting: its head and bytes.
-    public func take() throws -> (EnvelopeHead, [UInt8])? {
+    /// Reads one reply if one is waiting, parsed once.
+    public func take() throws -> WireMessage? {
         guard let frames = try socket.receive(wait: false) else { return nil }
-        guard let payload = frames.last else { return nil }
-        guard case .success(let head) = Wire.decodeHead(payload) else { return nil }
-        return (head, payload)
+        guard let payload = frames.last, case .success(let reply) = Wire.parse(payload) else { return nil }
+        return reply
     }
 
     /// Sends a request and waits up to `timeoutMillis` for the reply with its id; other replies
     /// (late answers to earlier requests) are dropped. Returns nil on time-out, after which the
     /// socket is made anew so that a late reply cannot be taken for the next one.
-    public func request<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
+    public func request<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> WireMessage? {
         guard failover else { return try attempt(type: type, body: body, timeoutMillis: timeoutMillis) }
         let share = max(timeoutMillis / Int64(endpoints.count), 1)
-        var last: (EnvelopeHead, [UInt8])?
+        var last: WireMessage?
         for _ in endpoints {
             if let reply = try attempt(type: type, body: body, timeoutMillis: share) {
-                guard reply.0.kind == .error, Self.isUnavailable(reply.1) else { return reply }
+                guard reply.error?.code == .unavailable else { return reply }
                 last = reply
             }
             current = (current + 1) % endpoints.count
@@ -114,16 +114,11 @@ public final class RequestClient {
         return last
     }
 
-    public func request<Body: Codable & Sendable>(type: MessageType, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
+    public func request<Body: Codable & Sendable>(type: MessageType, body: Body, timeoutMillis: Int64) throws -> WireMessage? {
         try request(type: type.rawValue, body: body, timeoutMillis: timeoutMillis)
     }
 
-    private static func isUnavailable(_ bytes: [UInt8]) -> Bool {
-        if case .success(let error) = Wire.decodeBody(ErrorBody.self, from: bytes) { return error.code == .unavailable }
-        return false
-    }
-
-    private func attempt<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> (EnvelopeHead, [UInt8])? {
+    private func attempt<Body: Codable & Sendable>(type: String, body: Body, timeoutMillis: Int64) throws -> WireMessage? {
         // A connection may still be on its way: wait for it a little.
         guard let id = try send(type: type, body: body, waitMillis: Int32(min(timeoutMillis, 1000))) else {
             // Nobody is connected at this endpoint (it is down, or refuses this client).
@@ -136,8 +131,8 @@ public final class RequestClient {
             if left <= 0 { break }
             let ready = try Poller([socket]).poll(timeoutMilliseconds: Int(min(left, 100)))
             guard ready[0] else { continue }
-            while let (head, bytes) = try take() {
-                if head.id == .string(id) { return (head, bytes) }
+            while let reply = try take() {
+                if reply.head.id == .string(id) { return reply }
             }
         }
         reset()

@@ -34,12 +34,12 @@ public func drainRouter(
         case .failure(let error):
             logger.debug("bad request", metadata: ["error": "\(error)"])
             request.reply(error, on: socket)
-        case .success(let (head, message)):
+        case .success(let read):
             var parsed = request
-            parsed.message = message
-            parsed.type = head.type
+            parsed.message = read.message
+            parsed.type = read.head.type
             parsed.received = monotonicNanosNow()
-            handle(parsed, head)
+            handle(parsed, read.head)
         }
     }
 }

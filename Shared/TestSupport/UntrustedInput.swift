@@ -42,7 +42,8 @@ public enum UntrustedInput {
         accepted += csv(bytes)
         accepted += scalars(String(decoding: bytes.prefix(256), as: UTF8.self))
         accepted += internalLink(bytes, book: book)
-        guard case .success(let (head, message)) = Wire.parse(bytes) else { return accepted }
+        guard case .success(let read) = Wire.parse(bytes) else { return accepted }
+        let (head, message) = (read.head, read.message)
         accepted += 1
         // Every string anywhere in the message through the time and period parsers.
         var strings: [String] = []
@@ -66,7 +67,7 @@ public enum UntrustedInput {
         }
         for kind in QueryKind.allCases {
             let reply = QueryDispatcher.answer(kind, message: message, id: head.id, store: book, asOf: ["fuzz": 1]).bytes
-            if case .success(let replyHead) = Wire.decodeHead(reply), replyHead.kind != .error { accepted += 1 }
+            if case .success(let replyRead) = Wire.parse(reply), replyRead.kind != .error { accepted += 1 }
         }
         if case .success = Wire.decodeBody(ReplayRequest.self, in: message) { accepted += 1 }
         if case .success = Wire.decodeBody(SnapshotRequest.self, in: message) { accepted += 1 }

@@ -6,10 +6,10 @@ import Testing
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func readsTheHeadOfPROTOCOLExamples() throws {
-        let head = try Wire.decodeHead(bytes(#"{"v": 1, "type": "submit", "id": "c7f1", "body": {"reports": []}}"#)).get()
+        let head = try Wire.parse(bytes(#"{"v": 1, "type": "submit", "id": "c7f1", "body": {"reports": []}}"#)).get().head
         #expect(head.type == "submit")
         #expect(head.id == .string("c7f1"))
-        let numeric = try Wire.decodeHead(bytes(#"{"v":1,"type":"ping","id":42}"#)).get()
+        let numeric = try Wire.parse(bytes(#"{"v":1,"type":"ping","id":42}"#)).get().head
         #expect(numeric.id == .int(42))
     }
 
@@ -23,14 +23,14 @@ import Testing
         (#"{"v":1,"type":7}"#, .badEnvelope),
     ])
     func badMessagesGetTheirCode(text: String, code: ErrorCode) {
-        switch Wire.decodeHead(bytes(text)) {
+        switch Wire.parse(bytes(text)) {
         case .success: Issue.record("\(text) decoded")
         case .failure(let error): #expect(error.code == code)
         }
     }
 
     @Test func theIdIsEchoedEvenWhenTheVersionIsWrong() {
-        guard case .failure(let error) = Wire.decodeHead(bytes(#"{"v":9,"type":"ping","id":"keep"}"#)) else {
+        guard case .failure(let error) = Wire.parse(bytes(#"{"v":9,"type":"ping","id":"keep"}"#)) else {
             Issue.record("decoded")
             return
         }
@@ -39,7 +39,7 @@ import Testing
 
     @Test func bodyErrorsNameTheField() {
         let text = #"{"v":1,"type":"units","id":"q","body":{"entity":{"group":"HIMA"},"period":202505}}"#
-        guard case .failure(let error) = Wire.decodeBody(UnitsQuery.self, from: bytes(text), id: .string("q"), code: .invalidQuery)
+        guard case .failure(let error) = Wire.parse(bytes(text)).flatMap({ $0.body(UnitsQuery.self, code: .invalidQuery) })
         else {
             Issue.record("decoded")
             return
@@ -48,7 +48,7 @@ import Testing
         #expect(error.message.contains("period"))
         #expect(error.id == .string("q"))
         let missing = #"{"v":1,"type":"units","id":"q","body":{"entity":{},"period":"2025-05"}}"#
-        guard case .failure(let empty) = Wire.decodeBody(UnitsQuery.self, from: bytes(missing), code: .invalidQuery) else {
+        guard case .failure(let empty) = Wire.parse(bytes(missing)).flatMap({ $0.body(UnitsQuery.self, code: .invalidQuery) }) else {
             Issue.record("decoded")
             return
         }

@@ -87,7 +87,7 @@ import Testing
         }
         let message = try Wire.parse(bytes).get().message
         #expect(try JSONValueDecoder.decode(FigureBody.self, from: message["body"]!) == figure)
-        #expect(try Wire.decodeBody(FigureBody.self, from: bytes).get() == figure)
+        #expect(try Wire.decode(FigureBody.self, from: bytes).get().body == figure)
         var bare = figure
         bare.cause = nil
         bare.source = nil
@@ -143,7 +143,7 @@ import Testing
         #expect((try? JSONParser.parse(Array(deep.utf8))) == nil)
         let fine = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect((try? JSONParser.parse(Array(fine.utf8))) != nil)
-        switch Wire.decodeHead(Array(#"{"v":1,"type":"units","body":"#.utf8) + Array(deep.utf8) + [UInt8(ascii: "}")]) {
+        switch Wire.parse(Array(#"{"v":1,"type":"units","body":"#.utf8) + Array(deep.utf8) + [UInt8(ascii: "}")]) {
         case .success: Issue.record("a message nested 66 deep was taken")
         case .failure(let error): #expect(error.code == .badJSON)
         }
@@ -162,7 +162,7 @@ import Testing
             let mine = Wire.encode(envelope)
             let theirs = try JSONEncoder().encode(envelope)
             #expect(try JSONParser.parse(mine) == JSONParser.parse(Array(theirs)))
-            #expect(try Wire.decodeBody(ReportAcceptedEvent.self, from: mine).get().report == report)
+            #expect(try Wire.decode(ReportAcceptedEvent.self, from: mine).get().body.report == report)
         }
     }
 

@@ -10,11 +10,11 @@ import ZeroMQ
 @Suite struct CloneClientTests {
     static let chunked = SnapshotFetch.Policy(timeoutMillis: 1000, firstPause: 50, longestPause: 400, chunked: true)
 
-    static func part(_ part: Int, last: Bool, records: [FigureRecord], id: String, total: Int? = nil) throws -> (EnvelopeHead, [UInt8], [UInt8]) {
+    static func part(_ part: Int, last: Bool, records: [FigureRecord], id: String, total: Int? = nil) throws -> (WireMessage, [UInt8]) {
         let head = SnapshotPart(part: part, last: last, figures: records.count, positions: ["agg": 9], upstream: ["i": 2], catalog: nil, total: total)
         let json = try Wire.encode(Envelope(MessageType.snapshotPart, id: .string(id), body: head))
-        guard case .success(let decoded) = Wire.decodeHead(json) else { throw CloneError("head") }
-        return (decoded, json, FigureList.encode(records))
+        guard case .success(let decoded) = Wire.parse(json) else { throw CloneError("head") }
+        return (decoded, FigureList.encode(records))
     }
 
     @Test func partsInOrderInstallTogether() throws {
@@ -25,14 +25,14 @@ import ZeroMQ
         #expect(!fetch.due(now: 0) && fetch.isAsking)
         // Another request's reply is not this one's.
         let stray = try Self.part(0, last: false, records: records, id: "q-0")
-        guard case .nothing = fetch.take(head: stray.0, json: stray.1, attachment: stray.2, now: 1) else { Issue.record("took a stray"); return }
+        guard case .nothing = fetch.take(stray.0, attachment: stray.1, now: 1) else { Issue.record("took a stray"); return }
         let first = try Self.part(0, last: false, records: Array(records.prefix(1)), id: "q-1")
-        guard case .nothing = fetch.take(head: first.0, json: first.1, attachment: first.2, now: 900) else { Issue.record("installed early"); return }
+        guard case .nothing = fetch.take(first.0, attachment: first.1, now: 900) else { Issue.record("installed early"); return }
         // A part keeps the request alive: 1000 ms from the last part, not from the asking.
         let expiredEarly = fetch.expire(now: 1500)
         #expect(!expiredEarly)
         let second = try Self.part(1, last: true, records: Array(records.dropFirst()), id: "q-1")
-        guard case .installed(let snapshot) = fetch.take(head: second.0, json: second.1, attachment: second.2, now: 1600) else {
+        guard case .installed(let snapshot) = fetch.take(second.0, attachment: second.1, now: 1600) else {
             Issue.record("not installed")
             return
         }
@@ -55,13 +55,13 @@ import ZeroMQ
         // The mode is the request's: changing it now does not change this one.
         fetch.handsOutParts = false
         let first = try Self.part(0, last: false, records: Array(records[..<cut]), id: "q-1", total: records.count)
-        guard case .part(let got, let total) = fetch.take(head: first.0, json: first.1, attachment: first.2, now: 10) else {
+        guard case .part(let got, let total) = fetch.take(first.0, attachment: first.1, now: 10) else {
             Issue.record("the first part was not handed out")
             return
         }
         #expect(got == Array(records[..<cut]) && total == records.count)
         let second = try Self.part(1, last: true, records: Array(records[cut...]), id: "q-1", total: records.count)
-        guard case .installed(let snapshot) = fetch.take(head: second.0, json: second.1, attachment: second.2, now: 20) else {
+        guard case .installed(let snapshot) = fetch.take(second.0, attachment: second.1, now: 20) else {
             Issue.record("not installed")
             return
         }
@@ -72,12 +72,12 @@ import ZeroMQ
         fetch.want()
         fetch.sent(id: "q-2", now: 30)
         let again = try Self.part(0, last: false, records: Array(records[..<cut]), id: "q-2")
-        guard case .part(_, nil) = fetch.take(head: again.0, json: again.1, attachment: again.2, now: 31) else {
+        guard case .part(_, nil) = fetch.take(again.0, attachment: again.1, now: 31) else {
             Issue.record("not handed out")
             return
         }
         let skipped = try Self.part(2, last: true, records: records, id: "q-2")
-        guard case .refused = fetch.take(head: skipped.0, json: skipped.1, attachment: skipped.2, now: 32) else {
+        guard case .refused = fetch.take(skipped.0, attachment: skipped.1, now: 32) else {
             Issue.record("a part out of order was taken")
             return
         }
@@ -99,11 +99,11 @@ import ZeroMQ
         clone.handsOutParts = true
         _ = try clone.tend(now: monotonicMillis())
         let request = try #require(try router.receive())
-        guard case .success(let head) = Wire.decodeHead(request[request.count - 1]) else { Issue.record("no request"); return }
+        guard case .success(let head) = Wire.parse(request[request.count - 1]).map(\.head) else { Issue.record("no request"); return }
         guard case .string(let id) = head.id else { Issue.record("no id"); return }
         for part in 0..<3 {
-            let (_, json, attachment) = try Self.part(part, last: part == 2, records: [records[part]], id: id)
-            try router.send(Array(request.dropLast()) + [json, attachment])
+            let (reply, attachment) = try Self.part(part, last: part == 2, records: [records[part]], id: id)
+            try router.send(Array(request.dropLast()) + [reply.bytes, attachment])
         }
         var kinds: [String] = []
         let deadline = monotonicMillis() + 5000
@@ -131,7 +131,7 @@ import ZeroMQ
         for round in 0..<6 {
             fetch.sent(id: "q-\(round)", now: now)
             let skipped = try Self.part(1, last: true, records: records, id: "q-\(round)")
-            guard case .refused(_, let log) = fetch.take(head: skipped.0, json: skipped.1, attachment: skipped.2, now: now) else {
+            guard case .refused(_, let log) = fetch.take(skipped.0, attachment: skipped.1, now: now) else {
                 Issue.record("a part out of order was taken")
                 return
             }
@@ -164,7 +164,7 @@ import ZeroMQ
         let served = Thread {
             var answered = 0
             while answered < 2, let frames = try? router.receive(wait: true) {
-                guard frames.count >= 2, case .success(let head) = Wire.decodeHead(frames[frames.count - 1]) else { continue }
+                guard frames.count >= 2, case .success(let head) = Wire.parse(frames[frames.count - 1]).map(\.head) else { continue }
                 let reply: [UInt8]
                 if answered == 0 {
                     reply = (try? Wire.encode(busy("one at a time", id: head.id, retryAfterMs: 10).envelope)) ?? []

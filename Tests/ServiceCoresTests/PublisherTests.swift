@@ -39,7 +39,7 @@ import ZeroMQ
         #expect(publisher.seq == 2 && publisher.unsubscribedSkipped == 1)
         let got = try #require(try sub.receive())
         #expect(got.first == Array("figure.a.x.".utf8))
-        guard case .success(let head) = Wire.decodeHead(got[1]) else { Issue.record("not an envelope"); return }
+        guard case .success(let head) = Wire.parse(got[1]).map(\.head) else { Issue.record("not an envelope"); return }
         #expect(head.seq == 2)
 
         // "" is every topic; its unsubscription ends that.
