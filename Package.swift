@@ -67,10 +67,12 @@ let package = Package(
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
         ),
-        // Each service's state without its sockets: events in, actions out (docs/development.md).
+        // Each service's state without its sockets, clocks or logger: events in, actions out
+        // (docs/development.md). It depends on neither ZeroMQ nor ServiceKit; swift-log only to
+        // write the log lines a core asks for (`LogLine`).
         .target(
             name: "ServiceCores",
-            dependencies: ["ServiceKit", "DeliveryCore", "DeliveryMessages", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DeliveryCore", "DeliveryMessages", .product(name: "Logging", package: "swift-log")],
             path: "Shared/ServiceCores",
             swiftSettings: swiftSettings
         ),
@@ -90,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "Ingest",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "ServiceCores",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -10,9 +10,19 @@ import ZeroMQ
 extension AggregateState {
     // MARK: Following ingest
 
-    /// Sends what a follower needs next: its status, or a replay page (`IngestFollower.tend`).
-    mutating func tend(_ follower: IngestFollower) throws {
-        try follower.tend(from: (follower.stream.flatMap { core.positions[$0] } ?? 0) &+ 1, now: monotonicMillis(), timeout: Self.requestTimeout)
+    /// Sends what a follower needs next, if anything: its status, or a replay page
+    /// (`IngestFollower.next`).
+    func ask(_ follower: IngestFollower, on client: RequestClient) throws {
+        let now = monotonicMillis()
+        let from = (follower.stream.flatMap { core.positions[$0] } ?? 0) &+ 1
+        guard let (ask, reset) = follower.next(from: from, now: now, timeout: Self.requestTimeout) else { return }
+        if reset { client.reset() }
+        let id: String?
+        switch ask {
+        case .status: id = try client.send(type: ask.type, body: Empty())
+        case .replay(let request): id = try client.send(type: ask.type, body: request)
+        }
+        if let id { follower.sent(ask, id: id, now: now) }
     }
 
     /// What a follower's `status` tells: the stream behind its endpoint and the log's last seq.
@@ -60,8 +70,8 @@ extension AggregateState {
         for follower in followers { follower.relearn() }
     }
 
-    mutating func takeReplies(_ follower: IngestFollower, followers: [IngestFollower], publisher: Publisher) {
-        while let (reply, attachment) = try? follower.client.takeWithAttachment() {
+    mutating func takeReplies(_ follower: IngestFollower, client: RequestClient, followers: [IngestFollower], publisher: Publisher) {
+        while let (reply, attachment) = try? client.takeWithAttachment() {
             guard let pending = follower.pending, reply.head.id == .string(pending.id) else { continue }
             let json = reply.bytes
             follower.pending = nil

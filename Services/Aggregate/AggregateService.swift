@@ -72,7 +72,7 @@ struct AggregateState {
         self.settings = settings
         self.logger = logger
         self.observability = observability
-        core = AggregateCore(logger: logger, groups: settings.groups)
+        core = AggregateCore(groups: settings.groups)
         metrics = AggregateMetrics(observability)
     }
 
@@ -118,10 +118,9 @@ struct AggregateState {
         )
         // Only the agent's reading half: a gap here is filled from the ingest's log, not a snapshot.
         let agent = FeedAgent(socket: feed, sources: [], routing: .byStream)
-        var followers: [IngestFollower] = []
-        for endpoint in settings.ingestEndpoints {
-            followers.append(IngestFollower(endpoint: endpoint, client: try shell.upstreamClient(endpoint, serverKey: settings.ingestPublicKey)))
-        }
+        // Each ingest: its follower (what to ask, what to apply) and the socket it asks on.
+        let followers = settings.ingestEndpoints.map { IngestFollower(endpoint: $0) }
+        let clients = try settings.ingestEndpoints.map { try shell.upstreamClient($0, serverKey: settings.ingestPublicKey) }
         logger.info(
             "aggregate starting",
             metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)"]
@@ -129,18 +128,18 @@ struct AggregateState {
         while !stop.isSet {
             // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
             let wake = try shell.wait(
-                for: [(Wake.feed, feed)] + followers.enumerated().map { (Wake.follower($0), $1.client.pollable) },
+                for: [(Wake.feed, feed)] + clients.enumerated().map { (Wake.follower($0), $1.pollable) },
                 timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
             )
             if wake.contains(.feed) { drainFeed(agent, followers: followers, publisher: publisher) }
             for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
-                takeReplies(follower, followers: followers, publisher: publisher)
+                takeReplies(follower, client: clients[index], followers: followers, publisher: publisher)
             }
             if let reason = core.rebuildWanted { rebuild(followers: followers, publisher: publisher, reason: reason) }
             flush(publisher)
             if !recovered { takeCheckpoint() }
             if recovered {
-                for follower in followers { try tend(follower) }
+                for (follower, client) in zip(followers, clients) { try ask(follower, on: client) }
             }
             let isReady = recovered && followers.allSatisfy(\.caughtUp)
             shell.noteReady(isReady, "aggregate ready", ["figures": "\(core.book.figureCount)", "positions": "\(core.positions)"])
@@ -156,6 +155,7 @@ struct AggregateState {
                 problem: problem(shell.monitor, ready: isReady), positions: core.positions
             )
             if observability.sampled { sampleMetrics(shell.monitor) }
+            logger.write(core.takeLogLines())
             checkpointIfDue()
         }
         // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.

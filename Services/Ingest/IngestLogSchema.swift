@@ -73,8 +73,11 @@ extension IngestLog {
     /// the version shows with any SQLite tool.
     static func migrate(_ database: DatabasePool, path: String, logger: Logger) throws {
         let migrator = Self.migrator
-        let (found, superseded, before) = try database.read { db in
-            (try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+        let (found, superseded, before, complete) = try database.read { db in
+            (
+                try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db),
+                try migrator.hasCompletedMigrations(db)
+            )
         }
         guard found <= schemaVersion else {
             throw StartError("the log \(path) has schema version \(found), newer than this build's \(schemaVersion); run a newer delivery-ingest")
@@ -83,6 +86,8 @@ extension IngestLog {
             let unknown = before.subtracting(migrations.map { identifier($0.version, $0.name) }).sorted()
             throw StartError("the log \(path) has schema steps this build does not know (\(unknown.joined(separator: ", "))), from a newer build; run a newer delivery-ingest")
         }
+        // A log at this version is not written to at all: a start on a full disk still reads it.
+        if complete && found == schemaVersion { return }
         do {
             try migrator.migrate(database)
         } catch {

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Logging
 import Prometheus
+import ServiceCores
 import ServiceKit
 import ZeroMQ
 
@@ -100,149 +101,123 @@ final class IngestService: Sendable {
 
     private func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: any EventLog, shell: ServiceShell<Requests>) {
         let router = shell.router
-        let publisher = shell.publisher
-        let monitor = shell.monitor
         switch kind {
         case .ping:
             shell.ping(
                 request, head, service: "ingest", instance: settings.instance, notReady: log.writeProblem.map { "cannot take reports: \($0)" }
             )
         case .status:
-            let catalog = log.catalog.counts
-            let body = StatusResult(
-                service: "ingest", version: serviceVersion, instance: settings.instance, streams: [log.stream],
-                positions: [log.stream: log.lastSeq],
-                counts: [
-                    "reports": log.reportCount, "catalogPuts": log.catalogCount, "groups": catalog.groups,
-                    "brands": catalog.brands, "models": catalog.models, "segments": catalog.segments,
-                    "unreadable": log.unreadable.count, "connections": monitor.connections,
-                    "refusedConnections": monitor.refused,
-                ],
-                uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: log.writeProblem == nil,
-                endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish, "log": log.kind, "logLocation": log.location],
-                problem: log.writeProblem.map { "cannot write: \($0)" },
-                setAside: log.unreadable.isEmpty
-                    ? nil
-                    : log.unreadable.sorted { $0.key > $1.key }.prefix(20).map {
-                        SetAsideEvent(stream: log.stream, seq: $0.key, reason: $0.value)
-                    }
-            )
-            request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
+            request.reply(Envelope(MessageType.statusResult, id: head.id, body: status(log: log, monitor: shell.monitor)), on: router)
         case .submit:
-            switch submit(request.message, head, log: log, publisher: publisher) {
+            switch submit(request.message, head, log: log, publisher: shell.publisher) {
             case .success(let result):
                 request.reply(Envelope(MessageType.submitOK, id: head.id, body: result), on: router)
             case .failure(let error):
                 request.reply(error, on: router)
             }
         case .catalogPut:
-            switch Wire.decodeBody(CatalogDocument.self, in: request.message, id: head.id, code: .invalidReport) {
-            case .failure(let error):
-                request.reply(error, on: router)
-            case .success(let document):
-                do {
-                    let (seq, duplicate, event) = try log.putCatalog(document)
-                    if let event {
-                        publisher.publish(
-                            topic: event.topic, seq: seq, type: MessageType.catalogAccepted,
-                            body: CatalogAcceptedEvent(catalog: document, stream: log.stream, seq: seq)
-                        )
-                    }
-                    let counts = log.catalog.counts
-                    let body = CatalogPutResult(
-                        stream: log.stream, seq: seq, groups: counts.groups, brands: counts.brands, models: counts.models,
-                        segments: counts.segments, duplicate: duplicate
-                    )
-                    request.reply(Envelope(MessageType.catalogOK, id: head.id, body: body), on: router)
-                } catch var error as ProtocolError {
-                    error.id = head.id
-                    request.reply(error, on: router)
-                } catch {
-                    logger.error("catalog write failed", metadata: ["error": "\(error)"])
-                    request.reply(ProtocolError(.internal, "the catalog could not be stored", id: head.id), on: router)
-                }
+            switch Wire.decodeBody(CatalogDocument.self, in: request.message, id: head.id, code: .invalidReport)
+                .flatMap({ putCatalog($0, id: head.id, log: log, publisher: shell.publisher) })
+            {
+            case .success(let body): request.reply(Envelope(MessageType.catalogOK, id: head.id, body: body), on: router)
+            case .failure(let error): request.reply(error, on: router)
             }
         case .replay:
             switch Wire.decodeBody(ReplayRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
-            case .failure(let error):
-                request.reply(error, on: router)
-            case .success(let replay):
-                let limit = min(max(replay.limit ?? 1000, 1), 10_000)
-                if replay.encoding == .binary {
-                    do {
-                        let entries = try log.binaryEvents(from: max(replay.from, 1), limit: limit)
-                        let body = BinaryReplayHead(stream: log.stream, last: log.lastSeq, count: entries.count)
-                        request.reply(
-                            Envelope(MessageType.replayResult, id: head.id, body: body), attachment: EventBatch.encode(entries), on: router
-                        )
-                    } catch {
-                        logger.error("replay read failed", metadata: ["error": "\(error)"])
-                        request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
-                    }
-                    return
-                }
-                do {
-                    let events = try log.events(from: max(replay.from, 1), limit: limit)
-                    let body = ReplayResult(stream: log.stream, events: events, last: log.lastSeq)
-                    request.reply(Envelope(MessageType.replayResult, id: head.id, body: body), on: router)
-                } catch {
-                    logger.error("replay read failed", metadata: ["error": "\(error)"])
-                    request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
-                }
+            case .failure(let error): request.reply(error, on: router)
+            case .success(let replay): self.replay(replay, request, head, log: log, router: router)
             }
         }
     }
 
-    private func submit(_ message: JSONValue, _ head: EnvelopeHead, log: any EventLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
-        let body: SubmitRequest
-        switch Wire.submittedReports(message, id: head.id) {
-        case .failure(let error): return .failure(error)
-        case .success(let reports): body = SubmitRequest(reports: reports)
-        }
-        guard !body.reports.isEmpty else {
-            return .failure(ProtocolError(.invalidReport, "reports is empty; send at least one report", id: head.id))
-        }
-        guard body.reports.count <= settings.maxBatch else {
-            return .failure(
-                ProtocolError(
-                    .tooLarge, "a batch holds at most \(settings.maxBatch) reports; this one has \(body.reports.count)",
-                    details: ["limit": .int(Int64(settings.maxBatch))], id: head.id
+    private func status(log: any EventLog, monitor: LinkMonitor) -> StatusResult {
+        let catalog = log.catalog.counts
+        return StatusResult(
+            service: "ingest", version: serviceVersion, instance: settings.instance, streams: [log.stream],
+            positions: [log.stream: log.lastSeq],
+            counts: [
+                "reports": log.reportCount, "catalogPuts": log.catalogCount, "groups": catalog.groups,
+                "brands": catalog.brands, "models": catalog.models, "segments": catalog.segments,
+                "unreadable": log.unreadable.count, "connections": monitor.connections,
+                "refusedConnections": monitor.refused,
+            ],
+            uptimeSeconds: Double(monotonicMillis() - started) / 1000, ready: log.writeProblem == nil,
+            endpoints: ["bind": settings.shell.bind, "publish": settings.shell.publish, "log": log.kind, "logLocation": log.location],
+            problem: log.writeProblem.map { "cannot write: \($0)" },
+            setAside: log.unreadable.isEmpty
+                ? nil
+                : log.unreadable.sorted { $0.key > $1.key }.prefix(20).map {
+                    SetAsideEvent(stream: log.stream, seq: $0.key, reason: $0.value)
+                }
+        )
+    }
+
+    /// Stores a catalog put (a repeat of the last is acknowledged, not stored again) and
+    /// publishes it.
+    private func putCatalog(_ document: CatalogDocument, id: JSONValue, log: any EventLog, publisher: Publisher) -> Result<CatalogPutResult, ProtocolError> {
+        do {
+            let (seq, duplicate, event) = try log.putCatalog(document)
+            if let event {
+                publisher.publish(
+                    topic: event.topic, seq: seq, type: MessageType.catalogAccepted,
+                    body: CatalogAcceptedEvent(catalog: document, stream: log.stream, seq: seq)
+                )
+            }
+            let counts = log.catalog.counts
+            return .success(
+                CatalogPutResult(
+                    stream: log.stream, seq: seq, groups: counts.groups, brands: counts.brands, models: counts.models,
+                    segments: counts.segments, duplicate: duplicate
                 )
             )
+        } catch var error as ProtocolError {
+            error.id = id
+            return .failure(error)
+        } catch {
+            logger.error("catalog write failed", metadata: ["error": "\(error)"])
+            return .failure(ProtocolError(.internal, "the catalog could not be stored", id: id))
         }
-        let now = wallMillis()
-        func validateAll() -> ([ReportValidator.Validated], [ProtocolError]) {
-            var validated: [ReportValidator.Validated] = []
-            var problems: [ProtocolError] = []
-            for (index, value) in body.reports.enumerated() {
-                do {
-                    validated.append(try ReportValidator.validate(value, index: index, catalog: log.catalog, receivedAt: now))
-                } catch {
-                    problems.append(error)
-                }
+    }
+
+    /// A page of the log from `replay.from`: binary (what an aggregate asks) or JSON events.
+    private func replay(_ replay: ReplayRequest, _ request: RouterRequest, _ head: EnvelopeHead, log: any EventLog, router: Socket) {
+        let limit = min(max(replay.limit ?? 1000, 1), 10_000)
+        do {
+            if replay.encoding == .binary {
+                let entries = try log.binaryEvents(from: max(replay.from, 1), limit: limit)
+                let body = BinaryReplayHead(stream: log.stream, last: log.lastSeq, count: entries.count)
+                request.reply(Envelope(MessageType.replayResult, id: head.id, body: body), attachment: EventBatch.encode(entries), on: router)
+            } else {
+                let events = try log.events(from: max(replay.from, 1), limit: limit)
+                let body = ReplayResult(stream: log.stream, events: events, last: log.lastSeq)
+                request.reply(Envelope(MessageType.replayResult, id: head.id, body: body), on: router)
             }
-            return (validated, problems)
+        } catch {
+            logger.error("replay read failed", metadata: ["error": "\(error)"])
+            request.reply(ProtocolError(.internal, "the log could not be read", id: head.id), on: router)
         }
-        var (validated, problems) = validateAll()
-        if problems.contains(where: { $0.code == .unknownEntity }), log.refreshCatalog() {
-            // Another writer put entities since (a shared PostgreSQL log): validate once more.
-            (validated, problems) = validateAll()
+    }
+
+    private func submit(_ message: JSONValue, _ head: EnvelopeHead, log: any EventLog, publisher: Publisher) -> Result<SubmitResult, ProtocolError> {
+        let core = IngestCore(maxBatch: settings.maxBatch)
+        let now = wallMillis()
+        var step = core.submit(message, id: head.id, catalog: log.catalog, now: now)
+        if case .refreshCatalog(let refusal) = step {
+            // Another writer put entities since (a shared PostgreSQL log): check once more.
+            step = log.refreshCatalog() ? core.submit(message, id: head.id, catalog: log.catalog, now: now, refreshed: true) : .refuse(refusal)
         }
-        if let first = problems.first {
-            // The batch is rejected whole; every bad report is listed by index.
-            var details = first.details ?? [:]
-            details["errors"] = .array(
-                problems.prefix(100).map { problem in
-                    var entry = problem.details ?? [:]
-                    entry["code"] = .string(problem.code.rawValue)
-                    entry["message"] = .string(problem.message)
-                    return .object(entry)
-                }
-            )
-            details["count"] = .int(Int64(problems.count))
-            let prefix = problems.count == 1 ? "" : "\(problems.count) reports are bad; the first: "
-            return .failure(ProtocolError(first.code, prefix + "report \(indexOf(first)): \(first.message)", details: details, id: head.id))
+        switch step {
+        case .refuse(let error), .refreshCatalog(let error):
+            return .failure(error)
+        case .write(let validated):
+            return write(validated, core: core, id: head.id, log: log, publisher: publisher)
         }
+    }
+
+    /// Writes a valid batch, publishes what was stored as one `report.batch`, and acknowledges it.
+    private func write(
+        _ validated: [ReportValidator.Validated], core: IngestCore, id: JSONValue, log: any EventLog, publisher: Publisher
+    ) -> Result<SubmitResult, ProtocolError> {
         do {
             let (outcomes, stored) = try log.append(validated)
             self.stored.increment(by: Int64(stored.count))
@@ -255,32 +230,20 @@ final class IngestService: Sendable {
                     attachment: EventBatch.encode(stored.map { .report(seq: $0.event.seq, stored: $0.payload) })
                 )
             }
-            let acks = zip(validated, outcomes).enumerated().map { index, pair in
-                switch pair.1 {
-                case .stored(let seq):
-                    SubmitAck(index: index, id: pair.0.report.id, stream: log.stream, seq: seq, duplicate: false)
+            let told: [IngestCore.Outcome] = outcomes.map { outcome in
+                switch outcome {
+                case .stored(let seq): .stored(seq: seq)
                 case .duplicate(let stream, let seq):
-                    // A repeat is acknowledged as before (with PostgreSQL, perhaps with another
-                    // writer's stream); it also says when its report no longer stands (A, B, then
-                    // A again: the second A is a duplicate of a superseded one).
-                    SubmitAck(
-                        index: index, id: pair.0.report.id, stream: stream, seq: seq, duplicate: true,
-                        supersededBy: (try? log.superseding(stream: stream, seq: seq)) ?? nil
-                    )
+                    .duplicate(stream: stream, seq: seq, supersededBy: (try? log.superseding(stream: stream, seq: seq)) ?? nil)
                 }
             }
-            return .success(SubmitResult(accepted: acks))
+            return .success(core.acknowledge(validated, outcomes: told, stream: log.stream))
         } catch var error as ProtocolError {
-            error.id = head.id
+            error.id = id
             return .failure(error)
         } catch {
             logger.error("write failed", metadata: ["error": "\(error)"])
-            return .failure(ProtocolError(.internal, "the batch could not be stored; nothing was acknowledged", id: head.id))
+            return .failure(ProtocolError(.internal, "the batch could not be stored; nothing was acknowledged", id: id))
         }
-    }
-
-    private func indexOf(_ error: ProtocolError) -> String {
-        if case .int(let index)? = error.details?["index"] { return "\(index)" }
-        return "?"
     }
 }

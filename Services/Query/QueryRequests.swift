@@ -7,10 +7,6 @@ import ZeroMQ
 /// What the replica answers: every query (at once, or held for its `after` positions), whole
 /// snapshots (within each client's allowance), `status` and `ping`.
 extension ReplicaState {
-    func satisfied(_ after: [String: UInt64]) -> Bool {
-        ReplicaCore.reached(after, asOf: asOf)
-    }
-
     mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
         let router = shell.router
         let notReady = ready ? nil : "loading the first snapshot"
@@ -22,9 +18,9 @@ extension ReplicaState {
                 service: "query", instance: settings.instance, started: started, ready: ready, problem: shell.monitor.problem ?? notReady,
                 positions: asOf,
                 counts: [
-                    "figures": core.replica.count, "resyncs": core.resyncs, "answered": core.answered, "waiting": core.waiting.count,
-                    "waitingBytes": core.waiting.bytes, "busy": core.busyReplies, "setAside": core.setAsideLog.count,
-                    "snapshotsQueued": snapshotQueue.count, "facts": core.factsPublished, "factBatchesSkipped": core.factBatchesSkipped,
+                    "figures": core.replica.count, "resyncs": core.counts.resyncs, "answered": core.counts.answered, "waiting": core.waiting.count,
+                    "waitingBytes": core.waiting.bytes, "busy": core.counts.busy, "setAside": core.setAsideLog.count,
+                    "snapshotsQueued": snapshotQueue.count, "facts": core.counts.factsPublished, "factBatchesSkipped": core.counts.factBatchesSkipped,
                 ]
             )
             body.setAside = core.setAsideLog.latest
@@ -35,16 +31,12 @@ extension ReplicaState {
                 request.reply(error, on: router)
             case .success(let query):
                 let now = monotonicMillis()
-                if let wait = core.allowance.wait(for: request.identity, now: now) {
-                    core.busyReplies += 1
+                if let wait = core.admitSnapshot(client: request.identity, now: now) {
                     request.reply(busy("a client gets at most one snapshot a second after a burst of 5", id: head.id, retryAfterMs: wait), on: router)
                     return
                 }
-                guard snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router) else {
-                    core.busyReplies += 1
-                    return
-                }
-                core.allowance.take(for: request.identity, now: now)
+                let queued = snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router)
+                core.snapshotQueued(queued, client: request.identity, now: now)
             }
         case .query(let query):
             let control: QueryControl
@@ -55,23 +47,15 @@ extension ReplicaState {
             case .success(let decoded):
                 control = decoded
             }
-            let after = control.after ?? [:]
-            if ready && satisfied(after) {
-                answer(request, head, query, router: router)
-            } else {
-                // A waiting query holds its bytes until it is answered: bounded, so that parked
-                // queries cannot take the replica's memory.
-                let pending = ReplicaCore.PendingQuery(request: request, head: head, kind: query)
-                // (A refused add leaves the queue as it was: its counts are read after it.)
-                guard core.waiting.add(pending, after: after, timeoutMillis: control.timeoutMs, bytes: request.payload.count, now: monotonicMillis())
-                else {
-                    core.busyReplies += 1
-                    request.reply(
-                        busy("\(core.waiting.count) queries (\(core.waiting.bytes) bytes) are already waiting for their positions", id: head.id),
-                        on: router
-                    )
-                    return
-                }
+            let pending = ReplicaCore<RouterRequest>.PendingQuery(request: request, head: head, kind: query)
+            let admission = core.admit(
+                pending, after: control.after ?? [:], timeoutMillis: control.timeoutMs, bytes: request.payload.count, ready: ready, asOf: asOf,
+                now: monotonicMillis()
+            )
+            switch admission {
+            case .answerNow: answer(request, head, query, router: router)
+            case .held: return
+            case .busy(let message): request.reply(busy(message, id: head.id), on: router)
             }
         }
     }
@@ -93,7 +77,7 @@ extension ReplicaState {
     }
 
     mutating func answer(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: QueryKind, router: Socket) {
-        core.answered += 1
+        core.answering()
         let (bytes, outcome) = QueryDispatcher.answer(kind, message: request.message, id: head.id, store: core.replica, asOf: asOf)
         request.reply(bytes, outcome: outcome, on: router)
     }
@@ -101,8 +85,7 @@ extension ReplicaState {
     mutating func answerWaiting(router: Socket, ready: Bool) {
         guard !core.waiting.isEmpty else { return }
         let positions = asOf
-        let due = core.waiting.due(now: monotonicMillis(), ready: ready) { ReplicaCore.reached($0, asOf: positions) }
-        for query in due {
+        for query in core.due(now: monotonicMillis(), ready: ready, asOf: positions) {
             switch query {
             case .answer(let pending):
                 answer(pending.request, pending.head, pending.kind, router: router)

@@ -61,7 +61,7 @@ struct ReplicaState {
     let settings: QueryService.Settings
     let logger: Logger
     let started = monotonicMillis()
-    var core: ReplicaCore
+    var core: ReplicaCore<RouterRequest>
     /// Each aggregate followed (set when the loop starts).
     var sources: [SnapshotSource] = []
     /// Snapshot requests waiting their turn (one answered per loop turn), the last snapshot built
@@ -103,7 +103,7 @@ struct ReplicaState {
         self.settings = settings
         self.logger = logger
         self.observability = observability
-        core = ReplicaCore(logger: logger, factsPerBatch: settings.factsPerBatch, maxWaitingBytes: settings.maxWaitingBytes)
+        core = ReplicaCore(factsPerBatch: settings.factsPerBatch, maxWaitingBytes: settings.maxWaitingBytes)
         figuresPublished = observability.counter("delivery_figures_published_total", "figure.changed and figure.removed events published to subscribers.")
         snapshotLoad = observability.durations(
             "delivery_snapshot_seconds", "Time from asking an aggregate for a snapshot to installing it.", buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]
@@ -163,6 +163,7 @@ struct ReplicaState {
                 problem: shell.monitor.problem ?? (isReady ? nil : "loading the first snapshot"), positions: asOf
             )
             if observability.sampled { sampleMetrics(shell.monitor) }
+            logger.write(core.takeLogLines())
         }
     }
 
@@ -211,7 +212,7 @@ struct ReplicaState {
         snapshotLoad.record(.milliseconds(snapshot.tookMillis))
         if let old = source.stream, old != snapshot.stream {
             core.forget(stream: old)
-            core.resyncs += 1
+            core.resynced()
             logger.info("aggregate restarted; resynced", metadata: ["old": "\(old)", "stream": "\(snapshot.stream)"])
         }
         source.stream = snapshot.stream
@@ -271,7 +272,7 @@ struct ReplicaState {
     /// A gap or another stream on a source's feed: its Clone client has asked for a snapshot again.
     mutating func resynced(_ source: SnapshotSource, reason: String) {
         logger.info("resync", metadata: ["zmq.endpoint": "\(source.endpoint)", "reason": "\(reason)"])
-        core.resyncs += 1
+        core.resynced()
     }
 
     /// Refreshes the gauges (about once a second): how stale each aggregate's stream is here.

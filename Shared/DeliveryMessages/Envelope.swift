@@ -44,6 +44,13 @@ public struct EnvelopeHead: Sendable {
     public var stream: String?
     public var seq: UInt64?
 
+    public init(type: String, id: JSONValue, stream: String? = nil, seq: UInt64? = nil) {
+        self.type = type
+        self.id = id
+        self.stream = stream
+        self.seq = seq
+    }
+
     /// The type, when it is one this library knows (a query's type is a `QueryKind`).
     public var kind: MessageType? { MessageType(rawValue: type) }
 }

@@ -129,7 +129,7 @@ public enum ReplayEncoding: String, Codable, Sendable, CaseIterable {
 }
 
 /// `replay`: the stored events from `from` on.
-public struct ReplayRequest: Codable, Sendable {
+public struct ReplayRequest: Codable, Sendable, Equatable {
     public var from: UInt64
     public var limit: Int?
     /// Internal links: `.binary` asks for the events as one binary frame (`EventBatch`) after a

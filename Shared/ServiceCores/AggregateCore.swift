@@ -1,7 +1,5 @@
 import DeliveryCore
 import DeliveryMessages
-import Logging
-import ServiceKit
 
 /// The aggregate's state, without its sockets: every figure (a `FigureBook`), the position applied
 /// of each ingest stream, reports waiting for their entity, catalog conflicts settled the same way
@@ -9,7 +7,8 @@ import ServiceKit
 /// Events go in (`apply`), batches to publish come out (`flush`); the executable follows the
 /// ingests, answers requests and saves checkpoints.
 public struct AggregateCore {
-    public let logger: Logger
+    /// Lines to log, taken by the service after each turn (`takeLogLines`).
+    public private(set) var logLines: [LogLine] = []
     /// The groups this shard owns (empty: every one).
     public let groups: Set<String>
     public private(set) var book = FigureBook()
@@ -40,9 +39,14 @@ public struct AggregateCore {
     private var publishedPositions: [String: UInt64] = [:]
     public static let figuresPerMessage = 20_000
 
-    public init(logger: Logger, groups: Set<String>) {
-        self.logger = logger
+    public init(groups: Set<String>) {
         self.groups = groups
+    }
+
+    /// The lines to log since the last call.
+    public mutating func takeLogLines() -> [LogLine] {
+        defer { logLines = [] }
+        return logLines
     }
 
     // MARK: Checkpoints
@@ -176,7 +180,7 @@ public struct AggregateCore {
                 "\(move.entity.level.rawValue) '\(move.entity.id)' is under '\(move.from)' in \(definer.stream) seq \(definer.seq) "
                 + "and under '\(move.to)' in \(stream) seq \(seq); \(winner) wins"
             if catalogConflicts[move.entity.description] != text {
-                logger.error("catalog puts from two ingests conflict", metadata: ["conflict": "\(text)"])
+                logLines.append(LogLine(.error, "catalog puts from two ingests conflict", ["conflict": text]))
             }
             catalogConflicts[move.entity.description] = text
             if mine > theirs {
@@ -190,7 +194,7 @@ public struct AggregateCore {
     }
 
     public mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
-        setAsideLog.record(stream, seq, reason, logger: logger)
+        logLines.append(setAsideLog.record(stream, seq, reason))
     }
 
     /// Whether this turn has anything to publish (figures, reports, puts or new positions).

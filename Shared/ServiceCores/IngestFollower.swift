@@ -1,6 +1,4 @@
 import DeliveryMessages
-import ServiceKit
-import ZeroMQ
 
 /// Follows one ingest instance, as one explicit state machine: learn its stream id with
 /// `status`, replay what the aggregate has not applied, then apply its live feed, and replay
@@ -42,8 +40,20 @@ public final class IngestFollower {
         }
     }
 
+    /// What to ask the ingest next; the aggregate sends it on its socket for this endpoint.
+    public enum Ask: Sendable, Equatable {
+        case status
+        case replay(ReplayRequest)
+
+        public var type: MessageType {
+            switch self {
+            case .status: .status
+            case .replay: .replay
+            }
+        }
+    }
+
     public let endpoint: String
-    public let client: RequestClient
     public private(set) var phase = Phase.learning
     public var pending: Pending?
     /// Replays that failed in a row, and when to ask again (a pause that grows to 5 s).
@@ -55,9 +65,8 @@ public final class IngestFollower {
     /// Feed messages of this stream that did not read (each replayed from the log instead).
     public private(set) var unreadableFeed = 0
 
-    public init(endpoint: String, client: RequestClient) {
+    public init(endpoint: String) {
         self.endpoint = endpoint
-        self.client = client
     }
 
     public var stream: String? { phase.stream }
@@ -138,26 +147,36 @@ public final class IngestFollower {
 
     // MARK: Requests
 
-    /// What the follower asks next, if anything: its status, or the next replay page.
-    public func tend(from position: UInt64, now: Int64, timeout: Int64) throws {
-        guard now >= backoffUntil else { return }
+    /// What the follower asks next, if anything: its status, or the next replay page. `reset`:
+    /// the request under way timed out, so the socket must be made anew first (a late reply must
+    /// not be taken for the next one's).
+    public func next(from position: UInt64, now: Int64, timeout: Int64) -> (ask: Ask, reset: Bool)? {
+        guard now >= backoffUntil else { return nil }
+        var reset = false
         if let pending {
-            guard now - pending.sentAt > timeout else { return }
-            client.reset()
+            guard now - pending.sentAt > timeout else { return nil }
+            reset = true
             self.pending = nil
         }
         switch phase {
         case .learning:
-            guard let id = try client.send(type: MessageType.status, body: Empty()) else { return }
-            pending = .status(id: id, sentAt: now)
+            return (.status, reset)
         case .catchingUp, .filling:
-            let request = ReplayRequest(from: position, limit: 10_000, encoding: .binary)
-            guard let id = try client.send(type: MessageType.replay, body: request) else { return }
-            pending = .replay(id: id, sentAt: now)
+            return (.replay(ReplayRequest(from: position, limit: 10_000, encoding: .binary)), reset)
         case .live:
-            guard verifyWanted, let id = try client.send(type: MessageType.status, body: Empty()) else { return }
-            verifyWanted = false
+            return verifyWanted ? (.status, reset) : nil
+        }
+    }
+
+    /// The ask went out as request `id` (a socket with no peer yet takes nothing: asked again
+    /// next turn).
+    public func sent(_ ask: Ask, id: String, now: Int64) {
+        switch ask {
+        case .status:
+            if case .live = phase { verifyWanted = false }
             pending = .status(id: id, sentAt: now)
+        case .replay:
+            pending = .replay(id: id, sentAt: now)
         }
     }
 }

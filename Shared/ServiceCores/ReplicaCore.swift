@@ -1,15 +1,33 @@
 import DeliveryCore
 import DeliveryMessages
-import Logging
-import ServiceKit
 
 /// The query replica's state, without its sockets: the figures (from snapshots, then batches: the
 /// Clone pattern), the ingest positions each aggregate stream reflects, the batches held for a
 /// stream not snapshotted yet, the read-your-writes wait queue, the snapshot allowance, and the
 /// counts `status` gives. Each event in (a snapshot installed, a batch, a heartbeat) returns what
-/// to publish; the executable does the publishing.
-public struct ReplicaCore {
-    public let logger: Logger
+/// to publish; the executable does the publishing. A query is admitted here (answered now, held
+/// for its positions, or refused `busy`), and so is a snapshot request (within each client's
+/// allowance); `Request` is what the executable answers a held query on (a test uses plain
+/// values).
+public struct ReplicaCore<Request> {
+    /// What `status` counts.
+    public struct Counts: Sendable, Equatable {
+        public var answered = 0
+        public var busy = 0
+        public var resyncs = 0
+        public var factsPublished = 0
+        public var factBatchesSkipped = 0
+    }
+
+    /// What became of a query as it arrived.
+    public enum Admission: Equatable {
+        /// The replica is loaded and has the positions asked for: answer now (`answering`).
+        case answerNow
+        /// Held until its positions are in or its time is up (`due`).
+        case held
+        /// The wait queue is full: refuse it with this message.
+        case busy(String)
+    }
     /// The most figures a batch may change and still have its `fact` events worked out.
     public let factsPerBatch: Int
     public private(set) var replica = FigureReplica()
@@ -20,39 +38,89 @@ public struct ReplicaCore {
     /// Batches of streams not yet snapshotted, kept until the snapshot tells where to start.
     private var buffered: [String: [(seq: UInt64, frames: [[UInt8]])]] = [:]
     public private(set) var bufferedCount = 0
-    public var waiting: WaitQueue<PendingQuery>
-    public var allowance = SnapshotAllowance<[UInt8]>()
-    public var resyncs = 0
-    public private(set) var factsPublished = 0
-    public private(set) var factBatchesSkipped = 0
-    public var answered = 0
-    public var busyReplies = 0
+    public private(set) var waiting: WaitQueue<PendingQuery>
+    private var allowance = SnapshotAllowance<[UInt8]>()
+    public private(set) var counts = Counts()
+    /// Lines to log, taken by the service after each turn (`takeLogLines`).
+    public private(set) var logLines: [LogLine] = []
     /// Batches that did not read: set aside, counted, the latest kept for `status`.
     public private(set) var setAsideLog = SetAsideLog()
     /// Aggregates (by origin) whose figures of an unfinished first load are installed: the next
     /// snapshot from one replaces them whole (a load that stopped half-way leaves no ghosts).
     public private(set) var partlyLoaded = Set<UInt8>()
-    public static let bufferLimit = 20_000
-    public static let reserveLimit = 4_000_000
-    public static let waitingLimit = 10_000
+    public static var bufferLimit: Int { 20_000 }
+    public static var reserveLimit: Int { 4_000_000 }
+    public static var waitingLimit: Int { 10_000 }
 
-    public init(logger: Logger, factsPerBatch: Int, maxWaitingBytes: Int) {
-        self.logger = logger
+    public init(factsPerBatch: Int, maxWaitingBytes: Int) {
         self.factsPerBatch = factsPerBatch
         waiting = WaitQueue(countLimit: Self.waitingLimit, byteLimit: maxWaitingBytes)
     }
 
     /// A query held for its positions.
     public struct PendingQuery {
-        public var request: RouterRequest
+        public var request: Request
         public var head: EnvelopeHead
         public var kind: QueryKind
 
-        public init(request: RouterRequest, head: EnvelopeHead, kind: QueryKind) {
+        public init(request: Request, head: EnvelopeHead, kind: QueryKind) {
             self.request = request
             self.head = head
             self.kind = kind
         }
+    }
+
+    // MARK: Admission
+
+    /// A query arrives: answered now when the replica is `ready` and at its `after` positions,
+    /// else held (a held query keeps its `bytes` until answered: bounded, so that parked queries
+    /// cannot take the replica's memory), or refused when the queue is full.
+    public mutating func admit(
+        _ query: PendingQuery, after: [String: UInt64], timeoutMillis: Int?, bytes: Int, ready: Bool, asOf: [String: UInt64], now: Int64
+    ) -> Admission {
+        if ready && Self.reached(after, asOf: asOf) { return .answerNow }
+        // (A refused add leaves the queue as it was: its counts are read after it.)
+        guard waiting.add(query, after: after, timeoutMillis: timeoutMillis, bytes: bytes, now: now) else {
+            counts.busy += 1
+            return .busy("\(waiting.count) queries (\(waiting.bytes) bytes) are already waiting for their positions")
+        }
+        return .held
+    }
+
+    /// A query is answered (now, or taken from the wait queue).
+    public mutating func answering() {
+        counts.answered += 1
+    }
+
+    /// The queries due at `now`: reached (when `ready`) or past their deadline.
+    public mutating func due(now: Int64, ready: Bool, asOf: [String: UInt64]) -> [WaitQueue<PendingQuery>.Due] {
+        guard !waiting.isEmpty else { return [] }
+        return waiting.due(now: now, ready: ready) { Self.reached($0, asOf: asOf) }
+    }
+
+    /// A whole-snapshot request from `client`: nil when it may be served (its allowance is taken
+    /// once `queued` says the queue took it), else the wait in ms to ask again after.
+    public mutating func admitSnapshot(client: [UInt8], now: Int64) -> Int? {
+        guard let wait = allowance.wait(for: client, now: now) else { return nil }
+        counts.busy += 1
+        return wait
+    }
+
+    /// The snapshot request admitted was queued (true: its allowance is taken) or refused because
+    /// the queue is full (counted busy).
+    public mutating func snapshotQueued(_ queued: Bool, client: [UInt8], now: Int64) {
+        if queued { allowance.take(for: client, now: now) } else { counts.busy += 1 }
+    }
+
+    /// An aggregate's stream was resynced (a gap, or a restart).
+    public mutating func resynced() {
+        counts.resyncs += 1
+    }
+
+    /// The lines to log since the last call.
+    public mutating func takeLogLines() -> [LogLine] {
+        defer { logLines = [] }
+        return logLines
     }
 
     // MARK: Positions
@@ -150,7 +218,7 @@ public struct ReplicaCore {
             guard frames.count == 3 else { throw LinkError("\(frames.count) frames; a figure.batch has 3") }
             batch = try FigureBatch(decoding: frames[2])
         } catch {
-            setAsideLog.record(stream, seq, "a figure.batch that does not read: \(error)", logger: logger)
+            logLines.append(setAsideLog.record(stream, seq, "a figure.batch that does not read: \(error)"))
             return []
         }
         for event in batch.catalogs { replica.mergeCatalog(event.catalog) }
@@ -174,7 +242,7 @@ public struct ReplicaCore {
     mutating func facts(_ changes: ConflatedChanges) -> [Publication] {
         guard factsPerBatch > 0, changes.count > 0 else { return [] }
         guard changes.count <= factsPerBatch else {
-            factBatchesSkipped += 1
+            counts.factBatchesSkipped += 1
             return []
         }
         let engine = QueryEngine(replica)
@@ -184,13 +252,20 @@ public struct ReplicaCore {
                 out.append(.fact(FactEvent(entity: change.body.entity, period: change.body.period, fact: fact)))
             }
         }
-        factsPublished += out.count
+        counts.factsPublished += out.count
         return out
     }
 
     // MARK: Requests
 
-    /// Whether the replica has reached `after` (every stream named at least at its seq).
+    static func reached(_ after: [String: UInt64], asOf positions: [String: UInt64]) -> Bool {
+        Positions.reached(after, asOf: positions)
+    }
+}
+
+/// Positions in the streams (stream id → seq), as `after` and `asOf` give them.
+public enum Positions {
+    /// Whether `positions` reach `after` (every stream named at least at its seq).
     public static func reached(_ after: [String: UInt64], asOf positions: [String: UInt64]) -> Bool {
         after.allSatisfy { stream, seq in (positions[stream] ?? 0) >= seq }
     }

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aReportWaitsForItsCatalogThenGoesOutInOneBatch() throws {
-        var core = AggregateCore(logger: Self.logger, groups: [])
+        var core = AggregateCore(groups: [])
         core.apply(StreamEvent(stream: "a", seq: 1, content: .report(Self.report("r1", brand: "b1", group: "g1", units: 120))))
         #expect(core.waiting.count == 1)
         #expect(core.positions["a"] == 1)
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func unreadableAndUnusableEventsAreSetAsideAndTheStreamGoesOn() {
-        var core = AggregateCore(logger: Self.logger, groups: [])
+        var core = AggregateCore(groups: [])
         core.apply(StreamEvent(stream: "a", seq: 1, content: .unreadable(type: "report.accepted", problem: "hash mismatch")))
         core.apply(StreamEvent(stream: "a", seq: 2, content: .catalog(Self.put(["g1"], brands: [("b1", "missing-group")]))))
         #expect(core.positions["a"] == 2)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func aShardSkipsGroupsItDoesNotOwn() {
-        var core = AggregateCore(logger: Self.logger, groups: ["g2"])
+        var core = AggregateCore(groups: ["g2"])
         core.apply(StreamEvent(stream: "a", seq: 1, content: .catalog(Self.put(["g1", "g2"], brands: [("b1", "g1"), ("b2", "g2")]))))
         core.apply(StreamEvent(stream: "a", seq: 2, content: .report(Self.report("r1", brand: "b1", group: "g1", units: 5))))
         core.apply(StreamEvent(stream: "a", seq: 3, content: .report(Self.report("r2", brand: "b2", group: "g2", units: 7))))
@@ -80,7 +80,7 @@ import Testing
         ]
         var parents: [String] = []
         for order in [[first, second], [second, first]] {
-            var core = AggregateCore(logger: Self.logger, groups: [])
+            var core = AggregateCore(groups: [])
             let events = order + reports
             for event in events { core.apply(event) }
             if core.rebuildWanted != nil {
@@ -104,12 +104,12 @@ import Testing
             let report = Self.report("r\(index)", brand: index % 2 == 0 ? "b1" : "b2", group: "g1", units: Int64(index * 37), period: "2025-0\(1 + index % 6)")
             events.append(StreamEvent(stream: "a", seq: UInt64(index + 2), content: .report(report)))
         }
-        var full = AggregateCore(logger: Self.logger, groups: [])
+        var full = AggregateCore(groups: [])
         for event in events { full.apply(event) }
-        var head = AggregateCore(logger: Self.logger, groups: [])
+        var head = AggregateCore(groups: [])
         for event in events.prefix(17) { head.apply(event) }
         let saved = try BookCheckpoint(decoding: head.checkpoint.encoded())
-        var restored = AggregateCore(logger: Self.logger, groups: [])
+        var restored = AggregateCore(groups: [])
         restored.restore(saved)
         #expect(restored.positions == ["a": 17])
         for event in events { restored.apply(event) }

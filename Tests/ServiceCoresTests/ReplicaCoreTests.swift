@@ -23,15 +23,15 @@ import Testing
         #expect(queue.bytes == 100)
         let positions: [String: UInt64] = ["s": 6]
         // Not loaded yet: q3's deadline (clamped to now) has passed, so it is unavailable.
-        let first = queue.due(now: 0, ready: false) { ReplicaCore.reached($0, asOf: positions) }
+        let first = queue.due(now: 0, ready: false) { Positions.reached($0, asOf: positions) }
         #expect(first.count == 1)
         if case .unavailable(let item)? = first.first { #expect(item == "q3") } else { Issue.record("q3 not unavailable: \(first)") }
         // Loaded: q1 is reached; q2 waits (its time-out was clamped to 60 s).
-        let second = queue.due(now: 10, ready: true) { ReplicaCore.reached($0, asOf: positions) }
+        let second = queue.due(now: 10, ready: true) { Positions.reached($0, asOf: positions) }
         if case .answer(let item)? = second.first, second.count == 1 { #expect(item == "q1") } else { Issue.record("\(second)") }
-        let none = queue.due(now: 59_999, ready: true) { ReplicaCore.reached($0, asOf: positions) }
+        let none = queue.due(now: 59_999, ready: true) { Positions.reached($0, asOf: positions) }
         #expect(none.isEmpty)
-        let third = queue.due(now: 60_000, ready: true) { ReplicaCore.reached($0, asOf: positions) }
+        let third = queue.due(now: 60_000, ready: true) { Positions.reached($0, asOf: positions) }
         if case .stale(let item)? = third.first { #expect(item == "q2") } else { Issue.record("\(third)") }
         #expect(queue.isEmpty && queue.bytes == 0)
     }
@@ -54,7 +54,7 @@ import Testing
     }
 
     static func records() throws -> (records: [FigureRecord], catalog: CatalogDocument) {
-        var core = AggregateCore(logger: Logger(label: "test"), groups: [])
+        var core = AggregateCore(groups: [])
         let put = AggregateCoreTests.put(["g1"], brands: [("b1", "g1"), ("b2", "g1")])
         core.apply(StreamEvent(stream: "i", seq: 1, content: .catalog(put)))
         core.apply(StreamEvent(stream: "i", seq: 2, content: .report(AggregateCoreTests.report("r1", brand: "b1", group: "g1", units: 300))))
@@ -67,7 +67,7 @@ import Testing
 
     @Test func aFirstLoadIsQuietAResyncPublishesWhatChanged() throws {
         let (records, catalog) = try Self.records()
-        var core = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var core = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         #expect(core.install(Self.snapshot(records, catalog: catalog), origin: 0, resync: false).isEmpty)
         #expect(core.replica.count == records.count)
         #expect(core.asOf(streams: ["agg-1": 7]) == ["i": 2, "agg-1": 7])
@@ -79,7 +79,7 @@ import Testing
 
     /// A year of two brands' months, and a second state of it without the second brand.
     static func year(withSecondBrand: Bool) throws -> (records: [FigureRecord], catalog: CatalogDocument) {
-        var core = AggregateCore(logger: Logger(label: "test"), groups: [])
+        var core = AggregateCore(groups: [])
         let put = AggregateCoreTests.put(["g1"], brands: [("b1", "g1"), ("b2", "g1")])
         core.apply(StreamEvent(stream: "i", seq: 1, content: .catalog(put)))
         var seq: UInt64 = 1
@@ -100,10 +100,10 @@ import Testing
     /// next snapshot (no ghosts of the parts it had), and that one is not taken part by part.
     @Test func aFirstLoadPartByPartEqualsAWholeOneAndAStoppedOneLeavesNoGhosts() throws {
         let (records, catalog) = try Self.year(withSecondBrand: true)
-        var whole = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var whole = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         _ = whole.install(Self.snapshot(records, catalog: catalog), origin: 0, resync: false)
 
-        var parted = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var parted = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         #expect(parted.installsPartByPart(origin: 0, loaded: false))
         let cut = records.count / 3
         parted.installPart(Array(records[..<cut]), origin: 0, total: records.count)
@@ -119,28 +119,28 @@ import Testing
 
         // Stopped half-way: the parts of the state with both brands are in, then the aggregate's
         // state without b2 comes whole.
-        var stopped = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var stopped = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         stopped.installPart(records, origin: 0, total: records.count)
         #expect(!stopped.installsPartByPart(origin: 0, loaded: false))
         let (without, _) = try Self.year(withSecondBrand: false)
         _ = stopped.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
-        var fresh = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var fresh = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         _ = fresh.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
         #expect(stopped.replica.count == fresh.replica.count)
         #expect(stopped.replica.figures(prefix: "") == fresh.replica.figures(prefix: ""))
         #expect(!stopped.replica.figures(prefix: "").contains { $0.entity.id == "b2" })
         #expect(stopped.installsPartByPart(origin: 0, loaded: false) && !stopped.installsPartByPart(origin: 0, loaded: true))
         // A total on the wire reserves within the limit.
-        var lied = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var lied = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         lied.installPart(Array(records.prefix(2)), origin: 0, total: Int.max)
-        var plain = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var plain = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
         plain.installPart(Array(records.prefix(2)), origin: 0, total: nil)
         #expect(lied.replica.figures(prefix: "") == plain.replica.figures(prefix: ""))
     }
 
     @Test func aBatchPublishesFiguresThenReportsAndEachCatalogPutOnce() throws {
         let (records, catalog) = try Self.records()
-        var core = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 0, maxWaitingBytes: 1 << 20)
+        var core = ReplicaCore<Int>(factsPerBatch: 0, maxWaitingBytes: 1 << 20)
         _ = core.install(Self.snapshot([], catalog: catalog), origin: 0, resync: false)
         let put = CatalogAcceptedEvent(catalog: catalog, stream: "i", seq: 1)
         let accepted = ReportAcceptedEvent(report: AggregateCoreTests.report("r1", brand: "b1", group: "g1", units: 300), stream: "i", seq: 2)
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func heldBatchesComeBackInSeqOrderWithinTheLimit() {
-        var core = ReplicaCore(logger: Logger(label: "test"), factsPerBatch: 0, maxWaitingBytes: 1)
+        var core = ReplicaCore<Int>(factsPerBatch: 0, maxWaitingBytes: 1)
         for seq in [5, 3, 4] as [UInt64] { core.hold(stream: "s", seq: seq, frames: [[UInt8(seq)]]) }
         #expect(core.bufferedCount == 3)
         #expect(core.takeHeld(stream: "s").map(\.seq) == [3, 4, 5])
