@@ -33,16 +33,16 @@ extension AggregateState {
     mutating func learned(_ follower: IngestFollower, stream: String, last: UInt64, followers: [IngestFollower], publisher: Publisher) {
         if let other = followers.first(where: { $0 !== follower && $0.stream == stream }) {
             let problem = "ingest endpoints \(other.endpoint) and \(follower.endpoint) both claim stream \(stream); only the first is followed"
-            if claimProblem != problem {
+            if upstreams.claimProblem != problem {
                 logger.error("two ingest endpoints claim one stream", metadata: ["stream": "\(stream)", "first": "\(other.endpoint)", "second": "\(follower.endpoint)"])
             }
-            claimProblem = problem
+            upstreams.claimProblem = problem
             follower.relearn(until: monotonicMillis() + 5000)
             return
         }
         if let old = follower.stream, old != stream {
             let note = "replaced at \(follower.endpoint) by \(stream); its \(core.positions[old] ?? 0) events stay applied"
-            retired[old] = note
+            upstreams.retired[old] = note
             logger.warning("the log behind an ingest endpoint changed; following the new stream", metadata: ["old": "\(old)", "stream": "\(stream)", "zmq.endpoint": "\(follower.endpoint)"])
         }
         let applied = core.positions[stream] ?? 0
@@ -54,8 +54,8 @@ extension AggregateState {
             rebuild(followers: followers, publisher: publisher, reason: "\(stream) went back from seq \(applied) to \(last)")
             return
         }
-        core.positions[stream] = applied
-        upstreamLast[stream] = last
+        core.follow(stream)
+        upstreams.last[stream] = last
         follower.learned(stream: stream, behind: applied < last)
     }
 
@@ -64,7 +64,7 @@ extension AggregateState {
     mutating func rebuild(followers: [IngestFollower], publisher: Publisher, reason: String) {
         core.reset()
         snapshotQueue.forget()
-        checkpointed = nil
+        forgetCheckpoint()
         publisher.restart(as: "aggregate-\(settings.instance)-\(String(UInt64(wallMillis()), radix: 36))")
         logger.warning("rebuilding from every ingest log", metadata: ["reason": "\(reason)", "stream": "\(publisher.stream)"])
         for follower in followers { follower.relearn() }
@@ -83,7 +83,7 @@ extension AggregateState {
                     // Not an ingest's status (another service, an error, a body that does not
                     // read): ask again after a pause, named in status.problem until one reads.
                     let problem = "\(follower.endpoint) answers status with what an ingest does not send: \(excerpt(bytes: json))"
-                    followerProblems[follower.endpoint] = problem
+                    upstreams.followerProblems[follower.endpoint] = problem
                     if follower.failed(now: monotonicMillis()) {
                         logger.warning("unexpected status reply; asking again after a pause", metadata: [
                             "zmq.endpoint": "\(follower.endpoint)", "reply": "\(excerpt(bytes: json))", "failures": "\(follower.failures)",
@@ -92,7 +92,7 @@ extension AggregateState {
                     continue
                 }
                 follower.answered()
-                followerProblems[follower.endpoint] = nil
+                upstreams.followerProblems[follower.endpoint] = nil
                 learned(follower, stream: stream, last: status.positions[stream] ?? 0, followers: followers, publisher: publisher)
             case .replay:
                 let head: BinaryReplayHead
@@ -135,32 +135,21 @@ extension AggregateState {
             guard let follower = followers.first(where: { $0.stream == stream }) else {
                 // A stream nobody follows: an ingest whose log changed behind its endpoint (or one
                 // not learned yet). Each follower asks its `status` again, at most every 2 s.
-                if retired[stream] == nil, monotonicMillis() - lastVerify > 2000 {
-                    lastVerify = monotonicMillis()
+                if upstreams.retired[stream] == nil, monotonicMillis() - upstreams.lastVerify > 2000 {
+                    upstreams.lastVerify = monotonicMillis()
                     for follower in followers { follower.verifyWanted = true }
                 }
                 continue
             }
             // The ingest feed carries these three; anything else on it is not an ingest's.
             guard let kind = IngestFeedMessage(head.kind) else { continue }
-            let applied = core.positions[stream] ?? 0
-            upstreamLast[stream] = max(upstreamLast[stream] ?? 0, seq)
+            upstreams.last[stream] = max(upstreams.last[stream] ?? 0, seq)
+            let first = kind == .reportBatch ? (try? message.body(BatchHead.self).get())?.first : nil
+            guard follower.take(kind, seq: seq, first: first, applied: core.positions[stream] ?? 0) == .apply else { continue }
             switch kind {
             case .heartbeat:
-                if seq > applied { follower.gap() }
-                // Behind what was applied: a log restored from a backup, or just a heartbeat sent
-                // before the last replay; `status` tells which.
-                if seq < applied { follower.verifyWanted = true }
+                continue
             case .reportBatch:
-                guard seq > applied else { continue }
-                guard case .success(let batch) = message.body(BatchHead.self), let first = batch.first, first <= seq,
-                    first == applied &+ 1, follower.takesFeed
-                else {
-                    // A gap, a catch-up still under way, or a head that does not read: the log
-                    // has it; replay from there.
-                    follower.gap()
-                    continue
-                }
                 do {
                     guard let attachment = message.attachment, message.frames.count == 3 else {
                         throw LinkError("\(message.frames.count) frames; a report.batch has 3")
@@ -168,7 +157,7 @@ extension AggregateState {
                     for event in try EventBatch.decode(attachment, stream: stream) { core.apply(event) }
                 } catch {
                     // The log has it: replay reads the same events from the file.
-                    unreadableFeed += 1
+                    upstreams.unreadableFeed += 1
                     if follower.unreadable() {
                         logger.warning("a report.batch does not read; replaying", metadata: [
                             "stream": "\(stream)", "seq": "\(seq)", "error": "\(error)", "unreadable": "\(follower.unreadableFeed)",
@@ -176,11 +165,6 @@ extension AggregateState {
                     }
                 }
             case .catalogAccepted:
-                guard seq > applied else { continue }
-                guard seq == applied &+ 1, follower.takesFeed else {
-                    follower.gap()
-                    continue
-                }
                 if case .success(let event) = message.body(CatalogAcceptedEvent.self) {
                     core.apply(StreamEvent(stream: stream, seq: seq, content: .catalog(event.catalog)))
                 }

@@ -19,14 +19,14 @@ extension AggregateState {
                 positions: core.positions,
                 counts: [
                     "figures": core.book.figureCount, "reports": core.book.reportCount, "waiting": core.waiting.count,
-                    "notOwned": core.skipped, "setAside": core.setAsideLog.count, "unreadableFeed": unreadableFeed, "rebuilds": core.rebuilds,
+                    "notOwned": core.skipped, "setAside": core.setAsideLog.count, "unreadableFeed": upstreams.unreadableFeed, "rebuilds": core.rebuilds,
                     "snapshotsQueued": snapshotQueue.count, "checkpointBytes": checkpoints?.lastBytes ?? 0,
                     "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
                 ]
             )
             body.setAside = core.setAsideLog.latest
-            body.retired = retired.isEmpty ? nil : retired
+            body.retired = upstreams.retired.isEmpty ? nil : upstreams.retired
             body.conflicts = core.catalogConflicts.isEmpty ? nil : core.catalogConflicts.values.sorted()
             request.reply(Envelope(MessageType.statusResult, id: head.id, body: body), on: router)
         case .snapshot:
@@ -82,7 +82,7 @@ extension AggregateState {
     /// What `status` and health name as wrong: a link, a claimed instance name, an ingest that
     /// answers what an ingest does not send, or why it is not ready yet.
     func problem(_ monitor: LinkMonitor, ready: Bool) -> String? {
-        monitor.problem ?? claimProblem ?? followerProblems.values.min() ?? (ready ? nil : notReadyReason)
+        monitor.problem ?? upstreams.claimProblem ?? upstreams.followerProblems.values.min() ?? (ready ? nil : notReadyReason)
     }
 
     var notReadyReason: String {

@@ -33,8 +33,6 @@ struct AggregateState {
     let logger: Logger
     let started = monotonicMillis()
     var core: AggregateCore
-    /// Feed messages (`report.batch`) that did not read, each replayed from the log instead.
-    var unreadableFeed = 0
     /// Snapshot requests waiting their turn (one is answered per loop turn, so that snapshots
     /// never starve the live feed), and the last snapshot built, reused while nothing changed.
     var snapshotQueue = SnapshotQueue()
@@ -43,30 +41,21 @@ struct AggregateState {
     /// the live feed.
     var chunkedSnapshots: [ChunkedSnapshot] = []
     static let chunkedLimit = 4
-    /// Upstream streams no longer followed, and why (for `status`).
-    var retired: [String: String] = [:]
-    /// Two endpoints claiming one stream, as last seen.
-    var claimProblem: String?
-    /// Ingest endpoints whose `status` does not read, by endpoint, until it does.
-    var followerProblems: [String: String] = [:]
-    var lastVerify: Int64 = 0
     static let feedBudgetMillis: Int64 = 50
-    /// Where recovery stands: until the checkpoint (or its absence) has been taken in, the
-    /// aggregate answers `ping` and `status` but follows nothing.
-    enum Recovery { case loadingCheckpoint, following }
-    var recovery = Recovery.following
-    var recovered: Bool { recovery == .following }
-    var checkpoints: CheckpointStore?
-    /// What the last checkpoint held (reports applied, positions), to save only after a change.
-    var checkpointed: (reports: Int, positions: [String: UInt64])?
-    var lastCheckpointAt: Int64 = 0
+    /// Where checkpoints stand, as one lifecycle.
+    var checkpointing = Checkpointing.off
+    /// Until the checkpoint (or its absence) has been taken in, the aggregate answers `ping` and
+    /// `status` but follows nothing.
+    var recovered: Bool {
+        if case .loading = checkpointing { return false }
+        return true
+    }
+    var checkpoints: CheckpointStore? { checkpointing.store }
 
+    /// What the aggregate knows of its ingests beyond each follower's state.
+    var upstreams = Upstreams()
     let observability: Observability
     let metrics: AggregateMetrics
-    /// The last seq each ingest stream is known to hold (heartbeats, batches, status), and when
-    /// the aggregate last had all of it: how far behind each follower is.
-    var upstreamLast: [String: UInt64] = [:]
-    var caughtUpAt: [String: Int64] = [:]
 
     init(settings: AggregateService.Settings, logger: Logger, observability: Observability) {
         self.settings = settings
@@ -105,8 +94,7 @@ struct AggregateState {
             lock = try DataDirectoryLock(directory: settings.dataDirectory, owner: "aggregate-\(settings.instance)")
             let store = CheckpointStore(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
             store.startLoading(groups: settings.groups.sorted())
-            checkpoints = store
-            recovery = .loadingCheckpoint
+            checkpointing = .loading(store)
         }
         defer { withExtendedLifetime(lock) {} }
         let epoch = String(UInt64(wallMillis()), radix: 36)
@@ -184,12 +172,12 @@ struct AggregateState {
     mutating func sampleMetrics(_ monitor: LinkMonitor) {
         observability.sample(monitor)
         let now = monotonicMillis()
-        for (stream, last) in upstreamLast {
+        for (stream, last) in upstreams.last {
             let applied = core.positions[stream] ?? 0
-            if applied >= last { caughtUpAt[stream] = now }
+            if applied >= last { upstreams.caughtUpAt[stream] = now }
             let behind = last > applied ? last - applied : 0
             metrics.behindSeq(stream).set(to: Double(behind))
-            metrics.behindSeconds(stream).set(to: behind == 0 ? 0 : Double(now - (caughtUpAt[stream] ?? started)) / 1000)
+            metrics.behindSeconds(stream).set(to: behind == 0 ? 0 : Double(now - (upstreams.caughtUpAt[stream] ?? started)) / 1000)
         }
         metrics.figuresHeld.set(to: Double(core.book.figureCount))
         if let checkpoints {
@@ -202,32 +190,54 @@ struct AggregateState {
 
     var checkpoint: BookCheckpoint { core.checkpoint }
 
+    /// What the core holds now, as a checkpoint would record it.
+    var held: Checkpointing.Held { Checkpointing.Held(reports: core.book.reportCount, positions: core.positions) }
+
     var changedSinceCheckpoint: Bool {
-        checkpointed.map { $0.reports != core.book.reportCount || $0.positions != core.positions }
-            ?? (core.book.reportCount > 0 || !core.positions.isEmpty)
+        guard case .following(_, let saved, _) = checkpointing else { return false }
+        return saved.map { $0 != held } ?? (core.book.reportCount > 0 || !core.positions.isEmpty)
     }
 
     /// Takes the checkpoint in once it has been read; the followers then replay only what came after.
     mutating func takeCheckpoint() {
-        guard let result = checkpoints?.takeLoaded() else { return }
-        if let loaded = result {
-            core.restore(loaded)
-            checkpointed = (core.book.reportCount, core.positions)
-        }
-        recovery = .following
-        lastCheckpointAt = monotonicMillis()
+        guard case .loading(let store) = checkpointing, let result = store.takeLoaded() else { return }
+        if let loaded = result { core.restore(loaded) }
+        checkpointing = .following(store, saved: result == nil ? nil : held, at: monotonicMillis())
         logger.info("following the ingest logs", metadata: ["figures": "\(core.book.figureCount)", "positions": "\(core.positions)"])
     }
 
     /// Saves a checkpoint beside the loop when the interval has passed and something changed.
     mutating func checkpointIfDue() {
-        guard let checkpoints, recovered, monotonicMillis() - lastCheckpointAt >= Int64(settings.checkpointSeconds) * 1000,
-            changedSinceCheckpoint, !checkpoints.isSaving
+        guard case .following(let store, _, let at) = checkpointing, monotonicMillis() - at >= Int64(settings.checkpointSeconds) * 1000,
+            changedSinceCheckpoint, !store.isSaving
         else { return }
-        checkpoints.saveInBackground(checkpoint)
-        checkpointed = (core.book.reportCount, core.positions)
-        lastCheckpointAt = monotonicMillis()
+        store.saveInBackground(checkpoint)
+        checkpointing = .following(store, saved: held, at: monotonicMillis())
     }
+
+    /// A rebuild starts from nothing: the next checkpoint is saved whatever the last one held.
+    mutating func forgetCheckpoint() {
+        if case .following(let store, _, let at) = checkpointing { checkpointing = .following(store, saved: nil, at: at) }
+    }
+}
+
+/// What the aggregate knows of the ingests it follows, beside each follower's own state: for
+/// `status`, its problem and the lag metrics.
+struct Upstreams {
+    /// Upstream streams no longer followed, and why (for `status`).
+    var retired: [String: String] = [:]
+    /// Two endpoints claiming one stream, as last seen.
+    var claimProblem: String?
+    /// Ingest endpoints whose `status` does not read, by endpoint, until it does.
+    var followerProblems: [String: String] = [:]
+    /// When every follower was last asked to check its stream (a stream nobody follows).
+    var lastVerify: Int64 = 0
+    /// The last seq each ingest stream is known to hold (heartbeats, batches, status), and when
+    /// the aggregate last had all of it: how far behind each follower is.
+    var last: [String: UInt64] = [:]
+    var caughtUpAt: [String: Int64] = [:]
+    /// Feed messages (`report.batch`) that did not read, each replayed from the log instead.
+    var unreadableFeed = 0
 }
 
 /// The aggregate's own series (beside `Observability`'s common ones).

@@ -147,3 +147,28 @@ final class CheckpointStore: @unchecked Sendable {
         }
     }
 }
+
+/// Where an aggregate's checkpoints stand, as one lifecycle: off, loading the last one (nothing
+/// is followed until it is in), or following with what the last one held and when it was taken.
+enum Checkpointing {
+    /// What a checkpoint recorded: reports applied and positions; a checkpoint is saved only
+    /// when these changed.
+    struct Held: Equatable {
+        var reports: Int
+        var positions: [String: UInt64]
+    }
+
+    /// No checkpoints (an interval of 0): a restart replays every log.
+    case off
+    case loading(CheckpointStore)
+    /// `saved`: what the last checkpoint held (nil: none yet, or a rebuild since); `at`: when
+    /// the last one was taken (or loading ended).
+    case following(CheckpointStore, saved: Held?, at: Int64)
+
+    var store: CheckpointStore? {
+        switch self {
+        case .off: nil
+        case .loading(let store), .following(let store, _, _): store
+        }
+    }
+}

@@ -35,10 +35,61 @@ public enum ReportValidator {
         receivedAt: Int64,
         latest: Int64? = nil
     ) throws(ProtocolError) -> Validated {
-        guard case .object(let fields) = value else {
+        guard case .object(let object) = value else {
             throw error(.invalidReport, index, "report", "a report is a JSON object, not \(value.kind)")
         }
-        func string(_ name: String, required: Bool, limit: Int = maxFieldLength) throws(ProtocolError) -> String? {
+        let fields = Fields(fields: object, index: index)
+        let source = try fields.string("source", required: true)!
+        let periodText = try fields.string("period", required: true)!
+        let period: Period
+        do {
+            period = try Period(parsing: periodText)
+        } catch {
+            throw Self.error(.invalidReport, index, "period", error.description)
+        }
+        let names = Names(
+            group: try fields.string("group"), brand: try fields.string("brand"), model: try fields.string("model"),
+            segment: try fields.string("segment")
+        )
+        let note = try fields.string("note", limit: maxNoteLength)
+        let givenID = try fields.string("id", limit: 256)
+        guard let units = try fields.count("units") else {
+            throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
+        }
+        let qualifier = try fields.qualifier()
+        let (low, high) = try statedInterval(
+            units: units, qualifier: qualifier, tolerance: try fields.count("tolerance"), low: try fields.count("low"), high: try fields.count("high"),
+            index: index
+        )
+        let givenTime = try fields.string("reportedAt", limit: 64)
+        let (reportedAt, reportedAtMillis) = try Self.reportedAt(givenTime, receivedAt: receivedAt, latest: latest, index: index)
+        let entity = try names.resolve(catalog, index: index)
+        let segmentRank = try Self.segmentRank(object["segmentRank"], entity: entity, period: period, catalog: catalog, index: index)
+
+        var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
+        content += "|group=\(names.group ?? "")|brand=\(names.brand ?? "")|model=\(names.model ?? "")"
+        // Only a segment's total names a segment, so that every other report keeps its id.
+        if let segment = names.segment { content += "|segment=\(segment)" }
+        content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
+        // Only a stated interval is hashed, so that every report without one keeps its id.
+        if let low, let high { content += "|low=\(low)|high=\(high)" }
+        if let segmentRank { content += "|segmentRank=\(segmentRank)" }
+        let hash = fnv1a(content)
+        let report = DeliveryReport(
+            id: givenID ?? "r-" + hash, source: source, period: period.description, group: names.group, brand: names.brand, model: names.model,
+            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high,
+            segmentRank: segmentRank
+        )
+        return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
+    }
+
+    /// A report's fields, read one by one with the problem named by field and index.
+    struct Fields {
+        let fields: [String: JSONValue]
+        let index: Int
+
+        /// A string, trimmed, non-empty and at most `limit` bytes; nil when absent.
+        func string(_ name: String, required: Bool = false, limit: Int = maxFieldLength) throws(ProtocolError) -> String? {
             guard let field = fields[name], field != .null else {
                 if required { throw error(.invalidReport, index, name, "\(name) is required") }
                 return nil
@@ -53,20 +104,6 @@ public enum ReportValidator {
             }
             return trimmed
         }
-        let source = try string("source", required: true)!
-        let periodText = try string("period", required: true)!
-        let period: Period
-        do {
-            period = try Period(parsing: periodText)
-        } catch {
-            throw Self.error(.invalidReport, index, "period", error.description)
-        }
-        let group = try string("group", required: false)
-        let brand = try string("brand", required: false)
-        let model = try string("model", required: false)
-        let segment = try string("segment", required: false)
-        let note = try string("note", required: false, limit: maxNoteLength)
-        let givenID = try string("id", required: false, limit: 256)
 
         /// A whole number of units, 0 to `maxUnits`; nil when absent.
         func count(_ name: String) throws(ProtocolError) -> Int64? {
@@ -87,85 +124,55 @@ public enum ReportValidator {
                 throw error(.invalidReport, index, name, "\(name) must be a whole number >= 0, not \(other.kind)")
             }
         }
-        guard let units = try count("units") else {
-            throw error(.invalidReport, index, "units", "units is required (a whole number >= 0)")
-        }
 
-        var qualifier = Qualifier.exact
-        if let text = try string("qualifier", required: false) {
+        /// The qualifier, `exact` when absent.
+        func qualifier() throws(ProtocolError) -> Qualifier {
+            guard let text = try string("qualifier") else { return .exact }
             guard let parsed = Qualifier(rawValue: text) else {
-                throw error(
-                    .invalidReport, index, "qualifier",
-                    "qualifier must be one of exact, approximate, atLeast, atMost, not '\(text)'"
-                )
+                throw error(.invalidReport, index, "qualifier", "qualifier must be one of exact, approximate, atLeast, atMost, not '\(text)'")
             }
-            qualifier = parsed
+            return parsed
         }
-        let (low, high) = try statedInterval(
-            units: units, qualifier: qualifier, tolerance: try count("tolerance"), low: try count("low"), high: try count("high"), index: index
-        )
+    }
 
-        let givenTime = try string("reportedAt", required: false, limit: 64)
-        var reportedAt: String
-        var reportedAtMillis = receivedAt
-        if let givenTime {
-            guard let millis = Timestamp.millis(givenTime) else {
-                throw error(
-                    .invalidReport, index, "reportedAt",
-                    "reportedAt must be an ISO 8601 time such as 2025-06-01T00:00:00Z, not '\(givenTime)'"
-                )
-            }
-            guard millis >= earliestReportedAt else {
-                throw error(.invalidReport, index, "reportedAt", "reportedAt '\(givenTime)' is before 1900")
-            }
-            guard millis <= latest ?? receivedAt.saturatingAdding(futureAllowance) else {
-                throw error(
-                    .invalidReport, index, "reportedAt",
-                    "reportedAt '\(givenTime)' is more than a day ahead of this ingest's clock (\(Timestamp.format(millis: receivedAt)))"
-                )
-            }
-            reportedAt = givenTime
-            reportedAtMillis = millis
-        } else {
-            reportedAt = Timestamp.format(millis: receivedAt)
-        }
+    /// What a report names: a model, brand or group by its names, or a segment's market-wide total.
+    struct Names {
+        var group, brand, model, segment: String?
 
-        let entity: EntityKey
-        do throws(ProtocolError) {
-            if let segment {
+        func resolve(_ catalog: Catalog, index: Int) throws(ProtocolError) -> EntityKey {
+            do throws(ProtocolError) {
+                guard let segment else { return try ReportValidator.resolve(group: group, brand: brand, model: model, catalog: catalog) }
                 // A segment's market-wide total: it names no group, brand or model.
                 guard group == nil, brand == nil, model == nil else {
-                    throw Self.error(.invalidReport, index, "segment", "a segment's total names no group, brand or model; a model's segment comes from the catalog")
+                    throw error(.invalidReport, index, "segment", "a segment's total names no group, brand or model; a model's segment comes from the catalog")
                 }
-                entity = try catalog.resolve(EntitySelector(segment: segment))
-            } else {
-                entity = try resolve(group: group, brand: brand, model: model, catalog: catalog)
+                return try catalog.resolve(EntitySelector(segment: segment))
+            } catch var failure {
+                var details = failure.details ?? [:]
+                details["index"] = .int(Int64(index))
+                failure.details = details
+                throw failure
             }
-        } catch var failure {
-            var details = failure.details ?? [:]
-            details["index"] = .int(Int64(index))
-            failure.details = details
-            throw failure
         }
+    }
 
-        let segmentRank = try Self.segmentRank(fields["segmentRank"], entity: entity, period: period, catalog: catalog, index: index)
-
-        var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
-        content += "|group=\(group ?? "")|brand=\(brand ?? "")|model=\(model ?? "")"
-        // Only a segment's total names a segment, so that every other report keeps its id.
-        if let segment { content += "|segment=\(segment)" }
-        content += "|reportedAt=\(givenTime ?? "")|note=\(note ?? "")"
-        // Only a stated interval is hashed, so that every report without one keeps its id.
-        if let low, let high { content += "|low=\(low)|high=\(high)" }
-        if let segmentRank { content += "|segmentRank=\(segmentRank)" }
-        let hash = fnv1a(content)
-        let id = givenID ?? "r-" + hash
-        let report = DeliveryReport(
-            id: id, source: source, period: period.description, group: group, brand: brand, model: model,
-            units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high,
-            segmentRank: segmentRank
-        )
-        return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
+    /// The report's time as given (checked: ISO 8601, from 1900, at most a day ahead), or the time
+    /// it was received; with its milliseconds since 1970.
+    static func reportedAt(_ given: String?, receivedAt: Int64, latest: Int64?, index: Int) throws(ProtocolError) -> (String, Int64) {
+        guard let given else { return (Timestamp.format(millis: receivedAt), receivedAt) }
+        guard let millis = Timestamp.millis(given) else {
+            throw error(.invalidReport, index, "reportedAt", "reportedAt must be an ISO 8601 time such as 2025-06-01T00:00:00Z, not '\(given)'")
+        }
+        guard millis >= earliestReportedAt else {
+            throw error(.invalidReport, index, "reportedAt", "reportedAt '\(given)' is before 1900")
+        }
+        guard millis <= latest ?? receivedAt.saturatingAdding(futureAllowance) else {
+            throw error(
+                .invalidReport, index, "reportedAt",
+                "reportedAt '\(given)' is more than a day ahead of this ingest's clock (\(Timestamp.format(millis: receivedAt)))"
+            )
+        }
+        return (given, millis)
     }
 
     /// A report's `segmentRank`: absent, or a whole number from 1 to `DeliveryReport.maxSegmentRank`

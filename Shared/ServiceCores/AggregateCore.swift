@@ -13,7 +13,7 @@ public struct AggregateCore {
     public let groups: Set<String>
     public private(set) var book = FigureBook()
     /// Last applied seq per ingest stream.
-    public var positions: [String: UInt64] = [:]
+    public private(set) var positions: [String: UInt64] = [:]
     /// Reports whose entity the catalog does not know yet (a catalog put on another ingest stream
     /// may still be on its way); applied after the next catalog change.
     public private(set) var waiting: [(DeliveryReport, String, UInt64)] = []
@@ -23,24 +23,21 @@ public struct AggregateCore {
     public private(set) var rebuilds = 0
     /// Set when the state must be built again from every log (handled between turns).
     public private(set) var rebuildWanted: String?
+    /// How catalog conflicts between ingests were settled.
+    private var settlement = CatalogSettlement()
     /// The conflicts settled, by entity, as `status` lists them.
-    public private(set) var catalogConflicts: [String: String] = [:]
-    /// Which put first defined each brand and model (its parent), for catalog conflicts.
-    private var definedBy: [EntityKey: (stream: String, seq: UInt64)] = [:]
-    /// Entries dropped from puts that lost a conflict, by put ("stream#seq"); kept through rebuilds.
-    private var catalogLosers: [String: Set<EntityKey>] = [:]
-    /// Puts that lost a conflict and name what only the winning put defines: merged once it has.
-    private var heldCatalogs: [(CatalogDocument, String, UInt64)] = []
-    /// What this turn applied and has not published yet: each changed figure once (conflated), the
-    /// reports and catalog puts behind them.
-    private var pendingFigures = Set<UInt64>()
-    private var pendingReports: [ReportAcceptedEvent] = []
-    private var pendingCatalogs: [CatalogAcceptedEvent] = []
-    private var publishedPositions: [String: UInt64] = [:]
+    public var catalogConflicts: [String: String] { settlement.conflicts }
+    /// What this turn applied and has not published yet.
+    private var unpublished = Unpublished()
     public static let figuresPerMessage = 20_000
 
     public init(groups: Set<String>) {
         self.groups = groups
+    }
+
+    /// A stream is followed from now on: its position shows (0 until something is applied).
+    public mutating func follow(_ stream: String) {
+        if positions[stream] == nil { positions[stream] = 0 }
     }
 
     /// The lines to log since the last call.
@@ -71,12 +68,9 @@ public struct AggregateCore {
         positions = [:]
         waiting = []
         skipped = 0
-        pendingFigures.removeAll()
-        pendingReports.removeAll()
-        pendingCatalogs.removeAll()
-        publishedPositions = [:]
-        definedBy = [:]
-        heldCatalogs = []
+        unpublished = Unpublished()
+        // The losers of settled conflicts are kept through a rebuild: they lose again.
+        settlement = CatalogSettlement(conflicts: settlement.conflicts, losers: settlement.losers)
         rebuildWanted = nil
         rebuilds += 1
     }
@@ -119,9 +113,9 @@ public struct AggregateCore {
             return
         }
         for change in book.apply(report, stream: stream, seq: seq) {
-            pendingFigures.insert(change.figure)
+            unpublished.figures.insert(change.figure)
         }
-        pendingReports.append(ReportAcceptedEvent(report: report, stream: stream, seq: seq))
+        unpublished.reports.append(ReportAcceptedEvent(report: report, stream: stream, seq: seq))
     }
 
     /// Merges a catalog put (conflicts resolved), then the puts held for it and the reports
@@ -131,23 +125,23 @@ public struct AggregateCore {
         do {
             try book.apply(catalog: document)
         } catch {
-            if catalogLosers["\(stream)#\(seq)"] != nil {
-                heldCatalogs.append((document, stream, seq))
+            if settlement.losers["\(stream)#\(seq)"] != nil {
+                settlement.held.append((document, stream, seq))
                 return
             }
             setAside(stream, seq, "the catalog document does not merge: \(error.message)")
             return
         }
-        for brand in document.brands where definedBy[EntityKey(.brand, brand.id)] == nil {
-            definedBy[EntityKey(.brand, brand.id)] = (stream, seq)
+        for brand in document.brands where settlement.definedBy[EntityKey(.brand, brand.id)] == nil {
+            settlement.definedBy[EntityKey(.brand, brand.id)] = (stream, seq)
         }
-        for model in document.models where definedBy[EntityKey(.model, model.id)] == nil {
-            definedBy[EntityKey(.model, model.id)] = (stream, seq)
+        for model in document.models where settlement.definedBy[EntityKey(.model, model.id)] == nil {
+            settlement.definedBy[EntityKey(.model, model.id)] = (stream, seq)
         }
         // The change only: followers hold the rest from their snapshot.
-        pendingCatalogs.append(CatalogAcceptedEvent(catalog: document, stream: stream, seq: seq))
-        let held = heldCatalogs
-        heldCatalogs = []
+        unpublished.catalogs.append(CatalogAcceptedEvent(catalog: document, stream: stream, seq: seq))
+        let held = settlement.held
+        settlement.held = []
         for (document, stream, seq) in held {
             applyCatalog(document, stream: stream, seq: seq)
         }
@@ -165,10 +159,10 @@ public struct AggregateCore {
     /// decision kept). Each conflict is logged with both puts and listed in `status`.
     mutating func resolveConflicts(_ put: CatalogDocument, stream: String, seq: UInt64) -> CatalogDocument {
         let key = "\(stream)#\(seq)"
-        let document = Catalog.without(catalogLosers[key] ?? [], in: put)
+        let document = Catalog.without(settlement.losers[key] ?? [], in: put)
         let mine = ReportOrder(at: 0, stream: ReportOrder.hash(stream), seq: seq)
         for move in book.catalog.moves(in: document) {
-            guard let definer = definedBy[move.entity] else {
+            guard let definer = settlement.definedBy[move.entity] else {
                 // Defined by a put from before the checkpoint: which put that was is known only
                 // by applying everything again.
                 rebuildWanted = "a catalog conflict with a put from before the checkpoint (\(move.entity))"
@@ -179,18 +173,18 @@ public struct AggregateCore {
             let text =
                 "\(move.entity.level.rawValue) '\(move.entity.id)' is under '\(move.from)' in \(definer.stream) seq \(definer.seq) "
                 + "and under '\(move.to)' in \(stream) seq \(seq); \(winner) wins"
-            if catalogConflicts[move.entity.description] != text {
+            if settlement.conflicts[move.entity.description] != text {
                 logLines.append(LogLine(.error, "catalog puts from two ingests conflict", ["conflict": text]))
             }
-            catalogConflicts[move.entity.description] = text
+            settlement.conflicts[move.entity.description] = text
             if mine > theirs {
-                catalogLosers["\(definer.stream)#\(definer.seq)", default: []].insert(move.entity)
+                settlement.losers["\(definer.stream)#\(definer.seq)", default: []].insert(move.entity)
                 rebuildWanted = "a catalog conflict decided for a put that came later: \(text)"
             } else {
-                catalogLosers[key, default: []].insert(move.entity)
+                settlement.losers[key, default: []].insert(move.entity)
             }
         }
-        return Catalog.without(catalogLosers[key] ?? [], in: document)
+        return Catalog.without(settlement.losers[key] ?? [], in: document)
     }
 
     public mutating func setAside(_ stream: String, _ seq: UInt64, _ reason: String) {
@@ -199,7 +193,7 @@ public struct AggregateCore {
 
     /// Whether this turn has anything to publish (figures, reports, puts or new positions).
     public var pending: Bool {
-        !pendingFigures.isEmpty || !pendingReports.isEmpty || !pendingCatalogs.isEmpty || publishedPositions != positions
+        !unpublished.figures.isEmpty || !unpublished.reports.isEmpty || !unpublished.catalogs.isEmpty || unpublished.positions != positions
     }
 
     // MARK: Output
@@ -209,7 +203,7 @@ public struct AggregateCore {
     /// follower that sees them has every figure they changed). Large turns are split.
     public mutating func flush() -> [FigureBatch] {
         guard pending else { return [] }
-        let figures = pendingFigures.sorted().compactMap { book.record($0) }
+        let figures = unpublished.figures.sorted().compactMap { book.record($0) }
         var batches: [FigureBatch] = []
         var start = 0
         repeat {
@@ -217,16 +211,16 @@ public struct AggregateCore {
             let last = end == figures.count
             batches.append(
                 FigureBatch(
-                    upstream: last ? positions : [:], catalogs: last ? pendingCatalogs : [], reports: last ? pendingReports : [],
+                    upstream: last ? positions : [:], catalogs: last ? unpublished.catalogs : [], reports: last ? unpublished.reports : [],
                     figures: Array(figures[start..<end])
                 )
             )
             start = end
         } while start < figures.count
-        pendingFigures.removeAll(keepingCapacity: true)
-        pendingReports.removeAll(keepingCapacity: true)
-        pendingCatalogs.removeAll()
-        publishedPositions = positions
+        unpublished.figures.removeAll(keepingCapacity: true)
+        unpublished.reports.removeAll(keepingCapacity: true)
+        unpublished.catalogs.removeAll()
+        unpublished.positions = positions
         return batches
     }
 
@@ -236,4 +230,26 @@ public struct AggregateCore {
             .filter { prefix.isEmpty || $0.entity.topic("figure").hasPrefix(prefix) }
         return SnapshotResult(figures: figures, positions: own, upstream: positions, catalog: book.catalog.document)
     }
+}
+
+/// How catalog puts from several ingests that disagree were settled: the same way whatever order
+/// they arrive in.
+struct CatalogSettlement {
+    /// The conflicts settled, by entity, as `status` lists them.
+    var conflicts: [String: String] = [:]
+    /// Which put first defined each brand and model (its parent).
+    var definedBy: [EntityKey: (stream: String, seq: UInt64)] = [:]
+    /// Entries dropped from puts that lost a conflict, by put ("stream#seq"); kept through rebuilds.
+    var losers: [String: Set<EntityKey>] = [:]
+    /// Puts that lost a conflict and name what only the winning put defines: merged once it has.
+    var held: [(CatalogDocument, String, UInt64)] = []
+}
+
+/// What a turn applied and has not published yet: each changed figure once (conflated), the
+/// reports and catalog puts behind them, and the positions last published.
+struct Unpublished {
+    var figures = Set<UInt64>()
+    var reports: [ReportAcceptedEvent] = []
+    var catalogs: [CatalogAcceptedEvent] = []
+    var positions: [String: UInt64] = [:]
 }

@@ -140,6 +140,37 @@ public final class IngestFollower {
         return unreadableFeed & (unreadableFeed - 1) == 0
     }
 
+    /// What to do with a feed message of this follower's stream, the aggregate having applied it
+    /// up to `applied`.
+    public enum FeedVerdict: Sendable, Equatable {
+        /// The next events, in order: apply them.
+        case apply
+        /// Applied already, or a heartbeat with nothing new.
+        case skip
+        /// Not the next events (or not while a replay is under way): the log is asked for what is
+        /// missing (the follower is filling).
+        case gap
+    }
+
+    /// Decides a feed message: `first` is the first seq a `report.batch` holds (nil when its head
+    /// does not read). A heartbeat ahead is a gap; one behind what was applied (a log restored
+    /// from a backup, or a heartbeat sent before the last replay) asks `status` again.
+    public func take(_ kind: IngestFeedMessage, seq: UInt64, first: UInt64? = nil, applied: UInt64) -> FeedVerdict {
+        switch kind {
+        case .heartbeat:
+            if seq < applied { verifyWanted = true }
+            guard seq > applied else { return .skip }
+        case .reportBatch:
+            guard seq > applied else { return .skip }
+            if let first, first <= seq, first == applied &+ 1, takesFeed { return .apply }
+        case .catalogAccepted:
+            guard seq > applied else { return .skip }
+            if seq == applied &+ 1, takesFeed { return .apply }
+        }
+        gap()
+        return .gap
+    }
+
     /// `status` answered as it should: the pause and the count of failures are over.
     public func answered() {
         failures = 0

@@ -84,4 +84,27 @@ import Testing
         #expect(follower.failed(now: 4000))
         #expect(follower.next(from: 9, now: 4100, timeout: 1000) == nil)
     }
+
+    @Test func theFeedIsAppliedInOrderAndAGapAsksTheLog() {
+        let follower = IngestFollower(endpoint: "tcp://127.0.0.1:5555")
+        follower.learned(stream: "ingest-a", behind: false)
+        #expect(follower.takesFeed)
+        #expect(follower.take(.reportBatch, seq: 12, first: 11, applied: 10) == .apply)
+        #expect(follower.take(.reportBatch, seq: 12, first: 11, applied: 12) == .skip)
+        #expect(follower.take(.heartbeat, seq: 12, applied: 12) == .skip)
+        #expect(follower.take(.catalogAccepted, seq: 13, applied: 12) == .apply)
+        // A batch that does not start where the position is: the log fills the gap, and the feed
+        // waits until the replay has caught up.
+        #expect(follower.take(.reportBatch, seq: 20, first: 15, applied: 13) == .gap)
+        #expect(follower.caughtUp && !follower.takesFeed)
+        #expect(follower.take(.reportBatch, seq: 21, first: 21, applied: 20) == .gap)
+        follower.replayed(reachedLast: true)
+        #expect(follower.take(.reportBatch, seq: 22, first: 21, applied: 20) == .apply)
+        // A head that does not read is a gap too; a heartbeat ahead is one; one behind asks status.
+        #expect(follower.take(.reportBatch, seq: 23, first: nil, applied: 22) == .gap)
+        follower.replayed(reachedLast: true)
+        #expect(follower.take(.heartbeat, seq: 30, applied: 22) == .gap)
+        follower.replayed(reachedLast: true)
+        #expect(follower.take(.heartbeat, seq: 5, applied: 22) == .skip && follower.verifyWanted)
+    }
 }
