@@ -113,43 +113,59 @@ struct AggregateState {
             "aggregate starting",
             metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)"]
         )
+        let links = IngestLinks(feed: feed, agent: agent, followers: followers, clients: clients)
         while !stop.isSet {
-            // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
-            let wake = try shell.wait(
-                for: [(Wake.feed, feed)] + clients.enumerated().map { (Wake.follower($0), $1.pollable) },
-                timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
-            )
-            if wake.contains(.feed) { drainFeed(agent, followers: followers, publisher: publisher) }
-            for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
-                takeReplies(follower, client: clients[index], followers: followers, publisher: publisher)
-            }
-            if let reason = core.rebuildWanted { rebuild(followers: followers, publisher: publisher, reason: reason) }
-            flush(publisher)
-            if !recovered { takeCheckpoint() }
-            if recovered {
-                for (follower, client) in zip(followers, clients) { try ask(follower, on: client) }
-            }
-            let isReady = recovered && followers.allSatisfy(\.caughtUp)
-            shell.noteReady(isReady, "aggregate ready", ["figures": "\(core.book.figureCount)", "positions": "\(core.positions)"])
-            if wake.requests {
-                shell.serve(stop: stop) { request, head, kind in
-                    handle(request, head, kind, shell: shell, ready: isReady)
-                }
-            }
-            serveOneSnapshot(router: shell.router, publisher: publisher)
-            serveSnapshotParts(router: shell.router)
-            shell.endTurn(
-                worked: wake.any, observability: observability, ready: isReady,
-                problem: problem(shell.monitor, ready: isReady), positions: core.positions
-            )
-            if observability.sampled { sampleMetrics(shell.monitor) }
-            logger.write(core.takeLogLines())
-            checkpointIfDue()
+            try turn(links, shell: shell, stop: stop)
         }
         // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
         if let checkpoints, recovered, changedSinceCheckpoint {
             checkpoints.saveNow(checkpoint)
         }
+    }
+
+    /// The ingests followed: the feed (read by the agent), and each one's follower and socket.
+    struct IngestLinks {
+        let feed: Socket
+        let agent: FeedAgent
+        let followers: [IngestFollower]
+        let clients: [RequestClient]
+    }
+
+    /// One turn of the loop: the feed and replies in, a batch out, the followers' next requests,
+    /// then requests, snapshot parts and the checkpoint when due.
+    mutating func turn(_ links: IngestLinks, shell: ServiceShell<Requests>, stop: StopFlag) throws {
+        let (followers, publisher) = (links.followers, shell.publisher)
+        // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
+        let wake = try shell.wait(
+            for: [(Wake.feed, links.feed)] + links.clients.enumerated().map { (Wake.follower($0), $1.pollable) },
+            timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
+        )
+        if wake.contains(.feed) { drainFeed(links.agent, followers: followers, publisher: publisher) }
+        for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
+            takeReplies(follower, client: links.clients[index], followers: followers, publisher: publisher)
+        }
+        if let reason = core.rebuildWanted { rebuild(followers: followers, publisher: publisher, reason: reason) }
+        flush(publisher)
+        if !recovered { takeCheckpoint() }
+        if recovered {
+            for (follower, client) in zip(followers, links.clients) { try ask(follower, on: client) }
+        }
+        let isReady = recovered && followers.allSatisfy(\.caughtUp)
+        shell.noteReady(isReady, "aggregate ready", ["figures": "\(core.book.figureCount)", "positions": "\(core.positions)"])
+        if wake.requests {
+            shell.serve(stop: stop) { request, head, kind in
+                handle(request, head, kind, shell: shell, ready: isReady)
+            }
+        }
+        serveOneSnapshot(router: shell.router, publisher: publisher)
+        serveSnapshotParts(router: shell.router)
+        shell.endTurn(
+            worked: wake.any, observability: observability, ready: isReady,
+            problem: problem(shell.monitor, ready: isReady), positions: core.positions
+        )
+        if observability.sampled { sampleMetrics(shell.monitor) }
+        logger.write(core.takeLogLines())
+        checkpointIfDue()
     }
 
     /// Publishes what this turn applied (`AggregateCore.flush`).

@@ -38,39 +38,16 @@ struct Submit: ParsableCommand {
         }
         let context = try Context()
         defer { context.terminate() }
+        if let catalog { try putCatalog(catalog, context: context) }
         let client = try RequestClient(context: context, endpoints: endpoints.ingestEndpoints, failover: true, configure: endpoints.secure)
         defer { client.close() }
-
-        if let catalog {
-            // Every ingest instance validates against its own catalog: each one gets the catalog.
-            for endpoint in endpoints.ingestEndpoints {
-                let single = try RequestClient(context: context, endpoints: [endpoint], configure: endpoints.secure)
-                defer { single.close() }
-                let reply = try wrap("catalog (\(endpoint))") {
-                    try call(single, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
-                }
-                let result = try decode(CatalogPutResult.self, reply)
-                if !json {
-                    print(
-                        "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
-                            + (result.duplicate ? " (unchanged)" : " (stored as \(result.stream) seq \(result.seq))")
-                    )
-                }
-            }
-        }
-
-        // Only --json keeps every acknowledgement; otherwise a count and the last positions.
-        var acks: [SubmitAck] = []
-        var count = 0
-        var duplicates = 0
-        var last: [String: UInt64] = [:]
+        var tally = Tally(keepAcks: json)
         let started = Date()
         let showProgress = isatty(2) == 1
         while let (reports, places) = try input.next(batch) {
-            let start = count
-            let end = start + reports.count
+            let start = tally.count
             let body = SubmitRequest(reports: reports)
-            let reply = try wrap("reports \(start)..<\(end)") {
+            let reply = try wrap("reports \(start)..<\(start + reports.count)") {
                 do {
                     return try call(client, type: MessageType.submit, body: body, timeout: endpoints.timeout)
                 } catch let error as ClientError {
@@ -79,7 +56,43 @@ struct Submit: ParsableCommand {
                     throw ClientError(reply) { index in "report at \(index < places.count ? places[index] : "index \(index)")" }
                 }
             }
-            let result = try decode(SubmitResult.self, reply)
+            tally.add(try decode(SubmitResult.self, reply), start: start, sent: reports.count)
+            if showProgress && tally.count > batch { progress(sent: tally.count, since: started) }
+        }
+        if showProgress && tally.count > batch { FileHandle.standardError.write(Data("\n".utf8)) }
+        tally.print(json: json)
+    }
+
+    /// Every ingest instance validates against its own catalog: each one gets the catalog.
+    private func putCatalog(_ catalog: CatalogDocument, context: Context) throws {
+        for endpoint in endpoints.ingestEndpoints {
+            let single = try RequestClient(context: context, endpoints: [endpoint], configure: endpoints.secure)
+            defer { single.close() }
+            let reply = try wrap("catalog (\(endpoint))") {
+                try call(single, type: MessageType.catalogPut, body: catalog, timeout: endpoints.timeout)
+            }
+            let result = try decode(CatalogPutResult.self, reply)
+            if !json {
+                print(
+                    "catalog: \(result.groups) groups, \(result.brands) brands, \(result.models) models, \(result.segments) segments"
+                        + (result.duplicate ? " (unchanged)" : " (stored as \(result.stream) seq \(result.seq))")
+                )
+            }
+        }
+    }
+
+    /// What the acknowledgements added up to. Only --json keeps every one; otherwise a count and
+    /// the last positions.
+    private struct Tally {
+        let keepAcks: Bool
+        var acks: [SubmitAck] = []
+        var count = 0
+        var duplicates = 0
+        var last: [String: UInt64] = [:]
+
+        init(keepAcks: Bool) { self.keepAcks = keepAcks }
+
+        mutating func add(_ result: SubmitResult, start: Int, sent: Int) {
             for ack in result.accepted {
                 if ack.duplicate { duplicates += 1 }
                 if let later = ack.supersededBy {
@@ -92,26 +105,26 @@ struct Submit: ParsableCommand {
                     )
                 }
                 last[ack.stream] = max(last[ack.stream] ?? 0, ack.seq)
-                if json {
+                if keepAcks {
                     var ack = ack
                     ack.index += start
                     acks.append(ack)
                 }
             }
-            count = end
-            if showProgress && count > batch { progress(sent: count, since: started) }
+            count = start + sent
         }
-        if showProgress && count > batch { FileHandle.standardError.write(Data("\n".utf8)) }
 
-        if json {
-            print(String(decoding: try CompactJSONEncoder.encode(SubmitResult(accepted: acks)), as: UTF8.self))
-            return
-        }
-        let positions = last.sorted { $0.key < $1.key }.map { "\($0.key) seq \($0.value)" }.joined(separator: ", ")
-        print("submitted \(count) reports: \(count - duplicates) new, \(duplicates) duplicates; \(positions)")
-        if !last.isEmpty {
-            let after = last.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
-            print("read your writes with: deliveries query … --after \(after)")
+        func print(json: Bool) {
+            if json {
+                Swift.print(String(decoding: (try? CompactJSONEncoder.encode(SubmitResult(accepted: acks))) ?? [], as: UTF8.self))
+                return
+            }
+            let positions = last.sorted { $0.key < $1.key }.map { "\($0.key) seq \($0.value)" }.joined(separator: ", ")
+            Swift.print("submitted \(count) reports: \(count - duplicates) new, \(duplicates) duplicates; \(positions)")
+            if !last.isEmpty {
+                let after = last.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+                Swift.print("read your writes with: deliveries query … --after \(after)")
+            }
         }
     }
 

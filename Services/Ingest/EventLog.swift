@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Foundation
+import ServiceCores
 
 /// The ingest's durable log, whichever database holds it: SQLite on the instance's disk
 /// (`IngestLog`, the default) or PostgreSQL (`PostgresLog`, with `DELIVERY_DATABASE_URL`). Every
@@ -41,11 +42,8 @@ protocol EventLog: AnyObject {
     func close() throws
 }
 
-/// What became of one report of a batch.
-enum LogOutcome {
-    case stored(seq: UInt64)
-    case duplicate(stream: String, seq: UInt64)
-}
+/// What became of one report of a batch (decided by `IngestCore.plan`).
+typealias LogOutcome = IngestCore.LogOutcome
 
 /// One stored row, read and checked: a catalog put, a report (with its stored bytes), or what
 /// is wrong with it.

@@ -3,6 +3,7 @@ import DeliveryMessages
 import Foundation
 import GRDB
 import Logging
+import ServiceCores
 import ServiceKit
 
 /// The ingest's durable log: every accepted report and catalog document, numbered by seq, in one
@@ -198,44 +199,14 @@ final class IngestLog: EventLog {
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
     func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
         waitForIndex()
-        var outcomes: [LogOutcome] = []
-        var fresh: [(Int, ReportValidator.Validated)] = []
-        var seenInBatch: [String: (index: Int, hash: String)] = [:]
-        for (index, item) in batch.enumerated() {
-            let id = item.report.id
-            if let known = reportIndex[id] {
-                guard known.hash == item.contentHash else {
-                    throw ProtocolError(
-                        .invalidReport,
-                        "report id '\(id)' is already stored with other content; a revision needs its own id",
-                        details: ["index": .int(Int64(index)), "field": .string("id")]
-                    )
-                }
-                outcomes.append(.duplicate(stream: stream, seq: known.seq))
-            } else if let earlier = seenInBatch[id] {
-                guard earlier.hash == item.contentHash else {
-                    throw ProtocolError(
-                        .invalidReport,
-                        "report id '\(id)' appears twice in the batch with different content",
-                        details: ["index": .int(Int64(index)), "field": .string("id")]
-                    )
-                }
-                outcomes.append(.duplicate(stream: stream, seq: lastSeq + UInt64(fresh.firstIndex { $0.0 == earlier.index }! + 1)))
-            } else {
-                seenInBatch[id] = (index, item.contentHash)
-                fresh.append((index, item))
-                outcomes.append(.stored(seq: lastSeq + UInt64(fresh.count)))
-            }
+        let plan = try IngestCore.plan(batch, stream: stream, lastSeq: lastSeq) { [reportIndex, stream] id in
+            reportIndex[id].map { (stream, $0.seq, $0.hash) }
         }
+        let (outcomes, fresh) = (plan.outcomes, plan.fresh)
         guard !fresh.isEmpty else { return (outcomes, []) }
-        // Seqs are stored as SQLite integers: a log whose last seq was forged near the top of
-        // Int64 refuses writes (loudly, per batch) instead of trapping in the conversion.
-        guard lastSeq <= UInt64(Int64.max) - UInt64(fresh.count) else {
-            throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(fresh.count) more reports; the log needs repair")
-        }
         var events: [(event: LoggedEvent, payload: [UInt8])] = []
         var seq = lastSeq
-        for (_, item) in fresh {
+        for item in fresh {
             seq += 1
             let event = LoggedEvent(
                 type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
@@ -244,7 +215,7 @@ final class IngestLog: EventLog {
             // The bytes stored are the bytes the feed and replay carry (`StoredReport`).
             events.append((event, StoredReport.encode(item.report)))
         }
-        let slots = fresh.map { reportSlot($0.1.report) }
+        let slots = fresh.map { reportSlot($0.report) }
         try write { db in
             let statement = try db.makeStatement(
                 sql: """
@@ -252,7 +223,7 @@ final class IngestLog: EventLog {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            for (((event, payload), (_, item)), slot) in zip(zip(events, fresh), slots) {
+            for (((event, payload), item), slot) in zip(zip(events, fresh), slots) {
                 try statement.execute(arguments: [
                     Int64(event.seq), event.type, event.topic, item.report.id, item.contentHash, Data(payload),
                     ReportValidator.fnv1a(bytes: payload), slot, item.reportedAtMillis,
@@ -260,13 +231,14 @@ final class IngestLog: EventLog {
             }
         }
         lastSeq = seq
-        for (((event, _), (_, item)), slot) in zip(zip(events, fresh), slots) {
+        for (((event, _), item), slot) in zip(zip(events, fresh), slots) {
             reportIndex[item.report.id] = (event.seq, item.contentHash)
             noteLatest(slot, at: item.reportedAtMillis, seq: event.seq)
         }
         reportCount += fresh.count
         return (outcomes, events)
     }
+
 
     /// Merges a catalog document and stores it; returns the seq and the stored event, or nil for
     /// the event when the put changes nothing (acknowledged with the last catalog seq, not stored

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Logging
+import ServiceCores
 import NIOCore
 import PostgresNIO
 import ServiceKit
@@ -236,38 +237,9 @@ final class PostgresLog: EventLog, @unchecked Sendable {
                     }
                 }
             }
-            var outcomes: [LogOutcome] = []
-            var fresh: [ReportValidator.Validated] = []
-            var seenInBatch: [String: (seq: UInt64, hash: String)] = [:]
-            for (index, item) in batch.enumerated() {
-                let id = item.report.id
-                if let stored = known[id] {
-                    guard stored.hash == item.contentHash else {
-                        throw ProtocolError(
-                            .invalidReport, "report id '\(id)' is already stored with other content; a revision needs its own id",
-                            details: ["index": .int(Int64(index)), "field": .string("id")]
-                        )
-                    }
-                    outcomes.append(.duplicate(stream: stored.stream, seq: stored.seq))
-                } else if let earlier = seenInBatch[id] {
-                    guard earlier.hash == item.contentHash else {
-                        throw ProtocolError(
-                            .invalidReport, "report id '\(id)' appears twice in the batch with different content",
-                            details: ["index": .int(Int64(index)), "field": .string("id")]
-                        )
-                    }
-                    outcomes.append(.duplicate(stream: stream, seq: earlier.seq))
-                } else {
-                    let seq = lastSeq + UInt64(fresh.count + 1)
-                    seenInBatch[id] = (seq, item.contentHash)
-                    fresh.append(item)
-                    outcomes.append(.stored(seq: seq))
-                }
-            }
+            let plan = try IngestCore.plan(batch, stream: stream, lastSeq: lastSeq) { known[$0] }
+            let (outcomes, fresh) = (plan.outcomes, plan.fresh)
             guard !fresh.isEmpty else { return (outcomes, []) }
-            guard lastSeq <= UInt64(Int64.max) - UInt64(fresh.count) else {
-                throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(fresh.count) more reports; the log needs repair")
-            }
             var events: [(event: LoggedEvent, payload: [UInt8])] = []
             events.reserveCapacity(fresh.count)
             for (offset, item) in fresh.enumerated() {

@@ -4,72 +4,86 @@
 public enum Timestamp {
     /// Milliseconds since 1970 in UTC, or nil when the text is not such a time.
     public static func millis(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
+        var reader = Reader(bytes: Array(text.utf8))
+        guard let year = reader.number(4), reader.expect("-"), let month = reader.number(2), reader.expect("-"), let day = reader.number(2),
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        var time = (seconds: 0, millis: 0, offset: 0)
+        if !reader.atEnd {
+            guard reader.expect("T") || reader.expect("t") || reader.expect(" "), let read = reader.timeOfDay(), reader.atEnd else { return nil }
+            time = read
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        return (Int64(days) * 86_400 + Int64(time.seconds - time.offset)) * 1000 + Int64(time.millis)
+    }
+
+    /// The bytes of a time, read from the front.
+    private struct Reader {
+        let bytes: [UInt8]
         var i = 0
-        func number(_ count: Int) -> Int? {
-            guard i + count <= b.count else { return nil }
+
+        var atEnd: Bool { i >= bytes.count }
+
+        /// `count` decimal digits.
+        mutating func number(_ count: Int) -> Int? {
+            guard i + count <= bytes.count else { return nil }
             var value = 0
             for _ in 0..<count {
-                let byte = b[i]
+                let byte = bytes[i]
                 guard byte >= 48 && byte <= 57 else { return nil }
                 value = value * 10 + Int(byte - 48)
                 i += 1
             }
             return value
         }
-        func expect(_ char: Character) -> Bool {
-            guard i < b.count, b[i] == char.asciiValue! else { return false }
+
+        mutating func expect(_ char: Character) -> Bool {
+            guard i < bytes.count, bytes[i] == char.asciiValue! else { return false }
             i += 1
             return true
         }
-        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
-        else { return nil }
-        var seconds = 0
-        var millis = 0
-        var offset = 0
-        if i < b.count {
-            guard expect("T") || expect("t") || expect(" ") else { return nil }
+
+        /// `hh:mm[:ss[.fraction]]` and its offset (`Z` or `±hh[:]mm`, in seconds east of UTC).
+        mutating func timeOfDay() -> (seconds: Int, millis: Int, offset: Int)? {
             guard let hour = number(2), expect(":"), let minute = number(2), hour < 24, minute < 60 else { return nil }
             var second = 0
+            var millis = 0
             if expect(":") {
                 guard let s = number(2), s < 61 else { return nil }
                 second = s
                 if expect(".") || expect(",") {
-                    // Any number of digits (nanoseconds and beyond are common); milliseconds are kept.
-                    var digits = 0
-                    var fraction = 0
-                    while i < b.count, b[i] >= 48, b[i] <= 57 {
-                        if digits < 3 { fraction = fraction * 10 + Int(b[i] - 48) }
-                        digits += 1
-                        i += 1
-                    }
-                    guard digits > 0 else { return nil }
-                    var scale = digits
-                    while scale < 3 {
-                        fraction *= 10
-                        scale += 1
-                    }
+                    guard let fraction = fraction() else { return nil }
                     millis = fraction
                 }
             }
-            seconds = hour * 3600 + minute * 60 + second
-            if expect("Z") || expect("z") {
-                offset = 0
-            } else if i < b.count, b[i] == 43 || b[i] == 45 {
-                let sign = b[i] == 43 ? 1 : -1
-                i += 1
-                guard let oh = number(2) else { return nil }
-                _ = expect(":")
-                guard let om = number(2), oh < 24, om < 60 else { return nil }
-                offset = sign * (oh * 3600 + om * 60)
-            } else {
-                return nil
-            }
-            guard i == b.count else { return nil }
+            guard let offset = offset() else { return nil }
+            return (hour * 3600 + minute * 60 + second, millis, offset)
         }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        return (Int64(days) * 86_400 + Int64(seconds - offset)) * 1000 + Int64(millis)
+
+        /// Any number of digits (nanoseconds and beyond are common); milliseconds are kept.
+        mutating func fraction() -> Int? {
+            var digits = 0
+            var fraction = 0
+            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+                if digits < 3 { fraction = fraction * 10 + Int(bytes[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 3) { fraction *= 10 }
+            return fraction
+        }
+
+        mutating func offset() -> Int? {
+            if expect("Z") || expect("z") { return 0 }
+            guard i < bytes.count, bytes[i] == 43 || bytes[i] == 45 else { return nil }
+            let sign = bytes[i] == 43 ? 1 : -1
+            i += 1
+            guard let hours = number(2) else { return nil }
+            _ = expect(":")
+            guard let minutes = number(2), hours < 24, minutes < 60 else { return nil }
+            return sign * (hours * 3600 + minutes * 60)
+        }
     }
 
     /// Formats milliseconds since 1970 as `2025-06-01T00:00:00Z` (with `.mmm` when not whole).

@@ -101,4 +101,55 @@ public struct IngestCore: Sendable {
         }
         return SubmitResult(accepted: acks)
     }
+
+    /// What a log does with a batch: an outcome per report, and the reports new to it, each under
+    /// the next seq after `lastSeq` of `stream`.
+    public struct Plan: Sendable {
+        public var outcomes: [LogOutcome]
+        public var fresh: [ReportValidator.Validated]
+    }
+
+    /// What became of one report of a batch in the log.
+    public enum LogOutcome: Sendable, Equatable {
+        case stored(seq: UInt64)
+        case duplicate(stream: String, seq: UInt64)
+    }
+
+    /// Plans a batch for a log: a report stored before with the same content (`known`: by id, its
+    /// stream, seq and content hash) is a duplicate, as is a repeat within the batch; the same id
+    /// with other content refuses the whole batch, naming the report. Seqs are stored as signed
+    /// integers: a log whose last seq was forged near the top refuses writes, loudly, per batch.
+    public static func plan(
+        _ batch: [ReportValidator.Validated], stream: String, lastSeq: UInt64, known: (String) -> (stream: String, seq: UInt64, hash: String)?
+    ) throws(ProtocolError) -> Plan {
+        var plan = Plan(outcomes: [], fresh: [])
+        var seenInBatch: [String: (seq: UInt64, hash: String)] = [:]
+        for (index, item) in batch.enumerated() {
+            let id = item.report.id
+            if let stored = known(id) {
+                guard stored.hash == item.contentHash else {
+                    throw Self.conflict(index, "report id '\(id)' is already stored with other content; a revision needs its own id")
+                }
+                plan.outcomes.append(.duplicate(stream: stored.stream, seq: stored.seq))
+            } else if let earlier = seenInBatch[id] {
+                guard earlier.hash == item.contentHash else {
+                    throw Self.conflict(index, "report id '\(id)' appears twice in the batch with different content")
+                }
+                plan.outcomes.append(.duplicate(stream: stream, seq: earlier.seq))
+            } else {
+                let seq = lastSeq &+ UInt64(plan.fresh.count + 1)
+                seenInBatch[id] = (seq, item.contentHash)
+                plan.fresh.append(item)
+                plan.outcomes.append(.stored(seq: seq))
+            }
+        }
+        guard plan.fresh.isEmpty || lastSeq <= UInt64(Int64.max) - UInt64(plan.fresh.count) else {
+            throw ProtocolError(.unavailable, "the log's seq \(lastSeq) leaves no room for \(plan.fresh.count) more reports; the log needs repair")
+        }
+        return plan
+    }
+
+    private static func conflict(_ index: Int, _ message: String) -> ProtocolError {
+        ProtocolError(.invalidReport, message, details: ["index": .int(Int64(index)), "field": .string("id")])
+    }
 }

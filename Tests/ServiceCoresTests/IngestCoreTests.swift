@@ -71,4 +71,28 @@ import Testing
         }
         #expect(error.code == .unknownEntity)
     }
+
+    @Test func aBatchIsPlannedAgainstWhatTheLogHolds() throws {
+        let core = IngestCore(maxBatch: 10)
+        let reports = [Self.report("r1", brand: "b1", units: 5), Self.report("r2", brand: "b1", units: 6), Self.report("r1", brand: "b1", units: 5)]
+        guard case .write(let validated) = core.submit(Self.submit(reports), id: .null, catalog: catalog, now: Self.now) else {
+            Issue.record("not valid")
+            return
+        }
+        // r2 was stored before (by another writer); r1 is new, and its repeat in the batch is a
+        // duplicate of the seq it is about to get.
+        let plan = try IngestCore.plan(validated, stream: "ingest-a", lastSeq: 41) { id in
+            id == "r2" ? ("ingest-b", 7, validated[1].contentHash) : nil
+        }
+        #expect(plan.outcomes == [.stored(seq: 42), .duplicate(stream: "ingest-b", seq: 7), .duplicate(stream: "ingest-a", seq: 42)])
+        #expect(plan.fresh.map(\.report.id) == ["r1"])
+        // The same id with other content refuses the batch, naming the report.
+        #expect(throws: ProtocolError.self) {
+            try IngestCore.plan(validated, stream: "ingest-a", lastSeq: 41) { _ in ("ingest-a", 1, "other") }
+        }
+        // No room left for the seqs.
+        #expect(throws: ProtocolError.self) {
+            try IngestCore.plan(validated, stream: "ingest-a", lastSeq: UInt64(Int64.max)) { _ in nil }
+        }
+    }
 }

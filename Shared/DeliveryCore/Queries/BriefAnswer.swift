@@ -119,79 +119,80 @@ extension QueryEngine {
     /// The children's figures with their shares, the part of a reported total no child accounts
     /// for, and (for a group or brand) its models ranked.
     func childFacts(_ key: EntityKey, _ name: String, _ period: Period, _ current: FigureValue, figure: FigureBody?) -> [Fact] {
-        var facts: [Fact] = []
-        let level = childLevel(key)
-        guard key.level != .model else { return facts }
-        let children = catalog.children(of: key).compactMap { child -> (EntityKey, FigureValue)? in
-            let value = value(child, period)
-            return value.present ? (child, value) : nil
-        }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
-        for (child, value) in children {
-            // The one part of a sum is all of it: no share to state.
-            let alone = current.basis == .computed && children.count == 1
-            let share = current.units > 0 && !alone ? Double(value.units) / Double(current.units) : nil
-            // A floor on the part is a floor on the share; a floor on the whole a ceiling.
-            let shareWords = Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier))
-            facts.append(
-                Fact(
-                    kind: .children,
-                    text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them"
-                        + (share.map { " (\(shareWords)\(Words.percent($0)))." } ?? "."),
-                    entity: catalog.ref(child),
-                    data: [
-                        "units": .int(value.units), "qualifier": .string(value.qualifier.rawValue),
-                        "share": share.map { .double($0) } ?? .null,
-                    ],
-                    basis: factBasis(child, period, value)
-                )
-            )
-        }
-        if let reported = figure?.reported, !children.isEmpty {
-            let sum = children.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
-            let childQualifier = children.reduce(Qualifier.exact) { $0.combined(with: $1.1.qualifier) }
-            let rest = reported.saturatingSubtracting(sum)
-            // A floor on the children is a ceiling on the rest, and the other way round.
-            let restQualifier: Qualifier =
-                switch (figure?.reportedQualifier ?? .exact, childQualifier) {
-                case (.exact, .exact): .exact
-                case (.exact, .atLeast), (.atMost, .atLeast), (.atMost, .exact): .atMost
-                case (.exact, .atMost), (.atLeast, .atMost), (.atLeast, .exact): .atLeast
-                default: .approximate
-                }
-            if rest > 0 {
-                let restValue = FigureValue(present: true, units: rest, qualifier: restQualifier, basis: .computed, complete: true)
-                facts.append(
-                    Fact(
-                        kind: .unattributed,
-                        text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) deliveries are not attributed to a \(level.rawValue) in the figures.",
-                        data: ["units": .int(rest), "qualifier": .string(restQualifier.rawValue), "reported": .int(reported), "childrenSum": .int(sum)]
-                    )
-                )
-            }
+        guard key.level != .model else { return [] }
+        let children = present(catalog.children(of: key), period)
+        var facts = children.map { child, value in childFact(child, value, period, of: current, alone: children.count == 1) }
+        if let reported = figure?.reported, !children.isEmpty,
+            let rest = unattributed(reported, qualifier: figure?.reportedQualifier ?? .exact, children: children, name: name, level: childLevel(key))
+        {
+            facts.append(rest)
         }
         if key.level == .group || key.level == .brand {
-            let models = catalog.descendants(of: key, at: .model).compactMap { model -> (EntityKey, FigureValue)? in
-                let value = value(model, period)
-                return value.present ? (model, value) : nil
-            }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
-            if !models.isEmpty && (key.level == .group || models.count > 1) {
-                let listed = models.prefix(10).map { "\(catalog.ref($0.0).name) \(Words.units($0.1))" }.joined(separator: "; ")
-                facts.append(
-                    Fact(
-                        kind: .models,
-                        text: "By model: \(listed)\(models.count > 10 ? "; and \(models.count - 10) more" : "").",
-                        data: [
-                            "models": .array(
-                                models.map {
-                                    .object(["id": .string($0.0.id), "units": .int($0.1.units), "qualifier": .string($0.1.qualifier.rawValue)])
-                                }
-                            )
-                        ]
-                    )
-                )
-            }
+            let models = present(catalog.descendants(of: key, at: .model), period)
+            if !models.isEmpty && (key.level == .group || models.count > 1) { facts.append(modelsFact(models)) }
         }
         return facts
+    }
+
+    /// The entities with a figure in the period, the largest first.
+    private func present(_ keys: [EntityKey], _ period: Period) -> [(EntityKey, FigureValue)] {
+        keys.compactMap { key -> (EntityKey, FigureValue)? in
+            let value = value(key, period)
+            return value.present ? (key, value) : nil
+        }.sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
+    }
+
+    /// A child's figure and its share of the whole (none when it is the one part of a sum: it is
+    /// all of it).
+    private func childFact(_ child: EntityKey, _ value: FigureValue, _ period: Period, of current: FigureValue, alone: Bool) -> Fact {
+        let share = current.units > 0 && !(alone && current.basis == .computed) ? Double(value.units) / Double(current.units) : nil
+        // A floor on the part is a floor on the share; a floor on the whole a ceiling.
+        let shareWords = Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier))
+        return Fact(
+            kind: .children,
+            text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them" + (share.map { " (\(shareWords)\(Words.percent($0)))." } ?? "."),
+            entity: catalog.ref(child),
+            data: ["units": .int(value.units), "qualifier": .string(value.qualifier.rawValue), "share": share.map { .double($0) } ?? .null],
+            basis: factBasis(child, period, value)
+        )
+    }
+
+    /// The part of a reported total that no child's figure accounts for, when there is one.
+    private func unattributed(
+        _ reported: Int64, qualifier: Qualifier, children: [(EntityKey, FigureValue)], name: String, level: Level
+    ) -> Fact? {
+        let sum = children.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
+        let childQualifier = children.reduce(Qualifier.exact) { $0.combined(with: $1.1.qualifier) }
+        let rest = reported.saturatingSubtracting(sum)
+        guard rest > 0 else { return nil }
+        // A floor on the children is a ceiling on the rest, and the other way round.
+        let restQualifier: Qualifier =
+            switch (qualifier, childQualifier) {
+            case (.exact, .exact): .exact
+            case (.exact, .atLeast), (.atMost, .atLeast), (.atMost, .exact): .atMost
+            case (.exact, .atMost), (.atLeast, .atMost), (.atLeast, .exact): .atLeast
+            default: .approximate
+            }
+        let restValue = FigureValue(present: true, units: rest, qualifier: restQualifier, basis: .computed, complete: true)
+        return Fact(
+            kind: .unattributed,
+            text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) deliveries are not attributed to a \(level.rawValue) in the figures.",
+            data: ["units": .int(rest), "qualifier": .string(restQualifier.rawValue), "reported": .int(reported), "childrenSum": .int(sum)]
+        )
+    }
+
+    /// The models with a figure, the ten largest named.
+    private func modelsFact(_ models: [(EntityKey, FigureValue)]) -> Fact {
+        let listed = models.prefix(10).map { "\(catalog.ref($0.0).name) \(Words.units($0.1))" }.joined(separator: "; ")
+        return Fact(
+            kind: .models,
+            text: "By model: \(listed)\(models.count > 10 ? "; and \(models.count - 10) more" : "").",
+            data: [
+                "models": .array(
+                    models.map { .object(["id": .string($0.0.id), "units": .int($0.1.units), "qualifier": .string($0.1.qualifier.rawValue)]) }
+                )
+            ]
+        )
     }
 
     // MARK: Segments
