@@ -118,3 +118,48 @@ func reportSlot(_ report: DeliveryReport) -> Int64 {
     }
     return Int64(bitPattern: hash)
 }
+
+/// What a log holds beside its rows, the same for either database: the catalog merged from the
+/// puts, the counts `status` gives, and the rows set aside.
+struct LogContents {
+    var catalog = Catalog()
+    /// This stream's last catalog put.
+    var lastCatalogSeq: UInt64 = 0
+    var reportCount = 0
+    var catalogCount = 0
+    /// Rows that could not be read, by seq.
+    var unreadable: [UInt64: String] = [:]
+
+    /// The seq to acknowledge a put with when the catalog holds it already (stored once).
+    func repeated(_ document: CatalogDocument) -> UInt64? {
+        lastCatalogSeq > 0 && catalog.holds(document) ? lastCatalogSeq : nil
+    }
+
+    /// The catalog with a put merged; a put whose names collide with other entities' is refused.
+    func merging(_ document: CatalogDocument) throws -> Catalog {
+        var merged = catalog
+        try merged.merge(document, refusingCollisions: true)
+        return merged
+    }
+
+    /// A put of this stream stored at `seq`.
+    mutating func stored(_ merged: Catalog, at seq: UInt64) {
+        lastCatalogSeq = seq
+        catalog = merged
+        catalogCount += 1
+    }
+
+    /// Sets a row aside; true the first time (to be logged once).
+    mutating func setAside(_ seq: UInt64, _ problem: String) -> Bool {
+        guard unreadable[seq] == nil else { return false }
+        unreadable[seq] = problem
+        return true
+    }
+}
+
+extension EventLog {
+    /// The event of a catalog put stored at `seq`.
+    func catalogEvent(_ document: CatalogDocument, seq: UInt64) -> LoggedEvent {
+        LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
+    }
+}

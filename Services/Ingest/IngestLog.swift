@@ -14,7 +14,7 @@ import ServiceKit
 /// matches its hash is never served as fact: replay hands it on as an event with a `problem`, so
 /// that followers set it aside by name and go on.
 final class IngestLog: EventLog {
-    let kind = "sqlite"
+    var kind: String { "sqlite" }
     let location: String
     private let database: DatabasePool
     private let logger: Logger
@@ -30,14 +30,15 @@ final class IngestLog: EventLog {
         latestBySlot[slot] = (at, seq)
     }
 
+    /// The catalog, the counts and the rows set aside (found at start or by replay).
+    private var contents = LogContents()
+    var catalog: Catalog { contents.catalog }
+    var reportCount: Int { contents.reportCount }
+    var catalogCount: Int { contents.catalogCount }
+    var unreadable: [UInt64: String] { contents.unreadable }
+
     /// Every stored report id, with its seq and content hash, for duplicate checks.
     private var reportIndex: [String: (seq: UInt64, hash: String)] = [:]
-    private(set) var catalog = Catalog()
-    private var lastCatalogSeq: UInt64 = 0
-    private(set) var reportCount = 0
-    private(set) var catalogCount = 0
-    /// Rows that could not be read (found at start or by replay), by seq.
-    private(set) var unreadable: [UInt64: String] = [:]
     /// Why the log cannot take writes now (read-only, disk full, damaged), or nil.
     private var diskProblem: String?
     /// The report index being read on a thread of its own at start (nil once installed): until
@@ -99,7 +100,7 @@ final class IngestLog: EventLog {
         case .success(let loaded):
             reportIndex = loaded.reportIndex
             latestBySlot = loaded.latestBySlot
-            reportCount = reportIndex.count
+            contents.reportCount = reportIndex.count
             logger.info("the log's report index is loaded", metadata: ["reports": "\(reportCount)"])
             if loaded.check != ["ok"] {
                 diskProblem = "the log file is damaged (\(loaded.check.prefix(3).joined(separator: "; "))); restore it from a backup"
@@ -159,9 +160,9 @@ final class IngestLog: EventLog {
                 switch StoredEvent.read(type: row["type"], payload: (row["payload"] as Data?).map { Array($0) }, hash: row["payloadHash"]) {
                 case .catalog(let document, _):
                     do {
-                        try catalog.merge(document)
-                        lastCatalogSeq = seq
-                        catalogCount += 1
+                        try contents.catalog.merge(document)
+                        contents.lastCatalogSeq = seq
+                        contents.catalogCount += 1
                     } catch {
                         setAside(seq, "the catalog document does not merge: \(error)")
                     }
@@ -175,8 +176,7 @@ final class IngestLog: EventLog {
     }
 
     private func setAside(_ seq: UInt64, _ problem: String) {
-        guard unreadable[seq] == nil else { return }
-        unreadable[seq] = problem
+        guard contents.setAside(seq, problem) else { return }
         logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
     }
 
@@ -235,7 +235,7 @@ final class IngestLog: EventLog {
             reportIndex[item.report.id] = (event.seq, item.contentHash)
             noteLatest(slot, at: item.reportedAtMillis, seq: event.seq)
         }
-        reportCount += fresh.count
+        contents.reportCount += fresh.count
         return (outcomes, events)
     }
 
@@ -245,11 +245,8 @@ final class IngestLog: EventLog {
     /// again). A put whose names collide with other entities' is refused (`Catalog.merge`).
     func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
         waitForIndex()
-        if lastCatalogSeq > 0 && catalog.holds(document) {
-            return (lastCatalogSeq, true, nil)
-        }
-        var merged = catalog
-        try merged.merge(document, refusingCollisions: true)
+        if let repeated = contents.repeated(document) { return (repeated, true, nil) }
+        let merged = try contents.merging(document)
         let seq = lastSeq + 1
         let payload = Data(try CompactJSONEncoder.encode(document))
         try write { db in
@@ -259,11 +256,8 @@ final class IngestLog: EventLog {
             )
         }
         lastSeq = seq
-        lastCatalogSeq = seq
-        catalog = merged
-        catalogCount += 1
-        let event = LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
-        return (seq, false, event)
+        contents.stored(merged, at: seq)
+        return (seq, false, catalogEvent(document, seq: seq))
     }
 
     /// The stored rows from `from` on, in order, each checked against its hash and decoded. A row

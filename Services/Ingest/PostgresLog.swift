@@ -17,7 +17,7 @@ import ServiceKit
 /// When PostgreSQL cannot be reached, is read-only or refuses writes, `writeProblem` says why,
 /// requests get `unavailable`, nothing is acknowledged, and `probe` reconnects by itself.
 final class PostgresLog: EventLog, @unchecked Sendable {
-    let kind = "postgresql"
+    var kind: String { "postgresql" }
     var location: String { where_ }
     private let configuration: PostgresConnection.Configuration
     let where_: String
@@ -29,15 +29,16 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     /// Set once this instance's stream is known (from its row in `delivery_streams`).
     private(set) var stream: String
     private(set) var lastSeq: UInt64 = 0
-    private(set) var catalog = Catalog()
-    private(set) var reportCount = 0
-    private(set) var catalogCount = 0
-    private(set) var unreadable: [UInt64: String] = [:]
     var writeProblem: String? = "connecting to PostgreSQL"
     var lastProbe: Int64 = 0
-    /// The catalog puts merged so far, as "stream#seq", and this stream's last.
+    /// The catalog, the counts and the rows set aside.
+    private var contents = LogContents()
+    var catalog: Catalog { contents.catalog }
+    var reportCount: Int { contents.reportCount }
+    var catalogCount: Int { contents.catalogCount }
+    var unreadable: [UInt64: String] { contents.unreadable }
+    /// The catalog puts merged so far (every writer's), as "stream#seq".
     private var catalogSeen = Set<String>()
-    private var lastCatalogSeq: UInt64 = 0
     /// How long one database round trip may take before the connection is given up.
     static let timeout: Duration = .seconds(3)
 
@@ -149,11 +150,11 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         }
         stream = claimed
         lastSeq = UInt64(clamping: try query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM delivery_events WHERE stream = \(stream)").first?.decode(Int64.self) ?? 0)
-        reportCount = Int(try query("SELECT COUNT(*)::BIGINT FROM delivery_events WHERE stream = \(stream) AND report_id IS NOT NULL").first?.decode(Int64.self) ?? 0)
-        catalog = Catalog()
+        contents.reportCount = Int(try query("SELECT COUNT(*)::BIGINT FROM delivery_events WHERE stream = \(stream) AND report_id IS NOT NULL").first?.decode(Int64.self) ?? 0)
+        contents.catalog = Catalog()
         catalogSeen = []
-        catalogCount = 0
-        lastCatalogSeq = 0
+        contents.catalogCount = 0
+        contents.lastCatalogSeq = 0
         try takeCatalogPuts()
     }
 
@@ -170,10 +171,10 @@ final class PostgresLog: EventLog, @unchecked Sendable {
             switch StoredEvent.read(type: MessageType.catalogAccepted.rawValue, payload: Array(payload), hash: hash) {
             case .catalog(let document, _):
                 do {
-                    try catalog.merge(document)
+                    try contents.catalog.merge(document)
                     if rowStream == stream {
-                        catalogCount += 1
-                        lastCatalogSeq = max(lastCatalogSeq, UInt64(clamping: seq))
+                        contents.catalogCount += 1
+                        contents.lastCatalogSeq = max(contents.lastCatalogSeq, UInt64(clamping: seq))
                     }
                 } catch {
                     logger.error("a stored catalog put does not merge; it is set aside", metadata: ["stream": "\(rowStream)", "seq": "\(seq)", "error": "\(error)"])
@@ -198,8 +199,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     }
 
     func setAside(_ seq: UInt64, _ problem: String) {
-        guard unreadable[seq] == nil else { return }
-        unreadable[seq] = problem
+        guard contents.setAside(seq, problem) else { return }
         logger.error("a stored event cannot be read; it is set aside", metadata: ["stream": "\(stream)", "seq": "\(seq)", "problem": "\(problem)"])
     }
 
@@ -254,7 +254,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         }
         if let last = result.stored.last?.event.seq {
             lastSeq = last
-            reportCount += result.stored.count
+            contents.reportCount += result.stored.count
         }
         return result
     }
@@ -288,11 +288,8 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
         // Every writer's puts first: collisions are checked against the shared catalog.
         try transaction { try takeCatalogPuts() }
-        if lastCatalogSeq > 0 && catalog.holds(document) {
-            return (lastCatalogSeq, true, nil)
-        }
-        var merged = catalog
-        try merged.merge(document, refusingCollisions: true)
+        if let repeated = contents.repeated(document) { return (repeated, true, nil) }
+        let merged = try contents.merging(document)
         let seq = lastSeq + 1
         let payload = try CompactJSONEncoder.encode(document)
         try transaction {
@@ -304,12 +301,9 @@ final class PostgresLog: EventLog, @unchecked Sendable {
             )
         }
         lastSeq = seq
-        lastCatalogSeq = seq
-        catalog = merged
-        catalogCount += 1
+        contents.stored(merged, at: seq)
         catalogSeen.insert("\(stream)#\(seq)")
-        let event = LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
-        return (seq, false, event)
+        return (seq, false, catalogEvent(document, seq: seq))
     }
 
     func close() throws {

@@ -3,6 +3,7 @@ import DeliveryMessages
 
 /// The flags that name an entity and the other query fields; shared by `query`, `chart` and
 /// `brief`. Each query kind builds its typed request from them (`ClientQuery`).
+/// Stored properties: one per command-line flag (ArgumentParser reads each into its own property).
 public struct QueryOptions: ParsableArguments {
     @Flag(help: "The whole market.") public var market = false
     @Option(help: "Group (alliance or automaker group) name, id or alias.") public var group: String?

@@ -219,6 +219,8 @@ public struct FigureChange: Sendable {
 }
 
 /// One figure on a replica, flat: absent numbers are `Int64.min`, absent names `UInt32.max`.
+/// Stored properties: one per figure field, flat scalars on purpose (no optionals, no nested
+/// structs): a replica holds millions, and this layout keeps each within the bench's budget.
 struct StoredFigure: Sendable, Equatable {
     static let none = Int64.min
     static let noName = UInt32.max

@@ -53,6 +53,7 @@ public struct SourceFigure: Codable, Sendable, Hashable {
 /// Beyond PROTOCOL.md's fields it carries what a replica needs to answer every query from it: the
 /// reported and computed values apart, whether a quarter or year sum is complete, and the latest
 /// report of each source.
+/// Stored properties: one per field of the event (docs/PROTOCOL.md).
 public struct FigureBody: Codable, Sendable, Hashable {
     public var entity: EntityRef
     public var period: String

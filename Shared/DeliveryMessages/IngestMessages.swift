@@ -1,5 +1,6 @@
 /// A delivery report as it is stored and published: validated, with its entity resolved against
 /// the catalog and its defaults filled in.
+/// Stored properties: one per field of a report (docs/PROTOCOL.md).
 public struct DeliveryReport: Codable, Sendable, Hashable {
     public var id: String
     public var source: String
@@ -307,6 +308,7 @@ public struct Empty: Codable, Sendable, Hashable {
     public init() {}
 }
 
+/// `status.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct StatusResult: Codable, Sendable {
     public var service: String
     public var version: String

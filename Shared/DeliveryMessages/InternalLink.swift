@@ -15,6 +15,7 @@ public enum InternalLink {
 
 /// A figure as the internal links carry it: a `figure.changed` body without `previous` and with
 /// the entity by level and id (every follower holds the catalog to name it).
+/// Stored properties: one per field the link layout carries (docs/development.md).
 public struct FigureRecord: Sendable, Hashable {
     public var level: Level
     public var id: String

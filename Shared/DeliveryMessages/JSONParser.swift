@@ -157,34 +157,7 @@ public struct JSONParser {
                 return text
             case UInt8(ascii: "\\"):
                 index += 1
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                let escaped = bytes[index]
-                index += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): buffer.append(escaped)
-                case UInt8(ascii: "b"): buffer.append(0x08)
-                case UInt8(ascii: "f"): buffer.append(0x0C)
-                case UInt8(ascii: "n"): buffer.append(0x0A)
-                case UInt8(ascii: "r"): buffer.append(0x0D)
-                case UInt8(ascii: "t"): buffer.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw fail("a lone surrogate in a \\u escape")
-                        }
-                        index += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("a lone surrogate in a \\u escape") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw fail("a lone surrogate in a \\u escape")
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw fail("an invalid \\u escape") }
-                    buffer += Array(String(Character(unicode)).utf8)
-                default:
-                    throw fail("an invalid escape")
-                }
+                try escape(into: &buffer)
             default:
                 guard byte >= 0x20 else { throw fail("a control character in a string") }
                 buffer.append(byte)
@@ -192,6 +165,38 @@ public struct JSONParser {
             }
         }
         throw fail("unexpected end of input in a string")
+    }
+
+    /// The escape after a backslash, appended to `buffer` as UTF-8.
+    private mutating func escape(into buffer: inout [UInt8]) throws(Failure) {
+        guard index < bytes.count else { throw fail("unexpected end of input") }
+        let escaped = bytes[index]
+        index += 1
+        switch escaped {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): buffer.append(escaped)
+        case UInt8(ascii: "b"): buffer.append(0x08)
+        case UInt8(ascii: "f"): buffer.append(0x0C)
+        case UInt8(ascii: "n"): buffer.append(0x0A)
+        case UInt8(ascii: "r"): buffer.append(0x0D)
+        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try hex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    throw fail("a lone surrogate in a \\u escape")
+                }
+                index += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw fail("a lone surrogate in a \\u escape") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00..<0xE000).contains(scalar) {
+                throw fail("a lone surrogate in a \\u escape")
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw fail("an invalid \\u escape") }
+            buffer += Array(String(Character(unicode)).utf8)
+        default:
+            throw fail("an invalid escape")
+        }
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {

@@ -30,9 +30,9 @@ public final class LinkMonitor {
     public private(set) var refused = 0
     public private(set) var acceptFailures = 0
     public let maxConnections: Int
-    private var lastWarning: Int64 = -60_000
-    private var lastHandshakeWarning: Int64 = -60_000
-    private var handshakeFailures = 0
+    /// At most one line every 10 s for each of what a flood repeats thousands of times a second.
+    private var connectionWarnings = LogThrottle()
+    private var handshakeWarnings = LogThrottle()
     /// The descriptors of the server's open connections, oldest first.
     private var open: [Int32] = []
 
@@ -146,13 +146,10 @@ public final class LinkMonitor {
             acceptFailures += 1
             warn("cannot accept a connection", ["errno": "\(event.value)", "reason": "\(errnoText(event.value))"])
         case .handshakeFailed(let why):
-            handshakeFailures += 1
-            let now = monotonicMillis()
-            guard now - lastHandshakeWarning >= 10_000 else { return }
-            lastHandshakeWarning = now
+            guard handshakeWarnings.due(now: monotonicMillis()) else { return }
             logger.warning(
                 "a client failed the handshake",
-                metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)", "failures": "\(handshakeFailures)"]
+                metadata: ["zmq.endpoint": "\(event.endpoint)", "reason": "\(why)", "failures": "\(handshakeWarnings.events)"]
             )
         default:
             break
@@ -165,9 +162,7 @@ public final class LinkMonitor {
 
     /// At most one warning every 10 s for what a flood would repeat thousands of times a second.
     private func warn(_ message: Logger.Message, _ metadata: Logger.Metadata) {
-        let now = monotonicMillis()
-        guard now - lastWarning >= 10_000 else { return }
-        lastWarning = now
+        guard connectionWarnings.due(now: monotonicMillis()) else { return }
         var all = metadata
         all["connections"] = "\(connections)"
         all["refused"] = "\(refused)"
@@ -212,5 +207,23 @@ extension LinkMonitor {
             try curve.secureClient(socket, serverKey: serverKey)
             try watchUpstream(socket, endpoints: [endpoint])
         }
+    }
+}
+
+/// One log line every `interval` ms at most for an event that may repeat without end; counts
+/// every event.
+struct LogThrottle {
+    private var last: Int64 = .min / 2
+    private(set) var events = 0
+    let interval: Int64
+
+    init(interval: Int64 = 10_000) { self.interval = interval }
+
+    /// Counts the event; true when a line is due.
+    mutating func due(now: Int64) -> Bool {
+        events += 1
+        guard now - last >= interval else { return false }
+        last = now
+        return true
     }
 }

@@ -19,21 +19,9 @@ extension QueryEngine {
             .sorted { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : $0.0.id < $1.0.id }
     }
 
-    public func ranking(_ query: RankingQuery) throws(ProtocolError) -> RankingResult {
-        let period = try period(query.period)
-        guard query.level != .market, query.level != .segment else {
-            throw Self.invalid("level is model, brand or group", field: "level")
-        }
-        let within = try query.within.map { selector throws(ProtocolError) in try entity(selector, field: "within") } ?? .market
-        guard within.level != .segment else {
-            throw Self.invalid("a segment is not a parent of models; rank within it with 'segment'", field: "within")
-        }
-        guard within.level < query.level else {
-            throw Self.invalid("a ranking of \(query.level.rawValue)s within a \(within.level.rawValue) is empty; rank a lower level", field: "within")
-        }
-        if let top = query.top, top < 1 {
-            throw Self.invalid("top must be at least 1", field: "top")
-        }
+    /// The entities a ranking compares: those of its level within `within`, and (for models) of
+    /// its segment and powertrain; with the segment's id.
+    func candidates(_ query: RankingQuery, within: EntityKey) throws(ProtocolError) -> ([EntityKey], String?) {
         var candidates = catalog.descendants(of: within, at: query.level)
         if query.segment != nil || query.powertrain != nil {
             guard query.level == .model else {
@@ -51,6 +39,25 @@ extension QueryEngine {
                 catalog.model(key.id)?.powertrains?.contains { $0.lowercased() == powertrain } ?? false
             }
         }
+        return (candidates, segmentID)
+    }
+
+    public func ranking(_ query: RankingQuery) throws(ProtocolError) -> RankingResult {
+        let period = try period(query.period)
+        guard query.level != .market, query.level != .segment else {
+            throw Self.invalid("level is model, brand or group", field: "level")
+        }
+        let within = try query.within.map { selector throws(ProtocolError) in try entity(selector, field: "within") } ?? .market
+        guard within.level != .segment else {
+            throw Self.invalid("a segment is not a parent of models; rank within it with 'segment'", field: "within")
+        }
+        guard within.level < query.level else {
+            throw Self.invalid("a ranking of \(query.level.rawValue)s within a \(within.level.rawValue) is empty; rank a lower level", field: "within")
+        }
+        if let top = query.top, top < 1 {
+            throw Self.invalid("top must be at least 1", field: "top")
+        }
+        let (candidates, segmentID) = try self.candidates(query, within: within)
         let all = ranked(candidates, period)
         let rows = query.top.map { Array(all.prefix($0)) } ?? all
         let total = rows.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }

@@ -17,6 +17,7 @@ public struct CumulativeQuery: QueryRequest {
     }
 }
 
+/// `cumulative.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct CumulativeResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String

@@ -17,6 +17,7 @@ public struct GrowthQuery: QueryRequest {
     }
 }
 
+/// `growth.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct GrowthResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String

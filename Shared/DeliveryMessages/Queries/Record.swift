@@ -30,6 +30,7 @@ public struct MonthFigure: Codable, Sendable, Hashable {
     }
 }
 
+/// `record.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct RecordResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String

@@ -71,6 +71,7 @@ public struct StreakQuery: QueryRequest {
     }
 }
 
+/// `streak.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct StreakResult: QueryResult, Hashable {
     /// Leadership: the segment.
     public var segment: String?

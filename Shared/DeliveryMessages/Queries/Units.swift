@@ -13,6 +13,7 @@ public struct UnitsQuery: QueryRequest {
     }
 }
 
+/// `units.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct UnitsResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String
