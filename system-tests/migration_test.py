@@ -35,6 +35,18 @@ def start(bin_dir, data):
     return proc, f"tcp://127.0.0.1:{port}"
 
 
+def refused_start(bin_dir, data, work):
+    """Starts an ingest that is expected to stop by itself; its exit code (None: still running
+    after 30 s, then killed) and the log so far."""
+    proc, _ = start(bin_dir, data)
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = None
+    return code, open(os.path.join(work, "ingest.log")).read()
+
+
 def stop(proc):
     proc.terminate()
     try:
@@ -118,13 +130,7 @@ def main():
         db.execute("INSERT INTO grdb_migrations VALUES ('v4-from-a-newer-build')")
         db.commit()
         db.close()
-        proc, ep = start(bin_dir, data)
-        try:
-            code = proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = None
-        log = open(os.path.join(work, "ingest.log")).read()
+        code, log = refused_start(bin_dir, data, work)
         check("a log with a newer build's step stops the start", code not in (0, None) and "v4-from-a-newer-build), from a newer build" in log, log[-400:])
         db = sqlite3.connect(path)
         db.execute("DELETE FROM grdb_migrations WHERE identifier = 'v4-from-a-newer-build'")
@@ -133,14 +139,8 @@ def main():
         db.execute("PRAGMA user_version = 99")
         db.commit()
         db.close()
-        proc, ep = start(bin_dir, data)
         started = time.monotonic()
-        try:
-            code = proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = None
-        log = open(os.path.join(work, "ingest.log")).read()
+        code, log = refused_start(bin_dir, data, work)
         check("a log from a newer build stops the start", code not in (0, None), code)
         check("naming both versions", "schema version 99" in log and "this build's 3" in log, log[-400:])
         check("at once", time.monotonic() - started < 30)

@@ -209,7 +209,7 @@ final class IngestLog: EventLog {
         for item in fresh {
             seq += 1
             let event = LoggedEvent(
-                type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: item.report.entity.topic("report"),
+                type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: item.report.entity.topic(.report),
                 report: item.report, catalog: nil
             )
             // The bytes stored are the bytes the feed and replay carry (`StoredReport`).

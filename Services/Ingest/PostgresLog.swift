@@ -245,7 +245,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
             for (offset, item) in fresh.enumerated() {
                 let event = LoggedEvent(
                     type: MessageType.reportAccepted.rawValue, stream: stream, seq: lastSeq + UInt64(offset + 1),
-                    topic: item.report.entity.topic("report"), report: item.report, catalog: nil
+                    topic: item.report.entity.topic(.report), report: item.report, catalog: nil
                 )
                 events.append((event, StoredReport.encode(item.report)))
             }

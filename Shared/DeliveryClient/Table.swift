@@ -49,15 +49,7 @@ public struct Table: Sendable, Equatable {
 
 public enum Format {
     /// 44454 → "44,454".
-    public static func units(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, char) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
-            out.append(char)
-        }
-        return value < 0 ? "-" + out : out
-    }
+    public static func units(_ value: Int64) -> String { value.groupedDigits }
 
     /// 0.8239 → "82.39 %".
     public static func percent(_ value: Double?, signed: Bool = false) -> String {

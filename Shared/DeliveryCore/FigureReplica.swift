@@ -191,7 +191,7 @@ public struct FigureReplica: FigureStore, Sendable {
             let entity = UInt32(packed >> 17)
             let ref = refs[entity] ?? catalog.ref(entityKeys[Int(entity)])
             refs[entity] = ref
-            guard prefix.isEmpty || ref.topic("figure").hasPrefix(prefix) else { continue }
+            guard prefix.isEmpty || ref.topic(.figure).hasPrefix(prefix) else { continue }
             result.append(stored.body(ref, Period(packed: UInt32(packed & 0x1FFFF)), previous: stored.units, names: names))
         }
         return result.sorted {

@@ -75,9 +75,10 @@ public struct EntityRef: Codable, Sendable, Hashable {
 
     public static let market = EntityRef(level: .market, id: "market", name: "Market", path: [])
 
-    /// The pub/sub topic of this entity for a kind: `figure.hima.aito.` (the market: `figure.`).
-    public func topic(_ kind: String) -> String {
-        var topic = kind + "."
+    /// The pub/sub topic of this entity for a kind of event: `figure.hima.aito.` (the market:
+    /// `figure.`).
+    public func topic(_ kind: TopicKind) -> String {
+        var topic = kind.rawValue + "."
         for id in path { topic += id + "." }
         return topic
     }

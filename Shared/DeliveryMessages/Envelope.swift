@@ -83,25 +83,42 @@ public struct WireMessage: Sendable {
     }
 }
 
+/// A body that writes its whole envelope by hand, for what is sent by the thousand: the two
+/// events (`figure.changed`, `report.accepted`) and the ack of a batch (an entry per report).
+/// What it writes reads back as `CompactJSONEncoder` would have written it (JSONTests).
+public protocol HandWrittenBody: Codable, Sendable {
+    func envelope(type: String, id: JSONValue, stream: String?, seq: UInt64?) throws -> [UInt8]
+}
+
+extension FigureBody: HandWrittenBody {
+    public func envelope(type: String, id: JSONValue, stream: String?, seq: UInt64?) throws -> [UInt8] {
+        try CompactJSONEncoder.encodeFigure(type: type, id: id, body: self, stream: stream, seq: seq)
+    }
+}
+
+extension SubmitResult: HandWrittenBody {
+    public func envelope(type: String, id: JSONValue, stream: String?, seq: UInt64?) throws -> [UInt8] {
+        try CompactJSONEncoder.encodeSubmitResult(type: type, id: id, body: self, stream: stream, seq: seq)
+    }
+}
+
+extension ReportAcceptedEvent: HandWrittenBody {
+    public func envelope(type: String, id: JSONValue, stream: String?, seq: UInt64?) throws -> [UInt8] {
+        try CompactJSONEncoder.encodeReportAccepted(type: type, id: id, body: self, stream: stream, seq: seq)
+    }
+}
+
 /// Encoding and strict decoding of envelopes. Decoding errors say what is wrong and where,
 /// as a `ProtocolError` with the code PROTOCOL.md gives for it.
 public enum Wire {
-    /// The one JSON writer for every message (`CompactJSONEncoder`, with hand-written paths for
-    /// the two events sent by the thousand and the ack of a batch, an entry per report). A body it cannot write (none of this protocol's can
+    /// The one JSON writer for every message (`CompactJSONEncoder`; a body that writes its own
+    /// envelope, `HandWrittenBody`, is written that way). A body it cannot write (none of this protocol's can
     /// fail; a non-finite number would) becomes an `internal` error with the same id, written by
     /// hand, never a crash and never a second encoder's output.
     public static func encode<Body: Codable & Sendable>(_ envelope: Envelope<Body>) -> [UInt8] {
         do {
-            if let figure = envelope.body as? FigureBody {
-                return try CompactJSONEncoder.encodeFigure(type: envelope.type, id: envelope.id, body: figure, stream: envelope.stream, seq: envelope.seq)
-            }
-            if let result = envelope.body as? SubmitResult {
-                return try CompactJSONEncoder.encodeSubmitResult(type: envelope.type, id: envelope.id, body: result, stream: envelope.stream, seq: envelope.seq)
-            }
-            if let event = envelope.body as? ReportAcceptedEvent {
-                return try CompactJSONEncoder.encodeReportAccepted(
-                    type: envelope.type, id: envelope.id, body: event, stream: envelope.stream, seq: envelope.seq
-                )
+            if let body = envelope.body as? any HandWrittenBody {
+                return try body.envelope(type: envelope.type, id: envelope.id, stream: envelope.stream, seq: envelope.seq)
             }
             return try CompactJSONEncoder.encode(envelope)
         } catch {

@@ -62,6 +62,11 @@ extension MessageRequestSet {
 }
 
 /// The topics of pub/sub messages.
+/// The kinds of event published under an entity's topic (`EntityRef.topic`).
+public enum TopicKind: String, Sendable {
+    case figure, report, fact
+}
+
 public enum Topic {
     public static let heartbeat = "heartbeat"
     public static let catalog = "catalog."

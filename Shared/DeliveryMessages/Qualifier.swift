@@ -120,3 +120,16 @@ public struct Interval: Sendable, Hashable {
     /// Whether the interval is one value.
     public var isPoint: Bool { high == low }
 }
+
+extension Int64 {
+    /// 44454 → "44,454": the digits in groups of three, as the CLI and the brief write units.
+    public var groupedDigits: String {
+        let digits = String(magnitude)
+        var out = ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
+            out.append(char)
+        }
+        return self < 0 ? "-" + out : out
+    }
+}

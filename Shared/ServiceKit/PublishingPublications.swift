@@ -13,15 +13,15 @@ extension Publisher {
         for publication in publications {
             switch publication {
             case .figure(let change):
-                let topic = change.body.entity.topic("figure")
+                let topic = change.body.entity.topic(.figure)
                 let body = change.removed || !wants(topic) ? change.body : figureBody?(change) ?? change.body
                 publish(topic: topic, type: change.removed ? MessageType.figureRemoved : MessageType.figureChanged, body: body)
             case .catalog(let event):
                 publish(topic: Topic.catalog, type: MessageType.catalogAccepted, body: event)
             case .report(let event):
-                publish(topic: event.report.entity.topic("report"), type: MessageType.reportAccepted, body: event)
+                publish(topic: event.report.entity.topic(.report), type: MessageType.reportAccepted, body: event)
             case .fact(let event):
-                publish(topic: event.entity.topic("fact"), type: .fact, body: event)
+                publish(topic: event.entity.topic(.fact), type: .fact, body: event)
             case .batch(let batch):
                 guard wants(Topic.figureBatch) else {
                     skip()

@@ -12,7 +12,7 @@ import Testing
         #expect(try catalog.resolve(EntitySelector(model: "AITO-M9")) == EntityKey(.model, "aito-m9"))
         #expect(try catalog.resolve(.wholeMarket) == .market)
         #expect(catalog.path(of: EntityKey(.model, "aito-m9")) == ["hima", "aito", "aito-m9"])
-        #expect(catalog.ref(EntityKey(.brand, "aito")).topic("figure") == "figure.hima.aito.")
+        #expect(catalog.ref(EntityKey(.brand, "aito")).topic(.figure) == "figure.hima.aito.")
     }
 
     @Test func unknownAndMisplacedNamesAreErrors() throws {

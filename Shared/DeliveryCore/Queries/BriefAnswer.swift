@@ -438,15 +438,7 @@ enum Words {
     }
 
     /// 44454 → "44,454".
-    static func number(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, char) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
-            out.append(char)
-        }
-        return value < 0 ? "-" + out : out
-    }
+    static func number(_ value: Int64) -> String { value.groupedDigits }
 
     /// A figure with its qualifier as a story puts it: "just over 2,000", "about 6,000".
     static func units(_ value: FigureValue) -> String {
