@@ -25,10 +25,10 @@ protocol EventLog: AnyObject {
 
     /// Stores a validated batch atomically; reports stored before (here or, with PostgreSQL, by
     /// another writer) are duplicates acknowledged with their first stream and seq.
-    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])])
-    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?)
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: StreamEvent, payload: [UInt8])])
+    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: StreamEvent?)
     /// This stream's events from `from` on, as JSON replay shows them.
-    func events(from: UInt64, limit: Int) throws -> [LoggedEvent]
+    func events(from: UInt64, limit: Int) throws -> [StreamEvent]
     /// This stream's events from `from` on, in the internal links' binary form.
     func binaryEvents(from: UInt64, limit: Int) throws -> [EventBatch.Entry]
     /// The report later in the order of reports than the one at (stream, seq), of the same
@@ -83,14 +83,14 @@ enum StoredEvent {
     }
 
     /// As JSON replay shows it.
-    func logged(stream: String, seq: UInt64, type: String, topic: String) -> LoggedEvent {
+    func logged(stream: String, seq: UInt64, type: String, topic: String) -> StreamEvent {
         switch self {
         case .catalog(let document, _):
-            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: document)
+            StreamEvent(stream: stream, seq: seq, content: .catalog(document))
         case .report(let report, _):
-            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: report, catalog: nil)
+            StreamEvent(stream: stream, seq: seq, content: .report(report))
         case .unreadable(let problem):
-            LoggedEvent(type: type, stream: stream, seq: seq, topic: topic, report: nil, catalog: nil, problem: problem)
+            StreamEvent(stream: stream, seq: seq, content: .unreadable(type: type, problem: problem), storedTopic: topic)
         }
     }
 
@@ -159,7 +159,7 @@ struct LogContents {
 
 extension EventLog {
     /// The event of a catalog put stored at `seq`.
-    func catalogEvent(_ document: CatalogDocument, seq: UInt64) -> LoggedEvent {
-        LoggedEvent(type: MessageType.catalogAccepted.rawValue, stream: stream, seq: seq, topic: Topic.catalog, report: nil, catalog: document)
+    func catalogEvent(_ document: CatalogDocument, seq: UInt64) -> StreamEvent {
+        StreamEvent(stream: stream, seq: seq, content: .catalog(document))
     }
 }

@@ -197,21 +197,18 @@ final class IngestLog: EventLog {
     /// Stores a validated batch atomically. Reports already stored with the same content are
     /// duplicates (acknowledged with their first seq, not stored again); the same id with other
     /// content rejects the whole batch. Returns the outcome per report and the newly stored events.
-    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: StreamEvent, payload: [UInt8])]) {
         waitForIndex()
         let plan = try IngestCore.plan(batch, stream: stream, lastSeq: lastSeq) { [reportIndex, stream] id in
             reportIndex[id].map { (stream, $0.seq, $0.hash) }
         }
         let (outcomes, fresh) = (plan.outcomes, plan.fresh)
         guard !fresh.isEmpty else { return (outcomes, []) }
-        var events: [(event: LoggedEvent, payload: [UInt8])] = []
+        var events: [(event: StreamEvent, payload: [UInt8])] = []
         var seq = lastSeq
         for item in fresh {
             seq += 1
-            let event = LoggedEvent(
-                type: MessageType.reportAccepted.rawValue, stream: stream, seq: seq, topic: item.report.entity.topic(.report),
-                report: item.report, catalog: nil
-            )
+            let event = StreamEvent(stream: stream, seq: seq, content: .report(item.report))
             // The bytes stored are the bytes the feed and replay carry (`StoredReport`).
             events.append((event, StoredReport.encode(item.report)))
         }
@@ -243,7 +240,7 @@ final class IngestLog: EventLog {
     /// Merges a catalog document and stores it; returns the seq and the stored event, or nil for
     /// the event when the put changes nothing (acknowledged with the last catalog seq, not stored
     /// again). A put whose names collide with other entities' is refused (`Catalog.merge`).
-    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
+    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: StreamEvent?) {
         waitForIndex()
         if let repeated = contents.repeated(document) { return (repeated, true, nil) }
         let merged = try contents.merging(document)
@@ -280,7 +277,7 @@ final class IngestLog: EventLog {
 
     /// The stored events from `from` on, as JSON replay shows them. A row that cannot be read
     /// keeps its place as an event with a `problem`.
-    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
+    func events(from: UInt64, limit: Int) throws -> [StreamEvent] {
         try stored(from: from, limit: limit).map { seq, type, topic, event in event.logged(stream: stream, seq: seq, type: type, topic: topic) }
     }
 

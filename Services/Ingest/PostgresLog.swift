@@ -210,7 +210,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
     /// (a retried batch, the same report sent to another writer), the unique index refuses it and
     /// the batch is written again after looking its ids up. A commit whose answer was lost moves
     /// this stream on: the last seq is read again before each further try.
-    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
+    func append(_ batch: [ReportValidator.Validated]) throws -> (outcomes: [LogOutcome], stored: [(event: StreamEvent, payload: [UInt8])]) {
         for attempt in 0..<3 {
             do {
                 return try appendOnce(batch, lookUp: attempt > 0)
@@ -222,8 +222,8 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         throw ProtocolError(.busy, "another writer is storing the same reports; send the batch again", details: ["retryAfterMs": .int(100)])
     }
 
-    private func appendOnce(_ batch: [ReportValidator.Validated], lookUp: Bool) throws -> (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])]) {
-        typealias Appended = (outcomes: [LogOutcome], stored: [(event: LoggedEvent, payload: [UInt8])])
+    private func appendOnce(_ batch: [ReportValidator.Validated], lookUp: Bool) throws -> (outcomes: [LogOutcome], stored: [(event: StreamEvent, payload: [UInt8])]) {
+        typealias Appended = (outcomes: [LogOutcome], stored: [(event: StreamEvent, payload: [UInt8])])
         let result: Appended = try atomically(transaction: lookUp) { () throws -> Appended in
             // Ids stored before, by any writer.
             var known: [String: (stream: String, seq: UInt64, hash: String)] = [:]
@@ -240,13 +240,10 @@ final class PostgresLog: EventLog, @unchecked Sendable {
             let plan = try IngestCore.plan(batch, stream: stream, lastSeq: lastSeq) { known[$0] }
             let (outcomes, fresh) = (plan.outcomes, plan.fresh)
             guard !fresh.isEmpty else { return (outcomes, []) }
-            var events: [(event: LoggedEvent, payload: [UInt8])] = []
+            var events: [(event: StreamEvent, payload: [UInt8])] = []
             events.reserveCapacity(fresh.count)
             for (offset, item) in fresh.enumerated() {
-                let event = LoggedEvent(
-                    type: MessageType.reportAccepted.rawValue, stream: stream, seq: lastSeq + UInt64(offset + 1),
-                    topic: item.report.entity.topic(.report), report: item.report, catalog: nil
-                )
+                let event = StreamEvent(stream: stream, seq: lastSeq + UInt64(offset + 1), content: .report(item.report))
                 events.append((event, StoredReport.encode(item.report)))
             }
             try insert(fresh, events)
@@ -261,7 +258,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
 
     /// The new reports as one INSERT: a column of values per bind (`unnest` of arrays), so a
     /// batch of any size is one statement with a bind per column.
-    private func insert(_ fresh: [ReportValidator.Validated], _ events: [(event: LoggedEvent, payload: [UInt8])]) throws {
+    private func insert(_ fresh: [ReportValidator.Validated], _ events: [(event: StreamEvent, payload: [UInt8])]) throws {
         var seqs: [Int64] = [], topics: [String] = [], ids: [String] = [], hashes: [String] = []
         var payloads: [ByteBuffer] = [], payloadHashes: [String] = [], slots: [Int64] = [], times: [Int64] = []
         seqs.reserveCapacity(fresh.count)
@@ -285,7 +282,7 @@ final class PostgresLog: EventLog, @unchecked Sendable {
         )
     }
 
-    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: LoggedEvent?) {
+    func putCatalog(_ document: CatalogDocument) throws -> (seq: UInt64, duplicate: Bool, event: StreamEvent?) {
         // Every writer's puts first: collisions are checked against the shared catalog.
         try transaction { try takeCatalogPuts() }
         if let repeated = contents.repeated(document) { return (repeated, true, nil) }

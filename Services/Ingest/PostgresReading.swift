@@ -27,7 +27,7 @@ extension PostgresLog {
         }
     }
 
-    func events(from: UInt64, limit: Int) throws -> [LoggedEvent] {
+    func events(from: UInt64, limit: Int) throws -> [StreamEvent] {
         try stored(from: from, limit: limit).map { seq, type, topic, event in event.logged(stream: stream, seq: seq, type: type, topic: topic) }
     }
 

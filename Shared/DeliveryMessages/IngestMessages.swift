@@ -158,36 +158,11 @@ public struct BinaryReplayHead: Codable, Sendable {
     }
 }
 
-/// One stored event of an ingest log: a report or a catalog document, with its place.
-public struct LoggedEvent: Codable, Sendable {
-    public var type: String
-    public var stream: String
-    public var seq: UInt64
-    public var topic: String
-    public var report: DeliveryReport?
-    public var catalog: CatalogDocument?
-    /// Set when the stored row cannot be read (its payload does not parse or does not match its
-    /// hash): the event keeps its place in the stream, names what is wrong, and carries nothing
-    /// to apply. A follower sets it aside and goes on.
-    public var problem: String?
-
-    public init(
-        type: String, stream: String, seq: UInt64, topic: String, report: DeliveryReport?, catalog: CatalogDocument?,
-        problem: String? = nil
-    ) {
-        self.type = type
-        self.stream = stream
-        self.seq = seq
-        self.topic = topic
-        self.report = report
-        self.catalog = catalog
-        self.problem = problem
-    }
-}
-
-/// One event of an ingest stream as a follower applies it: a report, a catalog put, or a stored
-/// row that does not read (it keeps its place, names what is wrong, and is set aside).
-public struct StreamEvent: Sendable {
+/// One event of an ingest stream: a report, a catalog put, or a stored row that does not read (it
+/// keeps its place, names what is wrong, and is set aside). The one shape of a log row: what a
+/// follower applies, what a log returns, and (as JSON) what `replay` shows:
+/// `{"type", "stream", "seq", "topic", "report" | "catalog" | "problem"}`.
+public struct StreamEvent: Codable, Sendable {
     public enum Content: Sendable {
         case report(DeliveryReport)
         case catalog(CatalogDocument)
@@ -197,11 +172,64 @@ public struct StreamEvent: Sendable {
     public var stream: String
     public var seq: UInt64
     public var content: Content
+    /// The topic the row was stored under, kept for a row that does not read (the others' topic
+    /// follows from what they hold).
+    public var storedTopic: String?
 
-    public init(stream: String, seq: UInt64, content: Content) {
+    public init(stream: String, seq: UInt64, content: Content, storedTopic: String? = nil) {
         self.stream = stream
         self.seq = seq
         self.content = content
+        self.storedTopic = storedTopic
+    }
+
+    /// The event's wire type: `report.accepted`, `catalog.accepted`, or the unreadable row's.
+    public var type: String {
+        switch content {
+        case .report: MessageType.reportAccepted.rawValue
+        case .catalog: MessageType.catalogAccepted.rawValue
+        case .unreadable(let type, _): type
+        }
+    }
+
+    /// The pub/sub topic: the report's entity's, the catalog's, or the one stored.
+    public var topic: String {
+        switch content {
+        case .report(let report): report.entity.topic(.report)
+        case .catalog: Topic.catalog
+        case .unreadable: storedTopic ?? ""
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, stream, seq, topic, report, catalog, problem
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(stream, forKey: .stream)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(topic, forKey: .topic)
+        try container.encodeIfPresent(report, forKey: .report)
+        try container.encodeIfPresent(catalog, forKey: .catalog)
+        try container.encodeIfPresent(problem, forKey: .problem)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        stream = try container.decode(String.self, forKey: .stream)
+        seq = try container.decode(UInt64.self, forKey: .seq)
+        let topic = try container.decode(String.self, forKey: .topic)
+        if let report = try container.decodeIfPresent(DeliveryReport.self, forKey: .report) {
+            content = .report(report)
+        } else if let catalog = try container.decodeIfPresent(CatalogDocument.self, forKey: .catalog) {
+            content = .catalog(catalog)
+        } else {
+            let problem = try container.decodeIfPresent(String.self, forKey: .problem) ?? "the event holds neither a report nor a catalog"
+            content = .unreadable(type: try container.decode(String.self, forKey: .type), problem: problem)
+            storedTopic = topic
+        }
     }
 
     public var report: DeliveryReport? {
@@ -235,11 +263,11 @@ public struct SetAsideEvent: Codable, Sendable, Hashable {
 
 public struct ReplayResult: Codable, Sendable {
     public var stream: String
-    public var events: [LoggedEvent]
+    public var events: [StreamEvent]
     /// The last seq stored; a reader is caught up once it has applied this much.
     public var last: UInt64
 
-    public init(stream: String, events: [LoggedEvent], last: UInt64) {
+    public init(stream: String, events: [StreamEvent], last: UInt64) {
         self.stream = stream
         self.events = events
         self.last = last

@@ -96,3 +96,30 @@ import Testing
         #expect(first == second)
     }
 }
+
+/// A log row in `replay`'s JSON form (docs/PROTOCOL.md, "replay"): one shape for every row.
+@Suite struct StreamEventJSONTests {
+    @Test func rowsReadAndWriteAsReplayShowsThem() throws {
+        let entity = EntityRef(level: .brand, id: "aito", name: "AITO", path: ["hima", "aito"])
+        let report = DeliveryReport(
+            id: "r1", source: "HIMA", period: "2025-05", group: "HIMA", brand: "AITO", model: nil, units: 36625, qualifier: .exact,
+            reportedAt: "2025-06-01T00:00:00Z", note: nil, entity: entity
+        )
+        let rows = [
+            StreamEvent(stream: "ingest-a", seq: 2, content: .report(report)),
+            StreamEvent(stream: "ingest-a", seq: 3, content: .catalog(CatalogDocument(groups: [], brands: [], models: []))),
+            StreamEvent(
+                stream: "ingest-a", seq: 4, content: .unreadable(type: "report.accepted", problem: "the payload does not match its hash"),
+                storedTopic: "report.hima.aito."
+            ),
+        ]
+        let json = try rows.map { try JSONParser.parse(CompactJSONEncoder.encode($0)) }
+        #expect(json.map { $0["type"] } == [.string("report.accepted"), .string("catalog.accepted"), .string("report.accepted")])
+        #expect(json.map { $0["topic"] } == [.string("report.hima.aito."), .string("catalog."), .string("report.hima.aito.")])
+        #expect(json[0]["report"]?["units"] == .int(36625) && json[0]["problem"] == nil && json[0]["catalog"] == nil)
+        #expect(json[2]["problem"] == .string("the payload does not match its hash") && json[2]["report"] == nil)
+        let back = try json.map { try JSONValueDecoder.decode(StreamEvent.self, from: $0) }
+        #expect(back.map(\.seq) == [2, 3, 4] && back.map(\.topic) == rows.map(\.topic) && back.map(\.type) == rows.map(\.type))
+        #expect(back[0].report == report && back[2].problem == "the payload does not match its hash")
+    }
+}
