@@ -28,7 +28,7 @@ enum AggregateService {
 /// The aggregate's loop, on its thread: its sockets, the followers of each ingest, the checkpoint
 /// store and the snapshots being sent, around the `AggregateCore` that holds the figures. Following
 /// is in AggregateFollowing.swift, requests in AggregateRequests.swift.
-struct AggregateState {
+struct AggregateState: ServiceLoop {
     let settings: AggregateService.Settings
     let logger: Logger
     let started = monotonicMillis()
@@ -52,8 +52,10 @@ struct AggregateState {
     }
     var checkpoints: CheckpointStore? { checkpointing.store }
 
-    /// What the aggregate knows of its ingests beyond each follower's state.
+    /// What the aggregate knows of its ingests beyond each follower's state, and its links to them
+    /// (set when the loop starts).
     var upstreams = Upstreams()
+    var links: IngestLinks?
     let observability: Observability
     let metrics: AggregateMetrics
 
@@ -113,15 +115,24 @@ struct AggregateState {
             "aggregate starting",
             metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)", "zmq.publish": "\(settings.shell.publish)"]
         )
-        let links = IngestLinks(feed: feed, agent: agent, followers: followers, clients: clients)
-        while !stop.isSet {
-            try turn(links, shell: shell, stop: stop)
-        }
-        // Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
+        links = IngestLinks(feed: feed, agent: agent, followers: followers, clients: clients)
+        try shell.drive(&self, stop: stop)
+    }
+
+    /// Stopped (SIGTERM): the state as it is now, so that the next start replays nothing.
+    mutating func stopped() {
         if let checkpoints, recovered, changedSinceCheckpoint {
             checkpoints.saveNow(checkpoint)
         }
     }
+
+    // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
+    var handles: [(Wake, Socket)] {
+        guard let links else { return [] }
+        return [(Wake.feed, links.feed)] + links.clients.enumerated().map { (Wake.follower($0), $1.pollable) }
+    }
+
+    var waitMillis: Int { snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0 }
 
     /// The ingests followed: the feed (read by the agent), and each one's follower and socket.
     struct IngestLinks {
@@ -133,13 +144,9 @@ struct AggregateState {
 
     /// One turn of the loop: the feed and replies in, a batch out, the followers' next requests,
     /// then requests, snapshot parts and the checkpoint when due.
-    mutating func turn(_ links: IngestLinks, shell: ServiceShell<Requests>, stop: StopFlag) throws {
+    mutating func turn(_ wake: ServiceShell<Requests>.Wake<Wake>, shell: ServiceShell<Requests>, stop: StopFlag) throws {
+        guard let links else { return }
         let (followers, publisher) = (links.followers, shell.publisher)
-        // The followers' sockets are listed anew each turn: one whose request timed out has a new one.
-        let wake = try shell.wait(
-            for: [(Wake.feed, links.feed)] + links.clients.enumerated().map { (Wake.follower($0), $1.pollable) },
-            timeout: snapshotQueue.isEmpty && chunkedSnapshots.isEmpty ? 100 : 0
-        )
         if wake.contains(.feed) { drainFeed(links.agent, followers: followers, publisher: publisher) }
         for (index, follower) in followers.enumerated() where wake.contains(.follower(index)) {
             takeReplies(follower, client: links.clients[index], followers: followers, publisher: publisher)

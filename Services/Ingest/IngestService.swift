@@ -22,9 +22,9 @@ final class IngestService: Sendable {
     private let settings: Settings
     private let logger: Logger
     private let started = monotonicMillis()
-    private let observability: Observability
+    fileprivate let observability: Observability
     private let stored: Prometheus.Counter
-    private let lastSeq: Prometheus.Gauge
+    fileprivate let lastSeq: Prometheus.Gauge
 
     init(settings: Settings, logger: Logger, observability: Observability) {
         self.settings = settings
@@ -76,11 +76,23 @@ final class IngestService: Sendable {
                 "seq": "\(log.lastSeq)", "writable": "\(log.writeProblem ?? "yes")", "log": "\(log.kind)",
             ]
         )
-        while !stop.isSet {
-            let wake = try shell.wait(for: [(Int, Socket)](), timeout: 100)
+        var loop = IngestLoop(service: self, log: log)
+        try shell.drive(&loop, stop: stop)
+    }
+
+    /// The ingest's turn: requests, the log's health, the stream's name once the log knows it.
+    struct IngestLoop: ServiceLoop {
+        let service: IngestService
+        let log: any EventLog
+
+        var handles: [(Int, Socket)] { [] }
+        var waitMillis: Int { 100 }
+
+        mutating func turn(_ wake: ServiceShell<Requests>.Wake<Int>, shell: ServiceShell<Requests>, stop: StopFlag) throws {
+            let (service, log) = (service, log)
             if wake.requests {
                 shell.serve(stop: stop) { request, head, kind in
-                    handle(request, head, kind, log: log, shell: shell)
+                    service.handle(request, head, kind, log: log, shell: shell)
                 }
             }
             log.probe(force: false)
@@ -89,17 +101,17 @@ final class IngestService: Sendable {
                 shell.publisher.restart(as: log.stream, startingAfter: log.lastSeq)
             }
             shell.endTurn(
-                worked: wake.any, observability: observability, ready: log.writeProblem == nil,
+                worked: wake.any, observability: service.observability, ready: log.writeProblem == nil,
                 problem: log.writeProblem.map { "cannot write: \($0)" }
             )
-            if observability.sampled {
-                observability.sample(shell.monitor)
-                lastSeq.set(to: Double(log.lastSeq))
+            if service.observability.sampled {
+                service.observability.sample(shell.monitor)
+                service.lastSeq.set(to: Double(log.lastSeq))
             }
         }
     }
 
-    private func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: any EventLog, shell: ServiceShell<Requests>) {
+    fileprivate func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, log: any EventLog, shell: ServiceShell<Requests>) {
         let router = shell.router
         switch kind {
         case .ping:

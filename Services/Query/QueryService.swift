@@ -57,13 +57,14 @@ final class SnapshotSource {
 /// The query replica's loop, on its thread: its sockets and a Clone client per aggregate, around
 /// the `ReplicaCore` that holds the figures and the waiting queries. Requests are in
 /// QueryRequests.swift.
-struct ReplicaState {
+struct ReplicaState: ServiceLoop {
     let settings: QueryService.Settings
     let logger: Logger
     let started = monotonicMillis()
     var core: ReplicaCore<RouterRequest>
-    /// Each aggregate followed (set when the loop starts).
+    /// Each aggregate followed, and the agent that reads their feeds (set when the loop starts).
     var sources: [SnapshotSource] = []
+    var agent: FeedAgent?
     /// Snapshot requests waiting their turn (one answered per loop turn), the last snapshot built
     /// (reused while nothing changed).
     var snapshotQueue = SnapshotQueue()
@@ -138,33 +139,41 @@ struct ReplicaState {
         }
         let agent = FeedAgent(socket: feed, sources: sources.map(\.clone), routing: .byStream)
         logger.info("query starting", metadata: ["stream": "\(publisher.stream)", "zmq.endpoint": "\(settings.shell.bind)"])
-        while !stop.isSet {
-            let wake = try shell.wait(
-                for: [(Wake.feed, feed)] + sources.enumerated().map { (Wake.source($0), $1.clone.client.pollable) },
-                timeout: snapshotQueue.isEmpty ? 50 : 0
-            )
-            // Subscribe first, then snapshot: the feed is read before snapshots are asked for.
-            if wake.contains(.feed) { drainFeed(agent, publisher: publisher) }
-            for (index, source) in sources.enumerated() where wake.contains(.source(index)) {
-                takeSnapshots(source, publisher: publisher)
-            }
-            for source in sources { try source.clone.tend(now: monotonicMillis()) }
-            let isReady = sources.allSatisfy(\.loaded)
-            shell.noteReady(isReady, "query ready", ["figures": "\(core.replica.count)", "asOf": "\(asOf)"])
-            if wake.requests {
-                shell.serve(stop: stop) { request, head, kind in
-                    handle(request, head, kind, shell: shell, ready: isReady)
-                }
-            }
-            serveOneSnapshot(router: shell.router, publisher: publisher)
-            answerWaiting(router: shell.router, ready: isReady)
-            shell.endTurn(
-                worked: wake.any, observability: observability, ready: isReady,
-                problem: shell.monitor.problem ?? (isReady ? nil : "loading the first snapshot"), positions: asOf
-            )
-            if observability.sampled { sampleMetrics(shell.monitor) }
-            logger.write(core.takeLogLines())
+        self.agent = agent
+        try shell.drive(&self, stop: stop)
+    }
+
+    var handles: [(Wake, Socket)] {
+        (agent.map { [(Wake.feed, $0.socket)] } ?? []) + sources.enumerated().map { (Wake.source($0), $1.clone.client.pollable) }
+    }
+
+    var waitMillis: Int { snapshotQueue.isEmpty ? 50 : 0 }
+
+    /// One turn: the feed (subscribe first, then snapshot: the feed is read before snapshots are
+    /// asked for), snapshot replies, the next snapshot requests, requests, a queued snapshot, the
+    /// queries whose positions came in.
+    mutating func turn(_ wake: ServiceShell<Requests>.Wake<Wake>, shell: ServiceShell<Requests>, stop: StopFlag) throws {
+        let publisher = shell.publisher
+        if wake.contains(.feed), let agent { drainFeed(agent, publisher: publisher) }
+        for (index, source) in sources.enumerated() where wake.contains(.source(index)) {
+            takeSnapshots(source, publisher: publisher)
         }
+        for source in sources { try source.clone.tend(now: monotonicMillis()) }
+        let isReady = sources.allSatisfy(\.loaded)
+        shell.noteReady(isReady, "query ready", ["figures": "\(core.replica.count)", "asOf": "\(asOf)"])
+        if wake.requests {
+            shell.serve(stop: stop) { request, head, kind in
+                handle(request, head, kind, shell: shell, ready: isReady)
+            }
+        }
+        serveOneSnapshot(router: shell.router, publisher: publisher)
+        answerWaiting(router: shell.router, ready: isReady)
+        shell.endTurn(
+            worked: wake.any, observability: observability, ready: isReady,
+            problem: shell.monitor.problem ?? (isReady ? nil : "loading the first snapshot"), positions: asOf
+        )
+        if observability.sampled { sampleMetrics(shell.monitor) }
+        logger.write(core.takeLogLines())
     }
 
     /// Publishes what the core returned. Always called with a value already computed (`let out =

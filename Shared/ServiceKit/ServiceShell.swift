@@ -185,3 +185,34 @@ public final class ServiceShell<Requests: RequestSet> {
         )
     }
 }
+
+/// A service as the driver runs it (`ServiceShell.drive`): what it waits on besides its ROUTER,
+/// how long, one turn, and what it does once stopped. The shell owns the ROUTER, the PUB and
+/// the loop; a service's state says what a turn does.
+public protocol ServiceLoop {
+    associatedtype Requests: RequestSet
+    associatedtype Handle: Hashable
+    /// The sockets to wait on this turn besides the ROUTER: listed anew each turn, so that a
+    /// socket made anew (after a request timed out) is waited on from the next.
+    var handles: [(Handle, Socket)] { get }
+    /// How long a turn waits when nothing arrives (0 while work is queued).
+    var waitMillis: Int { get }
+    mutating func turn(_ wake: ServiceShell<Requests>.Wake<Handle>, shell: ServiceShell<Requests>, stop: StopFlag) throws
+    /// After the last turn (SIGTERM): save what must be saved.
+    mutating func stopped()
+}
+
+extension ServiceLoop {
+    public mutating func stopped() {}
+}
+
+extension ServiceShell {
+    /// Runs a service's turns until `stop`: wait (its sockets and the ROUTER), turn, again.
+    public func drive<Loop: ServiceLoop>(_ loop: inout Loop, stop: StopFlag) throws where Loop.Requests == Requests {
+        while !stop.isSet {
+            let wake = try wait(for: loop.handles, timeout: loop.waitMillis)
+            try loop.turn(wake, shell: self, stop: stop)
+        }
+        loop.stopped()
+    }
+}
