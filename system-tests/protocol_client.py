@@ -287,6 +287,12 @@ def main():
         check("invalid batch", code(bad) == "invalid_report" and bad["body"]["details"]["index"] == 0, str(bad)[:300])
         check("every bad report listed", [e["index"] for e in bad["body"]["details"]["errors"]] == [0, 1, 2])
         check("unknown entity", code(ingest("submit", {"reports": [{"source": "X", "period": "2025-05", "model": "Model Q", "units": 1}]})) == "unknown_entity")
+        # A retail figure or one powertrain's part must not replace the month's delivery figure.
+        before = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"]
+        for extra, field in [({"measure": "retail"}, "measure"), ({"measure": "retail "}, "measure"), ({"powertrain": "EREV"}, "powertrain")]:
+            r = ingest("submit", {"reports": [dict({"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 30000}, **extra)]})
+            check(f"{extra} refused by name", code(r) == "invalid_report" and r["body"]["details"]["field"] == field, str(r)[:300])
+        check("the delivery figure stands", q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"] == before)
         big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()
         check("too large", code(raw.raw(big)) == "too_large")
         check("invalid query", code(query("units", {"entity": {"group": "HIMA"}, "period": "2025-13"})) == "invalid_query")

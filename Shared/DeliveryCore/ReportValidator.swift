@@ -51,6 +51,7 @@ public enum ReportValidator {
             group: try fields.string("group"), brand: try fields.string("brand"), model: try fields.string("model"),
             segment: try fields.string("segment")
         )
+        try fields.onlyDeliveries()
         let note = try fields.string("note", limit: maxNoteLength)
         let givenID = try fields.string("id", limit: 256)
         guard let units = try fields.count("units") else {
@@ -122,6 +123,33 @@ public enum ReportValidator {
                 return Int64(value)
             case let other?:
                 throw error(.invalidReport, index, name, "\(name) must be a whole number >= 0, not \(other.kind)")
+            }
+        }
+
+        /// A report's `measure` and `powertrain`: every figure today is a delivery count of the
+        /// whole entity. A report of another measure (CPCA's retail, CAAM's wholesale) or of one
+        /// powertrain's part would replace the delivery figure of its month, so it is refused by
+        /// name until figures are kept by measure and powertrain.
+        func onlyDeliveries() throws(ProtocolError) {
+            if let field = fields["measure"], field != .null {
+                guard case .string(let text) = field else {
+                    throw error(.invalidReport, index, "measure", "measure must be a string, not \(field.kind)")
+                }
+                guard text == "deliveries" else {
+                    let known = ["retail", "wholesale", "registrations", "production", "exports"].contains(text)
+                    throw error(
+                        .invalidReport, index, "measure",
+                        known
+                            ? "measure '\(text)' is not kept yet: only deliveries are, and a \(text) figure must not replace a delivery figure"
+                            : "measure must be 'deliveries', not '\(text)'"
+                    )
+                }
+            }
+            if let field = fields["powertrain"], field != .null {
+                throw error(
+                    .invalidReport, index, "powertrain",
+                    "powertrain is not kept yet: a report is the entity's whole figure, and a part (\(field.stringValue ?? field.kind)) must not replace it"
+                )
             }
         }
 

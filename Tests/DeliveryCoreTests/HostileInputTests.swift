@@ -28,6 +28,30 @@ import Testing
         #expect(Timestamp.millis(text) == millis)
     }
 
+    /// A retail figure, or one powertrain's part, would replace the month's delivery figure: refused
+    /// by name (the measure kept today, `deliveries`, is taken as before).
+    @Test(arguments: [
+        (["measure": JSONValue.string("retail")], "measure", "not kept yet"),
+        (["measure": .string("retail ")], "measure", "must be 'deliveries'"),
+        (["measure": .string("Deliveries")], "measure", "must be 'deliveries'"),
+        (["measure": .int(1)], "measure", "must be a string"),
+        (["powertrain": .string("PHEV")], "powertrain", "PHEV"),
+    ])
+    func anotherMeasureOrAPowertrainIsRefusedByName(fields: [String: JSONValue], field: String, says: String) {
+        #expect {
+            try validate(fields)
+        } throws: { error in
+            guard let error = error as? ProtocolError else { return false }
+            return error.code == .invalidReport && error.details?["field"] == .string(field) && error.message.contains(says)
+        }
+    }
+
+    @Test func deliveriesNamedOrNotAreTheSameReport() throws {
+        let plain = try validate([:])
+        let named = try validate(["measure": .string("deliveries")])
+        #expect(plain.report.id == named.report.id && plain.contentHash == named.contentHash)
+    }
+
     @Test func aReportedAtWithManyFractionDigitsValidates() throws {
         let valid = try validate(["reportedAt": .string("2025-06-01T00:00:00.1234Z")])
         #expect(valid.report.reportedAt == "2025-06-01T00:00:00.1234Z")
