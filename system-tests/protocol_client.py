@@ -287,6 +287,9 @@ def main():
         check("invalid batch", code(bad) == "invalid_report" and bad["body"]["details"]["index"] == 0, str(bad)[:300])
         check("every bad report listed", [e["index"] for e in bad["body"]["details"]["errors"]] == [0, 1, 2])
         check("unknown entity", code(ingest("submit", {"reports": [{"source": "X", "period": "2025-05", "model": "Model Q", "units": 1}]})) == "unknown_entity")
+        # A share's change is in percentage points, and only against a month with both figures.
+        share = q("share", {"entity": {"brand": "AITO"}, "period": "2025-05"})
+        check("no earlier share where the part had no figure", "previous" not in share and "previousYear" not in share, str(share)[:300])
         # A retail figure or one powertrain's part must not replace the month's delivery figure.
         before = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"]
         for extra, field in [({"measure": "retail"}, "measure"), ({"measure": "retail "}, "measure"), ({"powertrain": "EREV"}, "powertrain")]:

@@ -24,12 +24,25 @@ extension UnitsResult: TableRenderable {
 
 extension ShareResult: TableRenderable {
     public func table() -> Table {
-        var table = Table(["entity", "of", "period", "share", "units", "of units", "rest"])
-        table.add([
-            entity.name, of.name, period, [Format.qualifier(qualifier), Format.percent(share)].filter { !$0.isEmpty }.joined(separator: " "),
-            Format.units(units), Format.units(ofUnits), Format.units(otherUnits),
-        ])
+        // Earlier shares and the change in percentage points ("pts"): a share's change is never a
+        // growth rate.
+        let earlier = [previous, previousYear].compactMap { $0 }
+        var table = Table(["entity", "of", "period", "share", "units", "of units", "rest"] + earlier.map { "vs \($0.period)" })
+        table.add(
+            [
+                entity.name, of.name, period, [Format.qualifier(qualifier), Format.percent(share)].filter { !$0.isEmpty }.joined(separator: " "),
+                Format.units(units), Format.units(ofUnits), Format.units(otherUnits),
+            ] + earlier.map(Self.change)
+        )
         return table
+    }
+
+    static func change(_ then: ShareAt) -> String {
+        let was = [Format.qualifier(then.qualifier), Format.percent(then.share)].filter { !$0.isEmpty }.joined(separator: " ")
+        guard let points = then.changePoints else { return was }
+        let bound = Format.qualifier(then.changeQualifier)
+        let signed = (points > 0 ? "+" : "") + String(format: "%.1f", points)
+        return "\(was), \(bound.isEmpty ? "" : bound + " ")\(signed) pts"
     }
 }
 

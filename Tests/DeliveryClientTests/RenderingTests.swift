@@ -40,6 +40,11 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
     @Test func shareAndGrowthAsPercents() {
         let share = ShareResult(entity: aito, of: hima, period: "2025-05", share: 36_625.0 / 44_454, units: 36_625, ofUnits: 44_454, otherUnits: 7_829, qualifier: .exact)
         #expect(share.table().rows == [["AITO", "HIMA", "2025-05", "82.39 %", "36,625", "44,454", "7,829"]])
+        var moved = share
+        moved.previous = ShareAt(period: "2025-04", share: 0.8, units: 22_044, ofUnits: 27_555, qualifier: .exact, changePoints: 2.388, changeQualifier: .exact)
+        moved.previousYear = ShareAt(period: "2024-05", share: 0.9, units: 9, ofUnits: 10, qualifier: .atLeast, changePoints: -7.6, changeQualifier: .atMost)
+        #expect(moved.table().headers.suffix(2) == ["vs 2025-04", "vs 2024-05"])
+        #expect(moved.table().rows[0].suffix(2) == ["80.00 %, +2.4 pts", "at least 90.00 %, at most -7.6 pts"])
         let growth = GrowthResult(
             entity: hima, period: "2025-05", vs: .mom, growth: 44_454.0 / 27_558 - 1, units: 44_454, previousUnits: 27_558,
             previousPeriod: "2025-04", qualifier: .exact

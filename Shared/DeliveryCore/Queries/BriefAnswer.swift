@@ -107,13 +107,38 @@ extension QueryEngine {
         // a share of it describes the data, not the parent. Only a reported whole is stated.
         guard whole.present, whole.units > 0, whole.basis == .reported else { return nil }
         let share = Double(current.units) / Double(whole.units)
+        let qualifier = Self.shareQualifier(current.qualifier, of: whole.qualifier)
         let parentName = parent.level == .market ? "the market" : catalog.ref(parent).name
+        var data: [String: JSONValue] = ["share": .double(share), "units": .int(current.units), "ofUnits": .int(whole.units)]
+        var change = ""
+        if period.kind != .year, let before = shareChange(key, of: parent, period.previous, now: (share, qualifier)) {
+            change = ", \(before.words) from \(Words.month(period.previous)) (\(Words.percent(before.then)))"
+            data["changePoints"] = .double(before.points)
+        }
         return Fact(
             kind: .share,
-            text: "\(name) accounted for \(Words.bound(Self.shareQualifier(current.qualifier, of: whole.qualifier)))\(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries.",
+            text: "\(name) accounted for \(Words.bound(qualifier))\(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries\(change).",
             entity: catalog.ref(parent),
-            data: ["share": .double(share), "units": .int(current.units), "ofUnits": .int(whole.units)]
+            data: data
         )
+    }
+
+    /// How a share moved since an earlier period, in percentage points (a share's change is a
+    /// difference of percentages, never a growth rate): stated only when both shares are exact
+    /// and the whole was reported then too.
+    func shareChange(_ key: EntityKey, of parent: EntityKey, _ earlier: Period, now: (share: Double, qualifier: Qualifier))
+        -> (words: String, points: Double, then: Double)?
+    {
+        let whole = value(parent, earlier)
+        let part = value(key, earlier)
+        guard now.qualifier == .exact, whole.present, whole.units > 0, whole.basis == .reported, part.present,
+            Self.shareQualifier(part.qualifier, of: whole.qualifier) == .exact
+        else { return nil }
+        let then = Double(part.units) / Double(whole.units)
+        let points = ((now.share - then) * 1000).rounded() / 10
+        let words =
+            points == 0 ? "unchanged" : "\(points > 0 ? "up" : "down") \(Words.points(abs(points))) \(abs(points) == 1 ? "point" : "points")"
+        return (words, points, then)
     }
 
     /// The children's figures with their shares, the part of a reported total no child accounts
@@ -457,6 +482,12 @@ enum Words {
         let fraction = Int64(abs(tenths.truncatingRemainder(dividingBy: 10)))
         let sign = tenths < 0 && whole == 0 ? "-" : (signed && tenths > 0 ? "+" : "")
         return "\(sign)\(whole).\(fraction)%"
+    }
+
+    /// Percentage points to one decimal: 2.3, 10.4.
+    static func points(_ value: Double) -> String {
+        let tenths = Int64((value * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
     }
 
     static func ordinal(_ n: Int) -> String {

@@ -18,11 +18,32 @@ extension QueryEngine {
         }
         let part = value(key, period)
         let total = value(whole, period)
-        return ShareResult(
-            entity: catalog.ref(key), of: catalog.ref(whole), period: period.description,
-            share: total.units > 0 ? Double(part.units) / Double(total.units) : nil,
-            units: part.units, ofUnits: total.units, otherUnits: total.units.saturatingSubtracting(part.units),
-            qualifier: Self.shareQualifier(part.qualifier, of: total.qualifier)
+        let share = total.units > 0 ? Double(part.units) / Double(total.units) : nil
+        let qualifier = Self.shareQualifier(part.qualifier, of: total.qualifier)
+        var result = ShareResult(
+            entity: catalog.ref(key), of: catalog.ref(whole), period: period.description, share: share,
+            units: part.units, ofUnits: total.units, otherUnits: total.units.saturatingSubtracting(part.units), qualifier: qualifier
+        )
+        if period.kind != .year { result.previous = shareAt(key, of: whole, period.previous, now: (share, qualifier)) }
+        result.previousYear = shareAt(key, of: whole, period.sameLastYear, now: (share, qualifier))
+        return result
+    }
+
+    /// The share of `key` in `whole` in an earlier period, when both have a figure there, and the
+    /// change since in percentage points.
+    func shareAt(_ key: EntityKey, of whole: EntityKey, _ period: Period, now: (share: Double?, qualifier: Qualifier)) -> ShareAt? {
+        // Both figures, or no share then: a part with no figure is not known to be 0.
+        let total = value(whole, period)
+        let part = value(key, period)
+        guard total.present, part.present else { return nil }
+        let share = total.units > 0 ? Double(part.units) / Double(total.units) : nil
+        let qualifier = Self.shareQualifier(part.qualifier, of: total.qualifier)
+        let change = now.share.flatMap { current in share.map { ((current - $0) * 100_000).rounded() / 1000 } }
+        // A floor on the share now, or a ceiling on the share then, is a floor on the change (and
+        // the other way round): the same table as a part over a whole, both falling in the second.
+        return ShareAt(
+            period: period.description, share: share, units: part.units, ofUnits: total.units, qualifier: qualifier,
+            changePoints: change, changeQualifier: Self.shareQualifier(now.qualifier, of: qualifier)
         )
     }
 

@@ -24,6 +24,10 @@ public struct ShareResult: QueryResult, Hashable {
     /// ofUnits minus units: the rest of the whole.
     public var otherUnits: Int64
     public var qualifier: Qualifier
+    /// *Extension*: the share in the period before (a month's month, a quarter's quarter; absent
+    /// for a year) and in the same period a year before, with the change in percentage points.
+    public var previous: ShareAt?
+    public var previousYear: ShareAt?
     public var asOf: [String: UInt64] = [:]
 
     public init(
@@ -38,5 +42,28 @@ public struct ShareResult: QueryResult, Hashable {
         self.ofUnits = ofUnits
         self.otherUnits = otherUnits
         self.qualifier = qualifier
+    }
+}
+
+/// A share in an earlier period, and how far the share moved since, in percentage points: a
+/// share's change is a difference of two percentages, never a growth rate of units.
+public struct ShareAt: Codable, Sendable, Hashable {
+    public var period: String
+    /// units / ofUnits in that period (null when ofUnits was 0).
+    public var share: Double?
+    public var units: Int64
+    public var ofUnits: Int64
+    public var qualifier: Qualifier
+    /// (share now − share then) × 100, in percentage points; its qualifier follows the two
+    /// shares' (a floor now, or a ceiling then, is a floor on the change). Null when either
+    /// share is null.
+    public var changePoints: Double?
+    public var changeQualifier: Qualifier
+
+    public init(
+        period: String, share: Double?, units: Int64, ofUnits: Int64, qualifier: Qualifier, changePoints: Double?, changeQualifier: Qualifier
+    ) {
+        (self.period, self.share, self.units, self.ofUnits) = (period, share, units, ofUnits)
+        (self.qualifier, self.changePoints, self.changeQualifier) = (qualifier, changePoints, changeQualifier)
     }
 }
