@@ -24,7 +24,7 @@ public final class LinkMonitor {
     /// Connections open on the watched servers.
     public private(set) var connections = 0
     /// Peers connected to the watched PUB (live subscribers, replicas, aggregates).
-    public private(set) var subscribers = 0
+    public var subscribers: Int { subscriberConnections.count }
     private var subscriberConnections: Set<Int32> = []
     /// Connections closed because the cap was reached, and accepts that failed.
     public private(set) var refused = 0
@@ -117,7 +117,6 @@ public final class LinkMonitor {
         case .disconnected, .closed: subscriberConnections.remove(event.value)
         default: return
         }
-        subscribers = subscriberConnections.count
     }
 
     private func server(_ event: SocketMonitor.Event) {
