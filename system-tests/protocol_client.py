@@ -290,12 +290,21 @@ def main():
         # A share's change is in percentage points, and only against a month with both figures.
         share = q("share", {"entity": {"brand": "AITO"}, "period": "2025-05"})
         check("no earlier share where the part had no figure", "previous" not in share and "previousYear" not in share, str(share)[:300])
-        # A retail figure or one powertrain's part must not replace the month's delivery figure.
+        # A retail figure lives beside the delivery figure of its month; one powertrain's part and a
+        # measure that is not one of the protocol's words are refused by name.
         before = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"]
-        for extra, field in [({"measure": "retail"}, "measure"), ({"measure": "retail "}, "measure"), ({"powertrain": "EREV"}, "powertrain")]:
+        for extra, field in [({"measure": "retail "}, "measure"), ({"measure": "Retail"}, "measure"), ({"powertrain": "EREV"}, "powertrain")]:
             r = ingest("submit", {"reports": [dict({"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 30000}, **extra)]})
             check(f"{extra} refused by name", code(r) == "invalid_report" and r["body"]["details"]["field"] == field, str(r)[:300])
-        check("the delivery figure stands", q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"] == before)
+        r = ingest("submit", {"reports": [{"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 30000, "measure": "retail"}]})
+        check("a retail figure is taken", r["type"] == "submit.ok", str(r)[:300])
+        after = {r["body"]["accepted"][0]["stream"]: r["body"]["accepted"][0]["seq"]}
+        retail = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "retail", "after": after})
+        check("retail answered apart, and says so", retail["units"] == 30000 and retail.get("measure") == "retail" and retail["sources"] == ["CPCA"], str(retail)[:300])
+        delivered = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "after": after})
+        check("the delivery figure stands beside it", delivered["units"] == before and "measure" not in delivered, str(delivered)[:300])
+        check("a brief of retail is refused", code(query("brief", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "retail"})) == "invalid_query")
+        check("an unknown measure in a query", code(query("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "sales"})) == "invalid_query")
         big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()
         check("too large", code(raw.raw(big)) == "too_large")
         check("invalid query", code(query("units", {"entity": {"group": "HIMA"}, "period": "2025-13"})) == "invalid_query")

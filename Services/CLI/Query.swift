@@ -50,7 +50,11 @@ struct Query: ParsableCommand {
             print(prettyBody(reply))
             return
         }
-        let table = result.table()
+        var table = result.table()
+        if let measure = result.measure {
+            // Every number above is of that measure, not deliveries: said under the table.
+            table.note = [table.note, "\(measure.rawValue) figures"].compactMap { $0 }.joined(separator: "; ")
+        }
         print(csv ? table.csv() : table.render())
     }
 }

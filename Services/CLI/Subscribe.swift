@@ -9,7 +9,7 @@ struct Subscribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow live figure updates (Clone pattern: subscribe, snapshot, then newer updates; resyncs on a gap or a restart).",
         discussion: """
-            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).
+            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).             Another measure's figures have their own topics: figure:retail.hima. (or --measure retail).
             """
     )
 
@@ -17,6 +17,9 @@ struct Subscribe: ParsableCommand {
     var prefix: String = "figure."
 
     @OptionGroup var endpoints: Endpoints
+
+    @Option(help: "Follow another measure's figures (retail, wholesale, registrations, production, exports): figure. becomes figure:<measure>.")
+    var measure: String?
 
     @Flag(help: "Print the current figures under the prefix first.")
     var snapshot = false
@@ -33,7 +36,18 @@ struct Subscribe: ParsableCommand {
     @Option(help: "Messages queued while this client is slow; past that, updates are lost and a resync follows.")
     var hwm: Int32 = 100_000
 
+    /// The prefix followed: `--measure` turns a `figure.` prefix into that measure's.
+    func followed() throws -> String {
+        guard let measure, measure != Measure.default.rawValue else { return prefix }
+        guard let known = Measure(rawValue: measure) else {
+            throw ValidationError("--measure is one of \(Measure.allCases.map(\.rawValue).joined(separator: ", ")), not '\(measure)'")
+        }
+        guard prefix.hasPrefix("figure.") else { throw ValidationError("--measure follows figures: give a prefix that starts with figure.") }
+        return "figure:\(known.rawValue)." + prefix.dropFirst("figure.".count)
+    }
+
     func run() throws {
+        let prefix = try followed()
         let context = try Context()
         defer { context.terminate() }
         let socket = try Socket(context, .sub)
@@ -70,7 +84,7 @@ struct Subscribe: ParsableCommand {
                 case .resync(let reason, _, _):
                     try following.resync(reason, command: self)
                 case .update(let message, _):
-                    if show(message) { following.shown += 1 }
+                    if show(message, under: prefix) { following.shown += 1 }
                 }
                 if let count, following.shown >= count { return }
             }
@@ -134,7 +148,7 @@ struct Subscribe: ParsableCommand {
     }
 
     /// Prints an update under the prefix; true when it was one to count.
-    private func show(_ message: FeedMessage) -> Bool {
+    private func show(_ message: FeedMessage, under prefix: String) -> Bool {
         guard message.topic.hasPrefix(prefix) else { return false }
         if json {
             emit(String(decoding: message.read.bytes, as: UTF8.self))
@@ -164,6 +178,7 @@ struct Subscribe: ParsableCommand {
             let words = Format.qualifier(figure.qualifier)
             let value = (words.isEmpty ? "" : words + " ") + Format.units(figure.units)
             var line = "\(figure.period)  \(figure.entity.name)  \(value)  \(figure.basis.rawValue)"
+            if let measure = figure.measure { line += "  \(measure.rawValue)" }
             if live { line += "  (was \(Format.units(figure.previous)))" }
             if let cause = figure.cause { line += "  [\(cause.stream)#\(cause.seq) \(cause.reportId ?? "")]" }
             emit(line)

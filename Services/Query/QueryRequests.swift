@@ -67,9 +67,9 @@ extension ReplicaState {
         defer { snapshotQueue = queue }
         queue.serveOne(router: router, seq: publisher.seq) { prefix in
             // As the live events give them: with their coverage (ReplicaCore.apply).
-            let engine = QueryEngine(core.replica)
+            let coverage = SubscriberCoverage(core.replica)
             return SnapshotResult(
-                figures: core.replica.figures(prefix: prefix).map { body in body.key.map { engine.coveredForSubscribers(body, $0) } ?? body },
+                figures: core.replica.figures(prefix: prefix).map { body in body.key.map { coverage.covered(body, $0) } ?? body },
                 positions: [publisher.stream: publisher.seq], upstream: asOf,
                 catalog: core.replica.catalog.document
             )

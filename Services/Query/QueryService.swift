@@ -184,8 +184,8 @@ struct ReplicaState: ServiceLoop {
         figuresPublished.increment(by: Int64(publications.count { if case .figure = $0 { true } else { false } }))
         // Subscribers get each figure with its coverage, as answers give it (a sum short of an
         // expected part is a lower bound), worked out only for figures someone subscribed to.
-        let engine = QueryEngine(core.replica)
-        publisher.publish(publications) { engine.coveredForSubscribers($0.body, $0.key) }
+        let coverage = SubscriberCoverage(core.replica)
+        publisher.publish(publications) { coverage.covered($0.body, $0.key) }
     }
 
     // MARK: Clone pattern

@@ -192,7 +192,8 @@ final class ReplicaLink: @unchecked Sendable {
     private func pass(_ message: FeedMessage) {
         switch message.kind {
         case .figureChanged?, .figureRemoved?:
-            guard case .success(let figure) = message.body(FigureBody.self) else { return }
+            // The page shows deliveries: another measure's figure is not passed on as one.
+            guard case .success(let figure) = message.body(FigureBody.self), figure.measure == nil else { return }
             broadcaster.send(
                 event: "figure",
                 [

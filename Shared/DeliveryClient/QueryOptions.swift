@@ -34,6 +34,8 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "cumulative: the month the total first reached this.") public var milestone: Int64?
     @Option(help: "Answer only once these positions are applied: stream:seq[,stream:seq].") public var after: String?
     @Option(help: "With --after: how long the service may wait, in milliseconds.") public var timeoutMs: Int?
+    @Option(help: "Which figures: deliveries (the default), retail, wholesale, registrations, production or exports.")
+    public var measure: String?
 
     public init() {}
 
@@ -76,7 +78,14 @@ public struct QueryOptions: ParsableArguments {
             }
             positions = parsed
         }
-        return QueryControl(after: positions, timeoutMs: timeoutMs)
+        var measured: Measure?
+        if let measure {
+            guard let known = Measure(rawValue: measure) else {
+                throw ValidationError("--measure is one of \(Measure.allCases.map(\.rawValue).joined(separator: ", ")), not '\(measure)'")
+            }
+            measured = known
+        }
+        return QueryControl(after: positions, timeoutMs: timeoutMs, measure: measured)
     }
 }
 

@@ -5,14 +5,15 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 4; version 3 had no segment ranks, version 2 no approximate intervals,
-/// version 1 ordered reports by arrival; all are refused): the bytes `DTCK`, a version byte, the body in the compact encoding
+/// File layout (version 5; version 4 had no measures, version 3 no segment ranks, version 2 no
+/// approximate intervals, version 1 ordered reports by arrival; all are refused, and the aggregate
+/// replays the logs instead): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
 /// short, of another version, or whose hash does not match is refused as a whole: the caller
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 4
+    public static let version: UInt8 = 5
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -234,7 +235,9 @@ extension NodeTable {
         let count = try reader.count(minimumBytes: 9)
         for _ in 0..<count {
             let key = try reader.varint()
-            guard key != 0, key >> 17 < UInt64(entities), (1...17).contains(key & 31), position(of: key) == nil else {
+            guard key != 0, (key >> 17) & 0xFFFF_FFFF < UInt64(entities), key >> 49 < UInt64(Measure.allCases.count), (1...17).contains(key & 31),
+                position(of: key) == nil
+            else {
                 throw LinkError("a figure of an unknown entity or period, or twice")
             }
             var node = FigureBook.Node()

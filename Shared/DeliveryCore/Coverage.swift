@@ -115,3 +115,23 @@ extension FigureValue {
         (qualifier.combined(with: .atLeast), Interval(low: interval.low, high: nil))
     }
 }
+
+/// Figures as subscribers get them, each with the coverage of its own measure: one engine per
+/// measure met, so that the coverage memo is shared across a batch's figures.
+public final class SubscriberCoverage<Store: MeasuredStore> {
+    private let store: Store
+    private let deliveries: QueryEngine<Store>
+    private var others: [Measure: QueryEngine<MeasureView<Store>>] = [:]
+
+    public init(_ store: Store) {
+        self.store = store
+        deliveries = QueryEngine(store)
+    }
+
+    public func covered(_ body: FigureBody, _ key: FigureKey) -> FigureBody {
+        guard key.measure != .default else { return deliveries.coveredForSubscribers(body, key) }
+        let engine = others[key.measure] ?? QueryEngine(MeasureView(store, key.measure))
+        others[key.measure] = engine
+        return engine.coveredForSubscribers(body, key)
+    }
+}

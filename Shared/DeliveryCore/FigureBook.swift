@@ -11,7 +11,7 @@ import DeliveryMessages
 /// Storage: a figure is keyed by one integer (its entity's index in the book and its period), and
 /// the reports behind it are kept once in a `ReportTable`, so that applying a report costs about a
 /// dozen integer-keyed dictionary updates and a figure about 150 bytes.
-public struct FigureBook: FigureStore, Sendable {
+public struct FigureBook: MeasuredStore, Sendable {
     public internal(set) var catalog: Catalog
     var nodes = NodeTable()
     var entities = EntityIndex()
@@ -35,13 +35,24 @@ public struct FigureBook: FigureStore, Sendable {
         public var figure: UInt64 { packed }
     }
 
-    /// The entity and period a change is about.
+    /// The entity, period and measure a change is about.
     public func key(of change: Change) -> FigureKey {
-        FigureKey(entities.keys[Int(change.packed >> 17)], Period(packed: UInt32(change.packed & 0x1FFFF)))
+        key(packed: change.packed)
     }
 
-    static func pack(_ entity: UInt32, _ period: Period) -> UInt64 {
-        UInt64(entity) << 17 | UInt64(period.packed)
+    func key(packed: UInt64) -> FigureKey {
+        let (entity, period, measure) = Self.unpack(packed)
+        return FigureKey(entities.keys[Int(entity)], period, measure)
+    }
+
+    /// A figure's key as one integer: its measure (bits 49 on; deliveries 0, so that keys from
+    /// before measures are deliveries'), its entity's index (bits 17–48) and its period.
+    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default) -> UInt64 {
+        measure.code << 49 | UInt64(entity) << 17 | UInt64(period.packed)
+    }
+
+    static func unpack(_ packed: UInt64) -> (entity: UInt32, period: Period, measure: Measure) {
+        (UInt32(truncatingIfNeeded: packed >> 17), Period(packed: UInt32(packed & 0x1FFFF)), Measure(code: packed >> 49) ?? .default)
     }
 
     // MARK: Applying
@@ -64,7 +75,8 @@ public struct FigureBook: FigureStore, Sendable {
             units: report.units, order: order, arrival: arrival,
             source: table.source(report.source), qualifier: report.qualifier, interval: report.interval
         )
-        let key = Self.pack(entity, period)
+        let measure = report.measured
+        let key = Self.pack(entity, period, measure)
         let position = nodes.insert(key)
         // A source's report is replaced only by one later in the report order: one that comes
         // later but is earlier in the order (another stream's, replayed in another interleaving)
@@ -79,7 +91,7 @@ public struct FigureBook: FigureStore, Sendable {
         changes.reserveCapacity(16)
         changes.append(Change(packed: key, previous: before.units))
         if before != after || nodes.nodes[position].cause != causeBefore {
-            propagate(entity: entity, period: period, before: before, after: after, cause: arrival, order: order, into: &changes)
+            propagate(entity: entity, period: period, measure: measure, before: before, after: after, cause: arrival, order: order, into: &changes)
         }
         return changes
     }
@@ -95,23 +107,23 @@ public struct FigureBook: FigureStore, Sendable {
     /// same month and its own quarter; a quarter's year. A figure's cause is the latest report, in
     /// the report order, of all it reflects; it travels up even when the sums do not change.
     private mutating func propagate(
-        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
+        entity: UInt32, period: Period, measure: Measure, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
         into changes: inout [Change]
     ) {
         let parent = entities.parents[Int(entity)]
         if period.kind == .month, parent != EntityIndex.none {
-            carry(entity: parent, period: period, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(entity: parent, period: period, measure: measure, before: before, after: after, cause: cause, order: order, into: &changes)
         }
         if let container = period.container {
-            carry(entity: entity, period: container, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(entity: entity, period: container, measure: measure, before: before, after: after, cause: cause, order: order, into: &changes)
         }
     }
 
     private mutating func carry(
-        entity: UInt32, period: Period, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
+        entity: UInt32, period: Period, measure: Measure, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
         into changes: inout [Change]
     ) {
-        let key = Self.pack(entity, period)
+        let key = Self.pack(entity, period, measure)
         let position = nodes.insert(key)
         let causeBefore = nodes.nodes[position].cause
         let table = table
@@ -126,7 +138,7 @@ public struct FigureBook: FigureStore, Sendable {
         guard parentBefore != parentAfter || causeChanged || before != after else { return }
         changes.append(Change(packed: key, previous: parentBefore.units))
         if parentBefore != parentAfter || causeChanged {
-            propagate(entity: entity, period: period, before: parentBefore, after: parentAfter, cause: cause, order: order, into: &changes)
+            propagate(entity: entity, period: period, measure: measure, before: parentBefore, after: parentAfter, cause: cause, order: order, into: &changes)
         }
     }
 
@@ -136,26 +148,37 @@ public struct FigureBook: FigureStore, Sendable {
         body(FigureKey(entity, period), previous: nil)
     }
 
+    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureBody? {
+        body(FigureKey(entity, period, measure), previous: nil)
+    }
+
+    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureSummary? {
+        figure(entity, period, measure).map {
+            FigureSummary(units: $0.units, qualifier: $0.qualifier, basis: $0.basis, complete: $0.complete, interval: $0.interval)
+        }
+    }
+
     /// The wire form of a figure; `previous` defaults to the current units.
     public func body(_ key: FigureKey, previous: Int64?) -> FigureBody? {
         guard let entity = entities.existing(key.entity) else { return nil }
-        guard let position = nodes.position(of: Self.pack(entity, key.period)) else { return nil }
-        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: previous, table: table)
+        guard let position = nodes.position(of: Self.pack(entity, key.period, key.measure)) else { return nil }
+        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: previous, table: table, measure: key.measure)
     }
 
     /// The wire form of a changed figure, with its units before the change as `previous`.
     public func body(_ change: Change) -> FigureBody? {
         guard let position = nodes.position(of: change.packed) else { return nil }
         let key = key(of: change)
-        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: change.previous, table: table)
+        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: change.previous, table: table, measure: key.measure)
     }
 
     /// A figure as the internal links carry it, by the id of a change (`Change.figure`).
     public func record(_ figure: UInt64) -> FigureRecord? {
         guard let position = nodes.position(of: figure) else { return nil }
-        let entity = entities.keys[Int(figure >> 17)]
-        let period = Period(packed: UInt32(figure & 0x1FFFF))
-        return nodes.nodes[position].record(entity, period, table: table)
+        let key = key(packed: figure)
+        var record = nodes.nodes[position].record(key.entity, key.period, table: table)
+        record?.measure = key.measure
+        return record
     }
 
     /// Every figure's id, for snapshots (see `record`).
@@ -163,7 +186,7 @@ public struct FigureBook: FigureStore, Sendable {
 
     /// Every figure's key, for snapshots.
     public var keys: [FigureKey] {
-        nodes.keys.map { FigureKey(entities.keys[Int($0 >> 17)], Period(packed: UInt32($0 & 0x1FFFF))) }
+        nodes.keys.map { key(packed: $0) }
     }
 
     // MARK: Node
@@ -347,8 +370,9 @@ public struct FigureBook: FigureStore, Sendable {
         }
 
         /// The wire form of this node's figure; nil while nothing is reported or summed.
-        func body(_ entity: EntityRef, _ period: Period, previous: Int64?, table: ReportTable) -> FigureBody? {
-            guard let record = record(EntityKey(entity.level, entity.id), period, table: table) else { return nil }
+        func body(_ entity: EntityRef, _ period: Period, previous: Int64?, table: ReportTable, measure: Measure = .default) -> FigureBody? {
+            guard var record = record(EntityKey(entity.level, entity.id), period, table: table) else { return nil }
+            record.measure = measure
             return record.body(entity: entity, previous: previous ?? record.units)
         }
 

@@ -7,7 +7,7 @@ import DeliveryMessages
 /// Storage is compact, the way `FigureBook` keeps figures: an entity is a dense index (named by
 /// the catalog only when a figure is read), a figure is keyed by one integer, numbers and
 /// qualifiers are stored flat, and names that repeat (sources, streams, stamps) are kept once.
-public struct FigureReplica: FigureStore, Sendable {
+public struct FigureReplica: MeasuredStore, Sendable {
     public private(set) var catalog = Catalog()
     private var figures = PackedTable<StoredFigure>()
     private var entities: [EntityKey: UInt32] = [:]
@@ -16,7 +16,7 @@ public struct FigureReplica: FigureStore, Sendable {
     private var market = MarketBook()
     /// Each aggregate's own market figures as it sent them (partial when shards split the
     /// groups), so that the market can be summed again after a resync.
-    private var shardMarket: [UInt8: [Period: FigureRecord]] = [:]
+    private var shardMarket: [UInt8: [MarketBook.Key: FigureRecord]] = [:]
 
     public init() {}
 
@@ -26,17 +26,25 @@ public struct FigureReplica: FigureStore, Sendable {
     public private(set) var earliestMonth: Period?
 
     public func summary(_ entity: EntityKey, _ period: Period) -> FigureSummary? {
-        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
+        summary(entity, period, .default)
+    }
+
+    public func figure(_ entity: EntityKey, _ period: Period) -> FigureBody? {
+        figure(entity, period, .default)
+    }
+
+    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureSummary? {
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure)) else { return nil }
         let stored = figures.nodes[position]
         return FigureSummary(
             units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete, interval: stored.interval
         )
     }
 
-    public func figure(_ entity: EntityKey, _ period: Period) -> FigureBody? {
-        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period)) else { return nil }
+    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureBody? {
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure)) else { return nil }
         let stored = figures.nodes[position]
-        return stored.body(catalog.ref(entity), period, previous: stored.units, names: names)
+        return stored.body(catalog.ref(entity), period, previous: stored.units, names: names, measure: measure)
     }
 
     /// Takes a figure from an aggregate and returns every figure that now differs from what was
@@ -48,28 +56,29 @@ public struct FigureReplica: FigureStore, Sendable {
         guard let period = try? Period(parsing: figure.period) else { return [] }
         let key = EntityKey(figure.level, figure.id)
         var changed: [FigureChange] = []
-        let periods: [Period]
+        let touched: [MarketBook.Key]
         if key.level == .market {
-            shardMarket[origin, default: [:]][period] = figure
-            periods = market.takeMarket(figure, period: period)
+            shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure)] = figure
+            touched = market.takeMarket(figure, period: period)
         } else {
             install(figure, key: key, period: period, origin: origin, reporting: reporting, into: &changed)
-            periods = market.takeGroup(figure, key: FigureKey(key, period))
+            touched = market.takeGroup(figure, key: FigureKey(key, period, figure.measure))
         }
-        remarket(periods, reporting: reporting, into: &changed)
+        remarket(touched, reporting: reporting, into: &changed)
         return changed
     }
 
     /// Installs the market's figures of the periods the market book touched (it sums them here);
     /// a period with nothing left in it is removed.
-    private mutating func remarket(_ periods: [Period], reporting: Bool, into changed: inout [FigureChange]) {
-        guard !periods.isEmpty else { return }
+    private mutating func remarket(_ keys: [MarketBook.Key], reporting: Bool, into changed: inout [FigureChange]) {
+        guard !keys.isEmpty else { return }
         let ref = catalog.ref(.market)
-        for period in periods {
-            if let body = market.body(period, entity: ref) {
-                install(FigureRecord(body), key: .market, period: period, origin: Self.marketOrigin, reporting: reporting, into: &changed)
-            } else if let index = entities[.market], let gone = figures.remove(Self.pack(index, period)), reporting {
-                changed.append(FigureChange(key: FigureKey(.market, period), body: Self.removal(ref, period, gone), removed: true))
+        for key in keys {
+            if let body = market.body(key, entity: ref) {
+                install(FigureRecord(body), key: .market, period: key.period, origin: Self.marketOrigin, reporting: reporting, into: &changed)
+            } else if let index = entities[.market], let gone = figures.remove(Self.pack(index, key.period, key.measure)), reporting {
+                let figure = FigureKey(.market, key.period, key.measure)
+                changed.append(FigureChange(key: figure, body: Self.removal(ref, figure, gone), removed: true))
             }
         }
     }
@@ -78,10 +87,11 @@ public struct FigureReplica: FigureStore, Sendable {
     static let marketOrigin = UInt8.max
 
     /// A removed figure as subscribers are told of it: units 0, `previous` what was held.
-    static func removal(_ entity: EntityRef, _ period: Period, _ gone: StoredFigure) -> FigureBody {
+    static func removal(_ entity: EntityRef, _ key: FigureKey, _ gone: StoredFigure) -> FigureBody {
         FigureBody(
-            entity: entity, period: period.description, units: 0, previous: gone.units, basis: .computed, qualifier: .exact, cause: nil,
-            source: nil, reported: nil, reportedQualifier: nil, computed: nil, computedQualifier: nil, complete: false, sources: []
+            entity: entity, period: key.period.description, units: 0, previous: gone.units, basis: .computed, qualifier: .exact, cause: nil,
+            source: nil, reported: nil, reportedQualifier: nil, computed: nil, computedQualifier: nil, complete: false, sources: [],
+            measure: key.measure
         )
     }
 
@@ -96,17 +106,17 @@ public struct FigureReplica: FigureStore, Sendable {
             guard let period = try? Period(parsing: figure.period) else { continue }
             let key = EntityKey(figure.level, figure.id)
             if key.level == .market {
-                shardMarket[origin, default: [:]][period] = figure
+                shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure)] = figure
                 continue
             }
             install(figure, key: key, period: period, origin: origin, reporting: true, into: &changed)
-            if let index = entities[key] { kept.insert(Self.pack(index, period)) }
+            if let index = entities[key] { kept.insert(Self.pack(index, period, figure.measure)) }
         }
         let absent = zip(figures.keys, figures.nodes).filter { $0.1.origin == origin && !kept.contains($0.0) }.map(\.0)
         for packed in absent {
             guard let gone = figures.remove(packed) else { continue }
-            let key = FigureKey(entityKeys[Int(packed >> 17)], Period(packed: UInt32(packed & 0x1FFFF)))
-            changed.append(FigureChange(key: key, body: Self.removal(catalog.ref(key.entity), key.period, gone), removed: true))
+            let key = key(packed: packed)
+            changed.append(FigureChange(key: key, body: Self.removal(catalog.ref(key.entity), key, gone), removed: true))
         }
         resumMarket(into: &changed)
         return changed
@@ -117,22 +127,23 @@ public struct FigureReplica: FigureStore, Sendable {
     private mutating func resumMarket(into changed: inout [FigureChange]) {
         var fresh = MarketBook()
         for (packed, stored) in zip(figures.keys, figures.nodes) {
-            let entity = entityKeys[Int(packed >> 17)]
-            let period = Period(packed: UInt32(packed & 0x1FFFF))
-            guard entity.level == .group, period.kind == .month else { continue }
-            let record = FigureRecord(stored.body(catalog.ref(entity), period, previous: stored.units, names: names))
-            _ = fresh.takeGroup(record, key: FigureKey(entity, period))
+            let key = key(packed: packed)
+            guard key.entity.level == .group, key.period.kind == .month else { continue }
+            let record = FigureRecord(stored.body(catalog.ref(key.entity), key.period, previous: stored.units, names: names, measure: key.measure))
+            _ = fresh.takeGroup(record, key: key)
         }
         for origin in shardMarket.keys.sorted() {
-            for (period, record) in shardMarket[origin] ?? [:] { _ = fresh.takeMarket(record, period: period) }
+            for (key, record) in shardMarket[origin] ?? [:] { _ = fresh.takeMarket(record, period: key.period) }
         }
         market = fresh
-        let periods = Set(market.periods)
-        var held: [Period] = []
+        let keys = Set(market.keys)
+        var held: [MarketBook.Key] = []
         if let index = entities[.market] {
-            held = figures.keys.filter { $0 >> 17 == UInt64(index) }.map { Period(packed: UInt32($0 & 0x1FFFF)) }
+            held = figures.keys.map { key(packed: $0) }.filter { $0.entity == .market && entities[.market] == index }.map {
+                MarketBook.Key($0.period, $0.measure)
+            }
         }
-        remarket(Array(periods.union(held)).sorted(), reporting: true, into: &changed)
+        remarket(Array(keys.union(held)).sorted(), reporting: true, into: &changed)
     }
 
     /// Installs a figure; adds it (with `previous` set) to `changed` when it differs from what was
@@ -149,7 +160,7 @@ public struct FigureReplica: FigureStore, Sendable {
             entityKeys.append(key)
             entities[key] = index
         }
-        let packed = Self.pack(index, period)
+        let packed = Self.pack(index, period, figure.measure)
         let month = period.months.first ?? period
         if earliestMonth.map({ month < $0 }) ?? true { earliestMonth = month }
         var stored = StoredFigure(figure, names: &names)
@@ -163,7 +174,9 @@ public struct FigureReplica: FigureStore, Sendable {
             _ = figures.insert(packed) { stored }
         }
         if reporting, old != stored {
-            changed.append(FigureChange(key: FigureKey(key, period), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false))
+            changed.append(
+                FigureChange(key: FigureKey(key, period, figure.measure), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false)
+            )
         }
     }
 
@@ -183,24 +196,31 @@ public struct FigureReplica: FigureStore, Sendable {
         try? catalog.merge(document)
     }
 
-    /// Every figure whose topic starts with `prefix` (`figure.hima.`), in a stable order.
+    /// Every figure whose topic starts with `prefix` (`figure.hima.`, `figure:retail.hima.`), in a
+    /// stable order.
     public func figures(prefix: String) -> [FigureBody] {
         var refs: [UInt32: EntityRef] = [:]
         var result: [FigureBody] = []
         for (packed, stored) in zip(figures.keys, figures.nodes) {
-            let entity = UInt32(packed >> 17)
+            let (entity, period, measure) = FigureBook.unpack(packed)
             let ref = refs[entity] ?? catalog.ref(entityKeys[Int(entity)])
             refs[entity] = ref
-            guard prefix.isEmpty || ref.topic(.figure).hasPrefix(prefix) else { continue }
-            result.append(stored.body(ref, Period(packed: UInt32(packed & 0x1FFFF)), previous: stored.units, names: names))
+            guard prefix.isEmpty || ref.topic(.figure, measure: measure).hasPrefix(prefix) else { continue }
+            result.append(stored.body(ref, period, previous: stored.units, names: names, measure: measure))
         }
         return result.sorted {
-            $0.entity.path != $1.entity.path ? $0.entity.path.lexicographicallyPrecedes($1.entity.path) : $0.period < $1.period
+            if $0.measure != $1.measure { return ($0.measure ?? .default).code < ($1.measure ?? .default).code }
+            return $0.entity.path != $1.entity.path ? $0.entity.path.lexicographicallyPrecedes($1.entity.path) : $0.period < $1.period
         }
     }
 
-    static func pack(_ entity: UInt32, _ period: Period) -> UInt64 {
-        UInt64(entity) << 17 | UInt64(period.packed)
+    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default) -> UInt64 {
+        FigureBook.pack(entity, period, measure)
+    }
+
+    func key(packed: UInt64) -> FigureKey {
+        let (entity, period, measure) = FigureBook.unpack(packed)
+        return FigureKey(entityKeys[Int(entity)], period, measure)
     }
 }
 
@@ -315,7 +335,7 @@ struct StoredFigure: Sendable, Equatable {
         FigureBody.wireInterval(units, qualifier, low: intervals?.low, high: intervals?.high)
     }
 
-    func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner) -> FigureBody {
+    func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner, measure: Measure = .default) -> FigureBody {
         FigureBody(
             entity: entity, period: period.description, units: units, previous: previous, basis: basis, qualifier: qualifier,
             cause: causeStream == Self.noName
@@ -336,7 +356,7 @@ struct StoredFigure: Sendable, Equatable {
                     segmentRank: source.rank == 0 ? nil : Int(source.rank)
                 )
             },
-            interval: interval
+            interval: interval, measure: measure
         )
     }
 }

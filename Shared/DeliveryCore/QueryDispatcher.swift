@@ -30,14 +30,41 @@ extension QueryKind {
 /// Turns a query message into its encoded reply: decodes the body strictly, runs the query and
 /// stamps `asOf`. Errors become `error` replies with the request's id.
 public enum QueryDispatcher {
-    public static func answer<Store: FigureStore>(
+    /// Answers from the measure the query names (`measure`, deliveries when absent): another
+    /// measure's figures through a `MeasureView`, so that every kind reads only that measure.
+    public static func answer<Store: MeasuredStore>(
         _ kind: QueryKind,
         message: JSONValue,
         id: JSONValue,
         store: Store,
         asOf: [String: UInt64]
     ) -> (bytes: [UInt8], outcome: String) {
-        let engine = QueryEngine(store)
+        let measure: Measure
+        switch Wire.decodeBody(QueryControl.self, in: message, id: id, code: .invalidQuery) {
+        case .failure(let error): return (Wire.encode(error.envelope), error.code.rawValue)
+        case .success(let control): measure = control.measure ?? .default
+        }
+        guard measure != .default else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, measure: measure) }
+        // The brief's sentences are worded for deliveries ("delivered", "deliveries"): it does not
+        // speak of another measure's figures in those words.
+        guard kind != .brief else {
+            let error = ProtocolError(
+                .invalidQuery, "a brief speaks of deliveries; ask units, growth, ranking, streak or series for \(measure.rawValue)",
+                details: ["field": .string("measure")], id: id
+            )
+            return (Wire.encode(error.envelope), error.code.rawValue)
+        }
+        return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure)), asOf: asOf, measure: measure)
+    }
+
+    static func answer<Store: FigureStore>(
+        _ kind: QueryKind,
+        message: JSONValue,
+        id: JSONValue,
+        engine: QueryEngine<Store>,
+        asOf: [String: UInt64],
+        measure: Measure
+    ) -> (bytes: [UInt8], outcome: String) {
         func run<Query: AnswerableQuery>(_ query: Query.Type) -> (bytes: [UInt8], outcome: String) {
             switch Wire.decodeBody(Query.self, in: message, id: id, code: .invalidQuery) {
             case .failure(let error):
@@ -46,6 +73,7 @@ public enum QueryDispatcher {
                 do {
                     var result = try query.answer(with: engine)
                     result.asOf = asOf
+                    result.measure = measure.wire
                     return (Wire.encode(Envelope(type: kind.resultType, id: id, body: result)), "ok")
                 } catch var error {
                     error.id = id

@@ -146,7 +146,7 @@ public struct CSVRecordReader: Sendable {
 /// read as the bytes come. Each report keeps its line, so that an error can name it.
 public struct ReportCSVReader: Sendable {
     public static let columns: Set<String> = [
-        "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note", "segmentRank",
+        "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note", "segmentRank", "measure",
     ]
 
     private var records = CSVRecordReader()

@@ -51,7 +51,8 @@ public enum ReportValidator {
             group: try fields.string("group"), brand: try fields.string("brand"), model: try fields.string("model"),
             segment: try fields.string("segment")
         )
-        try fields.onlyDeliveries()
+        let measure = try fields.measure()
+        try fields.noPowertrain()
         let note = try fields.string("note", limit: maxNoteLength)
         let givenID = try fields.string("id", limit: 256)
         guard let units = try fields.count("units") else {
@@ -75,11 +76,13 @@ public enum ReportValidator {
         // Only a stated interval is hashed, so that every report without one keeps its id.
         if let low, let high { content += "|low=\(low)|high=\(high)" }
         if let segmentRank { content += "|segmentRank=\(segmentRank)" }
+        // Only another measure than deliveries is hashed, so that every report of before keeps its id.
+        if measure != .default { content += "|measure=\(measure.rawValue)" }
         let hash = fnv1a(content)
         let report = DeliveryReport(
             id: givenID ?? "r-" + hash, source: source, period: period.description, group: names.group, brand: names.brand, model: names.model,
             units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high,
-            segmentRank: segmentRank
+            segmentRank: segmentRank, measure: measure
         )
         return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
     }
@@ -126,31 +129,28 @@ public enum ReportValidator {
             }
         }
 
-        /// A report's `measure` and `powertrain`: every figure today is a delivery count of the
-        /// whole entity. A report of another measure (CPCA's retail, CAAM's wholesale) or of one
-        /// powertrain's part would replace the delivery figure of its month, so it is refused by
-        /// name until figures are kept by measure and powertrain.
-        func onlyDeliveries() throws(ProtocolError) {
-            if let field = fields["measure"], field != .null {
-                guard case .string(let text) = field else {
-                    throw error(.invalidReport, index, "measure", "measure must be a string, not \(field.kind)")
-                }
-                guard text == "deliveries" else {
-                    let known = ["retail", "wholesale", "registrations", "production", "exports"].contains(text)
-                    throw error(
-                        .invalidReport, index, "measure",
-                        known
-                            ? "measure '\(text)' is not kept yet: only deliveries are, and a \(text) figure must not replace a delivery figure"
-                            : "measure must be 'deliveries', not '\(text)'"
-                    )
-                }
+        /// What the report counts: one of `Measure`'s values exactly (absent: deliveries).
+        func measure() throws(ProtocolError) -> Measure {
+            guard let field = fields["measure"], field != .null else { return .default }
+            guard case .string(let text) = field else {
+                throw error(.invalidReport, index, "measure", "measure must be a string, not \(field.kind)")
             }
-            if let field = fields["powertrain"], field != .null {
-                throw error(
-                    .invalidReport, index, "powertrain",
-                    "powertrain is not kept yet: a report is the entity's whole figure, and a part (\(field.stringValue ?? field.kind)) must not replace it"
-                )
+            guard let measure = Measure(rawValue: text) else {
+                let names = Measure.allCases.map(\.rawValue).joined(separator: ", ")
+                throw error(.invalidReport, index, "measure", "measure must be one of \(names), not '\(text)'")
             }
+            return measure
+        }
+
+        /// A report's `powertrain`: a report is the entity's whole figure of its measure, and one
+        /// powertrain's part would replace it, so a part is refused by name until figures are
+        /// kept by powertrain.
+        func noPowertrain() throws(ProtocolError) {
+            guard let field = fields["powertrain"], field != .null else { return }
+            throw error(
+                .invalidReport, index, "powertrain",
+                "powertrain is not kept yet: a report is the entity's whole figure, and a part (\(field.stringValue ?? field.kind)) must not replace it"
+            )
         }
 
         /// The qualifier, `exact` when absent.

@@ -77,8 +77,10 @@ public struct EntityRef: Codable, Sendable, Hashable {
 
     /// The pub/sub topic of this entity for a kind of event: `figure.hima.aito.` (the market:
     /// `figure.`).
-    public func topic(_ kind: TopicKind) -> String {
-        var topic = kind.rawValue + "."
+    public func topic(_ kind: TopicKind, measure: Measure = .default) -> String {
+        // Another measure's figures go out under their own topics (`figure:retail.hima.`), so
+        // that a subscriber to `figure.` gets deliveries as before and never another measure.
+        var topic = kind.rawValue + (measure == .default ? "." : ":\(measure.rawValue).")
         for id in path { topic += id + "." }
         return topic
     }

@@ -27,6 +27,7 @@ extension CompactJSONEncoder {
             if let low = report.low { out.field("low", low) }
             if let high = report.high { out.field("high", high) }
             if let rank = report.segmentRank { out.field("segmentRank", Int64(rank)) }
+            if let measure = report.measure { out.field("measure", measure.rawValue) }
             out.field("stream", body.stream)
             out.field("seq", body.seq)
             out.raw("}")
@@ -155,6 +156,7 @@ extension CompactJSONEncoder.Output {
         raw("]")
         if let low = figure.low { field("low", low) }
         if let high = figure.high { field("high", high) }
+        if let measure = figure.measure { field("measure", measure.rawValue) }
         raw("}")
     }
 }

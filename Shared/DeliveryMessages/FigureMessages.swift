@@ -76,12 +76,15 @@ public struct FigureBody: Codable, Sendable, Hashable {
     /// absent: no upper bound); absent for other qualifiers, whose interval the qualifier gives.
     public var low: Int64?
     public var high: Int64?
+    /// *Extension*: what the figure counts; absent for deliveries.
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, units: Int64, previous: Int64, basis: Basis, qualifier: Qualifier,
         cause: Cause?, source: String?, reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?,
-        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure], interval: Interval? = nil
+        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure], interval: Interval? = nil, measure: Measure? = nil
     ) {
+        self.measure = measure?.wire
         self.entity = entity
         self.period = period
         self.units = units

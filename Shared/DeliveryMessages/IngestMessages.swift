@@ -21,6 +21,8 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     /// *Extension*: the model's rank within its price segment in the period, as the source states
     /// it (1: the segment's best seller across the whole market, not only among tracked models).
     public var segmentRank: Int?
+    /// *Extension*: what the report counts; absent for deliveries.
+    public var measure: Measure?
 
     /// The highest segment rank a report may state.
     public static let maxSegmentRank = 1_000
@@ -28,8 +30,9 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     public init(
         id: String, source: String, period: String, group: String?, brand: String?, model: String?,
         units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef, low: Int64? = nil, high: Int64? = nil,
-        segmentRank: Int? = nil
+        segmentRank: Int? = nil, measure: Measure? = nil
     ) {
+        self.measure = measure?.wire
         self.id = id
         self.source = source
         self.period = period
@@ -50,6 +53,9 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     public var interval: Interval {
         Interval.of(units, qualifier, stated: low.map { Interval(low: $0, high: high) })
     }
+
+    /// What the report counts (deliveries when the field is absent).
+    public var measured: Measure { measure ?? .default }
 }
 
 /// `submit`: one or many reports, checked by hand so that every bad one is named by index.

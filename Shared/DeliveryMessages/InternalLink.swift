@@ -2,11 +2,12 @@
 /// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes. Version 3 added a report's `segmentRank` (on the report and
+    /// The version this build writes. Version 4 added what a report and a figure count (`measure`,
+    /// deliveries in the versions before); version 3 added a report's `segmentRank` (on the report and
     /// on each source of a figure); version 2 added approximate intervals (a report's stated
     /// `low`/`high`, a figure's and its sources' intervals); versions 1 and 2, which logs written
     /// before hold, are still read.
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
     public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
@@ -34,12 +35,15 @@ public struct FigureRecord: Sendable, Hashable {
     /// An approximate figure's interval (see `FigureBody.low`).
     public var low: Int64?
     public var high: Int64?
+    /// What the figure counts (layout 4 on; deliveries before).
+    public var measure: Measure = .default
 
     public init(
         level: Level, id: String, period: String, units: Int64, basis: Basis, qualifier: Qualifier, cause: Cause?, source: String?,
         reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?, computedQualifier: Qualifier?, complete: Bool,
-        sources: [SourceFigure], interval: Interval? = nil
+        sources: [SourceFigure], interval: Interval? = nil, measure: Measure = .default
     ) {
+        self.measure = measure
         self.level = level
         self.id = id
         self.period = period
@@ -74,6 +78,7 @@ public struct FigureRecord: Sendable, Hashable {
         sources = body.sources
         low = body.low
         high = body.high
+        measure = body.measure ?? .default
     }
 
     /// The least and the most the figure can be.
@@ -84,7 +89,7 @@ public struct FigureRecord: Sendable, Hashable {
         FigureBody(
             entity: entity, period: period, units: units, previous: previous, basis: basis, qualifier: qualifier, cause: cause,
             source: source, reported: reported, reportedQualifier: reportedQualifier, computed: computed,
-            computedQualifier: computedQualifier, complete: complete, sources: sources, interval: interval
+            computedQualifier: computedQualifier, complete: complete, sources: sources, interval: interval, measure: measure
         )
     }
 
@@ -125,6 +130,7 @@ public struct FigureRecord: Sendable, Hashable {
             writer.optionalInt(source.high)
             writer.optionalInt(source.segmentRank.map(Int64.init))
         }
+        writer.choice(measure)
     }
 
     init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
@@ -163,6 +169,7 @@ public struct FigureRecord: Sendable, Hashable {
             sources.append(source)
         }
         self.sources = sources
+        measure = version >= 4 ? try reader.choice(Measure.self) : .default
     }
 
     /// A segment rank: absent, or 1 to `DeliveryReport.maxSegmentRank`.
@@ -337,6 +344,7 @@ extension DeliveryReport {
         writer.optionalInt(low)
         writer.optionalInt(high)
         writer.optionalInt(segmentRank.map(Int64.init))
+        writer.choice(measured)
     }
 
     /// Reads a report written by `write` in layout `version` (1: without `low`/`high`; 1 and 2:
@@ -366,6 +374,7 @@ extension DeliveryReport {
             if let low, let high, !(low...high).contains(units) { throw LinkError("a report interval \(low)–\(high) without its units \(units)") }
         }
         segmentRank = version >= 3 ? try FigureRecord.readRank(&reader) : nil
+        measure = version >= 4 ? (try reader.choice(Measure.self)).wire : nil
     }
 }
 

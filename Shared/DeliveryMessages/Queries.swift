@@ -4,9 +4,13 @@ public struct QueryControl: Codable, Sendable {
     public var after: [String: UInt64]?
     /// How long to wait for `after` before replying `stale` (default 2000).
     public var timeoutMs: Int?
+    /// *Extension*: which figures to answer from (deliveries when absent): every query kind takes
+    /// it, and each measure has its own figures, sums, growth, rankings, records and streaks.
+    public var measure: Measure?
 
-    public init(after: [String: UInt64]? = nil, timeoutMs: Int? = nil) {
+    public init(after: [String: UInt64]? = nil, timeoutMs: Int? = nil, measure: Measure? = nil) {
         self.after = after
         self.timeoutMs = timeoutMs
+        self.measure = measure?.wire
     }
 }

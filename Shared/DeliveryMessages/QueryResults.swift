@@ -1,4 +1,6 @@
 /// A query's result body: every one says which upstream positions it reflects.
 public protocol QueryResult: Codable, Sendable {
     var asOf: [String: UInt64] { get set }
+    /// *Extension*: the measure the answer speaks of, absent for deliveries.
+    var measure: Measure? { get set }
 }

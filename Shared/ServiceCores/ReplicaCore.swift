@@ -247,7 +247,9 @@ public struct ReplicaCore<Request> {
         }
         let engine = QueryEngine(replica)
         var out: [Publication] = []
-        for change in changes.changes where !change.removed {
+        // Facts (records, streaks, milestones) are worded for deliveries: another measure's
+        // figures are answered by queries, not stated as news.
+        for change in changes.changes where !change.removed && change.key.measure == .default {
             for fact in engine.liveFacts(change.key.entity, change.key.period) {
                 out.append(.fact(FactEvent(entity: change.body.entity, period: change.body.period, fact: fact)))
             }

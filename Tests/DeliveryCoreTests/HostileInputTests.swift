@@ -28,16 +28,15 @@ import Testing
         #expect(Timestamp.millis(text) == millis)
     }
 
-    /// A retail figure, or one powertrain's part, would replace the month's delivery figure: refused
-    /// by name (the measure kept today, `deliveries`, is taken as before).
+    /// A measure is one of the protocol's words exactly; one powertrain's part would replace the
+    /// entity's whole figure: both refused by name.
     @Test(arguments: [
-        (["measure": JSONValue.string("retail")], "measure", "not kept yet"),
-        (["measure": .string("retail ")], "measure", "must be 'deliveries'"),
-        (["measure": .string("Deliveries")], "measure", "must be 'deliveries'"),
+        (["measure": JSONValue.string("retail ")], "measure", "must be one of deliveries, retail, wholesale"),
+        (["measure": .string("Deliveries")], "measure", "not 'Deliveries'"),
         (["measure": .int(1)], "measure", "must be a string"),
         (["powertrain": .string("PHEV")], "powertrain", "PHEV"),
     ])
-    func anotherMeasureOrAPowertrainIsRefusedByName(fields: [String: JSONValue], field: String, says: String) {
+    func aBadMeasureOrAPowertrainIsRefusedByName(fields: [String: JSONValue], field: String, says: String) {
         #expect {
             try validate(fields)
         } throws: { error in
@@ -46,10 +45,12 @@ import Testing
         }
     }
 
-    @Test func deliveriesNamedOrNotAreTheSameReport() throws {
+    @Test func deliveriesNamedOrNotAreTheSameReportAndRetailIsAnother() throws {
         let plain = try validate([:])
         let named = try validate(["measure": .string("deliveries")])
-        #expect(plain.report.id == named.report.id && plain.contentHash == named.contentHash)
+        #expect(plain.report.id == named.report.id && plain.contentHash == named.contentHash && named.report.measure == nil)
+        let retail = try validate(["measure": .string("retail")])
+        #expect(retail.report.measure == .retail && retail.report.id != plain.report.id)
     }
 
     @Test func aReportedAtWithManyFractionDigitsValidates() throws {

@@ -9,7 +9,7 @@ import Testing
 @Suite struct LinkRecordTests {
     static func material(seed: UInt64) throws -> (reports: [DeliveryReport], records: [FigureRecord], catalog: Catalog) {
         let catalog = try ShardingTests.catalog()
-        let reports = ShardingTests.reports(seed: seed, catalog: catalog)
+        let reports = ShardingTests.reports(seed: seed, catalog: catalog, measures: seed % 2 == 0)
         var book = FigureBook(catalog: catalog)
         for (index, report) in reports.enumerated() { book.apply(report, stream: "ingest-a", seq: UInt64(index + 1)) }
         return (reports, book.figureIDs.compactMap(book.record), catalog)
@@ -85,5 +85,32 @@ import Testing
         #expect(throws: LinkError.self) { try FigureBatch(decoding: stored) }
         #expect(throws: LinkError.self) { try EventBatch.decode(stored, stream: "s") }
         #expect(throws: LinkError.self) { try StoredReport.decode(list) }
+    }
+
+    /// Layout 3 (before measures), as logs and links of earlier builds hold it: the same bytes
+    /// without the trailing measure, read as deliveries; layout 4 keeps another measure.
+    @Test func aReportOrFigureOfLayout3ReadsAsDeliveries() throws {
+        let (reports, records, _) = try Self.material(seed: 1)
+        var old = StoredReport.encode(reports[0])
+        #expect(old.last == 0)  // deliveries, the first measure
+        old[1] = 3
+        old.removeLast()
+        #expect(try StoredReport.decode(old) == reports[0])
+        var retail = reports[0]
+        retail.measure = .retail
+        #expect(try StoredReport.decode(StoredReport.encode(retail)).measure == .retail)
+        var oldList = [UInt8]()
+        var writer = BinaryWriter(capacity: 64)
+        writer.byte(FigureList.encode([]).first!)
+        writer.byte(3)
+        writer.varint(1)
+        var one = FigureList.encode([records[0]])
+        one.removeLast()  // the measure
+        // The list's header is tag, version, count; the record follows it.
+        oldList = writer.bytes + one.dropFirst(3)
+        #expect(try FigureList.decode(oldList) == [records[0]])
+        var wholesale = records[0]
+        wholesale.measure = .wholesale
+        #expect(try FigureList.decode(FigureList.encode([wholesale])).first?.measure == .wholesale)
     }
 }

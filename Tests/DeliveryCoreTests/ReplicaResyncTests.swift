@@ -12,7 +12,7 @@ import Testing
     @Test(arguments: 1...6)
     func aResyncedReplicaAnswersLikeAFreshOne(seed: UInt64) throws {
         let catalog = try ShardingTests.catalog()
-        let reports = ShardingTests.reports(seed: seed, catalog: catalog)
+        let reports = ShardingTests.reports(seed: seed, catalog: catalog, measures: true)
         var before = FigureBook(catalog: catalog)
         for (index, report) in reports.enumerated() { before.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
         // The restored state: only the first half of the log.
@@ -32,10 +32,10 @@ import Testing
         #expect(stayedUp.figures(prefix: "") == fresh.figures(prefix: ""), "seed \(seed)")
         // Every figure the restore took away was announced as removed.
         let removed = Set(changes.filter(\.removed).map(\.key))
-        for key in before.keys where after.figure(key.entity, key.period) == nil {
-            #expect(removed.contains(key), "\(key.entity) \(key.period) vanished without a removal, seed \(seed)")
+        for key in before.keys where after.figure(key.entity, key.period, key.measure) == nil {
+            #expect(removed.contains(key), "\(key.entity) \(key.period) \(key.measure) vanished without a removal, seed \(seed)")
         }
-        #expect(removed.allSatisfy { fresh.figure($0.entity, $0.period) == nil })
+        #expect(removed.allSatisfy { fresh.figure($0.entity, $0.period, $0.measure) == nil })
     }
 
     /// Room reserved before a first load (once empty, once holding figures, so the index is made

@@ -20,8 +20,9 @@ import Testing
         return catalog
     }
 
-    /// Random reports at every level, from three sources, with revisions.
-    static func reports(seed: UInt64, catalog: Catalog) -> [DeliveryReport] {
+    /// Random reports at every level, from three sources, with revisions; with `measures`, a third
+    /// of them retail or wholesale.
+    static func reports(seed: UInt64, catalog: Catalog, measures: Bool = false) -> [DeliveryReport] {
         var random = SplitMix(state: seed)
         let entities: [EntityKey] =
             [.market] + catalog.groups.keys.map { EntityKey(.group, $0) } + catalog.brands.keys.map { EntityKey(.brand, $0) }
@@ -44,6 +45,7 @@ import Testing
                 report.low = max(0, report.units - Int64.random(in: 0...3_000, using: &random))
                 report.high = report.units + Int64.random(in: 0...3_000, using: &random)
             }
+            if measures { report.measure = [Measure.deliveries, .deliveries, .deliveries, .deliveries, .retail, .wholesale].randomElement(using: &random)!.wire }
             return report
         }
     }
@@ -91,7 +93,7 @@ import Testing
 
     func shardsAddUp(seed: UInt64, batch: Int) throws {
         let catalog = try Self.catalog()
-        let reports = Self.reports(seed: seed, catalog: catalog)
+        let reports = Self.reports(seed: seed, catalog: catalog, measures: seed % 2 == 0)
         var whole = FigureBook(catalog: catalog)
         for (index, report) in reports.enumerated() { whole.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
         let topologies: [[Set<String>]] = [
@@ -105,7 +107,7 @@ import Testing
             for key in whole.keys {
                 guard let expected = whole.body(key, previous: nil) else { continue }
                 expectedKeys += 1
-                var actual = replica.figure(key.entity, key.period)
+                var actual = replica.figure(key.entity, key.period, key.measure)
                 actual?.previous = expected.previous
                 #expect(actual == expected, "\(key.entity) \(key.period), shards \(shards), seed \(seed)")
             }
@@ -119,7 +121,7 @@ import Testing
         var book = FigureBook(catalog: catalog)
         var replica = FigureReplica()
         replica.mergeCatalog(catalog.document)
-        let reports = Self.reports(seed: 99, catalog: catalog)
+        let reports = Self.reports(seed: 99, catalog: catalog, measures: true)
         var bodies: [FigureBody] = []
         for (index, report) in reports.enumerated() {
             for change in book.apply(report, stream: "s", seq: UInt64(index + 1)) {
@@ -128,7 +130,7 @@ import Testing
         }
         for body in bodies { _ = replica.receive(FigureRecord(body)) }
         for key in book.keys {
-            if let body = book.body(key, previous: nil) { #expect(replica.receive(FigureRecord(body)).isEmpty, "\(key.entity) \(key.period)") }
+            if let body = book.body(key, previous: nil) { #expect(replica.receive(FigureRecord(body)).isEmpty, "\(key.entity) \(key.period) \(key.measure)") }
         }
     }
 }

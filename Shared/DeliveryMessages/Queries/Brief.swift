@@ -94,6 +94,7 @@ public struct BriefResult: QueryResult, Hashable {
     public var period: String
     public var facts: [Fact]
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(entity: EntityRef, period: String, facts: [Fact]) {
         self.entity = entity

@@ -13,6 +13,7 @@ public struct CatalogResult: QueryResult {
     public var segments: [SegmentEntry]
     public var fx: [FXRate]
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(_ document: CatalogDocument) {
         groups = document.groups

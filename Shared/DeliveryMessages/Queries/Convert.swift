@@ -20,6 +20,7 @@ public struct ConvertResult: QueryResult, Hashable {
     public var rate: Double
     public var date: String?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(amount: Double, from: String, to: String, rate: Double, date: String?) {
         self.amount = amount

@@ -39,6 +39,7 @@ public struct CumulativeResult: QueryResult, Hashable {
     /// The month in which the running total first reached the milestone; null when it has not.
     public var crossedIn: String?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, from: String?, units: Int64, qualifier: Qualifier, months: Int, missingMonths: Int,

@@ -42,6 +42,7 @@ public struct GrowthResult: QueryResult, Hashable {
     /// absent without both figures.
     public var direction: String?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, vs: GrowthBasis, growth: Double?, units: Int64, previousUnits: Int64,

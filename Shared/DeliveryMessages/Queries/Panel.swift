@@ -34,6 +34,7 @@ public struct PanelResult: QueryResult, Hashable {
     public var granularity: Granularity
     public var series: [PanelSeries]
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(from: String, to: String, granularity: Granularity, series: [PanelSeries]) {
         self.from = from

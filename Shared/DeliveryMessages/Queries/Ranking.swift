@@ -65,6 +65,7 @@ public struct RankingResult: QueryResult, Hashable {
     public var segmentLeader: EntityRef?
     public var leaderSource: String?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(period: String, level: Level, within: EntityRef, rows: [RankingRow], total: Int64, candidates: Int) {
         self.period = period

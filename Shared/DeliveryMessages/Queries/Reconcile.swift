@@ -39,6 +39,7 @@ public struct ReconcileResult: QueryResult, Hashable {
     /// Each source's report for the entity and period.
     public var sources: [SourceFigure]
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, reported: Int64?, childrenSum: Int64, unattributed: Int64?,

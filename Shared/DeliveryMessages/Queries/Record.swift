@@ -54,6 +54,7 @@ public struct RecordResult: QueryResult, Hashable {
     /// month may be the record, and may not (absent when everything could be told).
     public var uncertain: [String]?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, figure: MonthFigure?, monthsBefore: Int, firstMonth: String?, isHighest: Bool, isLowest: Bool,

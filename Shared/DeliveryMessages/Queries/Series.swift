@@ -48,6 +48,7 @@ public struct SeriesResult: QueryResult, Hashable {
     public var granularity: Granularity
     public var points: [SeriesPoint]
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(entity: EntityRef, from: String, to: String, granularity: Granularity, points: [SeriesPoint]) {
         self.entity = entity

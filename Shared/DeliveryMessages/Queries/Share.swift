@@ -29,6 +29,7 @@ public struct ShareResult: QueryResult, Hashable {
     public var previous: ShareAt?
     public var previousYear: ShareAt?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, of: EntityRef, period: String, share: Double?, units: Int64, ofUnits: Int64,

@@ -105,6 +105,7 @@ public struct StreakResult: QueryResult, Hashable {
     public var trackedModels: Int?
     public var withFigures: Int?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         segment: String?, period: String, leader: EntityRef?, units: Int64, months: Int, entity: EntityRef?,

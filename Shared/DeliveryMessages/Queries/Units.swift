@@ -41,6 +41,7 @@ public struct UnitsResult: QueryResult, Hashable {
     public var missing: [EntityRef]?
     public var missingCount: Int?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(
         entity: EntityRef, period: String, units: Int64, basis: Basis, qualifier: Qualifier, sources: [String],

@@ -29,6 +29,7 @@ public struct YTDResult: QueryResult, Hashable {
     /// cannot tell (the previous year incomplete, or qualifiers on the wrong side).
     public var exceedsPreviousYear: Bool?
     public var asOf: [String: UInt64] = [:]
+    public var measure: Measure?
 
     public init(entity: EntityRef, period: String, from: String, units: Int64, qualifier: Qualifier, complete: Bool) {
         self.entity = entity
