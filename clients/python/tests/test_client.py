@@ -218,3 +218,23 @@ def test_a_name_behind_several_replicas_is_followed_one_address_at_a_time(monkey
     assert feed._same_replica("tcp://query:5555", "tcp://query:5554") == [
         ("tcp://10.0.0.5:5555", "tcp://10.0.0.5:5554"), ("tcp://10.0.0.7:5555", "tcp://10.0.0.7:5554")]
     assert feed._same_replica("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5554") == [("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5554")]
+
+
+def test_a_retail_figure_lives_beside_the_delivery_figure(client):
+    # A maker's deliveries and CPCA's retail for one month (2024: this test runs last, and nothing
+    # here reads 2024 figures).
+    done = client.submit([
+        {"source": "Maker", "period": "2024-03", "model": "AITO M9", "units": 11000},
+        {"source": "CPCA", "period": "2024-03", "model": "AITO M9", "units": 9500, "measure": "retail"},
+    ])
+    delivered = client.units(model="AITO M9", period="2024-03", after=done.after)
+    retail = client.measured("retail").units(model="AITO M9", period="2024-03", after=done.after)
+    assert (delivered.units, delivered.sources, delivered.get("measure")) == (11000, ["Maker"], None)
+    assert (retail.units, retail.sources, retail["measure"]) == (9500, ["CPCA"], "retail")
+    assert client.measure is None  # the measured client is another object
+    with pytest.raises(DeliveryError) as refused:
+        client.measured("retail").brief(model="AITO M9", period="2024-03")
+    assert refused.value.code == "invalid_query"
+    with pytest.raises(DeliveryError) as bad:
+        client.submit([{"source": "CPCA", "period": "2024-03", "model": "AITO M9", "units": 1, "measure": "retail "}])
+    assert bad.value.code == "invalid_report" and bad.value.details["field"] == "measure"

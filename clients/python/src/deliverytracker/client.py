@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Union
@@ -53,6 +54,16 @@ class Client:
         self.feed_endpoint = feed or os.environ.get("DELIVERY_FEED") or "tcp://127.0.0.1:5555"
         self._query = Requester(self.context, self.query_endpoint, timeout_ms, retries, self.curve)
         self._ingest = Requester(self.context, self.ingest_endpoint, timeout_ms, retries, self.curve)
+        # The measure every query of this client asks for (None: deliveries); see `measured`.
+        self.measure: Optional[str] = None
+
+    def measured(self, measure: str) -> "Client":
+        """The same connections, asking every query of another measure's figures (`retail`,
+        `wholesale`, `registrations`, `production`, `exports`): `client.measured("retail").units(...)`.
+        Answers then carry `measure`; a brief is refused (its words are for deliveries)."""
+        other = copy.copy(self)
+        other.measure = measure
+        return other
 
     def close(self) -> None:
         self._query.close()
@@ -73,6 +84,8 @@ class Client:
         body = dict(body or {})
         if after:
             body["after"] = dict(after)
+        if self.measure and "measure" not in body:
+            body["measure"] = self.measure
         return answer(self._query.request(kind, body, timeout_ms))
 
     # One method per kind
