@@ -176,6 +176,21 @@ def main():
             check("brand view", eventually(lambda: page.text_content("#units") == "36,625", 15), page.text_content("#units"))
             check("brand's models as bars", eventually(lambda: page.locator("#children g[data-id=aito-m9]").count() == 1, 10))
 
+            # Another measure's figures: chosen on the page, answered apart, said in the heading.
+            path = os.path.join(work, "retail.json")
+            with open(path, "w") as f:
+                json.dump({"reports": [{"id": "aito-retail-2025-05", "source": "CPCA", "period": "2025-05", "brand": "AITO",
+                                        "units": 30000, "measure": "retail", "reportedAt": "2025-06-03T00:00:00Z"}]}, f)
+            sent = deliveries("submit", path)
+            check("a retail figure submitted", sent.returncode == 0, sent.stderr)
+            check("the measure is labelled", page.get_by_label("Measure", exact=True).count() == 1)
+            page.select_option("#measure", "retail")
+            check("retail shown apart", eventually(lambda: page.text_content("#units") == "30,000", 15), page.text_content("#units"))
+            check("the heading says the measure", page.text_content("#figure-h") == "Retail sales", page.text_content("#figure-h"))
+            check("the address keeps it", "measure=retail" in page.url, page.url)
+            page.select_option("#measure", "deliveries")
+            check("deliveries as before", eventually(lambda: page.text_content("#units") == "36,625", 15), page.text_content("#units"))
+
             # A phone's width: nothing wider than the screen.
             phone = browser.new_page(viewport={"width": 375, "height": 800})
             phone.goto(f"http://127.0.0.1:{web}/?level=group&name=hima&period=2025-05")

@@ -30,6 +30,8 @@ enum Page {
               <select id="level"><option value="group">Group</option><option value="brand">Brand</option><option value="model">Model</option></select></div>
             <div class="field"><label for="entity">Name</label><select id="entity"></select></div>
             <div class="field"><label for="month">Month</label><input id="month" type="month" required></div>
+            <div class="field"><label for="measure">Measure</label>
+              <select id="measure"><option value="deliveries">Deliveries</option><option value="retail">Retail sales</option><option value="wholesale">Wholesale</option><option value="registrations">Registrations</option><option value="production">Production</option><option value="exports">Exports</option></select></div>
           </form>
           <section aria-labelledby="figure-h">
             <h2 id="figure-h">Deliveries</h2>
@@ -107,7 +109,10 @@ enum Page {
         let catalog = null;
         let refreshTimer = null;
 
+        // Another measure's figures are their own: every query of the page names the measure chosen.
         async function api(kind, params) {
+          const measure = $("measure").value;
+          if (measure !== "deliveries" && kind !== "catalog") params = { ...params, measure };
           const response = await fetch("/api/" + kind + "?" + new URLSearchParams(params));
           const body = await response.json();
           if (!response.ok) { const e = new Error(body.message || response.statusText); e.code = body.code; throw e; }
@@ -185,7 +190,9 @@ enum Page {
         async function render() {
           const s = selection();
           if (!s.id || !s.period) return;
-          history.replaceState(null, "", "?" + new URLSearchParams({ level: s.level, name: s.id, period: s.period }));
+          const measure = $("measure").value;
+          history.replaceState(null, "", "?" + new URLSearchParams({ level: s.level, name: s.id, period: s.period, ...(measure === "deliveries" ? {} : { measure }) }));
+          $("figure-h").textContent = $("measure").selectedOptions[0].textContent;
           const name = $("entity").selectedOptions[0]?.textContent || s.id;
           try {
             const u = await api("units", s.params);
@@ -268,7 +275,7 @@ enum Page {
           events.addEventListener("resync", () => scheduleRefresh());
           events.addEventListener("figure", (e) => {
             const d = JSON.parse(e.data), s = selection();
-            if (d.path.includes(s.id) || d.level === "market") scheduleRefresh();
+            if ((d.measure || "deliveries") === $("measure").value && (d.path.includes(s.id) || d.level === "market")) scheduleRefresh();
           });
           events.addEventListener("fact", (e) => {
             $("no-facts")?.remove();
@@ -285,6 +292,7 @@ enum Page {
           const now = new Date();
           $("month").value = params.get("period") || shiftMonth(now.getUTCFullYear() + "-" + String(now.getUTCMonth() + 1).padStart(2, "0"), -1);
           if (params.get("level")) $("level").value = params.get("level");
+          if (params.get("measure")) $("measure").value = params.get("measure");
           for (;;) {
             try { catalog = await api("catalog", {}); break; }
             catch (e) { setState("lost", "Waiting for the replica: " + e.message); await new Promise((r) => setTimeout(r, 1000)); }
@@ -293,6 +301,7 @@ enum Page {
           $("level").addEventListener("change", () => { fillEntities(); render(); });
           $("entity").addEventListener("change", render);
           $("month").addEventListener("change", render);
+          $("measure").addEventListener("change", render);
           listen();
           await render();
         }

@@ -192,8 +192,7 @@ final class ReplicaLink: @unchecked Sendable {
     private func pass(_ message: FeedMessage) {
         switch message.kind {
         case .figureChanged?, .figureRemoved?:
-            // The page shows deliveries: another measure's figure is not passed on as one.
-            guard case .success(let figure) = message.body(FigureBody.self), figure.measure == nil else { return }
+            guard case .success(let figure) = message.body(FigureBody.self) else { return }
             broadcaster.send(
                 event: "figure",
                 [
@@ -201,6 +200,8 @@ final class ReplicaLink: @unchecked Sendable {
                     "path": .array(figure.entity.path.map { .string($0) }), "level": .string(figure.entity.level.rawValue),
                     "period": .string(figure.period), "units": .int(figure.units), "previous": .int(figure.previous),
                     "asOf": .object([message.stream: .int(Int64(message.seq))]),
+                    // The page refreshes only for the measure it shows.
+                    "measure": .string((figure.measure ?? .default).rawValue),
                 ]
             )
         case .fact?:
