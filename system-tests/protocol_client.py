@@ -303,6 +303,9 @@ def main():
         check("retail answered apart, and says so", retail["units"] == 30000 and retail.get("measure") == "retail" and retail["sources"] == ["CPCA"], str(retail)[:300])
         delivered = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "after": after})
         check("the delivery figure stands beside it", delivered["units"] == before and "measure" not in delivered, str(delivered)[:300])
+        both = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "compare": "retail", "after": after})
+        check("two measures in one answer", both["units"] == before and both["compared"]["measure"] == "retail"
+              and both["compared"]["units"] == 30000 and both["compared"]["difference"] == 30000 - before, str(both)[:400])
         check("a brief of retail is refused", code(query("brief", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "retail"})) == "invalid_query")
         check("an unknown measure in a query", code(query("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "sales"})) == "invalid_query")
         big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()

@@ -36,6 +36,8 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "With --after: how long the service may wait, in milliseconds.") public var timeoutMs: Int?
     @Option(help: "Which figures: deliveries (the default), retail, wholesale, registrations, production or exports.")
     public var measure: String?
+    @Option(help: "units: another measure of the same entity and period to show beside it (registrations, say).")
+    public var compare: String?
 
     public init() {}
 
@@ -118,7 +120,14 @@ extension QueryKind {
 
 extension UnitsQuery: ClientQuery {
     public init(options: QueryOptions) throws {
-        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .units), source: options.source)
+        var compare: Measure?
+        if let name = options.compare {
+            guard let measure = Measure(rawValue: name) else {
+                throw ValidationError("--compare is one of \(Measure.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'")
+            }
+            compare = measure
+        }
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .units), source: options.source, compare: compare)
     }
 }
 

@@ -17,6 +17,12 @@ extension UnitsResult: TableRenderable {
             }
             row.append(covers)
         }
+        if let compared {
+            // The other measure beside it, and by how much it differs.
+            table.headers += [compared.measure.rawValue, "difference"]
+            let words = Format.qualifier(compared.qualifier)
+            row += [(words.isEmpty ? "" : words + " ") + Format.units(compared.units), (compared.difference > 0 ? "+" : "") + Format.units(compared.difference)]
+        }
         table.add(row)
         return table
     }

@@ -44,6 +44,7 @@ public enum QueryDispatcher {
         case .failure(let error): return (Wire.encode(error.envelope), error.code.rawValue)
         case .success(let control): measure = control.measure ?? .default
         }
+        if kind == .units { return units(message: message, id: id, store: store, measure: measure, asOf: asOf) }
         guard measure != .default else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, measure: measure) }
         // The brief's sentences are worded for deliveries ("delivered", "deliveries"): it does not
         // speak of another measure's figures in those words.
@@ -55,6 +56,41 @@ public enum QueryDispatcher {
             return (Wire.encode(error.envelope), error.code.rawValue)
         }
         return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure)), asOf: asOf, measure: measure)
+    }
+
+    /// `units`, and with `compare` another measure's figure of the same entity and period beside it
+    /// (deliveries against registrations, say): each from its own measure's figures.
+    static func units<Store: MeasuredStore>(message: JSONValue, id: JSONValue, store: Store, measure: Measure, asOf: [String: UInt64])
+        -> (bytes: [UInt8], outcome: String)
+    {
+        func failure(_ error: ProtocolError) -> (bytes: [UInt8], outcome: String) {
+            var error = error
+            error.id = id
+            return (Wire.encode(error.envelope), error.code.rawValue)
+        }
+        let query: UnitsQuery
+        switch Wire.decodeBody(UnitsQuery.self, in: message, id: id, code: .invalidQuery) {
+        case .failure(let error): return failure(error)
+        case .success(let decoded): query = decoded
+        }
+        do {
+            var result = try QueryEngine(MeasureView(store, measure)).units(query)
+            if let other = query.compare {
+                var plain = query
+                plain.compare = nil
+                let theirs = try QueryEngine(MeasureView(store, other)).units(plain)
+                result.compared = ComparedUnits(
+                    measure: other, units: theirs.units, basis: theirs.basis, qualifier: theirs.qualifier, sources: theirs.sources,
+                    coverage: theirs.coverage, difference: theirs.units.saturatingSubtracting(result.units),
+                    ratio: result.units > 0 ? Double(theirs.units) / Double(result.units) : nil
+                )
+            }
+            result.asOf = asOf
+            result.measure = measure.wire
+            return (Wire.encode(Envelope(type: QueryKind.units.resultType, id: id, body: result)), "ok")
+        } catch {
+            return failure(error)
+        }
     }
 
     static func answer<Store: FigureStore>(

@@ -120,6 +120,15 @@ import Testing
         )
         let body = try JSONParser.parse(reply.bytes)["body"]
         #expect(body?["units"] == .int(300_000) && body?["measure"] == .string("retail"))
+        // Two measures of one entity and period in one answer.
+        let both = QueryDispatcher.answer(
+            .units, message: .object(["body": .object(["entity": .object(["brand": .string("A")]), "period": .string("2025-05"), "compare": .string("retail")])]),
+            id: .string("q"), store: replica, asOf: [:]
+        )
+        let compared = try JSONParser.parse(both.bytes)["body"]
+        #expect(compared?["units"] == .int(382_476) && compared?["measure"] == nil)
+        #expect(compared?["compared"]?["measure"] == .string("retail") && compared?["compared"]?["units"] == .int(300_000))
+        #expect(compared?["compared"]?["difference"] == .int(-82_476) && compared?["compared"]?["sources"] == .array([.string("CPCA")]))
         let brief = QueryDispatcher.answer(
             .brief, message: .object(["body": .object(["entity": .object(["brand": .string("A")]), "period": .string("2025-05"), "measure": .string("retail")])]),
             id: .string("q"), store: replica, asOf: [:]

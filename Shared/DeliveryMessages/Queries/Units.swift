@@ -5,11 +5,34 @@ public struct UnitsQuery: QueryRequest {
     public var entity: EntitySelector
     public var period: String
     public var source: String?
+    /// *Extension*: another measure of the same entity and period, answered beside (`compared`).
+    public var compare: Measure?
 
-    public init(entity: EntitySelector, period: String, source: String? = nil) {
+    public init(entity: EntitySelector, period: String, source: String? = nil, compare: Measure? = nil) {
         self.entity = entity
         self.period = period
         self.source = source
+        self.compare = compare
+    }
+}
+
+/// Another measure's figure of the same entity and period, beside the one asked for, and how the
+/// two differ (`units` minus this one's; their ratio when this one is not 0).
+public struct ComparedUnits: Codable, Sendable, Hashable {
+    public var measure: Measure
+    public var units: Int64
+    public var basis: Basis
+    public var qualifier: Qualifier
+    public var sources: [String]
+    public var coverage: String?
+    public var difference: Int64
+    public var ratio: Double?
+
+    public init(
+        measure: Measure, units: Int64, basis: Basis, qualifier: Qualifier, sources: [String], coverage: String?, difference: Int64, ratio: Double?
+    ) {
+        (self.measure, self.units, self.basis, self.qualifier, self.sources) = (measure, units, basis, qualifier, sources)
+        (self.coverage, self.difference, self.ratio) = (coverage, difference, ratio)
     }
 }
 
@@ -42,6 +65,8 @@ public struct UnitsResult: QueryResult, Hashable {
     public var missingCount: Int?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    /// *Extension*: with `compare`, the other measure's figure of the same entity and period.
+    public var compared: ComparedUnits?
 
     public init(
         entity: EntityRef, period: String, units: Int64, basis: Basis, qualifier: Qualifier, sources: [String],
