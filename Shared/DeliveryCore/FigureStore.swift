@@ -11,6 +11,8 @@ public protocol FigureStore {
     /// No figure is for a month before this one (nil: not known; histories then look back
     /// `QueryEngine.historyMonths`).
     var earliestMonth: Period? { get }
+    /// The measure the store's figures count (deliveries, or a `MeasureView`'s).
+    var measure: Measure { get }
 }
 
 /// What the queries that walk a history read of each figure.
@@ -37,6 +39,8 @@ extension FigureStore {
     }
 
     public var earliestMonth: Period? { nil }
+
+    public var measure: Measure { .default }
 }
 
 /// The key of one figure: its entity, period and measure.

@@ -46,15 +46,6 @@ public enum QueryDispatcher {
         }
         if kind == .units { return units(message: message, id: id, store: store, measure: measure, asOf: asOf) }
         guard measure != .default else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, measure: measure) }
-        // The brief's sentences are worded for deliveries ("delivered", "deliveries"): it does not
-        // speak of another measure's figures in those words.
-        guard kind != .brief else {
-            let error = ProtocolError(
-                .invalidQuery, "a brief speaks of deliveries; ask units, growth, ranking, streak or series for \(measure.rawValue)",
-                details: ["field": .string("measure")], id: id
-            )
-            return (Wire.encode(error.envelope), error.code.rawValue)
-        }
         return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure)), asOf: asOf, measure: measure)
     }
 

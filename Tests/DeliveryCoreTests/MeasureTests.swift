@@ -133,7 +133,14 @@ import Testing
             .brief, message: .object(["body": .object(["entity": .object(["brand": .string("A")]), "period": .string("2025-05"), "measure": .string("retail")])]),
             id: .string("q"), store: replica, asOf: [:]
         )
-        #expect(brief.outcome == "invalid_query")
+        // The brief words another measure as what it is, and names its source.
+        let said = try JSONParser.parse(brief.bytes)["body"]?["facts"]
+        guard case .array(let facts)? = said, case .string(let first)? = facts.first?["text"] else {
+            Issue.record("no brief: \(String(decoding: brief.bytes, as: UTF8.self))")
+            return
+        }
+        #expect(first == "A sold 300,000 vehicles at retail in May 2025, according to CPCA.", "\(first)")
+        #expect(!String(decoding: brief.bytes, as: UTF8.self).contains("deliver"))
     }
 
     /// One answer whatever the order the reports arrive in, with measures: each report keeps its

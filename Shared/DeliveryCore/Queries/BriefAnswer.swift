@@ -29,7 +29,7 @@ extension QueryEngine {
         facts.append(
             Fact(
                 kind: .units,
-                text: "\(name) delivered \(Words.units(current)) vehicles in \(Words.month(period))\(sumWords).",
+                text: "\(name) \(said.did(Words.units(current))) in \(Words.month(period))\(sumWords)\(said.according(figure, current)).",
                 data: [
                     "units": .int(current.units), "qualifier": .string(current.qualifier.rawValue), "basis": .string(current.basis.rawValue),
                     "sources": .array((figure?.sources.map(\.source) ?? []).map { .string($0) }),
@@ -89,7 +89,7 @@ extension QueryEngine {
             facts.append(
                 Fact(
                     kind: basis == .mom ? .growthMoM : .growthYoY,
-                    text: "\(name) deliveries were \(direction) \(against).",
+                    text: "\(name) \(said.subject) \(direction) \(against).",
                     data: [
                         "growth": .double(growth), "previousPeriod": .string(before.description), "previousUnits": .int(previous.units),
                         "previousQualifier": .string(previous.qualifier.rawValue),
@@ -117,7 +117,7 @@ extension QueryEngine {
         }
         return Fact(
             kind: .share,
-            text: "\(name) accounted for \(Words.bound(qualifier))\(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) deliveries\(change).",
+            text: "\(name) accounted for \(Words.bound(qualifier))\(Words.percent(share)) of \(Words.possessive(parentName)) \(Words.units(whole)) \(said.counted)\(change).",
             entity: catalog.ref(parent),
             data: data
         )
@@ -175,7 +175,7 @@ extension QueryEngine {
         let shareWords = Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier))
         return Fact(
             kind: .children,
-            text: "\(catalog.ref(child).name) delivered \(Words.units(value)) of them" + (share.map { " (\(shareWords)\(Words.percent($0)))." } ?? "."),
+            text: "\(catalog.ref(child).name) \(said.verb) \(Words.units(value)) of them" + (share.map { " (\(shareWords)\(Words.percent($0)))." } ?? "."),
             entity: catalog.ref(child),
             data: ["units": .int(value.units), "qualifier": .string(value.qualifier.rawValue), "share": share.map { .double($0) } ?? .null],
             basis: factBasis(child, period, value)
@@ -201,7 +201,7 @@ extension QueryEngine {
         let restValue = FigureValue(present: true, units: rest, qualifier: restQualifier, basis: .computed, complete: true)
         return Fact(
             kind: .unattributed,
-            text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) deliveries are not attributed to a \(level.rawValue) in the figures.",
+            text: "\(Words.capitalized(Words.units(restValue))) of \(Words.possessive(name)) \(said.counted) are not attributed to a \(level.rawValue) in the figures.",
             data: ["units": .int(rest), "qualifier": .string(restQualifier.rawValue), "reported": .int(reported), "childrenSum": .int(sum)]
         )
     }
@@ -256,7 +256,7 @@ extension QueryEngine {
                 } else if let total = segmentTotal(segment, period) {
                     // The segment's total, as its source reports it, is all made of tracked models.
                     data["segmentTotal"] = .int(total.value.units)
-                    text += "with \(Words.units(figure)) of the segment's \(Words.units(total.value)) deliveries according to \(source)"
+                    text += "with \(Words.units(figure)) of the segment's \(Words.units(total.value)) \(said.counted) according to \(source)"
                 }
                 if let run = try? streak(StreakQuery(segment: segment, period: period.description)) {
                     data["months"] = .int(Int64(run.months))
@@ -305,12 +305,15 @@ extension QueryEngine {
         return parts.isEmpty ? "" : " (\(parts.joined(separator: "; ")) at the catalog's rate)"
     }
 
+    /// How the brief words the figures of its store's measure.
+    var said: MeasureWords { MeasureWords(store.measure) }
+
     // MARK: Year, records, streaks, totals
 
     func ytdFacts(_ key: EntityKey, _ name: String, _ period: Period) -> [Fact] {
         guard period.month != 1, let ytd = try? ytd(YTDQuery(entity: selector(key), period: period.description)), ytd.complete else { return [] }
         let value = FigureValue(present: true, units: ytd.units, qualifier: ytd.qualifier, basis: .computed, complete: true)
-        var text = "From \(Words.month(.month(period.year, 1))) to \(Words.month(period)), \(name) delivered \(Words.units(value))"
+        var text = "From \(Words.month(.month(period.year, 1))) to \(Words.month(period)), \(name) \(said.verb) \(Words.units(value))"
         var data: [String: JSONValue] = ["units": .int(ytd.units), "qualifier": .string(ytd.qualifier.rawValue), "from": .string(ytd.from)]
         if ytd.exceedsPreviousYear == true, let previous = ytd.previousYear {
             text += ", already more than in the whole of \(previous.year) (\(Words.number(previous.units)))"
@@ -365,7 +368,7 @@ extension QueryEngine {
                 facts.append(
                     Fact(
                         kind: .streakThreshold,
-                        text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") with at least \(Words.number(threshold)) deliveries.",
+                        text: "It was the \(Words.ordinal(run.months)) month in a row\(run.endedBy == .condition ? "" : " on record") with at least \(Words.number(threshold)) \(said.counted).",
                         data: ["atLeast": .int(threshold), "months": .int(Int64(run.months)), "since": .string(run.since?.description ?? ""), "endedBy": .string(run.endedBy.rawValue)]
                     )
                 )
@@ -411,13 +414,13 @@ extension QueryEngine {
         let total = cumulative(key, period, milestone: nil, history: history)
         guard total.complete, total.months >= 3, total.qualifier == .exact, let from = total.from, let first = try? Period(parsing: from) else { return [] }
         // A model whose deliveries began in its first month on record: the total is its whole.
-        let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from
+        let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from && said.measure == .default
         var facts = [
             Fact(
                 kind: .cumulative,
                 text: began
                     ? "Since deliveries began in \(Words.month(first)), \(name) has delivered \(Words.number(total.units)) vehicles."
-                    : "Since \(Words.month(first)), the first month on record, \(name) has delivered \(Words.number(total.units)) vehicles.",
+                    : "Since \(Words.month(first)), the first month on record, \(name) has \(said.did(Words.number(total.units))).",
                 data: ["units": .int(total.units), "from": .string(from), "months": .int(Int64(total.months))]
             )
         ]
@@ -532,4 +535,60 @@ enum Words {
     }
 
     static func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
+}
+
+/// The words of a measure in a brief: deliveries are "delivered", retail sales "sold at retail"…,
+/// so that a sentence never calls another measure's figure deliveries.
+struct MeasureWords {
+    let measure: Measure
+
+    init(_ measure: Measure) { self.measure = measure }
+
+    /// The verb of a count: "AITO delivered 36,625 of them".
+    var verb: String {
+        switch measure {
+        case .deliveries: "delivered"
+        case .retail, .wholesale: "sold"
+        case .registrations: "registered"
+        case .production: "produced"
+        case .exports: "exported"
+        }
+    }
+
+    /// "delivered 36,625 vehicles", "sold 30,000 vehicles at retail".
+    func did(_ units: String) -> String {
+        switch measure {
+        case .retail: "sold \(units) vehicles at retail"
+        case .wholesale: "sold \(units) vehicles wholesale"
+        default: "\(verb) \(units) vehicles"
+        }
+    }
+
+    /// What is counted, after a number: "44,454 deliveries", "44,454 retail sales".
+    var counted: String {
+        switch measure {
+        case .deliveries: "deliveries"
+        case .retail: "retail sales"
+        case .wholesale: "wholesale sales"
+        case .registrations: "registrations"
+        case .production: "vehicles produced"
+        case .exports: "exports"
+        }
+    }
+
+    /// The subject of a change, with its verb: "deliveries were", "production was".
+    var subject: String {
+        switch measure {
+        case .production: "production was"
+        default: "\(counted) were"
+        }
+    }
+
+    /// For another measure than deliveries, whose figures come from bodies other than the maker, a
+    /// reported figure names its sources: ", according to CPCA".
+    func according(_ figure: FigureBody?, _ value: FigureValue) -> String {
+        guard measure != .default, value.basis == .reported, let sources = figure?.sources.map(\.source), !sources.isEmpty else { return "" }
+        let named = Array(Set(sources)).sorted()
+        return ", according to " + (named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + named[named.count - 1] : named[0])
+    }
 }

@@ -60,7 +60,7 @@ class Client:
     def measured(self, measure: str) -> "Client":
         """The same connections, asking every query of another measure's figures (`retail`,
         `wholesale`, `registrations`, `production`, `exports`): `client.measured("retail").units(...)`.
-        Answers then carry `measure`; a brief is refused (its words are for deliveries)."""
+        Answers then carry `measure`, and a brief words the measure as what it is."""
         other = copy.copy(self)
         other.measure = measure
         return other
