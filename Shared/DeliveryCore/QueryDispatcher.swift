@@ -39,10 +39,13 @@ public enum QueryDispatcher {
         store: Store,
         asOf: [String: UInt64]
     ) -> (bytes: [UInt8], outcome: String) {
-        let measure: Measure
-        switch Wire.decodeBody(QueryControl.self, in: message, id: id, code: .invalidQuery) {
-        case .failure(let error): return (Wire.encode(error.envelope), error.code.rawValue)
-        case .success(let control): measure = control.measure ?? .default
+        // Most queries name no measure: the body is looked into, not decoded again, for those.
+        var measure = Measure.default
+        if let field = message["body"]?["measure"], field != .null {
+            switch Wire.decodeBody(QueryControl.self, in: message, id: id, code: .invalidQuery) {
+            case .failure(let error): return (Wire.encode(error.envelope), error.code.rawValue)
+            case .success(let control): measure = control.measure ?? .default
+            }
         }
         if kind == .units { return units(message: message, id: id, store: store, measure: measure, asOf: asOf) }
         guard measure != .default else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, measure: measure) }
@@ -64,8 +67,9 @@ public enum QueryDispatcher {
         case .failure(let error): return failure(error)
         case .success(let decoded): query = decoded
         }
+        func answer<Read: FigureStore>(_ engine: QueryEngine<Read>) throws(ProtocolError) -> UnitsResult { try engine.units(query) }
         do {
-            var result = try QueryEngine(MeasureView(store, measure)).units(query)
+            var result = try measure == .default ? answer(QueryEngine(store)) : answer(QueryEngine(MeasureView(store, measure)))
             if let other = query.compare {
                 var plain = query
                 plain.compare = nil
