@@ -232,6 +232,8 @@ def test_a_retail_figure_lives_beside_the_delivery_figure(client):
     assert (delivered.units, delivered.sources, delivered.get("measure")) == (11000, ["Maker"], None)
     assert (retail.units, retail.sources, retail["measure"]) == (9500, ["CPCA"], "retail")
     assert client.measure is None  # the measured client is another object
+    both = client.units(model="AITO M9", period="2024-03", compare="retail")
+    assert (both.units, both["compared"]["units"], both["compared"]["difference"]) == (11000, 9500, -1500)
     brief = client.measured("retail").brief(model="AITO M9", period="2024-03")
     assert brief.text.startswith("AITO M9 sold 9,500 vehicles at retail in March 2024, according to CPCA.")
     with pytest.raises(DeliveryError) as bad:

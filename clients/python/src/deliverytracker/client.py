@@ -90,10 +90,15 @@ class Client:
 
     # One method per kind
 
-    def units(self, period: str, source: Optional[str] = None, after: Optional[Dict[str, int]] = None, **names: Any) -> Units:
+    def units(self, period: str, source: Optional[str] = None, after: Optional[Dict[str, int]] = None,
+              compare: Optional[str] = None, **names: Any) -> Units:
+        """`compare`: another measure's figure of the same entity and period beside it
+        (`answer["compared"]`: its units, the difference and the ratio)."""
         body: Dict[str, Any] = {"entity": entity(**names), "period": period}
         if source:
             body["source"] = source
+        if compare:
+            body["compare"] = compare
         return self.query("units", body, after)  # type: ignore[return-value]
 
     def share(self, period: str, of: Optional[Dict[str, Any]] = None, after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
