@@ -171,7 +171,7 @@ public struct ReportCSVReader: Sendable {
                 let names = record.fields.map(\.trimmingWhitespace)
                 for name in names where !Self.columns.contains(name) {
                     throw CSVError(
-                        line: record.line, "unknown column '\(excerpt(name, limit: 40))'; columns are \(Self.columns.sorted().joined(separator: ", "))"
+                        line: record.line, "unknown column '\(excerpt(name, limit: 32))'; columns are \(Self.columns.sorted().joined(separator: ", "))"
                     )
                 }
                 self.header = names
