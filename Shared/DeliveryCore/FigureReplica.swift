@@ -139,8 +139,10 @@ public struct FigureReplica: MeasuredStore, Sendable {
         let keys = Set(market.keys)
         var held: [MarketBook.Key] = []
         if let index = entities[.market] {
-            held = figures.keys.map { key(packed: $0) }.filter { $0.entity == .market && entities[.market] == index }.map {
-                MarketBook.Key($0.period, $0.measure)
+            // The market's own figures, found by their entity index without naming every figure.
+            held = figures.keys.compactMap { packed in
+                let (entity, period, measure) = FigureBook.unpack(packed)
+                return entity == index ? MarketBook.Key(period, measure) : nil
             }
         }
         remarket(Array(keys.union(held)).sorted(), reporting: true, into: &changed)

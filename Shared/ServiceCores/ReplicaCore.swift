@@ -78,7 +78,7 @@ public struct ReplicaCore<Request> {
     public mutating func admit(
         _ query: PendingQuery, after: [String: UInt64], timeoutMillis: Int?, bytes: Int, ready: Bool, asOf: [String: UInt64], now: Int64
     ) -> Admission {
-        if ready && Self.reached(after, asOf: asOf) { return .answerNow }
+        if ready && Positions.reached(after, asOf: asOf) { return .answerNow }
         // (A refused add leaves the queue as it was: its counts are read after it.)
         guard waiting.add(query, after: after, timeoutMillis: timeoutMillis, bytes: bytes, now: now) else {
             counts.busy += 1
@@ -95,7 +95,7 @@ public struct ReplicaCore<Request> {
     /// The queries due at `now`: reached (when `ready`) or past their deadline.
     public mutating func due(now: Int64, ready: Bool, asOf: [String: UInt64]) -> [WaitQueue<PendingQuery>.Due] {
         guard !waiting.isEmpty else { return [] }
-        return waiting.due(now: now, ready: ready) { Self.reached($0, asOf: asOf) }
+        return waiting.due(now: now, ready: ready) { Positions.reached($0, asOf: asOf) }
     }
 
     /// A whole-snapshot request from `client`: nil when it may be served (its allowance is taken
@@ -256,12 +256,6 @@ public struct ReplicaCore<Request> {
         }
         counts.factsPublished += out.count
         return out
-    }
-
-    // MARK: Requests
-
-    static func reached(_ after: [String: UInt64], asOf positions: [String: UInt64]) -> Bool {
-        Positions.reached(after, asOf: positions)
     }
 }
 
