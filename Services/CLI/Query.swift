@@ -13,7 +13,7 @@ func runQuery<Query: QueryRequest>(_ query: Query, options: QueryOptions, endpoi
     defer { context.terminate() }
     let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, failover: true, configure: endpoints.secure)
     defer { client.close() }
-    return try ask(client, query, control: try options.control(), timeout: endpoints.timeout)
+    return try ask(client, query, control: try options.control(for: Query.kind), timeout: endpoints.timeout)
 }
 
 struct Query: ParsableCommand {

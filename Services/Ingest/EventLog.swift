@@ -108,7 +108,13 @@ enum StoredEvent {
 /// separator byte), as a signed integer for the databases.
 func reportSlot(_ report: DeliveryReport) -> Int64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for part in [report.source, report.period, report.entity.level.rawValue, report.entity.id] {
+    // Another measure, or a powertrain's part, is its own figure: it neither supersedes nor is
+    // superseded by the whole deliveries figure (added only when present, so that every slot of
+    // before stays what it was).
+    var parts = [report.source, report.period, report.entity.level.rawValue, report.entity.id]
+    if let measure = report.measure { parts.append("measure=" + measure.rawValue) }
+    if let powertrain = report.powertrain { parts.append("powertrain=" + powertrain.rawValue) }
+    for part in parts {
         for byte in part.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3

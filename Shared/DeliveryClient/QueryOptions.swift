@@ -20,7 +20,17 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "ranking: within this group.") public var withinGroup: String?
     @Option(help: "ranking: within this brand.") public var withinBrand: String?
     @Option(help: "ranking, streak: price segment id or name.") public var segment: String?
-    @Option(help: "ranking: powertrain (BEV, EREV, PHEV…).") public var powertrain: String?
+    @Option(
+        help: """
+            Which powertrain's figures: BEV, PHEV, EREV, FCEV, HEV, ICE, or a group, NEV or plug-in (default: the whole). \
+            ranking: models the catalog lists with it, unless --by-powertrain.
+            """
+    )
+    public var powertrain: String?
+    @Flag(help: "ranking: rank by the --powertrain figures (any level) instead of filtering models by the catalog.")
+    public var byPowertrain = false
+    @Option(help: "share, with --powertrain: the whole's powertrain (NEV, plug-in, or all; default: all of the same entity).")
+    public var ofPowertrain: String?
     @Option(help: "ranking: only the first N rows.") public var top: Int?
     @Option(help: "panel: the entities, level:name pairs, comma-separated (brand:AITO,brand:Luxeed).") public var entities: [String] = []
     @Option(help: "series, panel: first period; convert: currency code.") public var from: String?
@@ -66,8 +76,9 @@ public struct QueryOptions: ParsableArguments {
         return value
     }
 
-    /// The read-your-writes fields.
-    public func control() throws -> QueryControl {
+    /// The read-your-writes fields, and which figures to read (`ranking` carries its own
+    /// `powertrain`).
+    public func control(for kind: QueryKind) throws -> QueryControl {
         var positions: [String: UInt64]?
         if let after {
             var parsed: [String: UInt64] = [:]
@@ -87,7 +98,14 @@ public struct QueryOptions: ParsableArguments {
             }
             measured = known
         }
-        return QueryControl(after: positions, timeoutMs: timeoutMs, measure: measured)
+        var control = QueryControl(after: positions, timeoutMs: timeoutMs, measure: measured)
+        if let powertrain, kind != .ranking {
+            guard Powertrain(rawValue: powertrain) != nil else {
+                throw ValidationError("--powertrain is one of \(Powertrain.spellings), not '\(powertrain)'")
+            }
+            control.powertrain = powertrain
+        }
+        return control
     }
 }
 
@@ -141,7 +159,9 @@ extension ShareQuery: ClientQuery {
         } else if let group = options.ofGroup {
             of = EntitySelector(group: group)
         }
-        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .share), of: of)
+        self.init(
+            entity: try options.entity(), period: try options.need(options.period, "period", for: .share), of: of, ofPowertrain: options.ofPowertrain
+        )
     }
 }
 
@@ -172,7 +192,8 @@ extension RankingQuery: ClientQuery {
         }
         self.init(
             period: try options.need(options.period, "period", for: .ranking), level: level,
-            within: within, segment: options.segment, powertrain: options.powertrain, top: options.top
+            within: within, segment: options.segment, powertrain: options.powertrain, top: options.top,
+            byPowertrain: options.byPowertrain ? true : nil
         )
     }
 }

@@ -5,7 +5,7 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 5; version 4 had no measures, version 3 no segment ranks, version 2 no
+/// File layout (version 6; version 5 had no powertrains, version 4 no measures, version 3 no segment ranks, version 2 no
 /// approximate intervals, version 1 ordered reports by arrival; all are refused, and the aggregate
 /// replays the logs instead): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
@@ -13,7 +13,7 @@ import DeliveryMessages
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 5
+    public static let version: UInt8 = 6
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -61,6 +61,11 @@ public struct BookCheckpoint: Sendable {
         book.table.write(to: &writer)
         book.entities.write(to: &writer)
         book.nodes.write(to: &writer)
+        writer.varint(UInt64(book.parts.count))
+        for (key, sums) in book.parts.sorted(by: { $0.key < $1.key }) {
+            writer.varint(key)
+            sums.write(to: &writer)
+        }
         let body = writer.bytes
         var bytes = Self.magic + [Self.version]
         bytes.reserveCapacity(body.count + 13)
@@ -105,6 +110,11 @@ public struct BookCheckpoint: Sendable {
         book.table = try ReportTable(from: &reader)
         book.entities = try EntityIndex(from: &reader)
         book.nodes = try NodeTable(from: &reader, entities: book.entities.keys.count, table: book.table)
+        for _ in 0..<(try reader.count(minimumBytes: 10)) {
+            let key = try reader.varint()
+            guard book.nodes.position(of: key) != nil, book.parts[key] == nil else { throw LinkError("powertrain parts of a figure the checkpoint does not have, or twice") }
+            book.parts[key] = try FigureBook.Sums(from: &reader)
+        }
         guard reader.atEnd else { throw LinkError("bytes left after the checkpoint") }
         self.book = book
     }
@@ -215,15 +225,7 @@ extension NodeTable {
                 writer.varint(UInt64(slot.below))
                 writer.varint(UInt64(slot.above))
             }
-            writer.int(node.childSum)
-            writer.int(Int64(node.childPresent))
-            writer.int(Int64(node.childComplete))
-            writer.int(Int64(node.approximate))
-            writer.int(Int64(node.atLeast))
-            writer.int(Int64(node.atMost))
-            writer.int(node.childLow)
-            writer.int(node.childHigh)
-            writer.int(Int64(node.childOpen))
+            node.children.write(to: &writer)
             writer.varint(UInt64(node.cause))
         }
     }
@@ -235,8 +237,8 @@ extension NodeTable {
         let count = try reader.count(minimumBytes: 9)
         for _ in 0..<count {
             let key = try reader.varint()
-            guard key != 0, (key >> 17) & 0xFFFF_FFFF < UInt64(entities), key >> 49 < UInt64(Measure.allCases.count), (1...17).contains(key & 31),
-                position(of: key) == nil
+            guard key != 0, (key >> 17) & 0xFFFF_FFFF < UInt64(entities), (key >> 49) & 7 < UInt64(Measure.allCases.count),
+                key >> 52 <= UInt64(Powertrain.allCases.count), (1...17).contains(key & 31), position(of: key) == nil
             else {
                 throw LinkError("a figure of an unknown entity or period, or twice")
             }
@@ -259,15 +261,7 @@ extension NodeTable {
                 slots.append(slot)
             }
             node.replaceSlots(slots)
-            node.childSum = try reader.int()
-            node.childPresent = try Self.count(&reader)
-            node.childComplete = try Self.count(&reader)
-            node.approximate = try Self.count(&reader)
-            node.atLeast = try Self.count(&reader)
-            node.atMost = try Self.count(&reader)
-            node.childLow = try reader.int()
-            node.childHigh = try reader.int()
-            node.childOpen = try Self.count(&reader)
+            node.children = try FigureBook.Sums(from: &reader)
             node.cause = try Self.arrival(&reader, records)
             nodes[insert(key)] = node
         }
@@ -277,6 +271,34 @@ extension NodeTable {
         let value = try reader.varint()
         guard value < UInt64(records) else { throw LinkError("a figure refers to a report that is not in the checkpoint") }
         return UInt32(value)
+    }
+
+}
+
+extension FigureBook.Sums {
+    func write(to writer: inout BinaryWriter) {
+        writer.int(units)
+        writer.int(Int64(present))
+        writer.int(Int64(complete))
+        writer.int(Int64(approximate))
+        writer.int(Int64(atLeast))
+        writer.int(Int64(atMost))
+        writer.int(low)
+        writer.int(high)
+        writer.int(Int64(open))
+    }
+
+    init(from reader: inout BinaryReader) throws(LinkError) {
+        self.init()
+        units = try reader.int()
+        present = try Self.count(&reader)
+        complete = try Self.count(&reader)
+        approximate = try Self.count(&reader)
+        atLeast = try Self.count(&reader)
+        atMost = try Self.count(&reader)
+        low = try reader.int()
+        high = try reader.int()
+        open = try Self.count(&reader)
     }
 
     private static func count(_ reader: inout BinaryReader) throws(LinkError) -> Int32 {

@@ -305,6 +305,23 @@ public struct Catalog: Sendable {
         }
     }
 
+    /// Whether the entity may have figures of a powertrain: a model the catalog lists with its
+    /// `powertrains` when it has one of the powertrain's kinds (any model listed without them
+    /// may); a brand or group when any of its children may (or it has none); the market always.
+    public func offers(_ key: EntityKey, _ powertrain: Powertrain) -> Bool {
+        switch key.level {
+        case .market, .segment:
+            return true
+        case .model:
+            guard let tags = models[key.id]?.powertrains, !tags.isEmpty else { return true }
+            let kinds = Powertrain.kinds(of: powertrain)
+            return tags.contains { Powertrain.tagged($0).map(kinds.contains) ?? false }
+        case .group, .brand:
+            let children = children(of: key)
+            return children.isEmpty || children.contains { offers($0, powertrain) }
+        }
+    }
+
     /// The entity's children one level down, by id.
     public func children(of key: EntityKey) -> [EntityKey] {
         guard let level = key.level.child else { return [] }

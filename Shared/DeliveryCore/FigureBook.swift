@@ -16,6 +16,9 @@ public struct FigureBook: MeasuredStore, Sendable {
     var nodes = NodeTable()
     var entities = EntityIndex()
     var table = ReportTable()
+    /// The running sum of each figure's powertrain parts, for the figures that have parts (a
+    /// whole, `NEV` or `plug-in`), by the figure's key; most figures have none and pay nothing.
+    var parts: [UInt64: Sums] = [:]
     /// How many reports were applied.
     public internal(set) var reportCount = 0
 
@@ -35,24 +38,33 @@ public struct FigureBook: MeasuredStore, Sendable {
         public var figure: UInt64 { packed }
     }
 
-    /// The entity, period and measure a change is about.
+    /// The entity, period, measure and powertrain a change is about.
     public func key(of change: Change) -> FigureKey {
         key(packed: change.packed)
     }
 
     func key(packed: UInt64) -> FigureKey {
-        let (entity, period, measure) = Self.unpack(packed)
-        return FigureKey(entities.keys[Int(entity)], period, measure)
+        let (entity, period, measure, powertrain) = Self.unpack(packed)
+        return FigureKey(entities.keys[Int(entity)], period, measure, powertrain)
     }
 
-    /// A figure's key as one integer: its measure (bits 49 on; deliveries 0, so that keys from
-    /// before measures are deliveries'), its entity's index (bits 17–48) and its period.
-    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default) -> UInt64 {
-        measure.code << 49 | UInt64(entity) << 17 | UInt64(period.packed)
+    /// A figure's key as one integer: its powertrain (bits 52 on; the whole 0), its measure
+    /// (bits 49–51; deliveries 0, so that keys from before measures and powertrains are the whole
+    /// deliveries'), its entity's index (bits 17–48) and its period.
+    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default, _ powertrain: Powertrain? = nil) -> UInt64 {
+        Powertrain.code(powertrain) << 52 | measure.code << 49 | UInt64(entity) << 17 | UInt64(period.packed)
     }
 
-    static func unpack(_ packed: UInt64) -> (entity: UInt32, period: Period, measure: Measure) {
-        (UInt32(truncatingIfNeeded: packed >> 17), Period(packed: UInt32(packed & 0x1FFFF)), Measure(code: packed >> 49) ?? .default)
+    static func unpack(_ packed: UInt64) -> (entity: UInt32, period: Period, measure: Measure, powertrain: Powertrain?) {
+        (
+            UInt32(truncatingIfNeeded: packed >> 17), Period(packed: UInt32(packed & 0x1FFFF)), Measure(code: (packed >> 49) & 7) ?? .default,
+            Powertrain.decode(packed >> 52)
+        )
+    }
+
+    /// A packed key with another powertrain (the whole for nil).
+    static func repack(_ packed: UInt64, powertrain: Powertrain?) -> UInt64 {
+        packed & ((1 << 52) - 1) | Powertrain.code(powertrain) << 52
     }
 
     // MARK: Applying
@@ -75,70 +87,83 @@ public struct FigureBook: MeasuredStore, Sendable {
             units: report.units, order: order, arrival: arrival,
             source: table.source(report.source), qualifier: report.qualifier, interval: report.interval
         )
-        let measure = report.measured
-        let key = Self.pack(entity, period, measure)
+        let key = Self.pack(entity, period, report.measured, report.powertrain)
         let position = nodes.insert(key)
         // A source's report is replaced only by one later in the report order: one that comes
         // later but is earlier in the order (another stream's, replayed in another interleaving)
         // changes nothing, so every order of application ends the same.
         guard nodes.nodes[position].accepts(slot) else { return [] }
         let causeBefore = nodes.nodes[position].cause
-        let (before, after) = Self.update(&nodes.nodes[position], kind: period.kind) { node in
-            node.put(slot)
-            node.takeCause(arrival, order, table: table)
-        }
+        let partSums = parts[key]
+        let before = nodes.nodes[position].contribution(period.kind, parts: partSums)
+        nodes.nodes[position].put(slot)
+        nodes.nodes[position].takeCause(arrival, order, table: table)
+        let after = nodes.nodes[position].contribution(period.kind, parts: partSums)
         var changes: [Change] = []
         changes.reserveCapacity(16)
         changes.append(Change(packed: key, previous: before.units))
         if before != after || nodes.nodes[position].cause != causeBefore {
-            propagate(entity: entity, period: period, measure: measure, before: before, after: after, cause: arrival, order: order, into: &changes)
+            propagate(key, before: before, after: after, cause: arrival, order: order, into: &changes)
         }
         return changes
     }
 
-    /// Changes a node in place and returns what it added to the sums above it, before and after.
-    static func update(_ node: inout Node, kind: Period.Kind, _ change: (inout Node) -> Void) -> (Contribution, Contribution) {
-        let before = node.contribution(kind)
-        change(&node)
-        return (before, node.contribution(kind))
+    /// Which sum of a figure a change is carried into.
+    enum Edge {
+        /// Its children's: the entity beneath it in the same month, or a period in it.
+        case children
+        /// Its powertrain parts': the same entity and period, one powertrain down.
+        case parts
     }
 
     /// Carries a change of one figure into the figures that sum it: a month's parent entity in the
-    /// same month and its own quarter; a quarter's year. A figure's cause is the latest report, in
-    /// the report order, of all it reflects; it travels up even when the sums do not change.
+    /// same month; a month's quarter and a quarter's year; a powertrain's group (or the whole) of
+    /// the same entity and period. A figure's cause is the latest report, in the report order, of
+    /// all it reflects; it travels up even when the sums do not change.
     private mutating func propagate(
-        entity: UInt32, period: Period, measure: Measure, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
-        into changes: inout [Change]
+        _ packed: UInt64, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder, into changes: inout [Change]
     ) {
+        let (entity, period, measure, powertrain) = Self.unpack(packed)
         let parent = entities.parents[Int(entity)]
         if period.kind == .month, parent != EntityIndex.none {
-            carry(entity: parent, period: period, measure: measure, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(Self.pack(parent, period, measure, powertrain), .children, before: before, after: after, cause: cause, order: order, into: &changes)
         }
         if let container = period.container {
-            carry(entity: entity, period: container, measure: measure, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(Self.pack(entity, container, measure, powertrain), .children, before: before, after: after, cause: cause, order: order, into: &changes)
+        }
+        if let powertrain {
+            carry(Self.repack(packed, powertrain: powertrain.group), .parts, before: before, after: after, cause: cause, order: order, into: &changes)
         }
     }
 
     private mutating func carry(
-        entity: UInt32, period: Period, measure: Measure, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder,
-        into changes: inout [Change]
+        _ key: UInt64, _ edge: Edge, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder, into changes: inout [Change]
     ) {
-        let key = Self.pack(entity, period, measure)
+        let kind = Period(packed: UInt32(key & 0x1FFFF)).kind
         let position = nodes.insert(key)
         let causeBefore = nodes.nodes[position].cause
-        let table = table
-        let (parentBefore, parentAfter) = Self.update(&nodes.nodes[position], kind: period.kind) { node in
-            if before != after {
-                node.remove(before)
-                node.add(after)
+        var partSums = parts[key]
+        let parentBefore = nodes.nodes[position].contribution(kind, parts: partSums)
+        if before != after {
+            switch edge {
+            case .children:
+                nodes.nodes[position].remove(before)
+                nodes.nodes[position].add(after)
+            case .parts:
+                var sums = partSums ?? Sums()
+                sums.count(before, sign: -1)
+                sums.count(after, sign: 1)
+                parts[key] = sums
+                partSums = sums
             }
-            node.takeCause(cause, order, table: table)
         }
+        nodes.nodes[position].takeCause(cause, order, table: table)
+        let parentAfter = nodes.nodes[position].contribution(kind, parts: partSums)
         let causeChanged = nodes.nodes[position].cause != causeBefore
         guard parentBefore != parentAfter || causeChanged || before != after else { return }
         changes.append(Change(packed: key, previous: parentBefore.units))
         if parentBefore != parentAfter || causeChanged {
-            propagate(entity: entity, period: period, measure: measure, before: parentBefore, after: parentAfter, cause: cause, order: order, into: &changes)
+            propagate(key, before: parentBefore, after: parentAfter, cause: cause, order: order, into: &changes)
         }
     }
 
@@ -148,37 +173,33 @@ public struct FigureBook: MeasuredStore, Sendable {
         body(FigureKey(entity, period), previous: nil)
     }
 
-    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureBody? {
-        body(FigureKey(entity, period, measure), previous: nil)
+    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureBody? {
+        body(FigureKey(entity, period, measure, powertrain), previous: nil)
     }
 
-    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureSummary? {
-        figure(entity, period, measure).map {
-            FigureSummary(units: $0.units, qualifier: $0.qualifier, basis: $0.basis, complete: $0.complete, interval: $0.interval)
-        }
+    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureSummary? {
+        figure(entity, period, measure, powertrain).map(FigureSummary.init)
     }
 
     /// The wire form of a figure; `previous` defaults to the current units.
     public func body(_ key: FigureKey, previous: Int64?) -> FigureBody? {
         guard let entity = entities.existing(key.entity) else { return nil }
-        guard let position = nodes.position(of: Self.pack(entity, key.period, key.measure)) else { return nil }
-        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: previous, table: table, measure: key.measure)
+        let packed = Self.pack(entity, key.period, key.measure, key.powertrain)
+        guard let position = nodes.position(of: packed) else { return nil }
+        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: previous, table: table, parts: parts[packed])
     }
 
     /// The wire form of a changed figure, with its units before the change as `previous`.
     public func body(_ change: Change) -> FigureBody? {
         guard let position = nodes.position(of: change.packed) else { return nil }
         let key = key(of: change)
-        return nodes.nodes[position].body(catalog.ref(key.entity), key.period, previous: change.previous, table: table, measure: key.measure)
+        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: change.previous, table: table, parts: parts[change.packed])
     }
 
     /// A figure as the internal links carry it, by the id of a change (`Change.figure`).
     public func record(_ figure: UInt64) -> FigureRecord? {
         guard let position = nodes.position(of: figure) else { return nil }
-        let key = key(packed: figure)
-        var record = nodes.nodes[position].record(key.entity, key.period, table: table)
-        record?.measure = key.measure
-        return record
+        return nodes.nodes[position].record(key(packed: figure), table: table, parts: parts[figure])
     }
 
     /// Every figure's id, for snapshots (see `record`).
@@ -254,22 +275,68 @@ public struct FigureBook: MeasuredStore, Sendable {
         }
     }
 
-    /// A figure: the latest report of each source (the first inline, others beside it), and the
-    /// running sum of its children's contributions.
-    public struct Node: Sendable {
-        var first = Slot.empty
-        var others: [Slot] = []
-        var childSum: Int64 = 0
-        var childPresent: Int32 = 0
-        var childComplete: Int32 = 0
+    /// A running sum of contributions: a figure's children's (entities beneath it, or the
+    /// periods in it), or its powertrain parts'.
+    struct Sums: Sendable, Equatable {
+        var units: Int64 = 0
+        var present: Int32 = 0
+        var complete: Int32 = 0
         var approximate: Int32 = 0
         var atLeast: Int32 = 0
         var atMost: Int32 = 0
-        /// The sums of the children's lows and highs, and how many children have no high: the
-        /// interval of an approximate sum.
-        var childLow: Int64 = 0
-        var childHigh: Int64 = 0
-        var childOpen: Int32 = 0
+        /// The sums of the parts' lows and highs, and how many parts have no high: the interval
+        /// of an approximate sum.
+        var low: Int64 = 0
+        var high: Int64 = 0
+        var open: Int32 = 0
+
+        var qualifier: Qualifier {
+            if approximate > 0 || (atLeast > 0 && atMost > 0) { return .approximate }
+            if atLeast > 0 { return .atLeast }
+            if atMost > 0 { return .atMost }
+            return .exact
+        }
+
+        /// The interval of the sum.
+        var interval: Interval {
+            qualifier == .approximate ? Interval(low: low, high: open > 0 ? nil : high) : Interval.of(units, qualifier)
+        }
+
+        /// The sum as a contribution; `complete` whether it covers its whole period.
+        func contribution(complete: Bool) -> Contribution {
+            guard present > 0 else { return Contribution() }
+            return Contribution(present: true, units: units, qualifier: qualifier, complete: complete, interval: interval)
+        }
+
+        mutating func count(_ part: Contribution, sign: Int32) {
+            guard part.present else { return }
+            present += sign
+            units = sign > 0 ? units.saturatingAdding(part.units) : units.saturatingSubtracting(part.units)
+            if part.complete { complete += sign }
+            let interval = part.interval
+            if sign > 0 {
+                low = low.saturatingAdding(interval.low)
+                if let high = interval.high { self.high = self.high.saturatingAdding(high) } else { open += 1 }
+            } else {
+                low = low.saturatingSubtracting(interval.low)
+                if let high = interval.high { self.high = self.high.saturatingSubtracting(high) } else { open -= 1 }
+            }
+            switch part.qualifier {
+            case .exact: break
+            case .approximate: approximate += sign
+            case .atLeast: atLeast += sign
+            case .atMost: atMost += sign
+            }
+        }
+    }
+
+    /// A figure: the latest report of each source (the first inline, others beside it), and the
+    /// running sum of its children's contributions. The sum of its powertrain parts, for the few
+    /// figures that have parts, is kept beside it (`FigureBook.parts`).
+    public struct Node: Sendable {
+        var first = Slot.empty
+        var others: [Slot] = []
+        var children = Sums()
         /// The arrival number of the report that changed it last; 0 for none.
         var cause: UInt32 = 0
 
@@ -318,42 +385,41 @@ public struct FigureBook: MeasuredStore, Sendable {
             others = Array(slots.dropFirst())
         }
 
-        var childQualifier: Qualifier {
-            if approximate > 0 || (atLeast > 0 && atMost > 0) { return .approximate }
-            if atLeast > 0 { return .atLeast }
-            if atMost > 0 { return .atMost }
-            return .exact
-        }
-
-        func contribution(_ kind: Period.Kind) -> Contribution {
-            if let chosen {
-                return Contribution(present: true, units: chosen.units, qualifier: chosen.qualifier, complete: true, interval: chosen.interval)
-            }
-            guard childPresent > 0 else { return Contribution() }
+        /// The computed figure, when nothing is reported: the sum of the children's figures, or of
+        /// the powertrain parts' (`fromParts`), whichever is larger. Both count only what has
+        /// figures, so neither is above the truth when the figures are true: the larger is the
+        /// closer (and the truth itself when its parts are all there); on a tie, the children's.
+        func computed(_ kind: Period.Kind, parts: Sums?) -> (value: Contribution, fromParts: Bool)? {
             let complete: Bool
             switch kind {
             case .month: complete = true
-            case .quarter: complete = childComplete == 3
-            case .year: complete = childComplete == 4
+            case .quarter: complete = children.complete == 3
+            case .year: complete = children.complete == 4
             }
-            return Contribution(present: true, units: childSum, qualifier: childQualifier, complete: complete, interval: childInterval)
+            let mine = children.present > 0 ? children.contribution(complete: complete) : nil
+            guard let parts, parts.present > 0 else { return mine.map { ($0, false) } }
+            let theirs = parts.contribution(complete: parts.complete == parts.present)
+            guard let mine, mine.units >= theirs.units else { return (theirs, true) }
+            return (mine, false)
         }
 
-        /// The interval of the children's sum.
-        var childInterval: Interval {
-            childQualifier == .approximate ? Interval(low: childLow, high: childOpen > 0 ? nil : childHigh) : Interval.of(childSum, childQualifier)
+        func contribution(_ kind: Period.Kind, parts: Sums? = nil) -> Contribution {
+            if let chosen {
+                return Contribution(present: true, units: chosen.units, qualifier: chosen.qualifier, complete: true, interval: chosen.interval)
+            }
+            return computed(kind, parts: parts)?.value ?? Contribution()
         }
 
         /// This node's figure as the internal links carry it; nil while nothing is reported or summed.
-        func record(_ entity: EntityKey, _ period: Period, table: ReportTable) -> FigureRecord? {
-            let value = contribution(period.kind)
+        func record(_ key: FigureKey, table: ReportTable, parts: Sums? = nil) -> FigureRecord? {
+            let value = contribution(key.period.kind, parts: parts)
             guard value.present else { return nil }
             let chosen = chosen
-            let computed = childPresent > 0 ? childSum : nil
-            return FigureRecord(
-                level: entity.level,
-                id: entity.id,
-                period: period.description,
+            let computed = computed(key.period.kind, parts: parts)
+            var record = FigureRecord(
+                level: key.entity.level,
+                id: key.entity.id,
+                period: key.period.description,
                 units: value.units,
                 basis: chosen != nil ? .reported : .computed,
                 qualifier: value.qualifier,
@@ -361,48 +427,30 @@ public struct FigureBook: MeasuredStore, Sendable {
                 source: chosen.map { table.name($0.source) },
                 reported: chosen?.units,
                 reportedQualifier: chosen?.qualifier,
-                computed: computed,
-                computedQualifier: computed == nil ? nil : childQualifier,
+                computed: computed?.value.units,
+                computedQualifier: computed?.value.qualifier,
                 complete: value.complete,
                 sources: slots.map(table.sourceFigure).sorted { $0.source < $1.source },
-                interval: value.interval
+                interval: value.interval,
+                measure: key.measure
             )
+            record.powertrain = key.powertrain
+            record.fromParts = chosen == nil && computed?.fromParts == true
+            return record
         }
 
         /// The wire form of this node's figure; nil while nothing is reported or summed.
-        func body(_ entity: EntityRef, _ period: Period, previous: Int64?, table: ReportTable, measure: Measure = .default) -> FigureBody? {
-            guard var record = record(EntityKey(entity.level, entity.id), period, table: table) else { return nil }
-            record.measure = measure
+        func body(_ entity: EntityRef, _ key: FigureKey, previous: Int64?, table: ReportTable, parts: Sums? = nil) -> FigureBody? {
+            guard let record = record(key, table: table, parts: parts) else { return nil }
             return record.body(entity: entity, previous: previous ?? record.units)
         }
 
         mutating func add(_ part: Contribution) {
-            count(part, sign: 1)
+            children.count(part, sign: 1)
         }
 
         mutating func remove(_ part: Contribution) {
-            count(part, sign: -1)
-        }
-
-        private mutating func count(_ part: Contribution, sign: Int32) {
-            guard part.present else { return }
-            childPresent += sign
-            childSum = sign > 0 ? childSum.saturatingAdding(part.units) : childSum.saturatingSubtracting(part.units)
-            if part.complete { childComplete += sign }
-            let interval = part.interval
-            if sign > 0 {
-                childLow = childLow.saturatingAdding(interval.low)
-                if let high = interval.high { childHigh = childHigh.saturatingAdding(high) } else { childOpen += 1 }
-            } else {
-                childLow = childLow.saturatingSubtracting(interval.low)
-                if let high = interval.high { childHigh = childHigh.saturatingSubtracting(high) } else { childOpen -= 1 }
-            }
-            switch part.qualifier {
-            case .exact: break
-            case .approximate: approximate += sign
-            case .atLeast: atLeast += sign
-            case .atMost: atMost += sign
-            }
+            children.count(part, sign: -1)
         }
     }
 }

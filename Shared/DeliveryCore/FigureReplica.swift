@@ -33,18 +33,19 @@ public struct FigureReplica: MeasuredStore, Sendable {
         figure(entity, period, .default)
     }
 
-    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureSummary? {
-        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure)) else { return nil }
+    public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureSummary? {
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure, powertrain)) else { return nil }
         let stored = figures.nodes[position]
         return FigureSummary(
-            units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete, interval: stored.interval
+            units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete, interval: stored.interval,
+            fromParts: stored.fromParts
         )
     }
 
-    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure) -> FigureBody? {
-        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure)) else { return nil }
+    public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureBody? {
+        guard let index = entities[entity], let position = figures.position(of: Self.pack(index, period, measure, powertrain)) else { return nil }
         let stored = figures.nodes[position]
-        return stored.body(catalog.ref(entity), period, previous: stored.units, names: names, measure: measure)
+        return stored.body(catalog.ref(entity), FigureKey(entity, period, measure, powertrain), previous: stored.units, names: names)
     }
 
     /// Takes a figure from an aggregate and returns every figure that now differs from what was
@@ -58,11 +59,11 @@ public struct FigureReplica: MeasuredStore, Sendable {
         var changed: [FigureChange] = []
         let touched: [MarketBook.Key]
         if key.level == .market {
-            shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure)] = figure
+            shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure, figure.powertrain)] = figure
             touched = market.takeMarket(figure, period: period)
         } else {
             install(figure, key: key, period: period, origin: origin, reporting: reporting, into: &changed)
-            touched = market.takeGroup(figure, key: FigureKey(key, period, figure.measure))
+            touched = market.takeGroup(figure, key: FigureKey(key, period, figure.measure, figure.powertrain))
         }
         remarket(touched, reporting: reporting, into: &changed)
         return changed
@@ -76,8 +77,8 @@ public struct FigureReplica: MeasuredStore, Sendable {
         for key in keys {
             if let body = market.body(key, entity: ref) {
                 install(FigureRecord(body), key: .market, period: key.period, origin: Self.marketOrigin, reporting: reporting, into: &changed)
-            } else if let index = entities[.market], let gone = figures.remove(Self.pack(index, key.period, key.measure)), reporting {
-                let figure = FigureKey(.market, key.period, key.measure)
+            } else if let index = entities[.market], let gone = figures.remove(Self.pack(index, key.period, key.measure, key.powertrain)), reporting {
+                let figure = FigureKey(.market, key.period, key.measure, key.powertrain)
                 changed.append(FigureChange(key: figure, body: Self.removal(ref, figure, gone), removed: true))
             }
         }
@@ -91,7 +92,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
         FigureBody(
             entity: entity, period: key.period.description, units: 0, previous: gone.units, basis: .computed, qualifier: .exact, cause: nil,
             source: nil, reported: nil, reportedQualifier: nil, computed: nil, computedQualifier: nil, complete: false, sources: [],
-            measure: key.measure
+            measure: key.measure, powertrain: key.powertrain
         )
     }
 
@@ -106,11 +107,11 @@ public struct FigureReplica: MeasuredStore, Sendable {
             guard let period = try? Period(parsing: figure.period) else { continue }
             let key = EntityKey(figure.level, figure.id)
             if key.level == .market {
-                shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure)] = figure
+                shardMarket[origin, default: [:]][MarketBook.Key(period, figure.measure, figure.powertrain)] = figure
                 continue
             }
             install(figure, key: key, period: period, origin: origin, reporting: true, into: &changed)
-            if let index = entities[key] { kept.insert(Self.pack(index, period, figure.measure)) }
+            if let index = entities[key] { kept.insert(Self.pack(index, period, figure.measure, figure.powertrain)) }
         }
         let absent = zip(figures.keys, figures.nodes).filter { $0.1.origin == origin && !kept.contains($0.0) }.map(\.0)
         for packed in absent {
@@ -129,7 +130,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
         for (packed, stored) in zip(figures.keys, figures.nodes) {
             let key = key(packed: packed)
             guard key.entity.level == .group, key.period.kind == .month else { continue }
-            let record = FigureRecord(stored.body(catalog.ref(key.entity), key.period, previous: stored.units, names: names, measure: key.measure))
+            let record = FigureRecord(stored.body(catalog.ref(key.entity), key, previous: stored.units, names: names))
             _ = fresh.takeGroup(record, key: key)
         }
         for origin in shardMarket.keys.sorted() {
@@ -141,8 +142,8 @@ public struct FigureReplica: MeasuredStore, Sendable {
         if let index = entities[.market] {
             // The market's own figures, found by their entity index without naming every figure.
             held = figures.keys.compactMap { packed in
-                let (entity, period, measure) = FigureBook.unpack(packed)
-                return entity == index ? MarketBook.Key(period, measure) : nil
+                let (entity, period, measure, powertrain) = FigureBook.unpack(packed)
+                return entity == index ? MarketBook.Key(period, measure, powertrain) : nil
             }
         }
         remarket(Array(keys.union(held)).sorted(), reporting: true, into: &changed)
@@ -162,7 +163,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
             entityKeys.append(key)
             entities[key] = index
         }
-        let packed = Self.pack(index, period, figure.measure)
+        let packed = Self.pack(index, period, figure.measure, figure.powertrain)
         let month = period.months.first ?? period
         if earliestMonth.map({ month < $0 }) ?? true { earliestMonth = month }
         var stored = StoredFigure(figure, names: &names)
@@ -177,7 +178,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
         }
         if reporting, old != stored {
             changed.append(
-                FigureChange(key: FigureKey(key, period, figure.measure), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false)
+                FigureChange(key: FigureKey(key, period, figure.measure, figure.powertrain), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false)
             )
         }
     }
@@ -204,25 +205,27 @@ public struct FigureReplica: MeasuredStore, Sendable {
         var refs: [UInt32: EntityRef] = [:]
         var result: [FigureBody] = []
         for (packed, stored) in zip(figures.keys, figures.nodes) {
-            let (entity, period, measure) = FigureBook.unpack(packed)
+            let (entity, period, measure, powertrain) = FigureBook.unpack(packed)
             let ref = refs[entity] ?? catalog.ref(entityKeys[Int(entity)])
             refs[entity] = ref
-            guard prefix.isEmpty || ref.topic(.figure, measure: measure).hasPrefix(prefix) else { continue }
-            result.append(stored.body(ref, period, previous: stored.units, names: names, measure: measure))
+            guard prefix.isEmpty || ref.topic(.figure, measure: measure, powertrain: powertrain).hasPrefix(prefix) else { continue }
+            let key = FigureKey(entityKeys[Int(entity)], period, measure, powertrain)
+            result.append(stored.body(ref, key, previous: stored.units, names: names))
         }
         return result.sorted {
             if $0.measure != $1.measure { return ($0.measure ?? .default).code < ($1.measure ?? .default).code }
+            if $0.powertrain != $1.powertrain { return Powertrain.code($0.powertrain) < Powertrain.code($1.powertrain) }
             return $0.entity.path != $1.entity.path ? $0.entity.path.lexicographicallyPrecedes($1.entity.path) : $0.period < $1.period
         }
     }
 
-    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default) -> UInt64 {
-        FigureBook.pack(entity, period, measure)
+    static func pack(_ entity: UInt32, _ period: Period, _ measure: Measure = .default, _ powertrain: Powertrain? = nil) -> UInt64 {
+        FigureBook.pack(entity, period, measure, powertrain)
     }
 
     func key(packed: UInt64) -> FigureKey {
-        let (entity, period, measure) = FigureBook.unpack(packed)
-        return FigureKey(entityKeys[Int(entity)], period, measure)
+        let (entity, period, measure, powertrain) = FigureBook.unpack(packed)
+        return FigureKey(entityKeys[Int(entity)], period, measure, powertrain)
     }
 }
 
@@ -297,6 +300,8 @@ struct StoredFigure: Sendable, Equatable {
     var reportedQualifier: Qualifier?
     var computedQualifier: Qualifier?
     var complete: Bool
+    /// A computed figure that is the sum of its powertrain parts.
+    var fromParts: Bool
     /// The interval fields as they came; nil when there are none.
     var intervals: Intervals?
     /// Which aggregate it came from (the replica's index of it), so that a resync from that one
@@ -321,6 +326,7 @@ struct StoredFigure: Sendable, Equatable {
         reportedQualifier = figure.reportedQualifier
         computedQualifier = figure.computedQualifier
         complete = figure.complete
+        fromParts = figure.fromParts
         intervals = Intervals(figure)
         var sources = figure.sources.map { source in
             Source(
@@ -337,9 +343,9 @@ struct StoredFigure: Sendable, Equatable {
         FigureBody.wireInterval(units, qualifier, low: intervals?.low, high: intervals?.high)
     }
 
-    func body(_ entity: EntityRef, _ period: Period, previous: Int64, names: Interner, measure: Measure = .default) -> FigureBody {
+    func body(_ entity: EntityRef, _ key: FigureKey, previous: Int64, names: Interner) -> FigureBody {
         FigureBody(
-            entity: entity, period: period.description, units: units, previous: previous, basis: basis, qualifier: qualifier,
+            entity: entity, period: key.period.description, units: units, previous: previous, basis: basis, qualifier: qualifier,
             cause: causeStream == Self.noName
                 ? nil
                 : Cause(
@@ -358,7 +364,7 @@ struct StoredFigure: Sendable, Equatable {
                     segmentRank: source.rank == 0 ? nil : Int(source.rank)
                 )
             },
-            interval: interval, measure: measure
+            interval: interval, measure: key.measure, powertrain: key.powertrain, computedFrom: fromParts ? .powertrains : nil
         )
     }
 }

@@ -30,8 +30,9 @@ extension QueryKind {
 /// Turns a query message into its encoded reply: decodes the body strictly, runs the query and
 /// stamps `asOf`. Errors become `error` replies with the request's id.
 public enum QueryDispatcher {
-    /// Answers from the measure the query names (`measure`, deliveries when absent): another
-    /// measure's figures through a `MeasureView`, so that every kind reads only that measure.
+    /// Answers from the measure and powertrain the query names (`measure`, deliveries when absent;
+    /// `powertrain`, the whole when absent): another one's figures through a `MeasureView`, so
+    /// that every kind reads only those figures.
     public static func answer<Store: MeasuredStore>(
         _ kind: QueryKind,
         message: JSONValue,
@@ -47,14 +48,43 @@ public enum QueryDispatcher {
             case .success(let control): measure = control.measure ?? .default
             }
         }
-        if kind == .units { return units(message: message, id: id, store: store, measure: measure, asOf: asOf) }
-        guard measure != .default else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, measure: measure) }
-        return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure)), asOf: asOf, measure: measure)
+        let powertrain: Powertrain?
+        switch Self.powertrain(kind, message) {
+        case .failure(var error):
+            error.id = id
+            return (Wire.encode(error.envelope), error.code.rawValue)
+        case .success(let named): powertrain = named
+        }
+        let view = View(measure: measure, powertrain: powertrain)
+        if kind == .units { return units(message: message, id: id, store: store, view: view, asOf: asOf) }
+        guard measure != .default || powertrain != nil else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, view: view) }
+        return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure, powertrain)), asOf: asOf, view: view)
+    }
+
+    /// Which figures a query reads besides its own fields.
+    struct View {
+        var measure: Measure
+        var powertrain: Powertrain?
+    }
+
+    /// The powertrain a query's figures are of: `powertrain` exactly as the protocol spells it;
+    /// for `ranking` only with `byPowertrain` (its `powertrain` alone filters models by catalog).
+    static func powertrain(_ kind: QueryKind, _ message: JSONValue) -> Result<Powertrain?, ProtocolError> {
+        let body = message["body"]
+        guard let field = body?["powertrain"], field != .null else { return .success(nil) }
+        if kind == .ranking, body?["byPowertrain"] != .bool(true) { return .success(nil) }
+        guard case .string(let text) = field, let powertrain = Powertrain(rawValue: text) else {
+            let given = field.stringValue.map { "'\(String($0.prefix(32)))'" } ?? field.kind
+            return .failure(
+                ProtocolError(.invalidQuery, "powertrain must be one of \(Powertrain.spellings), not \(given)", details: ["field": .string("powertrain")])
+            )
+        }
+        return .success(powertrain)
     }
 
     /// `units`, and with `compare` another measure's figure of the same entity and period beside it
     /// (deliveries against registrations, say): each from its own measure's figures.
-    static func units<Store: MeasuredStore>(message: JSONValue, id: JSONValue, store: Store, measure: Measure, asOf: [String: UInt64])
+    static func units<Store: MeasuredStore>(message: JSONValue, id: JSONValue, store: Store, view: View, asOf: [String: UInt64])
         -> (bytes: [UInt8], outcome: String)
     {
         func failure(_ error: ProtocolError) -> (bytes: [UInt8], outcome: String) {
@@ -69,11 +99,13 @@ public enum QueryDispatcher {
         }
         func answer<Read: FigureStore>(_ engine: QueryEngine<Read>) throws(ProtocolError) -> UnitsResult { try engine.units(query) }
         do {
-            var result = try measure == .default ? answer(QueryEngine(store)) : answer(QueryEngine(MeasureView(store, measure)))
+            let (measure, powertrain) = (view.measure, view.powertrain)
+            var result = try measure == .default && powertrain == nil
+                ? answer(QueryEngine(store)) : answer(QueryEngine(MeasureView(store, measure, powertrain)))
             if let other = query.compare {
                 var plain = query
                 plain.compare = nil
-                let theirs = try QueryEngine(MeasureView(store, other)).units(plain)
+                let theirs = try QueryEngine(MeasureView(store, other, powertrain)).units(plain)
                 result.compared = ComparedUnits(
                     measure: other, units: theirs.units, basis: theirs.basis, qualifier: theirs.qualifier, sources: theirs.sources,
                     coverage: theirs.coverage, difference: theirs.units.saturatingSubtracting(result.units),
@@ -82,6 +114,7 @@ public enum QueryDispatcher {
             }
             result.asOf = asOf
             result.measure = measure.wire
+            result.powertrain = powertrain
             return (Wire.encode(Envelope(type: QueryKind.units.resultType, id: id, body: result)), "ok")
         } catch {
             return failure(error)
@@ -94,7 +127,7 @@ public enum QueryDispatcher {
         id: JSONValue,
         engine: QueryEngine<Store>,
         asOf: [String: UInt64],
-        measure: Measure
+        view: View
     ) -> (bytes: [UInt8], outcome: String) {
         func run<Query: AnswerableQuery>(_ query: Query.Type) -> (bytes: [UInt8], outcome: String) {
             switch Wire.decodeBody(Query.self, in: message, id: id, code: .invalidQuery) {
@@ -104,7 +137,8 @@ public enum QueryDispatcher {
                 do {
                     var result = try query.answer(with: engine)
                     result.asOf = asOf
-                    result.measure = measure.wire
+                    result.measure = view.measure.wire
+                    result.powertrain = view.powertrain
                     return (Wire.encode(Envelope(type: kind.resultType, id: id, body: result)), "ok")
                 } catch var error {
                     error.id = id

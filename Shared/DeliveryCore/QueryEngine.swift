@@ -41,12 +41,17 @@ public struct QueryEngine<Store: FigureStore> {
     /// A figure's value with its coverage applied: a sum short of an expected part is a lower
     /// bound (`short`).
     func value(_ entity: EntityKey, _ period: Period) -> FigureValue {
-        guard let figure = store.summary(entity, period) else { return .none }
+        value(entity, period, in: store.powertrain)
+    }
+
+    /// A figure's value of another powertrain (nil: the whole) of the store's measure.
+    func value(_ entity: EntityKey, _ period: Period, in powertrain: Powertrain?) -> FigureValue {
+        guard let figure = store.summary(entity, period, powertrain: powertrain) else { return .none }
         var value = FigureValue(
             present: true, units: figure.units, qualifier: figure.qualifier, basis: figure.basis, complete: figure.complete,
             interval: figure.interval
         )
-        if figure.basis == .computed, isShort(entity, period) {
+        if figure.basis == .computed, isShort(entity, period, powertrain) {
             (value.qualifier, value.interval) = FigureValue.lowerBound(value.qualifier, value.interval)
             value.short = true
         }
@@ -79,16 +84,24 @@ public struct QueryEngine<Store: FigureStore> {
     }
 
     /// The sources a figure rests on: the winning source of a reported figure, or every source
-    /// beneath a computed one.
+    /// beneath a computed one (its children's, or its powertrain parts').
     func sources(_ entity: EntityKey, _ period: Period) -> Set<String> {
-        guard let figure = store.figure(entity, period) else { return [] }
+        sources(entity, period, store.powertrain)
+    }
+
+    func sources(_ entity: EntityKey, _ period: Period, _ powertrain: Powertrain?) -> Set<String> {
+        guard let figure = store.figure(entity, period, powertrain: powertrain) else { return [] }
         if figure.basis == .reported, let source = figure.source { return [source] }
         var result: Set<String> = []
+        if figure.computedFrom == .powertrains {
+            for part in Powertrain.parts(of: powertrain) { result.formUnion(sources(entity, period, part)) }
+            return result
+        }
         switch period.kind {
         case .month:
-            for child in catalog.children(of: entity) { result.formUnion(sources(child, period)) }
+            for child in catalog.children(of: entity) { result.formUnion(sources(child, period, powertrain)) }
         case .quarter, .year:
-            for part in period.parts { result.formUnion(sources(entity, part)) }
+            for part in period.parts { result.formUnion(sources(entity, part, powertrain)) }
         }
         return result
     }

@@ -52,7 +52,7 @@ public enum ReportValidator {
             segment: try fields.string("segment")
         )
         let measure = try fields.measure()
-        try fields.noPowertrain()
+        let powertrain = try fields.powertrain()
         let note = try fields.string("note", limit: maxNoteLength)
         let givenID = try fields.string("id", limit: 256)
         guard let units = try fields.count("units") else {
@@ -67,6 +67,7 @@ public enum ReportValidator {
         let (reportedAt, reportedAtMillis) = try Self.reportedAt(givenTime, receivedAt: receivedAt, latest: latest, index: index)
         let entity = try names.resolve(catalog, index: index)
         let segmentRank = try Self.segmentRank(object["segmentRank"], entity: entity, period: period, catalog: catalog, index: index)
+        if let powertrain { try Self.check(powertrain, of: entity, catalog: catalog, index: index) }
 
         var content = "source=\(source)|period=\(period)|entity=\(entity)|units=\(units)|qualifier=\(qualifier.rawValue)"
         content += "|group=\(names.group ?? "")|brand=\(names.brand ?? "")|model=\(names.model ?? "")"
@@ -78,11 +79,12 @@ public enum ReportValidator {
         if let segmentRank { content += "|segmentRank=\(segmentRank)" }
         // Only another measure than deliveries is hashed, so that every report of before keeps its id.
         if measure != .default { content += "|measure=\(measure.rawValue)" }
+        if let powertrain { content += "|powertrain=\(powertrain.rawValue)" }
         let hash = fnv1a(content)
         let report = DeliveryReport(
             id: givenID ?? "r-" + hash, source: source, period: period.description, group: names.group, brand: names.brand, model: names.model,
             units: units, qualifier: qualifier, reportedAt: reportedAt, note: note, entity: catalog.ref(entity), low: low, high: high,
-            segmentRank: segmentRank, measure: measure
+            segmentRank: segmentRank, measure: measure, powertrain: powertrain
         )
         return Validated(report: report, contentHash: hash, reportedAtMillis: reportedAtMillis)
     }
@@ -142,15 +144,17 @@ public enum ReportValidator {
             return measure
         }
 
-        /// A report's `powertrain`: a report is the entity's whole figure of its measure, and one
-        /// powertrain's part would replace it, so a part is refused by name until figures are
-        /// kept by powertrain.
-        func noPowertrain() throws(ProtocolError) {
-            guard let field = fields["powertrain"], field != .null else { return }
-            throw error(
-                .invalidReport, index, "powertrain",
-                "powertrain is not kept yet: a report is the entity's whole figure, and a part (\(field.stringValue ?? field.kind)) must not replace it"
-            )
+        /// Which powertrain's part of the entity's figure the report gives: one of `Powertrain`'s
+        /// spellings exactly (absent: the whole figure).
+        func powertrain() throws(ProtocolError) -> Powertrain? {
+            guard let field = fields["powertrain"], field != .null else { return nil }
+            guard case .string(let text) = field else {
+                throw error(.invalidReport, index, "powertrain", "powertrain must be a string, not \(field.kind)")
+            }
+            guard let powertrain = Powertrain(rawValue: text) else {
+                throw error(.invalidReport, index, "powertrain", "powertrain must be one of \(Powertrain.spellings), not '\(String(text.prefix(32)))'")
+            }
+            return powertrain
         }
 
         /// The qualifier, `exact` when absent.
@@ -182,6 +186,22 @@ public enum ReportValidator {
                 throw failure
             }
         }
+    }
+
+    /// A powertrain part is of a model, brand, group or the market, never of a segment's total (a
+    /// price band's figure comes whole from its source); a model the catalog lists with its
+    /// powertrains has parts only of those (a group of them: NEV, plug-in, when it has one of it).
+    static func check(_ powertrain: Powertrain, of entity: EntityKey, catalog: Catalog, index: Int) throws(ProtocolError) {
+        guard entity.level != .segment else {
+            throw error(.invalidReport, index, "powertrain", "a segment's total is reported whole; powertrain applies to a model, brand, group or the market")
+        }
+        guard entity.level == .model, let offered = catalog.model(entity.id)?.powertrains, !offered.isEmpty else { return }
+        let kinds = Set(Powertrain.kinds(of: powertrain))
+        guard !offered.contains(where: { Powertrain.tagged($0).map(kinds.contains) ?? false }) else { return }
+        throw error(
+            .invalidReport, index, "powertrain",
+            "the catalog lists model '\(entity.id)' with \(offered.joined(separator: ", ")), not \(powertrain.rawValue); correct the catalog's powertrains first if it has changed"
+        )
     }
 
     /// The report's time as given (checked: ISO 8601, from 1900, at most a day ahead), or the time

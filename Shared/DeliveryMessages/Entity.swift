@@ -77,10 +77,14 @@ public struct EntityRef: Codable, Sendable, Hashable {
 
     /// The pub/sub topic of this entity for a kind of event: `figure.hima.aito.` (the market:
     /// `figure.`).
-    public func topic(_ kind: TopicKind, measure: Measure = .default) -> String {
-        // Another measure's figures go out under their own topics (`figure:retail.hima.`), so
-        // that a subscriber to `figure.` gets deliveries as before and never another measure.
-        var topic = kind.rawValue + (measure == .default ? "." : ":\(measure.rawValue).")
+    public func topic(_ kind: TopicKind, measure: Measure = .default, powertrain: Powertrain? = nil) -> String {
+        // Another measure's figures go out under their own topics (`figure:retail.hima.`), and a
+        // powertrain's part under its own (`figure:BEV.hima.`, `figure:retail:BEV.hima.`), so
+        // that a subscriber to `figure.` gets the whole deliveries figures as before and nothing else.
+        var topic = kind.rawValue
+        if measure != .default { topic += ":" + measure.rawValue }
+        if let powertrain { topic += ":" + powertrain.rawValue }
+        topic += "."
         for id in path { topic += id + "." }
         return topic
     }

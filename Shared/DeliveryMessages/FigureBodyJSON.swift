@@ -28,6 +28,7 @@ extension CompactJSONEncoder {
             if let high = report.high { out.field("high", high) }
             if let rank = report.segmentRank { out.field("segmentRank", Int64(rank)) }
             if let measure = report.measure { out.field("measure", measure.rawValue) }
+            if let powertrain = report.powertrain { out.field("powertrain", powertrain.rawValue) }
             out.field("stream", body.stream)
             out.field("seq", body.seq)
             out.raw("}")
@@ -157,6 +158,8 @@ extension CompactJSONEncoder.Output {
         if let low = figure.low { field("low", low) }
         if let high = figure.high { field("high", high) }
         if let measure = figure.measure { field("measure", measure.rawValue) }
+        if let powertrain = figure.powertrain { field("powertrain", powertrain.rawValue) }
+        if let from = figure.computedFrom { field("computedFrom", from.rawValue) }
         raw("}")
     }
 }

@@ -78,13 +78,21 @@ public struct FigureBody: Codable, Sendable, Hashable {
     public var high: Int64?
     /// *Extension*: what the figure counts; absent for deliveries.
     public var measure: Measure?
+    /// *Extension*: the powertrain whose part of the entity's figure this is; absent for the whole.
+    public var powertrain: Powertrain?
+    /// *Extension*, on a computed figure: `powertrains` when it is the sum of its powertrain
+    /// parts, not of its children's figures (absent).
+    public var computedFrom: ComputedFrom?
 
     public init(
         entity: EntityRef, period: String, units: Int64, previous: Int64, basis: Basis, qualifier: Qualifier,
         cause: Cause?, source: String?, reported: Int64?, reportedQualifier: Qualifier?, computed: Int64?,
-        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure], interval: Interval? = nil, measure: Measure? = nil
+        computedQualifier: Qualifier?, complete: Bool, sources: [SourceFigure], interval: Interval? = nil, measure: Measure? = nil,
+        powertrain: Powertrain? = nil, computedFrom: ComputedFrom? = nil
     ) {
         self.measure = measure?.wire
+        self.powertrain = powertrain
+        self.computedFrom = computedFrom
         self.entity = entity
         self.period = period
         self.units = units
@@ -115,6 +123,12 @@ public struct FigureBody: Codable, Sendable, Hashable {
     public static func wireInterval(_ units: Int64, _ qualifier: Qualifier, low: Int64?, high: Int64?) -> Interval {
         Interval.of(units, qualifier, stated: low.map { Interval(low: $0, high: high) })
     }
+}
+
+/// What a computed figure is the sum of, when not its children's figures.
+public enum ComputedFrom: String, Codable, Sendable, Hashable {
+    /// The sum of the entity's own figures by powertrain (BEV + plug-in + FCEV for NEV, say).
+    case powertrains
 }
 
 /// `snapshot`: every figure under a topic prefix.

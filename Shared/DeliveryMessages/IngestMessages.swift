@@ -23,6 +23,9 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     public var segmentRank: Int?
     /// *Extension*: what the report counts; absent for deliveries.
     public var measure: Measure?
+    /// *Extension*: the one powertrain (or group) whose part of the entity's figure the report
+    /// gives; absent for the whole figure.
+    public var powertrain: Powertrain?
 
     /// The highest segment rank a report may state.
     public static let maxSegmentRank = 1_000
@@ -30,9 +33,10 @@ public struct DeliveryReport: Codable, Sendable, Hashable {
     public init(
         id: String, source: String, period: String, group: String?, brand: String?, model: String?,
         units: Int64, qualifier: Qualifier, reportedAt: String, note: String?, entity: EntityRef, low: Int64? = nil, high: Int64? = nil,
-        segmentRank: Int? = nil, measure: Measure? = nil
+        segmentRank: Int? = nil, measure: Measure? = nil, powertrain: Powertrain? = nil
     ) {
         self.measure = measure?.wire
+        self.powertrain = powertrain
         self.id = id
         self.source = source
         self.period = period

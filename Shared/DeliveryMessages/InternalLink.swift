@@ -2,12 +2,13 @@
 /// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes. Version 4 added what a report and a figure count (`measure`,
+    /// The version this build writes. Version 5 added a report's and a figure's `powertrain` (a
+    /// figure's `fromParts`; none, the whole, before); version 4 added what a report and a figure count (`measure`,
     /// deliveries in the versions before); version 3 added a report's `segmentRank` (on the report and
     /// on each source of a figure); version 2 added approximate intervals (a report's stated
     /// `low`/`high`, a figure's and its sources' intervals); versions 1 and 2, which logs written
     /// before hold, are still read.
-    public static let version: UInt8 = 4
+    public static let version: UInt8 = 5
     public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
@@ -37,6 +38,10 @@ public struct FigureRecord: Sendable, Hashable {
     public var high: Int64?
     /// What the figure counts (layout 4 on; deliveries before).
     public var measure: Measure = .default
+    /// The powertrain whose part it is (layout 5 on; nil, the whole, before and for the whole).
+    public var powertrain: Powertrain?
+    /// A computed figure that is the sum of its powertrain parts, not of its children's figures.
+    public var fromParts = false
 
     public init(
         level: Level, id: String, period: String, units: Int64, basis: Basis, qualifier: Qualifier, cause: Cause?, source: String?,
@@ -79,6 +84,8 @@ public struct FigureRecord: Sendable, Hashable {
         low = body.low
         high = body.high
         measure = body.measure ?? .default
+        powertrain = body.powertrain
+        fromParts = body.computedFrom == .powertrains
     }
 
     /// The least and the most the figure can be.
@@ -89,7 +96,8 @@ public struct FigureRecord: Sendable, Hashable {
         FigureBody(
             entity: entity, period: period, units: units, previous: previous, basis: basis, qualifier: qualifier, cause: cause,
             source: source, reported: reported, reportedQualifier: reportedQualifier, computed: computed,
-            computedQualifier: computedQualifier, complete: complete, sources: sources, interval: interval, measure: measure
+            computedQualifier: computedQualifier, complete: complete, sources: sources, interval: interval, measure: measure,
+            powertrain: powertrain, computedFrom: fromParts ? .powertrains : nil
         )
     }
 
@@ -131,6 +139,8 @@ public struct FigureRecord: Sendable, Hashable {
             writer.optionalInt(source.segmentRank.map(Int64.init))
         }
         writer.choice(measure)
+        writer.varint(Powertrain.code(powertrain))
+        writer.bool(fromParts)
     }
 
     init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
@@ -170,6 +180,17 @@ public struct FigureRecord: Sendable, Hashable {
         }
         self.sources = sources
         measure = version >= 4 ? try reader.choice(Measure.self) : .default
+        if version >= 5 {
+            powertrain = try Self.readPowertrain(&reader)
+            fromParts = try reader.bool()
+        }
+    }
+
+    /// A powertrain's code (0: none, the whole); a code no powertrain has is refused.
+    static func readPowertrain(_ reader: inout BinaryReader) throws(LinkError) -> Powertrain? {
+        let code = try reader.varint()
+        guard code == 0 || Powertrain.decode(code) != nil else { throw LinkError("a powertrain of code \(code)") }
+        return Powertrain.decode(code)
     }
 
     /// A segment rank: absent, or 1 to `DeliveryReport.maxSegmentRank`.
@@ -345,6 +366,7 @@ extension DeliveryReport {
         writer.optionalInt(high)
         writer.optionalInt(segmentRank.map(Int64.init))
         writer.choice(measured)
+        writer.varint(Powertrain.code(powertrain))
     }
 
     /// Reads a report written by `write` in layout `version` (1: without `low`/`high`; 1 and 2:
@@ -375,6 +397,7 @@ extension DeliveryReport {
         }
         segmentRank = version >= 3 ? try FigureRecord.readRank(&reader) : nil
         measure = version >= 4 ? (try reader.choice(Measure.self)).wire : nil
+        powertrain = version >= 5 ? try FigureRecord.readPowertrain(&reader) : nil
     }
 }
 

@@ -7,10 +7,16 @@ public struct QueryControl: Codable, Sendable {
     /// *Extension*: which figures to answer from (deliveries when absent): every query kind takes
     /// it, and each measure has its own figures, sums, growth, rankings, records and streaks.
     public var measure: Measure?
+    /// *Extension*: which powertrain's figures to answer from (the whole when absent): `BEV`,
+    /// `PHEV`, `EREV`, `FCEV`, `HEV`, `ICE`, or a group, `NEV` or `plug-in`. Read by the dispatcher
+    /// from the body (a string here: `ranking` has long had its own `powertrain`, a catalog filter,
+    /// and takes this one only with `byPowertrain`).
+    public var powertrain: String?
 
-    public init(after: [String: UInt64]? = nil, timeoutMs: Int? = nil, measure: Measure? = nil) {
+    public init(after: [String: UInt64]? = nil, timeoutMs: Int? = nil, measure: Measure? = nil, powertrain: Powertrain? = nil) {
         self.after = after
         self.timeoutMs = timeoutMs
         self.measure = measure?.wire
+        self.powertrain = powertrain?.rawValue
     }
 }

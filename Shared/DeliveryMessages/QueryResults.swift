@@ -3,4 +3,6 @@ public protocol QueryResult: Codable, Sendable {
     var asOf: [String: UInt64] { get set }
     /// *Extension*: the measure the answer speaks of, absent for deliveries.
     var measure: Measure? { get set }
+    /// *Extension*: the powertrain whose figures the answer speaks of, absent for the whole.
+    var powertrain: Powertrain? { get set }
 }

@@ -227,7 +227,7 @@ public struct AggregateCore {
     /// The whole state of the figures under a topic prefix, as a `snapshot` answers it.
     public func snapshot(prefix: String, positions own: [String: UInt64]) -> SnapshotResult {
         let figures = book.keys.compactMap { book.body($0, previous: nil) }
-            .filter { prefix.isEmpty || $0.entity.topic(.figure, measure: $0.measure ?? .default).hasPrefix(prefix) }
+            .filter { prefix.isEmpty || $0.entity.topic(.figure, measure: $0.measure ?? .default, powertrain: $0.powertrain).hasPrefix(prefix) }
         return SnapshotResult(figures: figures, positions: own, upstream: positions, catalog: book.catalog.document)
     }
 }

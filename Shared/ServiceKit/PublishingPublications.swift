@@ -13,7 +13,7 @@ extension Publisher {
         for publication in publications {
             switch publication {
             case .figure(let change):
-                let topic = change.body.entity.topic(.figure, measure: change.key.measure)
+                let topic = change.body.entity.topic(.figure, measure: change.key.measure, powertrain: change.key.powertrain)
                 let body = change.removed || !wants(topic) ? change.body : figureBody?(change) ?? change.body
                 publish(topic: topic, type: change.removed ? MessageType.figureRemoved : MessageType.figureChanged, body: body)
             case .catalog(let event):

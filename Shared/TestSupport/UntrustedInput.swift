@@ -30,6 +30,10 @@ public enum UntrustedInput {
         (about.id, about.source, about.units, about.qualifier, about.low, about.high) = ("m9-about", "news", 15_500, .approximate, 15_000, 16_000)
         about.segmentRank = nil
         book.apply(about, stream: "fuzz", seq: 2)
+        // A month known by its powertrain parts: a sum of parts (link layout 5, checkpoint 6).
+        var part = report
+        (part.id, part.period, part.units, part.segmentRank, part.powertrain) = ("m9-erev", "2025-06", 12_000, nil, .EREV)
+        book.apply(part, stream: "fuzz", seq: 3)
         return book
     }
 

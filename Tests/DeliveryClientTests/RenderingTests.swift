@@ -180,12 +180,12 @@ let m9 = EntityRef(level: .model, id: "aito-m9", name: "AITO M9", path: ["hima",
         #expect(throws: ValidationError.self) { try UnitsQuery(options: options(["--group", "HIMA"])) }
         #expect(throws: ValidationError.self) { try GrowthQuery(options: options(["--group", "HIMA", "--period", "2025-05", "--vs", "weekly"])) }
         #expect(throws: ValidationError.self) { try RankingQuery(options: options(["--period", "2025-05", "--level", "segment"])) }
-        #expect(throws: ValidationError.self) { try options(["--after", "stream"]).control() }
+        #expect(throws: ValidationError.self) { try options(["--after", "stream"]).control(for: .units) }
     }
 
     @Test func theBodyCarriesQueryAndControlSideBySide() throws {
         let units = try UnitsQuery(options: options(["--model", "AITO M9", "--period", "2025-05"]))
-        let control = try options(["--after", "ingest-a-x:7,ingest-b-y:9", "--timeout-ms", "500"]).control()
+        let control = try options(["--after", "ingest-a-x:7,ingest-b-y:9", "--timeout-ms", "500"]).control(for: .units)
         let body = try json(QueryBody(query: units, control: control))
         #expect(body["period"] as? String == "2025-05")
         #expect((body["entity"] as? [String: Any])?["model"] as? String == "AITO M9")

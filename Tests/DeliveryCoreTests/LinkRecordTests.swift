@@ -87,30 +87,32 @@ import Testing
         #expect(throws: LinkError.self) { try StoredReport.decode(list) }
     }
 
-    /// Layout 3 (before measures), as logs and links of earlier builds hold it: the same bytes
-    /// without the trailing measure, read as deliveries; layout 4 keeps another measure.
-    @Test func aReportOrFigureOfLayout3ReadsAsDeliveries() throws {
+    /// Layouts 3 (before measures) and 4 (before powertrains), as logs and links of earlier builds
+    /// hold them: the same bytes without the trailing fields, read as the whole deliveries figure;
+    /// layout 5 keeps another measure and a powertrain.
+    @Test(arguments: [(UInt8(3), 2, 3), (UInt8(4), 1, 2)])
+    func aReportOrFigureOfAnEarlierLayoutReadsAsTheWholeDeliveries(version: UInt8, reportTail: Int, recordTail: Int) throws {
         let (reports, records, _) = try Self.material(seed: 1)
         var old = StoredReport.encode(reports[0])
-        #expect(old.last == 0)  // deliveries, the first measure
-        old[1] = 3
-        old.removeLast()
+        #expect(old.suffix(2) == [0, 0])  // deliveries, the first measure; no powertrain
+        old[1] = version
+        old.removeLast(reportTail)
         #expect(try StoredReport.decode(old) == reports[0])
         var retail = reports[0]
-        retail.measure = .retail
-        #expect(try StoredReport.decode(StoredReport.encode(retail)).measure == .retail)
-        var oldList = [UInt8]()
+        (retail.measure, retail.powertrain) = (.retail, .plugIn)
+        let decoded = try StoredReport.decode(StoredReport.encode(retail))
+        #expect(decoded.measure == .retail && decoded.powertrain == .plugIn)
         var writer = BinaryWriter(capacity: 64)
         writer.byte(FigureList.encode([]).first!)
-        writer.byte(3)
+        writer.byte(version)
         writer.varint(1)
         var one = FigureList.encode([records[0]])
-        one.removeLast()  // the measure
+        one.removeLast(recordTail)  // the measure, and the powertrain with its fromParts
         // The list's header is tag, version, count; the record follows it.
-        oldList = writer.bytes + one.dropFirst(3)
+        let oldList = writer.bytes + one.dropFirst(3)
         #expect(try FigureList.decode(oldList) == [records[0]])
         var wholesale = records[0]
-        wholesale.measure = .wholesale
-        #expect(try FigureList.decode(FigureList.encode([wholesale])).first?.measure == .wholesale)
+        (wholesale.measure, wholesale.powertrain, wholesale.fromParts) = (.wholesale, .BEV, true)
+        #expect(try FigureList.decode(FigureList.encode([wholesale])).first == wholesale)
     }
 }

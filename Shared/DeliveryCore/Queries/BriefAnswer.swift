@@ -55,7 +55,12 @@ extension QueryEngine {
         }
         let coverage = coverage(key, period)
         if coverage.isShort {
-            return FactBasis(kind: .lowerBound, sources: sources(key, period).sorted(), missing: coverage.missing.map { catalog.ref($0) }, missingCount: coverage.missingCount)
+            var basis = FactBasis(
+                kind: .lowerBound, sources: sources(key, period).sorted(), missing: coverage.missing.map { catalog.ref($0) },
+                missingCount: coverage.missingCount
+            )
+            if coverage.missingPartCount > 0 { basis.missingParts = missingParts(coverage) }
+            return basis
         }
         return FactBasis(kind: key.level == .market ? .tracked : .complete, sources: sources(key, period).sorted())
     }

@@ -23,7 +23,13 @@ extension QueryEngine {
     /// its segment and powertrain; with the segment's id.
     func candidates(_ query: RankingQuery, within: EntityKey) throws(ProtocolError) -> ([EntityKey], String?) {
         var candidates = catalog.descendants(of: within, at: query.level)
-        if query.segment != nil || query.powertrain != nil {
+        // By a powertrain's figures (the dispatcher reads them from that powertrain): every
+        // entity of the level, none filtered by the catalog's powertrains.
+        let filter = query.byPowertrain == true ? nil : query.powertrain
+        if query.byPowertrain == true, query.powertrain == nil {
+            throw Self.invalid("byPowertrain ranks by one powertrain's figures; name it with powertrain", field: "powertrain")
+        }
+        if query.segment != nil || filter != nil {
             guard query.level == .model else {
                 throw Self.invalid("segment and powertrain select models; use level model", field: query.segment != nil ? "segment" : "powertrain")
             }
@@ -34,7 +40,7 @@ extension QueryEngine {
             candidates = candidates.filter { catalog.model($0.id)?.segment == id }
             segmentID = id
         }
-        if let powertrain = query.powertrain?.lowercased() {
+        if let powertrain = filter?.lowercased() {
             candidates = candidates.filter { key in
                 catalog.model(key.id)?.powertrains?.contains { $0.lowercased() == powertrain } ?? false
             }

@@ -32,6 +32,7 @@ extension QueryEngine {
         if let words = coverageWords(key, period, basis: figure.basis) {
             result.coverage = words.coverage
             if words.count > 0 { (result.missing, result.missingCount) = (words.missing, words.count) }
+            if !words.parts.isEmpty { result.missingParts = words.parts }
         }
         return result
     }

@@ -78,6 +78,8 @@ public struct FactBasis: Codable, Sendable, Hashable {
     public var sources: [String]?
     public var missing: [EntityRef]?
     public var missingCount: Int?
+    /// *Extension*: for a sum of powertrain parts, the parts it has no figure of.
+    public var missingParts: [MissingPart]?
     public var trackedModels: Int?
 
     public init(kind: Kind, sources: [String]? = nil, missing: [EntityRef]? = nil, missingCount: Int? = nil, trackedModels: Int? = nil) {
@@ -95,6 +97,7 @@ public struct BriefResult: QueryResult, Hashable {
     public var facts: [Fact]
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(entity: EntityRef, period: String, facts: [Fact]) {
         self.entity = entity

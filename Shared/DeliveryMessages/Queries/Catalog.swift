@@ -14,6 +14,7 @@ public struct CatalogResult: QueryResult {
     public var fx: [FXRate]
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(_ document: CatalogDocument) {
         groups = document.groups

@@ -21,6 +21,7 @@ public struct ConvertResult: QueryResult, Hashable {
     public var date: String?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(amount: Double, from: String, to: String, rate: Double, date: String?) {
         self.amount = amount

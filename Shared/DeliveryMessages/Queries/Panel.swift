@@ -35,6 +35,7 @@ public struct PanelResult: QueryResult, Hashable {
     public var series: [PanelSeries]
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(from: String, to: String, granularity: Granularity, series: [PanelSeries]) {
         self.from = from

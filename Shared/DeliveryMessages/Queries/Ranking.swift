@@ -8,11 +8,15 @@ public struct RankingQuery: QueryRequest {
     public var segment: String?
     public var powertrain: String?
     public var top: Int?
+    /// *Extension*: rank by the figures of `powertrain` (any level) instead of filtering models by
+    /// the catalog's powertrains and ranking their whole figures.
+    public var byPowertrain: Bool?
 
     public init(
         period: String, level: Level, within: EntitySelector? = nil, segment: String? = nil,
-        powertrain: String? = nil, top: Int? = nil
+        powertrain: String? = nil, top: Int? = nil, byPowertrain: Bool? = nil
     ) {
+        self.byPowertrain = byPowertrain
         self.period = period
         self.level = level
         self.within = within
@@ -66,6 +70,7 @@ public struct RankingResult: QueryResult, Hashable {
     public var leaderSource: String?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(period: String, level: Level, within: EntityRef, rows: [RankingRow], total: Int64, candidates: Int) {
         self.period = period

@@ -40,6 +40,7 @@ public struct ReconcileResult: QueryResult, Hashable {
     public var sources: [SourceFigure]
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(
         entity: EntityRef, period: String, reported: Int64?, childrenSum: Int64, unattributed: Int64?,

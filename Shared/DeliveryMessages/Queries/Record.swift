@@ -55,6 +55,7 @@ public struct RecordResult: QueryResult, Hashable {
     public var uncertain: [String]?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(
         entity: EntityRef, period: String, figure: MonthFigure?, monthsBefore: Int, firstMonth: String?, isHighest: Bool, isLowest: Bool,

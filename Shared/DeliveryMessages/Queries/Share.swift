@@ -5,17 +5,25 @@ public struct ShareQuery: QueryRequest {
     public var entity: EntitySelector
     public var period: String
     public var of: EntitySelector?
+    /// *Extension*: with a query's `powertrain`, the powertrain of the whole (`NEV`, `plug-in`,
+    /// or `all` for the entity's whole figure). Absent: the whole figure of the same entity when
+    /// `of` is absent, the same powertrain of `of` when it is given.
+    public var ofPowertrain: String?
 
-    public init(entity: EntitySelector, period: String, of: EntitySelector? = nil) {
+    public init(entity: EntitySelector, period: String, of: EntitySelector? = nil, ofPowertrain: String? = nil) {
         self.entity = entity
         self.period = period
         self.of = of
+        self.ofPowertrain = ofPowertrain
     }
 }
 
 public struct ShareResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var of: EntityRef
+    /// *Extension*: the powertrain of the whole, when the share is of a powertrain's figures
+    /// (`all`: the entity's whole figure).
+    public var ofPowertrain: String?
     public var period: String
     /// units / ofUnits, from 0 to 1 (null when ofUnits is 0).
     public var share: Double?
@@ -30,6 +38,7 @@ public struct ShareResult: QueryResult, Hashable {
     public var previousYear: ShareAt?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(
         entity: EntityRef, of: EntityRef, period: String, share: Double?, units: Int64, ofUnits: Int64,

@@ -106,6 +106,7 @@ public struct StreakResult: QueryResult, Hashable {
     public var withFigures: Int?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
 
     public init(
         segment: String?, period: String, leader: EntityRef?, units: Int64, months: Int, entity: EntityRef?,

@@ -63,8 +63,11 @@ public struct UnitsResult: QueryResult, Hashable {
     /// *Extension*: with `partial`, the expected entities with no figure (at most 20) and how many.
     public var missing: [EntityRef]?
     public var missingCount: Int?
+    /// *Extension*: for a sum of powertrain parts, the parts it has no figure of (at most 20).
+    public var missingParts: [MissingPart]?
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
+    public var powertrain: Powertrain?
     /// *Extension*: with `compare`, the other measure's figure of the same entity and period.
     public var compared: ComparedUnits?
 
@@ -83,5 +86,16 @@ public struct UnitsResult: QueryResult, Hashable {
         self.complete = complete
         self.bySource = bySource
         self.cause = cause
+    }
+}
+
+/// A powertrain part a sum has no figure of: an entity's BEV, say.
+public struct MissingPart: Codable, Sendable, Hashable {
+    public var entity: EntityRef
+    public var powertrain: Powertrain
+
+    public init(entity: EntityRef, powertrain: Powertrain) {
+        self.entity = entity
+        self.powertrain = powertrain
     }
 }
