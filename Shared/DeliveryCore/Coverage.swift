@@ -108,7 +108,10 @@ extension QueryEngine {
                 if store.summary(key, period, powertrain: part) != nil {
                     guard walkMissing(key, period, part, found) else { return false }
                 } else if expectsPart(key, part, period) {
-                    guard found(.part(key, part)) else { return false }
+                    // A group left out is named by the kinds of it the entity may have.
+                    for kind in Powertrain.kinds(of: part) where catalog.offers(key, kind) {
+                        guard found(.part(key, kind)) else { return false }
+                    }
                 }
             }
             return true

@@ -21,8 +21,8 @@ import Testing
     }
 
     /// Random reports at every level, from three sources, with revisions; with `measures`, a third
-    /// of them retail or wholesale.
-    static func reports(seed: UInt64, catalog: Catalog, measures: Bool = false) -> [DeliveryReport] {
+    /// of them retail or wholesale; with `powertrains`, more than half of them one powertrain's part.
+    static func reports(seed: UInt64, catalog: Catalog, measures: Bool = false, powertrains: Bool = false) -> [DeliveryReport] {
         var random = SplitMix(state: seed)
         let entities: [EntityKey] =
             [.market] + catalog.groups.keys.map { EntityKey(.group, $0) } + catalog.brands.keys.map { EntityKey(.brand, $0) }
@@ -46,6 +46,7 @@ import Testing
                 report.high = report.units + Int64.random(in: 0...3_000, using: &random)
             }
             if measures { report.measure = [Measure.deliveries, .deliveries, .deliveries, .deliveries, .retail, .wholesale].randomElement(using: &random)!.wire }
+            if powertrains { report.powertrain = [nil, nil, nil, .BEV, .PHEV, .EREV, .NEV, .plugIn, .HEV, .ICE].randomElement(using: &random)! }
             return report
         }
     }
@@ -93,7 +94,7 @@ import Testing
 
     func shardsAddUp(seed: UInt64, batch: Int) throws {
         let catalog = try Self.catalog()
-        let reports = Self.reports(seed: seed, catalog: catalog, measures: seed % 2 == 0)
+        let reports = Self.reports(seed: seed, catalog: catalog, measures: seed % 2 == 0, powertrains: seed % 3 != 1)
         var whole = FigureBook(catalog: catalog)
         for (index, report) in reports.enumerated() { whole.apply(report, stream: "ingest-1", seq: UInt64(index + 1)) }
         let topologies: [[Set<String>]] = [
@@ -107,7 +108,7 @@ import Testing
             for key in whole.keys {
                 guard let expected = whole.body(key, previous: nil) else { continue }
                 expectedKeys += 1
-                var actual = replica.figure(key.entity, key.period, key.measure)
+                var actual = replica.figure(key.entity, key.period, key.measure, key.powertrain)
                 actual?.previous = expected.previous
                 #expect(actual == expected, "\(key.entity) \(key.period), shards \(shards), seed \(seed)")
             }
@@ -121,7 +122,7 @@ import Testing
         var book = FigureBook(catalog: catalog)
         var replica = FigureReplica()
         replica.mergeCatalog(catalog.document)
-        let reports = Self.reports(seed: 99, catalog: catalog, measures: true)
+        let reports = Self.reports(seed: 99, catalog: catalog, measures: true, powertrains: true)
         var bodies: [FigureBody] = []
         for (index, report) in reports.enumerated() {
             for change in book.apply(report, stream: "s", seq: UInt64(index + 1)) {
