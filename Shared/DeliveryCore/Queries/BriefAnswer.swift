@@ -17,9 +17,15 @@ extension QueryEngine {
         let figure = store.figure(key, period)
         let basis = factBasis(key, period, current)
         var sumWords = ""
-        if current.basis == .computed {
+        if current.basis == .computed, figure?.computedFrom == .powertrains {
+            sumWords = " (the sum of its figures by powertrain"
+            if let parts = basis.missingParts, !parts.isEmpty {
+                sumWords += "; no figure for \(Words.list(parts.map { Self.partName($0, of: key) }))"
+            }
+            sumWords += ")"
+        } else if current.basis == .computed {
             sumWords = " (the sum of its \(Words.plural(childLevel(key))) with figures"
-            if let missing = basis.missing, let count = basis.missingCount {
+            if let missing = basis.missing, let count = basis.missingCount, count > 0 {
                 let named = missing.prefix(3).map(\.name)
                 let more = count > named.count ? " and \(count - named.count) more" : ""
                 sumWords += "; no figure for \(Words.list(named))\(more)"
@@ -36,6 +42,7 @@ extension QueryEngine {
                 ]
             )
         )
+        if let split = powertrainFact(key, period, current) { facts.append(split) }
         facts += growthFacts(key, name, period, current)
         if let share = shareOfParent(key, name, period, current) { facts.append(share) }
         facts += childFacts(key, name, period, current, figure: figure)
@@ -310,8 +317,51 @@ extension QueryEngine {
         return parts.isEmpty ? "" : " (\(parts.joined(separator: "; ")) at the catalog's rate)"
     }
 
-    /// How the brief words the figures of its store's measure.
-    var said: MeasureWords { MeasureWords(store.measure) }
+    /// How the brief words the figures of its store's measure and powertrain.
+    var said: MeasureWords { MeasureWords(store.measure, store.powertrain) }
+
+    /// A missing part as a sentence names it: "its PHEV", "AITO M8's BEV".
+    static func partName(_ part: MissingPart, of key: EntityKey) -> String {
+        part.entity.id == key.id && part.entity.level == key.level ? "its \(part.powertrain.rawValue)" : "\(Words.possessive(part.entity.name)) \(part.powertrain.rawValue)"
+    }
+
+    /// The figure's split by powertrain: each part with a figure (a group no source reports is
+    /// split further), with its share of the figure. Nothing when no part has a figure.
+    func powertrainFact(_ key: EntityKey, _ period: Period, _ current: FigureValue) -> Fact? {
+        var parts: [(Powertrain, FigureValue)] = []
+        func split(_ whole: Powertrain?) {
+            for part in Powertrain.parts(of: whole) {
+                let value = value(key, period, in: part)
+                guard value.present else { continue }
+                // A group no source reports is split into its own parts when they have figures.
+                if value.basis == .computed, Powertrain.parts(of: part).contains(where: { store.summary(key, period, powertrain: $0) != nil }) {
+                    split(part)
+                } else {
+                    parts.append((part, value))
+                }
+            }
+        }
+        split(store.powertrain)
+        guard !parts.isEmpty else { return nil }
+        parts.sort { $0.1.units != $1.1.units ? $0.1.units > $1.1.units : Powertrain.code($0.0) < Powertrain.code($1.0) }
+        let named = parts.map { part, value in
+            let share = current.units > 0 ? " (\(Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier)))\(Words.percent(Double(value.units) / Double(current.units))))" : ""
+            return "\(part.rawValue) \(Words.units(value))\(share)"
+        }
+        let partSources = parts.reduce(into: Set<String>()) { $0.formUnion(self.sources(key, period, $1.0)) }.sorted()
+        let kind: FactBasis.Kind =
+            parts.allSatisfy { $0.1.basis == .reported } ? .reported : parts.contains { $0.1.short } ? .lowerBound : .complete
+        return Fact(
+            kind: .powertrains,
+            text: "By powertrain: \(named.joined(separator: ", ")).",
+            data: [
+                "parts": .array(parts.map { part, value in
+                    .object(["powertrain": .string(part.rawValue), "units": .int(value.units), "qualifier": .string(value.qualifier.rawValue)])
+                })
+            ],
+            basis: FactBasis(kind: kind, sources: partSources)
+        )
+    }
 
     // MARK: Year, records, streaks, totals
 
@@ -419,7 +469,7 @@ extension QueryEngine {
         let total = cumulative(key, period, milestone: nil, history: history)
         guard total.complete, total.months >= 3, total.qualifier == .exact, let from = total.from, let first = try? Period(parsing: from) else { return [] }
         // A model whose deliveries began in its first month on record: the total is its whole.
-        let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from && said.measure == .default
+        let began = key.level == .model && catalog.model(key.id)?.deliveriesBegan == from && said.measure == .default && said.powertrain == nil
         var facts = [
             Fact(
                 kind: .cumulative,
@@ -543,11 +593,31 @@ enum Words {
 }
 
 /// The words of a measure in a brief: deliveries are "delivered", retail sales "sold at retail"…,
-/// so that a sentence never calls another measure's figure deliveries.
+/// so that a sentence never calls another measure's figure deliveries; and of a powertrain's
+/// part, "battery-electric vehicles", "BEV deliveries".
 struct MeasureWords {
     let measure: Measure
+    let powertrain: Powertrain?
 
-    init(_ measure: Measure) { self.measure = measure }
+    init(_ measure: Measure, _ powertrain: Powertrain? = nil) {
+        self.measure = measure
+        self.powertrain = powertrain
+    }
+
+    /// The vehicles a powertrain's part counts: "battery-electric vehicles".
+    var vehicles: String {
+        switch powertrain {
+        case nil: "vehicles"
+        case .BEV: "battery-electric vehicles"
+        case .PHEV: "plug-in hybrid vehicles"
+        case .EREV: "range-extended electric vehicles"
+        case .FCEV: "fuel-cell vehicles"
+        case .HEV: "hybrid vehicles"
+        case .ICE: "combustion-engine vehicles"
+        case .NEV: "new-energy vehicles"
+        case .plugIn: "plug-in hybrid vehicles (range extenders included)"
+        }
+    }
 
     /// The verb of a count: "AITO delivered 36,625 of them".
     var verb: String {
@@ -563,28 +633,31 @@ struct MeasureWords {
     /// "delivered 36,625 vehicles", "sold 30,000 vehicles at retail".
     func did(_ units: String) -> String {
         switch measure {
-        case .retail: "sold \(units) vehicles at retail"
-        case .wholesale: "sold \(units) vehicles wholesale"
-        default: "\(verb) \(units) vehicles"
+        case .retail: "sold \(units) \(vehicles) at retail"
+        case .wholesale: "sold \(units) \(vehicles) wholesale"
+        default: "\(verb) \(units) \(vehicles)"
         }
     }
 
     /// What is counted, after a number: "44,454 deliveries", "44,454 retail sales".
     var counted: String {
-        switch measure {
-        case .deliveries: "deliveries"
-        case .retail: "retail sales"
-        case .wholesale: "wholesale sales"
-        case .registrations: "registrations"
-        case .production: "vehicles produced"
-        case .exports: "exports"
-        }
+        let counted =
+            switch measure {
+            case .deliveries: "deliveries"
+            case .retail: "retail sales"
+            case .wholesale: "wholesale sales"
+            case .registrations: "registrations"
+            case .production: "vehicles produced"
+            case .exports: "exports"
+            }
+        guard let powertrain else { return counted }
+        return measure == .production ? "\(powertrain.rawValue) vehicles produced" : "\(powertrain.rawValue) \(counted)"
     }
 
     /// The subject of a change, with its verb: "deliveries were", "production was".
     var subject: String {
         switch measure {
-        case .production: "production was"
+        case .production: powertrain.map { "\($0.rawValue) production was" } ?? "production was"
         default: "\(counted) were"
         }
     }

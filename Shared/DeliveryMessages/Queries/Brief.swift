@@ -27,6 +27,8 @@ public enum FactKind: String, Codable, Sendable, CaseIterable {
     case streakGrowth = "streak.growth"
     case streakEnded = "streak.ended"
     case cumulative, milestone
+    /// *Extension*: the figure's split by powertrain, when its parts have figures.
+    case powertrains
 
     /// A record (the highest or the lowest month on record).
     public var isRecord: Bool { self == .recordHigh || self == .recordLow }
