@@ -51,9 +51,11 @@ struct Query: ParsableCommand {
             return
         }
         var table = result.table()
-        if let measure = result.measure {
-            // Every number above is of that measure, not deliveries: said under the table.
-            table.note = [table.note, "\(measure.rawValue) figures"].compactMap { $0 }.joined(separator: "; ")
+        if result.measure != nil || result.powertrain != nil {
+            // Every number above is of that measure and powertrain, not the whole deliveries: said
+            // under the table.
+            let what = [result.powertrain?.rawValue, (result.measure ?? .default).rawValue].compactMap { $0 }.joined(separator: " ")
+            table.note = [table.note, "\(what) figures"].compactMap { $0 }.joined(separator: "; ")
         }
         print(csv ? table.csv() : table.render())
     }

@@ -9,7 +9,7 @@ struct Subscribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow live figure updates (Clone pattern: subscribe, snapshot, then newer updates; resyncs on a gap or a restart).",
         discussion: """
-            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).             Another measure's figures have their own topics: figure:retail.hima. (or --measure retail).
+            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).             Another measure's figures have their own topics: figure:retail.hima. (or --measure retail), and a             powertrain's part its own: figure:BEV.hima., figure:retail:BEV.hima. (or --powertrain BEV).
             """
     )
 
@@ -20,6 +20,9 @@ struct Subscribe: ParsableCommand {
 
     @Option(help: "Follow another measure's figures (retail, wholesale, registrations, production, exports): figure. becomes figure:<measure>.")
     var measure: String?
+
+    @Option(help: "Follow one powertrain's figures (BEV, PHEV, EREV, FCEV, HEV, ICE, NEV, plug-in): figure. becomes figure:<powertrain>.")
+    var powertrain: String?
 
     @Flag(help: "Print the current figures under the prefix first.")
     var snapshot = false
@@ -36,14 +39,28 @@ struct Subscribe: ParsableCommand {
     @Option(help: "Messages queued while this client is slow; past that, updates are lost and a resync follows.")
     var hwm: Int32 = 100_000
 
-    /// The prefix followed: `--measure` turns a `figure.` prefix into that measure's.
+    /// The prefix followed: `--measure` and `--powertrain` turn a `figure.` prefix into that
+    /// measure's and powertrain's (`figure:retail:BEV.`).
     func followed() throws -> String {
-        guard let measure, measure != Measure.default.rawValue else { return prefix }
-        guard let known = Measure(rawValue: measure) else {
-            throw ValidationError("--measure is one of \(Measure.allCases.map(\.rawValue).joined(separator: ", ")), not '\(measure)'")
+        var measured = Measure.default
+        if let measure {
+            guard let known = Measure(rawValue: measure) else {
+                throw ValidationError("--measure is one of \(Measure.allCases.map(\.rawValue).joined(separator: ", ")), not '\(measure)'")
+            }
+            measured = known
         }
-        guard prefix.hasPrefix("figure.") else { throw ValidationError("--measure follows figures: give a prefix that starts with figure.") }
-        return "figure:\(known.rawValue)." + prefix.dropFirst("figure.".count)
+        var part: Powertrain?
+        if let powertrain {
+            guard let known = Powertrain(rawValue: powertrain) else {
+                throw ValidationError("--powertrain is one of \(Powertrain.spellings), not '\(powertrain)'")
+            }
+            part = known
+        }
+        guard measured != .default || part != nil else { return prefix }
+        guard prefix.hasPrefix("figure.") else {
+            throw ValidationError("--measure and --powertrain follow figures: give a prefix that starts with figure.")
+        }
+        return EntityRef.market.topic(.figure, measure: measured, powertrain: part) + prefix.dropFirst("figure.".count)
     }
 
     func run() throws {
@@ -179,6 +196,7 @@ struct Subscribe: ParsableCommand {
             let value = (words.isEmpty ? "" : words + " ") + Format.units(figure.units)
             var line = "\(figure.period)  \(figure.entity.name)  \(value)  \(figure.basis.rawValue)"
             if let measure = figure.measure { line += "  \(measure.rawValue)" }
+            if let powertrain = figure.powertrain { line += "  \(powertrain.rawValue)" }
             if live { line += "  (was \(Format.units(figure.previous)))" }
             if let cause = figure.cause { line += "  [\(cause.stream)#\(cause.seq) \(cause.reportId ?? "")]" }
             emit(line)

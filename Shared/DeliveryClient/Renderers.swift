@@ -36,7 +36,7 @@ extension ShareResult: TableRenderable {
         var table = Table(["entity", "of", "period", "share", "units", "of units", "rest"] + earlier.map { "vs \($0.period)" })
         table.add(
             [
-                entity.name, of.name, period, [Format.qualifier(qualifier), Format.percent(share)].filter { !$0.isEmpty }.joined(separator: " "),
+                entity.name + (powertrain.map { " " + $0.rawValue } ?? ""), of.name + (ofPowertrain.map { $0 == Powertrain.wholeName ? "" : " " + $0 } ?? ""), period, [Format.qualifier(qualifier), Format.percent(share)].filter { !$0.isEmpty }.joined(separator: " "),
                 Format.units(units), Format.units(ofUnits), Format.units(otherUnits),
             ] + earlier.map(Self.change)
         )

@@ -147,6 +147,7 @@ public struct CSVRecordReader: Sendable {
 public struct ReportCSVReader: Sendable {
     public static let columns: Set<String> = [
         "id", "source", "period", "group", "brand", "model", "units", "qualifier", "reportedAt", "note", "segmentRank", "measure",
+        "powertrain",
     ]
 
     private var records = CSVRecordReader()

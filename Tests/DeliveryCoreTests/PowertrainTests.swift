@@ -1,5 +1,6 @@
 import DeliveryCore
 import DeliveryMessages
+import Foundation
 import Testing
 
 /// Figures by powertrain (#40): a report with a powertrain is one part of its entity's figure; a
@@ -223,5 +224,56 @@ import Testing
         )
         let body = try JSONParser.parse(reply.bytes)["body"]
         #expect(body?["code"] == .string("invalid_query") && body?["details"]?["field"] == .string("powertrain"))
+    }
+
+    static func number(_ value: JSONValue) -> Double {
+        switch value {
+        case .double(let number): number
+        case .int(let number): Double(number)
+        default: .nan
+        }
+    }
+
+    /// The second sample (samples/caam-2024-powertrains.json): CAAM's NEV sales by powertrain.
+    /// Its published facts are answered by queries: BEV's share of NEV sales 60 %, down 10.4
+    /// percentage points; plug-in's 40 %, up 10.4 points; BEV sales themselves up 15.5 %.
+    @Test func theCAAMSampleAnswersItsPublishedFacts() throws {
+        struct File: Decodable {
+            var catalog: CatalogDocument
+            var reports: [JSONValue]
+        }
+        let url = Sample.url.deletingLastPathComponent().appendingPathComponent("caam-2024-powertrains.json")
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
+        var book = FigureBook(catalog: try Catalog(file.catalog))
+        for (index, value) in file.reports.enumerated() {
+            let report = try ReportValidator.validate(value, index: index, catalog: book.catalog, receivedAt: 0, latest: .max).report
+            book.apply(report, stream: "caam", seq: UInt64(index + 1))
+        }
+        let replica = NewsFactsTests.replica(book, catalog: file.catalog)
+        func ask(_ kind: QueryKind, _ body: [String: JSONValue]) throws -> JSONValue? {
+            var fields = body
+            fields["measure"] = .string("wholesale")
+            return try JSONParser.parse(QueryDispatcher.answer(kind, message: .object(["body": .object(fields)]), id: .int(1), store: replica, asOf: [:]).bytes)["body"]
+        }
+        let market: JSONValue = .object(["market": .bool(true)])
+        let bev = try ask(.share, ["entity": market, "period": .string("2024"), "powertrain": .string("BEV"), "ofPowertrain": .string("NEV")])
+        #expect(abs((bev?["share"].map(Self.number) ?? 0) - 0.59995) < 0.00001, "\(String(describing: bev))")
+        #expect(abs((bev?["previousYear"]?["changePoints"].map(Self.number) ?? 0) + 10.4) < 0.05)
+        let plugIn = try ask(.share, ["entity": market, "period": .string("2024"), "powertrain": .string("plug-in"), "ofPowertrain": .string("NEV")])
+        #expect(abs((plugIn?["share"].map(Self.number) ?? 0) - 0.39958) < 0.00001)
+        #expect(abs((plugIn?["previousYear"]?["changePoints"].map(Self.number) ?? 0) - 10.4) < 0.05)
+        for (powertrain, expected) in [("NEV", 0.355), ("BEV", 0.155), ("plug-in", 0.833)] {
+            let growth = try ask(.growth, ["entity": market, "period": .string("2024"), "vs": .string("yoy"), "powertrain": .string(powertrain)])
+            #expect(abs((growth?["growth"].map(Self.number) ?? 0) - expected) < 0.0005, "\(powertrain): \(String(describing: growth))")
+        }
+        // The market's whole is not known: the NEV figure alone is a lower bound, and says which
+        // parts it lacks (no catalog lists the market's powertrains).
+        let whole = try ask(.units, ["entity": market, "period": .string("2024")])
+        #expect(whole?["units"] == .int(12_866_000) && whole?["qualifier"] == .string("atLeast") && whole?["computedFrom"] == nil)
+        guard case .array(let lacking)? = whole?["missingParts"] else {
+            Issue.record("no missing parts: \(String(describing: whole))")
+            return
+        }
+        #expect(lacking.compactMap { $0["powertrain"]?.stringValue } == ["HEV", "ICE"])
     }
 }
