@@ -290,10 +290,11 @@ def main():
         # A share's change is in percentage points, and only against a month with both figures.
         share = q("share", {"entity": {"brand": "AITO"}, "period": "2025-05"})
         check("no earlier share where the part had no figure", "previous" not in share and "previousYear" not in share, str(share)[:300])
-        # A retail figure lives beside the delivery figure of its month; one powertrain's part and a
-        # measure that is not one of the protocol's words are refused by name.
+        # A retail figure lives beside the delivery figure of its month; a measure or a powertrain
+        # that is not one of the protocol's words is refused by name.
         before = q("units", {"entity": {"brand": "AITO"}, "period": "2025-05"})["units"]
-        for extra, field in [({"measure": "retail "}, "measure"), ({"measure": "Retail"}, "measure"), ({"powertrain": "EREV"}, "powertrain")]:
+        for extra, field in [({"measure": "retail "}, "measure"), ({"measure": "Retail"}, "measure"), ({"powertrain": "bev"}, "powertrain"),
+                             ({"powertrain": "electric"}, "powertrain")]:
             r = ingest("submit", {"reports": [dict({"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 30000}, **extra)]})
             check(f"{extra} refused by name", code(r) == "invalid_report" and r["body"]["details"]["field"] == field, str(r)[:300])
         r = ingest("submit", {"reports": [{"source": "CPCA", "period": "2025-05", "brand": "AITO", "units": 30000, "measure": "retail"}]})
@@ -310,6 +311,24 @@ def main():
         check("a brief of retail says retail, and whose", said["facts"][0]["text"] == "AITO sold 30,000 vehicles at retail in May 2025, according to CPCA."
               and "deliver" not in json.dumps(said), str(said)[:400])
         check("an unknown measure in a query", code(query("units", {"entity": {"brand": "AITO"}, "period": "2025-05", "measure": "sales"})) == "invalid_query")
+        # A month by powertrain: each part its own figure, the whole nobody reports their sum, and
+        # a part never taken for the whole (February 2024: nothing else here reads it).
+        r = ingest("submit", {"reports": [{"source": "AITO", "period": "2024-02", "brand": "AITO", "units": 4000, "powertrain": "EREV"},
+                                          {"source": "AITO", "period": "2024-02", "brand": "AITO", "units": 1000, "powertrain": "BEV"}]})
+        check("powertrain parts are taken", r["type"] == "submit.ok", str(r)[:300])
+        after = {a["stream"]: a["seq"] for a in r["body"]["accepted"]}
+        whole = q("units", {"entity": {"brand": "AITO"}, "period": "2024-02", "after": after})
+        check("the whole is the sum of its parts, and says so", whole["units"] == 5000 and whole["basis"] == "computed"
+              and whole.get("computedFrom") == "powertrains" and "powertrain" not in whole, str(whole)[:400])
+        erev = q("units", {"entity": {"brand": "AITO"}, "period": "2024-02", "powertrain": "EREV"})
+        check("a part answered apart, and says so", erev["units"] == 4000 and erev.get("powertrain") == "EREV" and erev["basis"] == "reported", str(erev)[:300])
+        nev = q("share", {"entity": {"brand": "AITO"}, "period": "2024-02", "powertrain": "BEV", "ofPowertrain": "NEV"})
+        check("a share within NEV", nev["units"] == 1000 and nev["ofUnits"] == 5000 and nev.get("ofPowertrain") == "NEV", str(nev)[:300])
+        check("a segment's total has no powertrain", code(ingest("submit", {"reports": [
+            {"source": "CPCA", "period": "2024-02", "segment": "above-500k", "units": 1, "powertrain": "BEV"}]})) == "invalid_report")
+        check("an unknown powertrain in a query", code(query("units", {"entity": {"brand": "AITO"}, "period": "2024-02", "powertrain": "EV"})) == "invalid_query")
+        ranked = q("ranking", {"period": "2024-02", "level": "brand", "powertrain": "EREV", "byPowertrain": True})
+        check("a ranking by a powertrain's figures", [(r["entity"]["id"], r["units"]) for r in ranked["rows"]] == [("aito", 4000)], str(ranked)[:300])
         big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()
         check("too large", code(raw.raw(big)) == "too_large")
         check("invalid query", code(query("units", {"entity": {"group": "HIMA"}, "period": "2025-13"})) == "invalid_query")

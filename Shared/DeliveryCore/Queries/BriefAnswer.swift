@@ -348,12 +348,18 @@ extension QueryEngine {
             let share = current.units > 0 ? " (\(Words.bound(Self.shareQualifier(value.qualifier, of: current.qualifier)))\(Words.percent(Double(value.units) / Double(current.units))))" : ""
             return "\(part.rawValue) \(Words.units(value))\(share)"
         }
+        // The rest of an exact whole no exact part accounts for (BYD's commercial vehicles).
+        let partSum = parts.reduce(Int64(0)) { $0.saturatingAdding($1.1.units) }
+        var rest = ""
+        if current.qualifier == .exact, !current.short, parts.allSatisfy({ $0.1.qualifier == .exact && !$0.1.short }), partSum < current.units {
+            rest = "; \(Words.number(current.units - partSum)) not attributed to a powertrain in the figures"
+        }
         let partSources = parts.reduce(into: Set<String>()) { $0.formUnion(self.sources(key, period, $1.0)) }.sorted()
         let kind: FactBasis.Kind =
             parts.allSatisfy { $0.1.basis == .reported } ? .reported : parts.contains { $0.1.short } ? .lowerBound : .complete
         return Fact(
             kind: .powertrains,
-            text: "By powertrain: \(named.joined(separator: ", ")).",
+            text: "By powertrain: \(named.joined(separator: ", "))\(rest).",
             data: [
                 "parts": .array(parts.map { part, value in
                     .object(["powertrain": .string(part.rawValue), "units": .int(value.units), "qualifier": .string(value.qualifier.rawValue)])

@@ -29,6 +29,7 @@ extension QueryEngine {
             computed: figure.computed, complete: figure.complete, bySource: figure.sources, cause: figure.cause
         )
         (result.low, result.high) = FigureBody.wireBounds(figure.qualifier, figure.interval)
+        result.computedFrom = figure.computedFrom
         if let words = coverageWords(key, period, basis: figure.basis) {
             result.coverage = words.coverage
             if words.count > 0 { (result.missing, result.missingCount) = (words.missing, words.count) }

@@ -63,6 +63,8 @@ public struct UnitsResult: QueryResult, Hashable {
     /// *Extension*: with `partial`, the expected entities with no figure (at most 20) and how many.
     public var missing: [EntityRef]?
     public var missingCount: Int?
+    /// *Extension*, on a computed figure: `powertrains` when it is the sum of its powertrain parts.
+    public var computedFrom: ComputedFrom?
     /// *Extension*: for a sum of powertrain parts, the parts it has no figure of (at most 20).
     public var missingParts: [MissingPart]?
     public var asOf: [String: UInt64] = [:]

@@ -239,3 +239,25 @@ def test_a_retail_figure_lives_beside_the_delivery_figure(client):
     with pytest.raises(DeliveryError) as bad:
         client.submit([{"source": "CPCA", "period": "2024-03", "model": "AITO M9", "units": 1, "measure": "retail "}])
     assert bad.value.code == "invalid_report" and bad.value.details["field"] == "measure"
+
+
+def test_a_month_by_powertrain_adds_up_to_its_whole(client):
+    # A maker's month by powertrain (2023: nothing else here reads 2023 figures): the M9 is listed
+    # with BEV and EREV, so its two parts are its whole, and the whole says so.
+    done = client.submit([
+        {"source": "Maker", "period": "2023-09", "model": "AITO M9", "units": 8000, "powertrain": "EREV"},
+        {"source": "Maker", "period": "2023-09", "model": "AITO M9", "units": 2000, "powertrain": "BEV"},
+    ])
+    whole = client.units(model="AITO M9", period="2023-09", after=done.after)
+    assert (whole.units, whole.basis, whole.qualifier, whole["computedFrom"], whole.coverage) == (10000, "computed", "exact", "powertrains", "complete")
+    bev = client.measured(powertrain="BEV")
+    assert (bev.units(model="AITO M9", period="2023-09").units, bev.powertrain, client.powertrain) == (2000, "BEV", None)
+    share = bev.share(model="AITO M9", period="2023-09", of_powertrain="NEV")
+    assert (share["share"], share["ofUnits"], share["powertrain"], share["ofPowertrain"]) == (0.2, 10000, "BEV", "NEV")
+    ranked = client.measured(powertrain="EREV").ranking(period="2023-09", within_group="HIMA")
+    assert [(r["entity"]["id"], r["units"]) for r in ranked.rows] == [("aito-m9", 8000)]
+    brief = client.brief(model="AITO M9", period="2023-09")
+    assert "By powertrain: EREV 8,000 (80.0%), BEV 2,000 (20.0%)." in brief.text
+    with pytest.raises(DeliveryError) as bad:
+        client.submit([{"source": "Maker", "period": "2023-09", "model": "AITO M9", "units": 1, "powertrain": "bev"}])
+    assert bad.value.code == "invalid_report" and bad.value.details["field"] == "powertrain"

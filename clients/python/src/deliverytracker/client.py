@@ -54,15 +54,21 @@ class Client:
         self.feed_endpoint = feed or os.environ.get("DELIVERY_FEED") or "tcp://127.0.0.1:5555"
         self._query = Requester(self.context, self.query_endpoint, timeout_ms, retries, self.curve)
         self._ingest = Requester(self.context, self.ingest_endpoint, timeout_ms, retries, self.curve)
-        # The measure every query of this client asks for (None: deliveries); see `measured`.
+        # The measure and powertrain every query of this client asks for (None: deliveries, the
+        # whole figure); see `measured`.
         self.measure: Optional[str] = None
+        self.powertrain: Optional[str] = None
 
-    def measured(self, measure: str) -> "Client":
+    def measured(self, measure: Optional[str] = None, powertrain: Optional[str] = None) -> "Client":
         """The same connections, asking every query of another measure's figures (`retail`,
-        `wholesale`, `registrations`, `production`, `exports`): `client.measured("retail").units(...)`.
-        Answers then carry `measure`, and a brief words the measure as what it is."""
+        `wholesale`, `registrations`, `production`, `exports`) and/or one powertrain's (`BEV`,
+        `PHEV`, `EREV`, `FCEV`, `HEV`, `ICE`, or the groups `NEV` and `plug-in`):
+        `client.measured("retail").units(...)`, `client.measured(powertrain="BEV").share(...)`.
+        Answers then carry `measure` and `powertrain`, and a brief words them as what they are.
+        A ranking ranks by that powertrain's figures (`byPowertrain`)."""
         other = copy.copy(self)
-        other.measure = measure
+        other.measure = measure if measure is not None else self.measure
+        other.powertrain = powertrain if powertrain is not None else self.powertrain
         return other
 
     def close(self) -> None:
@@ -86,6 +92,11 @@ class Client:
             body["after"] = dict(after)
         if self.measure and "measure" not in body:
             body["measure"] = self.measure
+        if self.powertrain and "powertrain" not in body:
+            body["powertrain"] = self.powertrain
+            if kind == "ranking":
+                # A ranking's own `powertrain` filters models by catalog; this one ranks by figures.
+                body["byPowertrain"] = True
         return answer(self._query.request(kind, body, timeout_ms))
 
     # One method per kind
@@ -101,10 +112,15 @@ class Client:
             body["compare"] = compare
         return self.query("units", body, after)  # type: ignore[return-value]
 
-    def share(self, period: str, of: Optional[Dict[str, Any]] = None, after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
+    def share(self, period: str, of: Optional[Dict[str, Any]] = None, after: Optional[Dict[str, int]] = None,
+              of_powertrain: Optional[str] = None, **names: Any) -> Answer:
+        """With a powertrain (`measured(powertrain=...)`), `of_powertrain` names the whole's:
+        `NEV`, `plug-in`, or `all` (the default without `of`: the entity's whole figure)."""
         body: Dict[str, Any] = {"entity": entity(**names), "period": period}
         if of:
             body["of"] = entity(**of)
+        if of_powertrain:
+            body["ofPowertrain"] = of_powertrain
         return self.query("share", body, after)
 
     def growth(self, period: str, vs: str = "mom", after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
