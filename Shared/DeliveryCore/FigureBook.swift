@@ -19,6 +19,11 @@ public struct FigureBook: MeasuredStore, Sendable {
     /// The running sum of each figure's powertrain parts, for the figures that have parts (a
     /// whole, `NEV` or `plug-in`), by the figure's key; most figures have none and pay nothing.
     var parts: [UInt64: Sums] = [:]
+
+    /// A figure's parts' sum, without hashing its key while no figure has parts (most books).
+    func partSums(_ key: UInt64) -> Sums? {
+        parts.isEmpty ? nil : parts[key]
+    }
     /// How many reports were applied.
     public internal(set) var reportCount = 0
 
@@ -62,10 +67,6 @@ public struct FigureBook: MeasuredStore, Sendable {
         )
     }
 
-    /// A packed key with another powertrain (the whole for nil).
-    static func repack(_ packed: UInt64, powertrain: Powertrain?) -> UInt64 {
-        packed & ((1 << 52) - 1) | Powertrain.code(powertrain) << 52
-    }
 
     // MARK: Applying
 
@@ -94,7 +95,7 @@ public struct FigureBook: MeasuredStore, Sendable {
         // changes nothing, so every order of application ends the same.
         guard nodes.nodes[position].accepts(slot) else { return [] }
         let causeBefore = nodes.nodes[position].cause
-        let partSums = parts[key]
+        let partSums = partSums(key)
         let before = nodes.nodes[position].contribution(period.kind, parts: partSums)
         nodes.nodes[position].put(slot)
         nodes.nodes[position].takeCause(arrival, order, table: table)
@@ -123,16 +124,22 @@ public struct FigureBook: MeasuredStore, Sendable {
     private mutating func propagate(
         _ packed: UInt64, before: Contribution, after: Contribution, cause: UInt32, order: ReportOrder, into changes: inout [Change]
     ) {
-        let (entity, period, measure, powertrain) = Self.unpack(packed)
+        // On the key's bits: the measure and powertrain (bits 49 on) stay, the entity or the
+        // period or the powertrain is replaced.
+        let entity = UInt32(truncatingIfNeeded: packed >> 17)
+        let period = Period(packed: UInt32(packed & 0x1FFFF))
+        let kept = packed & ~((1 << 49) - 1)
         let parent = entities.parents[Int(entity)]
         if period.kind == .month, parent != EntityIndex.none {
-            carry(Self.pack(parent, period, measure, powertrain), .children, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(kept | UInt64(parent) << 17 | UInt64(period.packed), .children, before: before, after: after, cause: cause, order: order, into: &changes)
         }
         if let container = period.container {
-            carry(Self.pack(entity, container, measure, powertrain), .children, before: before, after: after, cause: cause, order: order, into: &changes)
+            carry(kept | UInt64(entity) << 17 | UInt64(container.packed), .children, before: before, after: after, cause: cause, order: order, into: &changes)
         }
-        if let powertrain {
-            carry(Self.repack(packed, powertrain: powertrain.group), .parts, before: before, after: after, cause: cause, order: order, into: &changes)
+        let code = packed >> 52
+        if code != 0, code < UInt64(Powertrain.groupCodes.count) {
+            let group = packed & ((1 << 52) - 1) | Powertrain.groupCodes[Int(code)] << 52
+            carry(group, .parts, before: before, after: after, cause: cause, order: order, into: &changes)
         }
     }
 
@@ -142,7 +149,7 @@ public struct FigureBook: MeasuredStore, Sendable {
         let kind = Period(packed: UInt32(key & 0x1FFFF)).kind
         let position = nodes.insert(key)
         let causeBefore = nodes.nodes[position].cause
-        var partSums = parts[key]
+        var partSums = partSums(key)
         let parentBefore = nodes.nodes[position].contribution(kind, parts: partSums)
         if before != after {
             switch edge {
@@ -186,20 +193,20 @@ public struct FigureBook: MeasuredStore, Sendable {
         guard let entity = entities.existing(key.entity) else { return nil }
         let packed = Self.pack(entity, key.period, key.measure, key.powertrain)
         guard let position = nodes.position(of: packed) else { return nil }
-        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: previous, table: table, parts: parts[packed])
+        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: previous, table: table, parts: partSums(packed))
     }
 
     /// The wire form of a changed figure, with its units before the change as `previous`.
     public func body(_ change: Change) -> FigureBody? {
         guard let position = nodes.position(of: change.packed) else { return nil }
         let key = key(of: change)
-        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: change.previous, table: table, parts: parts[change.packed])
+        return nodes.nodes[position].body(catalog.ref(key.entity), key, previous: change.previous, table: table, parts: partSums(change.packed))
     }
 
     /// A figure as the internal links carry it, by the id of a change (`Change.figure`).
     public func record(_ figure: UInt64) -> FigureRecord? {
         guard let position = nodes.position(of: figure) else { return nil }
-        return nodes.nodes[position].record(key(packed: figure), table: table, parts: parts[figure])
+        return nodes.nodes[position].record(key(packed: figure), table: table, parts: partSums(figure))
     }
 
     /// Every figure's id, for snapshots (see `record`).
@@ -277,17 +284,18 @@ public struct FigureBook: MeasuredStore, Sendable {
 
     /// A running sum of contributions: a figure's children's (entities beneath it, or the
     /// periods in it), or its powertrain parts'.
+    /// (The 64-bit fields first: 48 bytes with no padding, as the node's fields were.)
     struct Sums: Sendable, Equatable {
         var units: Int64 = 0
+        /// The sums of the parts' lows and highs, and how many parts have no high (`open`): the
+        /// interval of an approximate sum.
+        var low: Int64 = 0
+        var high: Int64 = 0
         var present: Int32 = 0
         var complete: Int32 = 0
         var approximate: Int32 = 0
         var atLeast: Int32 = 0
         var atMost: Int32 = 0
-        /// The sums of the parts' lows and highs, and how many parts have no high: the interval
-        /// of an approximate sum.
-        var low: Int64 = 0
-        var high: Int64 = 0
         var open: Int32 = 0
 
         var qualifier: Qualifier {

@@ -35,6 +35,10 @@ public struct MarketBook: Sendable {
     private var nodes: [Key: FigureBook.Node] = [:]
     /// The sum of each figure's powertrain parts, for the figures that have parts.
     private var parts: [Key: FigureBook.Sums] = [:]
+
+    private func partSums(_ key: Key) -> FigureBook.Sums? {
+        parts.isEmpty ? nil : parts[key]
+    }
     /// What each group's month figure adds to the market's month.
     private var groupMonths: [FigureKey: FigureBook.Contribution] = [:]
     private var table = ReportTable()
@@ -82,11 +86,11 @@ public struct MarketBook: Sendable {
     private mutating func update(_ key: Key, cause: Cause?, _ change: (inout FigureBook.Node) -> Void) -> [Key] {
         let arrival = keep(cause)
         var node = nodes[key] ?? FigureBook.Node()
-        let before = node.contribution(key.period.kind, parts: parts[key])
+        let before = node.contribution(key.period.kind, parts: partSums(key))
         let causeBefore = node.cause
         change(&node)
         takeCause(arrival, into: &node)
-        let after = node.contribution(key.period.kind, parts: parts[key])
+        let after = node.contribution(key.period.kind, parts: partSums(key))
         nodes[key] = node
         var touched = [key]
         if before != after || node.cause != causeBefore {
@@ -109,7 +113,7 @@ public struct MarketBook: Sendable {
         into touched: inout [Key]
     ) {
         var parent = nodes[key] ?? FigureBook.Node()
-        var partSums = parts[key]
+        var partSums = partSums(key)
         let parentBefore = parent.contribution(key.period.kind, parts: partSums)
         let parentCause = parent.cause
         if before != after {
@@ -160,6 +164,6 @@ public struct MarketBook: Sendable {
 
     /// The market's figure for a period, measure and powertrain, in the wire form.
     public func body(_ key: Key, entity: EntityRef) -> FigureBody? {
-        nodes[key]?.body(entity, FigureKey(.market, key.period, key.measure, key.powertrain), previous: nil, table: table, parts: parts[key])
+        nodes[key]?.body(entity, FigureKey(.market, key.period, key.measure, key.powertrain), previous: nil, table: table, parts: partSums(key))
     }
 }

@@ -13,11 +13,15 @@ public enum Measure: String, Codable, Sendable, CaseIterable, Hashable {
     /// measures reads the same.
     public var wire: Measure? { self == .deliveries ? nil : self }
 
-    /// Its place in a figure's key (deliveries 0: keys from before measures are deliveries').
-    public var code: UInt64 { UInt64(Measure.allCases.firstIndex(of: self) ?? 0) }
+    /// Its place in a figure's key (deliveries 0: keys from before measures are deliveries'): its
+    /// place in `allCases`, worked out once (keys are packed for every figure a report touches).
+    public var code: UInt64 { Self.codes[self] ?? 0 }
 
     public init?(code: UInt64) {
-        guard code < UInt64(Measure.allCases.count) else { return nil }
-        self = Measure.allCases[Int(code)]
+        guard code < UInt64(Self.ordered.count) else { return nil }
+        self = Self.ordered[Int(code)]
     }
+
+    private static let ordered = Array(allCases)
+    private static let codes = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, UInt64($0)) })
 }

@@ -58,14 +58,21 @@ public enum Powertrain: String, Codable, Sendable, CaseIterable, Hashable {
     /// powertrains is a whole's), 1 on for the powertrains.
     public static func code(_ powertrain: Powertrain?) -> UInt64 {
         guard let powertrain else { return 0 }
-        return UInt64((Powertrain.allCases.firstIndex(of: powertrain) ?? 0) + 1)
+        return codes[powertrain] ?? 0
     }
 
     /// The powertrain of a key's code; nil for the whole (0) or a code no powertrain has.
     public static func decode(_ code: UInt64) -> Powertrain? {
-        guard code >= 1, code <= UInt64(Powertrain.allCases.count) else { return nil }
-        return Powertrain.allCases[Int(code - 1)]
+        guard code >= 1, code <= UInt64(ordered.count) else { return nil }
+        return ordered[Int(code - 1)]
     }
+
+    /// The code of each powertrain's group (0: the whole), by code: what a figure's change is
+    /// carried up to, without building a powertrain for every figure a report touches.
+    public static let groupCodes: [UInt64] = [0] + ordered.map { code($0.group) }
+
+    private static let ordered = Array(allCases)
+    private static let codes = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, UInt64($0 + 1)) })
 
     /// How the protocol spells the whole where a powertrain is asked for (`ofPowertrain`).
     public static let wholeName = "all"

@@ -52,6 +52,7 @@ public struct RankingRow: Codable, Sendable, Hashable {
     }
 }
 
+/// `ranking.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct RankingResult: QueryResult, Hashable {
     public var period: String
     public var level: Level

@@ -18,6 +18,7 @@ public struct ShareQuery: QueryRequest {
     }
 }
 
+/// `share.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct ShareResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var of: EntityRef

@@ -11,6 +11,7 @@ public struct YTDQuery: QueryRequest {
     }
 }
 
+/// `ytd.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct YTDResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String
