@@ -37,18 +37,22 @@ import Testing
     static func book(_ entries: [Entry], relabel: Bool = false) throws -> FigureBook {
         var book = FigureBook(catalog: try Catalog(catalog))
         for (seq, entry) in entries.enumerated() {
-            var fields: [String: JSONValue] = [
-                "id": .string(entry.id), "source": .string(entry.source), "period": .string(entry.period), "units": .int(entry.units),
-                "reportedAt": .string("2025-03-01T00:00:\(String(format: "%02d", entry.at))Z"),
-            ]
-            if let group = entry.group { fields["group"] = .string(group) }
-            if let brand = entry.brand { fields["brand"] = .string(brand) }
-            if let model = entry.model { fields["model"] = .string(model) }
-            if !relabel { fields["measure"] = .string(entry.measure.rawValue) }
-            let report = try ReportValidator.validate(.object(fields), index: 0, catalog: book.catalog, receivedAt: 0, latest: .max).report
-            book.apply(report, stream: "s", seq: UInt64(seq + 1))
+            book.apply(try report(entry, catalog: book.catalog, relabel: relabel), stream: "s", seq: UInt64(seq + 1))
         }
         return book
+    }
+
+    /// An entry as the validator makes it; `relabel`: as deliveries, its measure left out.
+    static func report(_ entry: Entry, catalog: Catalog, relabel: Bool = false) throws -> DeliveryReport {
+        var fields: [String: JSONValue] = [
+            "id": .string(entry.id), "source": .string(entry.source), "period": .string(entry.period), "units": .int(entry.units),
+            "reportedAt": .string("2025-03-01T00:00:\(String(format: "%02d", entry.at))Z"),
+        ]
+        if let group = entry.group { fields["group"] = .string(group) }
+        if let brand = entry.brand { fields["brand"] = .string(brand) }
+        if let model = entry.model { fields["model"] = .string(model) }
+        if !relabel { fields["measure"] = .string(entry.measure.rawValue) }
+        return try ReportValidator.validate(.object(fields), index: 0, catalog: catalog, receivedAt: 0, latest: .max).report
     }
 
     /// The answers a measure's figures give, as text: every figure read, then the query kinds.

@@ -133,6 +133,36 @@ import Testing
         }
     }
 
+    /// Every query kind of one kind's figures (BEV, say) answers as a book of that kind's reports
+    /// alone would, whole: growth, series, rankings and shares per powertrain, from the same view.
+    @Test func eachKindAnswersAsABookOfItsOwnReports() throws {
+        var random = SplitMix(state: 4041)
+        for round in 0..<10 {
+            let entries = MeasureTests.history(&random, count: 60)
+            let kinds = entries.map { _ in [nil, Powertrain.BEV, .PHEV, .HEV].randomElement(using: &random)! }
+            var mixed = FigureBook(catalog: try Catalog(MeasureTests.catalog))
+            for (seq, entry) in entries.enumerated() {
+                var report = try MeasureTests.report(entry, catalog: mixed.catalog, relabel: true)
+                report.powertrain = kinds[seq]
+                mixed.apply(report, stream: "s", seq: UInt64(seq + 1))
+            }
+            let replica = NewsFactsTests.replica(mixed, catalog: MeasureTests.catalog)
+            for kind in [Powertrain.BEV, .PHEV, .HEV] {
+                let alone = try MeasureTests.book(zip(entries, kinds).filter { $0.1 == kind }.map(\.0), relabel: true)
+                let expected = try Self.answers(alone)
+                #expect(try Self.answers(MeasureView(mixed, .deliveries, kind)) == expected, "round \(round), \(kind) on the book")
+                #expect(try Self.answers(MeasureView(replica, .deliveries, kind)) == expected, "round \(round), \(kind) on the replica")
+            }
+        }
+    }
+
+    /// `MeasureTests.answers` with the share named against its parent (`of`): without `of`, a
+    /// powertrain's share is of its own entity's whole, where a whole's is of its parent.
+    static func answers<Store: FigureStore>(_ store: Store) throws -> [String] {
+        let share = try QueryEngine(store).share(ShareQuery(entity: EntitySelector(brand: "A"), period: "2025-01", of: EntitySelector(group: "G")))
+        return try MeasureTests.answers(store).dropLast() + ["share \(share.share.map { String($0) } ?? "none") \(share.previous?.changePoints.map { String($0) } ?? "none")"]
+    }
+
     /// What a user sends: a maker's month by powertrain, and the whole answered from its parts
     /// with its coverage; a part never replaces the whole, nor another part.
     @Test func aMakersMonthByPowertrain() throws {
