@@ -132,6 +132,7 @@ extension QueryKind {
         case .cumulative: CumulativeQuery.self
         case .brief: BriefQuery.self
         case .panel: PanelQuery.self
+        case .revisions: RevisionsQuery.self
         }
     }
 }
@@ -286,5 +287,11 @@ extension ConvertQuery: ClientQuery {
 extension CatalogQuery: ClientQuery {
     public init(options: QueryOptions) throws {
         self.init()
+    }
+}
+
+extension RevisionsQuery: ClientQuery {
+    public init(options: QueryOptions) throws {
+        self.init(entity: try options.entity(), period: try options.need(options.period, "period", for: .revisions), source: options.source)
     }
 }

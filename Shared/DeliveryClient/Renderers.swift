@@ -236,3 +236,18 @@ extension CatalogResult: TableRenderable {
         return table
     }
 }
+
+extension RevisionsResult: TableRenderable {
+    public func table() -> Table {
+        var table = Table(["reportedAt", "source", "units", "change", "report", "now"])
+        for report in reports {
+            let change = report.change.map { ($0 > 0 ? "+" : "") + Format.units($0) } ?? "first"
+            table.add([report.reportedAt, report.source, Format.units(report.units), change, report.reportId, report.current ? "current" : ""])
+        }
+        var notes: [String] = []
+        if let largest { notes.append("largest revision: \(largest.source) \(largest.change.map { ($0 > 0 ? "+" : "") + Format.units($0) } ?? "") on \(largest.reportedAt)") }
+        if truncated { notes.append("earlier reports past the 64 kept were dropped (the log has them)") }
+        table.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        return table
+    }
+}

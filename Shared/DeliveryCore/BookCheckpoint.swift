@@ -5,7 +5,7 @@ import DeliveryMessages
 /// numbers, the catalog), the position reached in every ingest stream, and what the aggregate
 /// keeps beside the book.
 ///
-/// File layout (version 6; version 5 had no powertrains, version 4 no measures, version 3 no segment ranks, version 2 no
+/// File layout (version 7; version 6 had no revisions, version 5 no powertrains, version 4 no measures, version 3 no segment ranks, version 2 no
 /// approximate intervals, version 1 ordered reports by arrival; all are refused, and the aggregate
 /// replays the logs instead): the bytes `DTCK`, a version byte, the body in the compact encoding
 /// of the internal links, then the FNV-1a 64 of the body (8 bytes, little-endian). A file that is
@@ -13,7 +13,7 @@ import DeliveryMessages
 /// logs it and replays from the start.
 public struct BookCheckpoint: Sendable {
     public static let magic: [UInt8] = Array("DTCK".utf8)
-    public static let version: UInt8 = 6
+    public static let version: UInt8 = 7
 
     public var book: FigureBook
     /// The groups of the shard that wrote it (empty: every group); a checkpoint of another shard
@@ -66,6 +66,12 @@ public struct BookCheckpoint: Sendable {
             writer.varint(key)
             sums.write(to: &writer)
         }
+        writer.varint(UInt64(book.history.count))
+        for (key, earlier) in book.history.sorted(by: { $0.key < $1.key }) {
+            writer.varint(key)
+            writer.varint(UInt64(earlier.count))
+            for slot in earlier { NodeTable.write(slot, to: &writer) }
+        }
         let body = writer.bytes
         var bytes = Self.magic + [Self.version]
         bytes.reserveCapacity(body.count + 13)
@@ -114,6 +120,15 @@ public struct BookCheckpoint: Sendable {
             let key = try reader.varint()
             guard book.nodes.position(of: key) != nil, book.parts[key] == nil else { throw LinkError("powertrain parts of a figure the checkpoint does not have, or twice") }
             book.parts[key] = try FigureBook.Sums(from: &reader)
+        }
+        for _ in 0..<(try reader.count(minimumBytes: 2)) {
+            let key = try reader.varint()
+            guard book.nodes.position(of: key) != nil, book.history[key] == nil else { throw LinkError("earlier reports of a figure the checkpoint does not have, or twice") }
+            let count = try reader.count(minimumBytes: 5)
+            guard (1...FigureRecord.maxRevisions).contains(count) else { throw LinkError("\(count) earlier reports of one figure") }
+            var earlier: [FigureBook.Slot] = []
+            for _ in 0..<count { earlier.append(try NodeTable.readSlot(&reader, table: book.table)) }
+            book.history[key] = earlier
         }
         guard reader.atEnd else { throw LinkError("bytes left after the checkpoint") }
         self.book = book
@@ -217,14 +232,7 @@ extension NodeTable {
         for (key, node) in zip(keys, nodes) {
             writer.varint(key)
             writer.varint(UInt64(node.others.count + (node.first.arrival == 0 ? 0 : 1)))
-            for slot in node.slots {
-                writer.int(slot.units)
-                writer.varint(UInt64(slot.arrival))
-                writer.varint(UInt64(slot.source))
-                writer.choice(slot.qualifier)
-                writer.varint(UInt64(slot.below))
-                writer.varint(UInt64(slot.above))
-            }
+            for slot in node.slots { Self.write(slot, to: &writer) }
             node.children.write(to: &writer)
             writer.varint(UInt64(node.cause))
         }
@@ -232,7 +240,6 @@ extension NodeTable {
 
     init(from reader: inout BinaryReader, entities: Int, table: ReportTable) throws(LinkError) {
         let records = table.records.count
-        let names = table.names.values.count
         self.init()
         let count = try reader.count(minimumBytes: 9)
         for _ in 0..<count {
@@ -244,27 +251,37 @@ extension NodeTable {
             }
             var node = FigureBook.Node()
             var slots: [FigureBook.Slot] = []
-            for _ in 0..<(try reader.count(minimumBytes: 5)) {
-                let units = try reader.int()
-                let arrival = try Self.arrival(&reader, records)
-                let source = try reader.varint()
-                guard arrival != 0, source < UInt64(names) else { throw LinkError("a report slot without its report or source") }
-                let qualifier = try reader.choice(Qualifier.self)
-                var slot = FigureBook.Slot(
-                    units: units, order: table.order(arrival), arrival: arrival,
-                    source: UInt32(source), qualifier: qualifier, interval: Interval.of(units, .exact)
-                )
-                guard let below = UInt32(exactly: try reader.varint()), let above = UInt32(exactly: try reader.varint()) else {
-                    throw LinkError("a report slot's interval out of range")
-                }
-                (slot.below, slot.above) = (below, above)
-                slots.append(slot)
-            }
+            for _ in 0..<(try reader.count(minimumBytes: 5)) { slots.append(try Self.readSlot(&reader, table: table)) }
             node.replaceSlots(slots)
             node.children = try FigureBook.Sums(from: &reader)
             node.cause = try Self.arrival(&reader, records)
             nodes[insert(key)] = node
         }
+    }
+
+    static func write(_ slot: FigureBook.Slot, to writer: inout BinaryWriter) {
+        writer.int(slot.units)
+        writer.varint(UInt64(slot.arrival))
+        writer.varint(UInt64(slot.source))
+        writer.choice(slot.qualifier)
+        writer.varint(UInt64(slot.below))
+        writer.varint(UInt64(slot.above))
+    }
+
+    static func readSlot(_ reader: inout BinaryReader, table: ReportTable) throws(LinkError) -> FigureBook.Slot {
+        let units = try reader.int()
+        let arrival = try Self.arrival(&reader, table.records.count)
+        let source = try reader.varint()
+        guard arrival != 0, source < UInt64(table.names.values.count) else { throw LinkError("a report slot without its report or source") }
+        let qualifier = try reader.choice(Qualifier.self)
+        var slot = FigureBook.Slot(
+            units: units, order: table.order(arrival), arrival: arrival, source: UInt32(source), qualifier: qualifier, interval: Interval.of(units, .exact)
+        )
+        guard let below = UInt32(exactly: try reader.varint()), let above = UInt32(exactly: try reader.varint()) else {
+            throw LinkError("a report slot's interval out of range")
+        }
+        (slot.below, slot.above) = (below, above)
+        return slot
     }
 
     private static func arrival(_ reader: inout BinaryReader, _ records: Int) throws(LinkError) -> UInt32 {

@@ -20,6 +20,12 @@ public struct FigureBook: MeasuredStore, Sendable {
     /// whole, `NEV` or `plug-in`), by the figure's key; most figures have none and pay nothing.
     var parts: [UInt64: Sums] = [:]
 
+    /// Every figure's earlier reports, for the figures that have any (a source's value before its
+    /// revision, a report that came after a later one of its source), in the order of reports,
+    /// at most `FigureRecord.maxRevisions` each (the oldest go first): what `revisions` and
+    /// `knownAt` read. Figures never revised pay nothing.
+    var history: [UInt64: [Slot]] = [:]
+
     /// A figure's parts' sum, without hashing its key while no figure has parts (most books).
     func partSums(_ key: UInt64) -> Sums? {
         parts.isEmpty ? nil : parts[key]
@@ -92,8 +98,13 @@ public struct FigureBook: MeasuredStore, Sendable {
         let position = nodes.insert(key)
         // A source's report is replaced only by one later in the report order: one that comes
         // later but is earlier in the order (another stream's, replayed in another interleaving)
-        // changes nothing, so every order of application ends the same.
-        guard nodes.nodes[position].accepts(slot) else { return [] }
+        // changes no value, so every order of application ends the same; it is an earlier report
+        // of the figure all the same, and the figure's record (its revisions) goes out again.
+        guard nodes.nodes[position].accepts(slot) else {
+            keepEarlier(slot, of: key)
+            return [Change(packed: key, previous: nodes.nodes[position].contribution(period.kind, parts: partSums(key)).units)]
+        }
+        if let replaced = nodes.nodes[position].slot(of: slot.source) { keepEarlier(replaced, of: key) }
         let causeBefore = nodes.nodes[position].cause
         let partSums = partSums(key)
         let before = nodes.nodes[position].contribution(period.kind, parts: partSums)
@@ -107,6 +118,22 @@ public struct FigureBook: MeasuredStore, Sendable {
             propagate(key, before: before, after: after, cause: arrival, order: order, into: &changes)
         }
         return changes
+    }
+
+    /// Keeps an earlier report of a figure where the report order puts it, the oldest dropped
+    /// past `FigureRecord.maxRevisions`.
+    private mutating func keepEarlier(_ slot: Slot, of key: UInt64) {
+        var earlier = history[key] ?? []
+        let index = earlier.firstIndex { $0.order > slot.order } ?? earlier.endIndex
+        earlier.insert(slot, at: index)
+        if earlier.count > FigureRecord.maxRevisions { earlier.removeFirst(earlier.count - FigureRecord.maxRevisions) }
+        history[key] = earlier
+    }
+
+    /// A figure's earlier reports as the links carry them.
+    func revisions(_ key: UInt64) -> [SourceFigure] {
+        guard !history.isEmpty, let earlier = history[key] else { return [] }
+        return earlier.map(table.sourceFigure)
     }
 
     /// Which sum of a figure a change is carried into.
@@ -206,7 +233,15 @@ public struct FigureBook: MeasuredStore, Sendable {
     /// A figure as the internal links carry it, by the id of a change (`Change.figure`).
     public func record(_ figure: UInt64) -> FigureRecord? {
         guard let position = nodes.position(of: figure) else { return nil }
-        return nodes.nodes[position].record(key(packed: figure), table: table, parts: partSums(figure))
+        var record = nodes.nodes[position].record(key(packed: figure), table: table, parts: partSums(figure))
+        record?.revisions = revisions(figure)
+        return record
+    }
+
+    /// A figure's earlier reports (see `history`).
+    public func revisions(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> [SourceFigure] {
+        guard let index = entities.existing(entity) else { return [] }
+        return revisions(Self.pack(index, period, measure, powertrain))
     }
 
     /// Every figure's id, for snapshots (see `record`).
@@ -360,6 +395,12 @@ public struct FigureBook: MeasuredStore, Sendable {
                 best = slot
             }
             return best
+        }
+
+        /// The report a source has in this figure, if any.
+        func slot(of source: UInt32) -> Slot? {
+            if first.arrival != 0, first.source == source { return first }
+            return others.first { $0.source == source }
         }
 
         /// Whether a report would be kept: no report of its source yet, or the source's report is

@@ -17,6 +17,8 @@ public struct FigureReplica: MeasuredStore, Sendable {
     /// Each aggregate's own market figures as it sent them (partial when shards split the
     /// groups), so that the market can be summed again after a resync.
     private var shardMarket: [UInt8: [MarketBook.Key: FigureRecord]] = [:]
+    /// Each figure's earlier reports as its aggregate sent them, for the figures that have any.
+    private var earlier: [UInt64: [SourceFigure]] = [:]
 
     public init() {}
 
@@ -40,6 +42,16 @@ public struct FigureReplica: MeasuredStore, Sendable {
             units: stored.units, qualifier: stored.qualifier, basis: stored.basis, complete: stored.complete, interval: stored.interval,
             fromParts: stored.fromParts
         )
+    }
+
+    /// A figure's earlier reports (the market's own: as the shard that owns them sent them).
+    public func revisions(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> [SourceFigure] {
+        if entity.level == .market {
+            let key = MarketBook.Key(period, measure, powertrain)
+            return shardMarket.keys.sorted().lazy.compactMap { self.shardMarket[$0]?[key] }.first { !$0.revisions.isEmpty }?.revisions ?? []
+        }
+        guard !earlier.isEmpty, let index = entities[entity] else { return [] }
+        return earlier[Self.pack(index, period, measure, powertrain)] ?? []
     }
 
     public func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureBody? {
@@ -115,6 +127,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
         }
         let absent = zip(figures.keys, figures.nodes).filter { $0.1.origin == origin && !kept.contains($0.0) }.map(\.0)
         for packed in absent {
+            earlier[packed] = nil
             guard let gone = figures.remove(packed) else { continue }
             let key = key(packed: packed)
             changed.append(FigureChange(key: key, body: Self.removal(catalog.ref(key.entity), key, gone), removed: true))
@@ -168,6 +181,12 @@ public struct FigureReplica: MeasuredStore, Sendable {
         if earliestMonth.map({ month < $0 }) ?? true { earliestMonth = month }
         var stored = StoredFigure(figure, names: &names)
         stored.origin = origin
+        var revised = false
+        if origin != Self.marketOrigin {
+            let before = earlier.isEmpty ? [] : earlier[packed] ?? []
+            revised = before != figure.revisions
+            if revised { earlier[packed] = figure.revisions.isEmpty ? nil : figure.revisions }
+        }
         let old: StoredFigure?
         if let position = figures.position(of: packed) {
             old = figures.nodes[position]
@@ -176,7 +195,7 @@ public struct FigureReplica: MeasuredStore, Sendable {
             old = nil
             _ = figures.insert(packed) { stored }
         }
-        if reporting, old != stored {
+        if reporting, old != stored || revised {
             changed.append(
                 FigureChange(key: FigureKey(key, period, figure.measure, figure.powertrain), body: figure.body(entity: catalog.ref(key), previous: old?.units ?? 0), removed: false)
             )

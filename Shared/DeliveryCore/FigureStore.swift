@@ -15,6 +15,8 @@ public protocol FigureStore {
     var measure: Measure { get }
     /// The powertrain whose parts the store's figures are (nil: the whole).
     var powertrain: Powertrain? { get }
+    /// A figure's earlier reports, of the store's measure and powertrain (none where not kept).
+    func revisions(_ entity: EntityKey, _ period: Period) -> [SourceFigure]
     /// Another powertrain's figure of the same measure (nil: the whole): a share within NEV, the
     /// brief's split, what a sum of parts leaves out. A store of one powertrain has no other.
     func summary(_ entity: EntityKey, _ period: Period, powertrain: Powertrain?) -> FigureSummary?
@@ -60,6 +62,8 @@ extension FigureStore {
 
     public var powertrain: Powertrain? { nil }
 
+    public func revisions(_ entity: EntityKey, _ period: Period) -> [SourceFigure] { [] }
+
     public func summary(_ entity: EntityKey, _ period: Period, powertrain: Powertrain?) -> FigureSummary? {
         powertrain == self.powertrain ? summary(entity, period) : nil
     }
@@ -96,6 +100,8 @@ extension FigureBody {
 public protocol MeasuredStore: FigureStore {
     func figure(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureBody?
     func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureSummary?
+    /// A figure's earlier reports (revisions, late reports), in the order of reports.
+    func revisions(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> [SourceFigure]
 }
 
 extension MeasuredStore {
@@ -113,6 +119,10 @@ extension MeasuredStore {
 
     public func figure(_ entity: EntityKey, _ period: Period, powertrain: Powertrain?) -> FigureBody? {
         figure(entity, period, .default, powertrain)
+    }
+
+    public func revisions(_ entity: EntityKey, _ period: Period) -> [SourceFigure] {
+        revisions(entity, period, .default, nil)
     }
 }
 
@@ -147,5 +157,9 @@ public struct MeasureView<Base: MeasuredStore>: FigureStore {
 
     public func figure(_ entity: EntityKey, _ period: Period, powertrain: Powertrain?) -> FigureBody? {
         base.figure(entity, period, measure, powertrain)
+    }
+
+    public func revisions(_ entity: EntityKey, _ period: Period) -> [SourceFigure] {
+        base.revisions(entity, period, measure, powertrain)
     }
 }

@@ -23,6 +23,7 @@ extension QueryKind {
         case .cumulative: CumulativeQuery.self
         case .brief: BriefQuery.self
         case .panel: PanelQuery.self
+        case .revisions: RevisionsQuery.self
         }
     }
 }

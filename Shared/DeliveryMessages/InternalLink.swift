@@ -2,13 +2,14 @@
 /// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes. Version 5 added a report's and a figure's `powertrain` (a
+    /// The version this build writes. Version 6 added a figure's earlier reports (`revisions`);
+    /// version 5 added a report's and a figure's `powertrain` (a
     /// figure's `fromParts`; none, the whole, before); version 4 added what a report and a figure count (`measure`,
     /// deliveries in the versions before); version 3 added a report's `segmentRank` (on the report and
     /// on each source of a figure); version 2 added approximate intervals (a report's stated
     /// `low`/`high`, a figure's and its sources' intervals); versions 1 and 2, which logs written
     /// before hold, are still read.
-    public static let version: UInt8 = 5
+    public static let version: UInt8 = 6
     public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
@@ -42,6 +43,13 @@ public struct FigureRecord: Sendable, Hashable {
     public var powertrain: Powertrain?
     /// A computed figure that is the sum of its powertrain parts, not of its children's figures.
     public var fromParts = false
+    /// Every earlier report of the figure (each source's values before its latest, and reports
+    /// that came after a later one), in the order of reports; at most `FigureRecord.maxRevisions`
+    /// (layout 6 on; none before).
+    public var revisions: [SourceFigure] = []
+
+    /// The most earlier reports a figure keeps (the log keeps them all).
+    public static let maxRevisions = 64
 
     public init(
         level: Level, id: String, period: String, units: Int64, basis: Basis, qualifier: Qualifier, cause: Cause?, source: String?,
@@ -125,6 +133,14 @@ public struct FigureRecord: Sendable, Hashable {
         writer.bool(complete)
         writer.optionalInt(low)
         writer.optionalInt(high)
+        Self.write(sources, to: &writer)
+        writer.choice(measure)
+        writer.varint(Powertrain.code(powertrain))
+        writer.bool(fromParts)
+        Self.write(revisions, to: &writer)
+    }
+
+    static func write(_ sources: [SourceFigure], to writer: inout BinaryWriter) {
         writer.varint(UInt64(sources.count))
         for source in sources {
             writer.string(source.source)
@@ -138,9 +154,6 @@ public struct FigureRecord: Sendable, Hashable {
             writer.optionalInt(source.high)
             writer.optionalInt(source.segmentRank.map(Int64.init))
         }
-        writer.choice(measure)
-        writer.varint(Powertrain.code(powertrain))
-        writer.bool(fromParts)
     }
 
     init(from reader: inout BinaryReader, version: UInt8) throws(LinkError) {
@@ -163,8 +176,20 @@ public struct FigureRecord: Sendable, Hashable {
         computed = try reader.optionalInt()
         computedQualifier = try Self.readOptional(&reader)
         complete = try reader.bool()
-        let intervals = version >= 2
-        (low, high) = intervals ? try Self.readInterval(&reader, qualifier) : (nil, nil)
+        (low, high) = version >= 2 ? try Self.readInterval(&reader, qualifier) : (nil, nil)
+        sources = try Self.readSources(&reader, version: version)
+        measure = version >= 4 ? try reader.choice(Measure.self) : .default
+        if version >= 5 {
+            powertrain = try Self.readPowertrain(&reader)
+            fromParts = try reader.bool()
+        }
+        if version >= 6 {
+            revisions = try Self.readSources(&reader, version: version)
+            guard revisions.count <= Self.maxRevisions else { throw LinkError("\(revisions.count) earlier reports of one figure") }
+        }
+    }
+
+    static func readSources(_ reader: inout BinaryReader, version: UInt8) throws(LinkError) -> [SourceFigure] {
         var sources: [SourceFigure] = []
         let count = try reader.count(minimumBytes: 7)
         sources.reserveCapacity(count)
@@ -174,16 +199,11 @@ public struct FigureRecord: Sendable, Hashable {
                 reportedAt: try reader.string(), reportId: try reader.text(), stream: try reader.string(),
                 seq: try reader.varint()
             )
-            if intervals { (source.low, source.high) = try Self.readInterval(&reader, source.qualifier) }
+            if version >= 2 { (source.low, source.high) = try Self.readInterval(&reader, source.qualifier) }
             if version >= 3 { source.segmentRank = try Self.readRank(&reader) }
             sources.append(source)
         }
-        self.sources = sources
-        measure = version >= 4 ? try reader.choice(Measure.self) : .default
-        if version >= 5 {
-            powertrain = try Self.readPowertrain(&reader)
-            fromParts = try reader.bool()
-        }
+        return sources
     }
 
     /// A powertrain's code (0: none, the whole); a code no powertrain has is refused.

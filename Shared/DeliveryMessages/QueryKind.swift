@@ -2,7 +2,7 @@
 /// here, its engine function in DeliveryCore's `Queries/<Kind>.swift`; adding a case here is a
 /// compile error until both exist (`QueryKind.request` in DeliveryCore) and the CLI renders it.
 public enum QueryKind: String, CaseIterable, Sendable, Codable {
-    case units, share, growth, ytd, ranking, streak, series, reconcile, convert, catalog, record, cumulative, brief, panel
+    case units, share, growth, ytd, ranking, streak, series, reconcile, convert, catalog, record, cumulative, brief, panel, revisions
 
     /// The type of its reply: `<kind>.result`.
     public var resultType: String { rawValue + ".result" }
