@@ -57,6 +57,9 @@ struct Query: ParsableCommand {
             let what = [result.powertrain?.rawValue, (result.measure ?? .default).rawValue].compactMap { $0 }.joined(separator: " ")
             table.note = [table.note, "\(what) figures"].compactMap { $0 }.joined(separator: "; ")
         }
+        if let knownAt = result.knownAt {
+            table.note = [table.note, "as known at \(knownAt)"].compactMap { $0 }.joined(separator: "; ")
+        }
         print(csv ? table.csv() : table.render())
     }
 }

@@ -46,6 +46,8 @@ public struct QueryOptions: ParsableArguments {
     @Option(help: "With --after: how long the service may wait, in milliseconds.") public var timeoutMs: Int?
     @Option(help: "Which figures: deliveries (the default), retail, wholesale, registrations, production or exports.")
     public var measure: String?
+    @Option(help: "Answer as of this moment (2025-06-02T00:00:00Z): from the reports known then, as if later ones had never come.")
+    public var knownAt: String?
     @Option(help: "units: another measure of the same entity and period to show beside it (registrations, say).")
     public var compare: String?
 
@@ -99,6 +101,7 @@ public struct QueryOptions: ParsableArguments {
             measured = known
         }
         var control = QueryControl(after: positions, timeoutMs: timeoutMs, measure: measured)
+        control.knownAt = knownAt
         if let powertrain, kind != .ranking {
             guard Powertrain(rawValue: powertrain) != nil else {
                 throw ValidationError("--powertrain is one of \(Powertrain.spellings), not '\(powertrain)'")

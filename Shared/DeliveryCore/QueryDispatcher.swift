@@ -56,7 +56,17 @@ public enum QueryDispatcher {
             return (Wire.encode(error.envelope), error.code.rawValue)
         case .success(let named): powertrain = named
         }
-        let view = View(measure: measure, powertrain: powertrain)
+        var view = View(measure: measure, powertrain: powertrain)
+        if let field = message["body"]?["knownAt"], field != .null {
+            switch Self.knownAt(field, kind: kind, message: message) {
+            case .failure(var error):
+                error.id = id
+                return (Wire.encode(error.envelope), error.code.rawValue)
+            case .success(let cutoff):
+                view.knownAt = (field.stringValue ?? "", cutoff)
+                return answer(kind, message: message, id: id, engine: QueryEngine(KnownAtStore(store, measure, powertrain, cutoff: cutoff)), asOf: asOf, view: view)
+            }
+        }
         if kind == .units { return units(message: message, id: id, store: store, view: view, asOf: asOf) }
         guard measure != .default || powertrain != nil else { return answer(kind, message: message, id: id, engine: QueryEngine(store), asOf: asOf, view: view) }
         return answer(kind, message: message, id: id, engine: QueryEngine(MeasureView(store, measure, powertrain)), asOf: asOf, view: view)
@@ -66,6 +76,23 @@ public enum QueryDispatcher {
     struct View {
         var measure: Measure
         var powertrain: Powertrain?
+        /// The moment the answer is as of (`knownAt` as given, and in ms since 1970).
+        var knownAt: (text: String, millis: Int64)?
+    }
+
+    /// A query's `knownAt`: an RFC 3339 time (as `reportedAt` is read); `units` with `compare`
+    /// reads two measures and is answered now only.
+    static func knownAt(_ field: JSONValue, kind: QueryKind, message: JSONValue) -> Result<Int64, ProtocolError> {
+        guard case .string(let text) = field, let millis = Timestamp.millis(text) else {
+            let given = field.stringValue.map { "'\(String($0.prefix(40)))'" } ?? field.kind
+            return .failure(
+                ProtocolError(.invalidQuery, "knownAt must be a time such as 2025-06-02T00:00:00Z, not \(given)", details: ["field": .string("knownAt")])
+            )
+        }
+        if kind == .units, let compare = message["body"]?["compare"], compare != .null {
+            return .failure(ProtocolError(.invalidQuery, "compare is answered as of now only; ask each measure with knownAt", details: ["field": .string("knownAt")]))
+        }
+        return .success(millis)
     }
 
     /// The powertrain a query's figures are of: `powertrain` exactly as the protocol spells it;
@@ -135,11 +162,18 @@ public enum QueryDispatcher {
             case .failure(let error):
                 return (Wire.encode(error.envelope), error.code.rawValue)
             case .success(let query):
-                do {
+                do throws(ProtocolError) {
                     var result = try query.answer(with: engine)
+                    if let known = engine.store as? any KnownAtReading, known.exhausted {
+                        throw ProtocolError(
+                            .invalidQuery, "knownAt: this query reads more than \(known.budget) figures as of a past moment; ask a narrower one",
+                            details: ["field": .string("knownAt")]
+                        )
+                    }
                     result.asOf = asOf
                     result.measure = view.measure.wire
                     result.powertrain = view.powertrain
+                    result.knownAt = view.knownAt?.text
                     return (Wire.encode(Envelope(type: kind.resultType, id: id, body: result)), "ok")
                 } catch var error {
                     error.id = id

@@ -12,6 +12,9 @@ public struct QueryControl: Codable, Sendable {
     /// from the body (a string here: `ranking` has long had its own `powertrain`, a catalog filter,
     /// and takes this one only with `byPowertrain`).
     public var powertrain: String?
+    /// *Extension*: answer as of this moment (RFC 3339): from the reports whose `reportedAt` is at
+    /// or before it, as if later ones had never come (docs/PROTOCOL.md, "What was known when").
+    public var knownAt: String?
 
     public init(after: [String: UInt64]? = nil, timeoutMs: Int? = nil, measure: Measure? = nil, powertrain: Powertrain? = nil) {
         self.after = after

@@ -5,4 +5,6 @@ public protocol QueryResult: Codable, Sendable {
     var measure: Measure? { get set }
     /// *Extension*: the powertrain whose figures the answer speaks of, absent for the whole.
     var powertrain: Powertrain? { get set }
+    /// *Extension*: the moment the answer is as of (the query's `knownAt`), absent for now.
+    var knownAt: String? { get set }
 }

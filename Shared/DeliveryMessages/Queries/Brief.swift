@@ -100,6 +100,7 @@ public struct BriefResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(entity: EntityRef, period: String, facts: [Fact]) {
         self.entity = entity

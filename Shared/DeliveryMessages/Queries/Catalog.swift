@@ -15,6 +15,7 @@ public struct CatalogResult: QueryResult {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(_ document: CatalogDocument) {
         groups = document.groups

@@ -22,6 +22,7 @@ public struct ConvertResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(amount: Double, from: String, to: String, rate: Double, date: String?) {
         self.amount = amount

@@ -41,6 +41,7 @@ public struct CumulativeResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         entity: EntityRef, period: String, from: String?, units: Int64, qualifier: Qualifier, months: Int, missingMonths: Int,

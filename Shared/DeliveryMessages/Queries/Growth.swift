@@ -44,6 +44,7 @@ public struct GrowthResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         entity: EntityRef, period: String, vs: GrowthBasis, growth: Double?, units: Int64, previousUnits: Int64,

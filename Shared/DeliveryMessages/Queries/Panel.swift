@@ -36,6 +36,7 @@ public struct PanelResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(from: String, to: String, granularity: Granularity, series: [PanelSeries]) {
         self.from = from

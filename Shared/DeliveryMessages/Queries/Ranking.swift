@@ -72,6 +72,7 @@ public struct RankingResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(period: String, level: Level, within: EntityRef, rows: [RankingRow], total: Int64, candidates: Int) {
         self.period = period

@@ -41,6 +41,7 @@ public struct ReconcileResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         entity: EntityRef, period: String, reported: Int64?, childrenSum: Int64, unattributed: Int64?,

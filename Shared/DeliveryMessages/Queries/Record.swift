@@ -56,6 +56,7 @@ public struct RecordResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         entity: EntityRef, period: String, figure: MonthFigure?, monthsBefore: Int, firstMonth: String?, isHighest: Bool, isLowest: Bool,

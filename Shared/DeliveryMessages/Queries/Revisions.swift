@@ -54,6 +54,7 @@ public struct RevisionsResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(entity: EntityRef, period: String, reports: [Revision], truncated: Bool) {
         self.entity = entity

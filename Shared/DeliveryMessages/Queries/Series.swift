@@ -50,6 +50,7 @@ public struct SeriesResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(entity: EntityRef, from: String, to: String, granularity: Granularity, points: [SeriesPoint]) {
         self.entity = entity

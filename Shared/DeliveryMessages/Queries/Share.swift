@@ -40,6 +40,7 @@ public struct ShareResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         entity: EntityRef, of: EntityRef, period: String, share: Double?, units: Int64, ofUnits: Int64,

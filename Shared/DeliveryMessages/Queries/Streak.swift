@@ -107,6 +107,7 @@ public struct StreakResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
 
     public init(
         segment: String?, period: String, leader: EntityRef?, units: Int64, months: Int, entity: EntityRef?,

@@ -70,6 +70,7 @@ public struct UnitsResult: QueryResult, Hashable {
     public var asOf: [String: UInt64] = [:]
     public var measure: Measure?
     public var powertrain: Powertrain?
+    public var knownAt: String?
     /// *Extension*: with `compare`, the other measure's figure of the same entity and period.
     public var compared: ComparedUnits?
 
