@@ -327,6 +327,21 @@ def main():
         check("a segment's total has no powertrain", code(ingest("submit", {"reports": [
             {"source": "CPCA", "period": "2024-02", "segment": "above-500k", "units": 1, "powertrain": "BEV"}]})) == "invalid_report")
         check("an unknown powertrain in a query", code(query("units", {"entity": {"brand": "AITO"}, "period": "2024-02", "powertrain": "EV"})) == "invalid_query")
+        # What was known when: a revised figure as of two moments, and its history.
+        r = ingest("submit", {"reports": [
+            {"source": "CPCA", "period": "2024-01", "brand": "AITO", "units": 30000, "reportedAt": "2024-02-01T00:00:00Z"},
+            {"source": "CPCA", "period": "2024-01", "brand": "AITO", "units": 31000, "reportedAt": "2024-02-10T00:00:00Z"}]})
+        after = {a["stream"]: a["seq"] for a in r["body"]["accepted"]}
+        now = q("units", {"entity": {"brand": "AITO"}, "period": "2024-01", "after": after})
+        then = q("units", {"entity": {"brand": "AITO"}, "period": "2024-01", "knownAt": "2024-02-05T00:00:00Z"})
+        check("as of a moment before the revision", now["units"] == 31000 and then["units"] == 30000 and then.get("knownAt") == "2024-02-05T00:00:00Z"
+              and "knownAt" not in now, f"{now} {then}"[:400])
+        before = q("units", {"entity": {"brand": "AITO"}, "period": "2024-01", "knownAt": "2024-01-01T00:00:00Z"})
+        check("as of a moment before any report: nothing", before["units"] == 0 and before["sources"] == [], str(before)[:300])
+        history = q("revisions", {"entity": {"brand": "AITO"}, "period": "2024-01"})
+        check("a figure's revisions", [(x["units"], x.get("change"), x["current"]) for x in history["reports"]] == [(30000, None, False), (31000, 1000, True)]
+              and history["largest"]["change"] == 1000, str(history)[:400])
+        check("knownAt that is not a time", code(query("units", {"entity": {"brand": "AITO"}, "period": "2024-01", "knownAt": "yesterday"})) == "invalid_query")
         ranked = q("ranking", {"period": "2024-02", "level": "brand", "powertrain": "EREV", "byPowertrain": True})
         check("a ranking by a powertrain's figures", [(r["entity"]["id"], r["units"]) for r in ranked["rows"]] == [("aito", 4000)], str(ranked)[:300])
         big = json.dumps({"v": 1, "type": "submit", "id": "big", "body": {"reports": [], "pad": "x" * (5 << 20)}}).encode()

@@ -34,6 +34,10 @@ public enum UntrustedInput {
         var part = report
         (part.id, part.period, part.units, part.segmentRank, part.powertrain) = ("m9-erev", "2025-06", 12_000, nil, .EREV)
         book.apply(part, stream: "fuzz", seq: 3)
+        // A revision: the figure keeps its earlier report (link layout 6, checkpoint 7).
+        var revised = part
+        (revised.id, revised.units, revised.reportedAt) = ("m9-erev-revised", 12_100, "2025-07-02T00:00:00Z")
+        book.apply(revised, stream: "fuzz", seq: 4)
         return book
     }
 

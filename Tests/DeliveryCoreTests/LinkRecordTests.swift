@@ -87,10 +87,10 @@ import Testing
         #expect(throws: LinkError.self) { try StoredReport.decode(list) }
     }
 
-    /// Layouts 3 (before measures) and 4 (before powertrains), as logs and links of earlier builds
-    /// hold them: the same bytes without the trailing fields, read as the whole deliveries figure;
-    /// layout 5 keeps another measure and a powertrain.
-    @Test(arguments: [(UInt8(3), 2, 3), (UInt8(4), 1, 2)])
+    /// Layouts 3 (before measures), 4 (before powertrains) and 5 (before revisions), as logs and
+    /// links of earlier builds hold them: the same bytes without the trailing fields, read as the
+    /// whole deliveries figure with no earlier reports; this layout keeps a measure and a powertrain.
+    @Test(arguments: [(UInt8(3), 2, 4), (UInt8(4), 1, 3), (UInt8(5), 0, 1)])
     func aReportOrFigureOfAnEarlierLayoutReadsAsTheWholeDeliveries(version: UInt8, reportTail: Int, recordTail: Int) throws {
         let (reports, records, _) = try Self.material(seed: 1)
         var old = StoredReport.encode(reports[0])
@@ -107,7 +107,7 @@ import Testing
         writer.byte(version)
         writer.varint(1)
         var one = FigureList.encode([records[0]])
-        one.removeLast(recordTail)  // the measure, and the powertrain with its fromParts
+        one.removeLast(recordTail)  // the measure, the powertrain with its fromParts, the revisions' count
         // The list's header is tag, version, count; the record follows it.
         let oldList = writer.bytes + one.dropFirst(3)
         #expect(try FigureList.decode(oldList) == [records[0]])

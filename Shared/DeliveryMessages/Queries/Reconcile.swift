@@ -25,6 +25,7 @@ public struct ReconcileChild: Codable, Sendable, Hashable {
     }
 }
 
+/// `reconcile.result`. Stored properties: one per field of the reply (docs/PROTOCOL.md).
 public struct ReconcileResult: QueryResult, Hashable {
     public var entity: EntityRef
     public var period: String

@@ -261,3 +261,22 @@ def test_a_month_by_powertrain_adds_up_to_its_whole(client):
     with pytest.raises(DeliveryError) as bad:
         client.submit([{"source": "Maker", "period": "2023-09", "model": "AITO M9", "units": 1, "powertrain": "bev"}])
     assert bad.value.code == "invalid_report" and bad.value.details["field"] == "powertrain"
+
+
+def test_a_revised_figure_as_of_two_dates_and_its_history(client):
+    # A month CPCA revised twice (2023-11: nothing else here reads it).
+    done = client.submit([
+        {"source": "CPCA", "period": "2023-11", "group": "HIMA", "units": 40000, "reportedAt": "2023-12-01T00:00:00Z"},
+        {"source": "CPCA", "period": "2023-11", "group": "HIMA", "units": 41000, "reportedAt": "2023-12-10T00:00:00Z"},
+        {"source": "CPCA", "period": "2023-11", "group": "HIMA", "units": 40500, "reportedAt": "2023-12-20T00:00:00Z"},
+    ])
+    assert client.units(group="HIMA", period="2023-11", after=done.after).units == 40500
+    then = client.known_at("2023-12-05T00:00:00Z").units(group="HIMA", period="2023-11")
+    assert (then.units, then["knownAt"]) == (40000, "2023-12-05T00:00:00Z")
+    assert client.known_at("2023-12-15T00:00:00Z").units(group="HIMA", period="2023-11").units == 41000
+    history = client.revisions(group="HIMA", period="2023-11")
+    assert [(r["units"], r.get("change")) for r in history["reports"]] == [(40000, None), (41000, 1000), (40500, -500)]
+    assert (history["first"]["units"], history["latest"]["units"], history["largest"]["change"]) == (40000, 40500, 1000)
+    with pytest.raises(DeliveryError) as bad:
+        client.known_at("last week").units(group="HIMA", period="2023-11")
+    assert bad.value.code == "invalid_query" and bad.value.details["field"] == "knownAt"

@@ -58,6 +58,16 @@ class Client:
         # whole figure); see `measured`.
         self.measure: Optional[str] = None
         self.powertrain: Optional[str] = None
+        # The moment every query of this client is answered as of (None: now); see `known_at`.
+        self.moment: Optional[str] = None
+
+    def known_at(self, moment: str) -> "Client":
+        """The same connections, answering every query as of a past moment (RFC 3339,
+        `2025-06-02T00:00:00Z`): from the reports known then, as if later ones had never come.
+        Answers then carry `knownAt`."""
+        other = copy.copy(self)
+        other.moment = moment
+        return other
 
     def measured(self, measure: Optional[str] = None, powertrain: Optional[str] = None) -> "Client":
         """The same connections, asking every query of another measure's figures (`retail`,
@@ -92,6 +102,8 @@ class Client:
             body["after"] = dict(after)
         if self.measure and "measure" not in body:
             body["measure"] = self.measure
+        if self.moment and "knownAt" not in body:
+            body["knownAt"] = self.moment
         if self.powertrain and "powertrain" not in body:
             body["powertrain"] = self.powertrain
             if kind == "ranking":
@@ -125,6 +137,14 @@ class Client:
 
     def growth(self, period: str, vs: str = "mom", after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
         return self.query("growth", {"entity": entity(**names), "period": period, "vs": vs}, after)
+
+    def revisions(self, period: str, source: Optional[str] = None, after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
+        """Every value a figure has had, per source: `reports` (each with `change` from its source's
+        value before), `first`, `latest` and `largest`."""
+        body: Dict[str, Any] = {"entity": entity(**names), "period": period}
+        if source:
+            body["source"] = source
+        return self.query("revisions", body, after)
 
     def ytd(self, period: str, after: Optional[Dict[str, int]] = None, **names: Any) -> Answer:
         return self.query("ytd", {"entity": entity(**names), "period": period}, after)
