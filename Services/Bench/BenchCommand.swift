@@ -207,6 +207,14 @@ struct BenchCommand: ParsableCommand {
             report.extra("core.figures", Double(result.figures))
             report.extra("core.bytesPerFigure", result.bytesPerFigure)
             report.note(String(format: "core memory: %.0f bytes per figure over %d figures", result.bytesPerFigure, result.figures))
+            report.extra("core.bytesPerFigureRevised", result.bytesPerFigureRevised)
+            report.extra("core.bytesPerRevisedFigure", result.bytesPerRevisedFigure)
+            report.note(
+                String(
+                    format: "core memory with 5%% of the reports revised twice: %.0f bytes per figure; each revised report's figure %.0f bytes more",
+                    result.bytesPerFigureRevised, result.bytesPerRevisedFigure
+                )
+            )
         }
         report.print()
     }

@@ -13,6 +13,10 @@ enum Core {
         var baseline: Measurement
         var figures: Int
         var bytesPerFigure: Double
+        /// The same book after 5 % of its reports were revised twice: bytes per figure over all
+        /// of them, and what each revised figure added.
+        var bytesPerFigureRevised: Double
+        var bytesPerRevisedFigure: Double
     }
 
     static func run(reports count: Int, figures target: Int) throws -> Result {
@@ -34,6 +38,23 @@ enum Core {
         }
         let after = residentMemoryBytes()
         let figures = grown.figureCount
+        // Revisions cost memory only where they are: every 20th report of the load (made again,
+        // the same batches) revised twice by its source, later and by other units.
+        var revised = 0
+        var offset = 0
+        while offset < n {
+            let batch = Workload.reports(min(10_000, n - offset), catalog: catalog, models: models, offset: offset)
+            for (index, report) in batch.enumerated() where (offset + index) % 20 == 0 {
+                for round in 1...2 {
+                    var revision = report
+                    (revision.id, revision.units, revision.reportedAt) = ("\(report.id)-rev\(round)", report.units + Int64(round), "2025-07-0\(round)T00:00:00Z")
+                    grown.apply(revision, stream: "ingest-1", seq: UInt64(n + 2 * revised + round))
+                }
+                revised += 1
+            }
+            offset += batch.count
+        }
+        let revisedAfter = residentMemoryBytes()
         grown = FigureBook()
 
         let reports = Workload.reports(count, catalog: catalog, models: models)
@@ -52,6 +73,10 @@ enum Core {
         }
         let baseline = Measurement(operations: count, seconds: seconds(since: baselineStart))
         precondition(plain.count == count)
-        return Result(apply: apply, baseline: baseline, figures: figures, bytesPerFigure: Double(after - before) / Double(figures))
+        return Result(
+            apply: apply, baseline: baseline, figures: figures, bytesPerFigure: Double(after - before) / Double(figures),
+            bytesPerFigureRevised: Double(revisedAfter - before) / Double(figures),
+            bytesPerRevisedFigure: Double(revisedAfter - after) / Double(max(revised, 1))
+        )
     }
 }
