@@ -164,6 +164,13 @@ def main():
             check("figures right after recovery", eventually(lambda: page.text_content("#units") == "45,000", 15))
             check("still no reload", page.evaluate("window.__sameDocument === true"))
 
+            # A figure's history on click: the reports behind it, with how each moved its value.
+            page.click("#history-button")
+            check("the history opens", eventually(lambda: page.locator("#history table tr").count() >= 3, 10), page.inner_html("#history")[:300])
+            history = page.text_content("#history")
+            check("every value it has had", "44,454" in history and "45,000" in history and "current" in history, history[:300])
+            check("the button says it is open", page.get_attribute("#history-button", "aria-expanded") == "true")
+
             # Keyboard: every control is reachable and labelled.
             page.focus("#level")
             page.keyboard.press("ArrowDown")  # Group → Brand

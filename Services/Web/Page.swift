@@ -38,6 +38,8 @@ enum Page {
             <p class="big"><span id="units">–</span> <span id="qualifier" class="muted"></span></p>
             <p id="figure-note" class="muted"></p>
             <p id="asof" class="muted"></p>
+            <button type="button" id="history-button" aria-expanded="false" aria-controls="history">History of this figure</button>
+            <div id="history" hidden></div>
           </section>
           <section aria-labelledby="children-h" id="children-section">
             <h2 id="children-h">Breakdown</h2>
@@ -187,9 +189,29 @@ enum Page {
           return svg + legend + table;
         }
 
+        // A figure's history on click: every report of it, in the order of reports, with how each
+        // moved its source's value (the revisions query).
+        async function showHistory() {
+          const open = $("history-button").getAttribute("aria-expanded") !== "true";
+          $("history-button").setAttribute("aria-expanded", String(open));
+          $("history").hidden = !open;
+          if (!open) return;
+          const s = selection();
+          try {
+            const r = await api("revisions", s.params);
+            $("history").innerHTML = !r.reports.length ? `<p class="muted">No report of this figure: it is the sum of its parts.</p>`
+              : `<table><caption>Every report of this figure</caption><tr><th>Reported at</th><th>Source</th><th class="num">Units</th><th class="num">Change</th><th>Now</th></tr>` +
+                r.reports.map((x) => `<tr><td>${esc(x.reportedAt)}</td><td>${esc(x.source)}</td><td class="num">${(words[x.qualifier] ? words[x.qualifier] + " " : "") + fmt(x.units)}</td>` +
+                  `<td class="num">${x.change == null ? "first" : (x.change > 0 ? "+" : "") + fmt(x.change)}</td><td>${x.current ? "current" : ""}</td></tr>`).join("") + "</table>" +
+                (r.largest ? `<p class="muted">Largest revision: ${esc(r.largest.source)} ${(r.largest.change > 0 ? "+" : "") + fmt(r.largest.change)} on ${esc(r.largest.reportedAt)}.</p>` : "");
+          } catch (e) { failed("history", e); }
+        }
+
         async function render() {
           const s = selection();
           if (!s.id || !s.period) return;
+          $("history-button").setAttribute("aria-expanded", "false");
+          $("history").hidden = true;
           const measure = $("measure").value;
           history.replaceState(null, "", "?" + new URLSearchParams({ level: s.level, name: s.id, period: s.period, ...(measure === "deliveries" ? {} : { measure }) }));
           $("figure-h").textContent = $("measure").selectedOptions[0].textContent;
@@ -302,6 +324,7 @@ enum Page {
           $("entity").addEventListener("change", render);
           $("month").addEventListener("change", render);
           $("measure").addEventListener("change", render);
+          $("history-button").addEventListener("click", showHistory);
           listen();
           await render();
         }
