@@ -39,8 +39,8 @@ import Testing
                     return report.entity.level == key.entity.level && report.entity.id == key.entity.id && report.period == key.period.description
                 }.map(\.id).sorted()
                 for listed in [
-                    try QueryEngine(book).revisions(RevisionsQuery(entity: selector(key.entity), period: key.period.description)),
-                    try QueryEngine(replica).revisions(RevisionsQuery(entity: selector(key.entity), period: key.period.description)),
+                    try QueryEngine(book).revisions(RevisionsQuery(entity: EntitySelector(key.entity), period: key.period.description)),
+                    try QueryEngine(replica).revisions(RevisionsQuery(entity: EntitySelector(key.entity), period: key.period.description)),
                 ] {
                     #expect(listed.reports.map(\.reportId).sorted() == expected, "\(key.entity) \(key.period)")
                     // Each source's last report is its current one, and each change is from its own previous value.
@@ -51,16 +51,6 @@ import Testing
                     }
                 }
             }
-        }
-    }
-
-    func selector(_ key: EntityKey) -> EntitySelector {
-        switch key.level {
-        case .market: .wholeMarket
-        case .group: EntitySelector(group: key.id)
-        case .brand: EntitySelector(brand: key.id)
-        case .model: EntitySelector(model: key.id)
-        case .segment: EntitySelector(segment: key.id)
         }
     }
 }

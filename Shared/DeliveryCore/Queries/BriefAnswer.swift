@@ -372,7 +372,7 @@ extension QueryEngine {
     // MARK: Year, records, streaks, totals
 
     func ytdFacts(_ key: EntityKey, _ name: String, _ period: Period) -> [Fact] {
-        guard period.month != 1, let ytd = try? ytd(YTDQuery(entity: selector(key), period: period.description)), ytd.complete else { return [] }
+        guard period.month != 1, let ytd = try? ytd(YTDQuery(entity: EntitySelector(key), period: period.description)), ytd.complete else { return [] }
         let value = FigureValue(present: true, units: ytd.units, qualifier: ytd.qualifier, basis: .computed, complete: true)
         var text = "From \(Words.month(.month(period.year, 1))) to \(Words.month(period)), \(name) \(said.verb) \(Words.units(value))"
         var data: [String: JSONValue] = ["units": .int(ytd.units), "qualifier": .string(ytd.qualifier.rawValue), "from": .string(ytd.from)]
@@ -497,14 +497,17 @@ extension QueryEngine {
         }
         return facts
     }
+}
 
-    func selector(_ key: EntityKey) -> EntitySelector {
+extension EntitySelector {
+    /// The selector that names a catalog entity by its id.
+    public init(_ key: EntityKey) {
         switch key.level {
-        case .market: .wholeMarket
-        case .group: EntitySelector(group: key.id)
-        case .brand: EntitySelector(brand: key.id)
-        case .model: EntitySelector(model: key.id)
-        case .segment: EntitySelector(segment: key.id)
+        case .market: self = .wholeMarket
+        case .group: self.init(group: key.id)
+        case .brand: self.init(brand: key.id)
+        case .model: self.init(model: key.id)
+        case .segment: self.init(segment: key.id)
         }
     }
 }
