@@ -32,6 +32,12 @@ struct AggregateCommand: AsyncParsableCommand {
     @Option(name: SettingsTable.ingestPublicKey.name, help: SettingsTable.ingestPublicKey.help)
     var ingestPublicKey: String?
 
+    @Option(name: SettingsTable.factsPerBatch.name, help: SettingsTable.factsPerBatch.help)
+    var factsPerBatch: Int?
+
+    @Option(name: SettingsTable.factHistory.name, help: SettingsTable.factHistory.help)
+    var factHistory: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -47,7 +53,9 @@ struct AggregateCommand: AsyncParsableCommand {
             instance: common.resolvedInstance,
             ingestPublicKey: try SettingsTable.ingestPublicKey.publicKey(ingestPublicKey),
             dataDirectory: SettingsTable.dataDir.text(dataDir),
-            checkpointSeconds: try SettingsTable.checkpointSeconds.int(checkpointSeconds)
+            checkpointSeconds: try SettingsTable.checkpointSeconds.int(checkpointSeconds),
+            factsPerBatch: try SettingsTable.factsPerBatch.int(factsPerBatch),
+            factHistory: try SettingsTable.factHistory.int(factHistory)
         )
         try await common.serve("aggregate", logger: logger) { observability in
             { stop in

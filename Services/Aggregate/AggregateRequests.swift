@@ -23,6 +23,7 @@ extension AggregateState {
                     "snapshotsQueued": snapshotQueue.count, "checkpointBytes": checkpoints?.lastBytes ?? 0,
                     "checkpointReports": checkpoints?.lastReports ?? 0, "checkpointSaveMs": Int(checkpoints?.lastSaveMillis ?? 0),
                     "checkpointAgeSeconds": checkpoints.map { $0.lastSavedAt == 0 ? -1 : Int((monotonicMillis() - $0.lastSavedAt) / 1000) } ?? -1,
+                    "facts": Int(core.facts.last), "factBatchesSkipped": core.factBatchesSkipped,
                 ]
             )
             body.setAside = core.setAsideLog.latest
@@ -47,7 +48,7 @@ extension AggregateState {
                     chunkedSnapshots.append(
                         ChunkedSnapshot(
                             request: request.stripped, id: head.id, book: core.book, ids: core.book.figureIDs, chunk: min(max(chunk, 100), 100_000),
-                            positions: [publisher.stream: publisher.seq], upstream: core.positions
+                            positions: [publisher.stream: publisher.seq], upstream: core.positions, facts: core.facts.body
                         )
                     )
                     return
@@ -100,6 +101,8 @@ struct ChunkedSnapshot {
     let chunk: Int
     let positions: [String: UInt64]
     let upstream: [String: UInt64]
+    /// The fact history as it stood (in the first part).
+    let facts: FactHistoryBody
     var next = 0
     var part = 0
     var done = false
@@ -110,7 +113,7 @@ struct ChunkedSnapshot {
         let records = ids[next..<end].compactMap { book.record($0) }
         let head = SnapshotPart(
             part: part, last: end == ids.count, figures: records.count, positions: positions, upstream: upstream,
-            catalog: part == 0 ? book.catalog.document : nil, total: ids.count
+            catalog: part == 0 ? book.catalog.document : nil, total: ids.count, facts: part == 0 ? facts : nil
         )
         request.reply(Envelope(MessageType.snapshotPart, id: id, body: head), attachment: FigureList.encode(records), on: router)
         next = end

@@ -22,6 +22,10 @@ enum AggregateService {
         var dataDirectory: String
         /// Seconds between checkpoints while reports arrive; 0: none (a restart replays everything).
         var checkpointSeconds: Int
+        /// The most figures a turn may change and still have its facts stated (0: none).
+        var factsPerBatch: Int
+        /// The most facts the fact history keeps.
+        var factHistory: Int
     }
 }
 
@@ -51,6 +55,8 @@ struct AggregateState: ServiceLoop {
         return true
     }
     var checkpoints: CheckpointStore? { checkpointing.store }
+    /// Where stated facts are kept (with checkpoints on).
+    var factJournal: FactJournalFile?
 
     /// What the aggregate knows of its ingests beyond each follower's state, and its links to them
     /// (set when the loop starts).
@@ -63,7 +69,10 @@ struct AggregateState: ServiceLoop {
         self.settings = settings
         self.logger = logger
         self.observability = observability
-        core = AggregateCore(groups: settings.groups)
+        core = AggregateCore(
+            groups: settings.groups, factsPerBatch: settings.factsPerBatch,
+            facts: FactHistory(id: FactJournalFile.newID(), capacity: settings.factHistory)
+        )
         metrics = AggregateMetrics(observability)
     }
 
@@ -97,6 +106,12 @@ struct AggregateState: ServiceLoop {
             let store = CheckpointStore(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
             store.startLoading(groups: settings.groups.sorted())
             checkpointing = .loading(store)
+            // The fact history lasts as long as the data directory (without checkpoints it lasts
+            // as long as the process: a new id at each start).
+            let journal = FactJournalFile(directory: settings.dataDirectory, instance: settings.instance, logger: logger)
+            let (history, through) = try journal.load(capacity: settings.factHistory)
+            core.adopt(facts: history, statedThrough: through)
+            factJournal = journal
         }
         defer { withExtendedLifetime(lock) {} }
         let epoch = String(UInt64(wallMillis()), radix: 36)
@@ -177,8 +192,13 @@ struct AggregateState: ServiceLoop {
 
     /// Publishes what this turn applied (`AggregateCore.flush`).
     mutating func flush(_ publisher: Publisher) {
-        let batches = core.flush()
+        let batches = core.flush(statedAt: Timestamp.format(millis: wallMillis()))
         guard !batches.isEmpty else { return }
+        // Kept before they go out: a restart neither renumbers them nor states them again.
+        if let facts = batches.last?.facts, !facts.isEmpty {
+            factJournal?.append(facts, history: core.facts, through: core.statedThrough)
+            metrics.facts.increment(by: Int64(facts.count))
+        }
         for batch in batches {
             metrics.figures.increment(by: Int64(batch.figures.count))
             observability.published.increment()
@@ -267,6 +287,7 @@ struct Upstreams {
 struct AggregateMetrics {
     let observability: Observability
     let figures: Prometheus.Counter
+    let facts: Prometheus.Counter
     let figuresHeld: Prometheus.Gauge
     let checkpointSave: Prometheus.Gauge
     let checkpointAge: Prometheus.Gauge
@@ -275,6 +296,7 @@ struct AggregateMetrics {
     init(_ observability: Observability) {
         self.observability = observability
         figures = observability.counter("delivery_figures_published_total", "Figures published in figure.batch messages (each changed figure once per batch).")
+        facts = observability.counter("delivery_facts_stated_total", "Facts stated (records, streaks, milestones), each numbered in the fact history.")
         figuresHeld = observability.gauge("delivery_figures", "Figures held.")
         checkpointSave = observability.gauge("delivery_checkpoint_save_seconds", "How long the last checkpoint took to write.")
         checkpointAge = observability.gauge("delivery_checkpoint_age_seconds", "Seconds since the last checkpoint was saved; -1 before the first.")

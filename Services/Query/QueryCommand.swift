@@ -29,8 +29,8 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: SettingsTable.snapshotChunk.name, help: SettingsTable.snapshotChunk.help)
     var snapshotChunk: Int?
 
-    @Option(name: SettingsTable.factsPerBatch.name, help: SettingsTable.factsPerBatch.help)
-    var factsPerBatch: Int?
+    @Option(name: SettingsTable.factHistory.name, help: SettingsTable.factHistory.help)
+    var factHistory: Int?
 
     @OptionGroup var common: CommonOptions
 
@@ -50,7 +50,7 @@ struct QueryCommand: AsyncParsableCommand {
             aggregatePublicKey: try SettingsTable.aggregatePublicKey.publicKey(aggregatePublicKey),
             maxWaitingBytes: try SettingsTable.maxWaitingBytes.int(maxWaitingBytes),
             snapshotChunk: try SettingsTable.snapshotChunk.int(snapshotChunk),
-            factsPerBatch: try SettingsTable.factsPerBatch.int(factsPerBatch)
+            factHistory: try SettingsTable.factHistory.int(factHistory)
         )
         try await common.serve("query", logger: logger) { observability in
             { stop in

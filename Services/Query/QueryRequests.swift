@@ -5,7 +5,7 @@ import ServiceKit
 import ZeroMQ
 
 /// What the replica answers: every query (at once, or held for its `after` positions), whole
-/// snapshots (within each client's allowance), `status` and `ping`.
+/// snapshots (within each client's allowance), the facts since a token, `status` and `ping`.
 extension ReplicaState {
     mutating func handle(_ request: RouterRequest, _ head: EnvelopeHead, _ kind: Requests, shell: ServiceShell<Requests>, ready: Bool) {
         let router = shell.router
@@ -20,7 +20,7 @@ extension ReplicaState {
                 counts: [
                     "figures": core.replica.count, "resyncs": core.counts.resyncs, "answered": core.counts.answered, "waiting": core.waiting.count,
                     "waitingBytes": core.waiting.bytes, "busy": core.counts.busy, "setAside": core.setAsideLog.count,
-                    "snapshotsQueued": snapshotQueue.count, "facts": core.counts.factsPublished, "factBatchesSkipped": core.counts.factBatchesSkipped,
+                    "snapshotsQueued": snapshotQueue.count, "facts": core.counts.factsPublished,
                 ]
             )
             body.setAside = core.setAsideLog.latest
@@ -37,6 +37,25 @@ extension ReplicaState {
                 }
                 let queued = snapshotQueue.add(request, id: head.id, prefix: query.prefix ?? "", router: router)
                 core.snapshotQueued(queued, client: request.identity, now: now)
+            }
+        case .facts:
+            switch Wire.decodeBody(FactsRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
+            case .failure(let error):
+                request.reply(error, on: router)
+            case .success(let asked):
+                guard ready else {
+                    request.reply(ProtocolError(.unavailable, "the replica is still loading its first snapshot", id: head.id), on: router)
+                    return
+                }
+                do {
+                    let result = try core.factHistories.answer(asked)
+                    core.answering()
+                    request.reply(Envelope(MessageType.factsResult, id: head.id, body: result), on: router)
+                } catch {
+                    var failure = error
+                    failure.id = head.id
+                    request.reply(failure, on: router)
+                }
             }
         case .query(let query):
             let control: QueryControl

@@ -22,7 +22,8 @@ enum QueryService {
         /// Figures per part of the aggregates' chunked snapshots.
         var snapshotChunk: Int
         /// The most figures a batch may change and still have its `fact` events worked out.
-        var factsPerBatch: Int
+        /// The most facts kept of each aggregate's fact history.
+        var factHistory: Int
     }
 }
 
@@ -72,9 +73,9 @@ struct ReplicaState: ServiceLoop {
     /// The requests a replica answers: every query, and the snapshot, status and ping.
     enum Requests: RequestSet {
         case query(QueryKind)
-        case snapshot, status, ping
+        case snapshot, status, ping, facts
 
-        static let others: [(MessageType, Requests)] = [(.snapshot, .snapshot), (.status, .status), (.ping, .ping)]
+        static let others: [(MessageType, Requests)] = [(.snapshot, .snapshot), (.status, .status), (.ping, .ping), (.facts, .facts)]
 
         init?(type: String) {
             if let kind = QueryKind(rawValue: type) {
@@ -104,7 +105,7 @@ struct ReplicaState: ServiceLoop {
         self.settings = settings
         self.logger = logger
         self.observability = observability
-        core = ReplicaCore(factsPerBatch: settings.factsPerBatch, maxWaitingBytes: settings.maxWaitingBytes)
+        core = ReplicaCore(factHistory: settings.factHistory, maxWaitingBytes: settings.maxWaitingBytes)
         figuresPublished = observability.counter("delivery_figures_published_total", "figure.changed and figure.removed events published to subscribers.")
         snapshotLoad = observability.durations(
             "delivery_snapshot_seconds", "Time from asking an aggregate for a snapshot to installing it.", buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30]

@@ -52,3 +52,27 @@ extension QueryEngine {
         return facts
     }
 }
+
+extension FigureBook {
+    /// The facts the changed figures (by id, as `Change.figure` gives them) make true now, as
+    /// `fact` events not yet numbered in a history: each whole deliveries figure's, in the order
+    /// of figure ids, with the report behind its last change as `cause`. Facts are worded for
+    /// deliveries: another measure's figures, and powertrain parts, are answered by queries, not
+    /// stated as news.
+    public func liveFactEvents(_ figures: some Sequence<UInt64>) -> [FactEvent] {
+        let engine = QueryEngine(self)
+        var events: [FactEvent] = []
+        for figure in figures.sorted() {
+            let key = key(packed: figure)
+            guard key.measure == .default, key.powertrain == nil else { continue }
+            let facts = engine.liveFacts(key.entity, key.period)
+            guard !facts.isEmpty, let body = body(key, previous: nil) else { continue }
+            for fact in facts {
+                var event = FactEvent(entity: body.entity, period: body.period, fact: fact)
+                event.cause = body.cause
+                events.append(event)
+            }
+        }
+        return events
+    }
+}

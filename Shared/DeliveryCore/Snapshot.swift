@@ -20,6 +20,8 @@ public struct Snapshot: Sendable {
     /// Figures handed out before, part by part (`SnapshotFetch.handsOutParts`): `figures` is the
     /// rest.
     public var handedOut = 0
+    /// The aggregate's fact history (nil from a whole JSON snapshot).
+    public var facts: FactHistoryBody?
 
     public init(
         stream: String, position: UInt64, upstream: [String: UInt64], catalog: CatalogDocument?, figures: Figures, tookMillis: Int64,

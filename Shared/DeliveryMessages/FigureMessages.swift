@@ -158,12 +158,15 @@ public struct SnapshotPart: Codable, Sendable {
     public var catalog: CatalogDocument?
     /// *Extension*: the figures in all the parts together (a follower makes room for them at once).
     public var total: Int?
+    /// *Extension*: the aggregate's fact history, in the first part.
+    public var facts: FactHistoryBody?
 
     public init(
         part: Int, last: Bool, figures: Int, positions: [String: UInt64], upstream: [String: UInt64], catalog: CatalogDocument?,
-        total: Int? = nil
+        total: Int? = nil, facts: FactHistoryBody? = nil
     ) {
         self.total = total
+        self.facts = facts
         self.part = part
         self.last = last
         self.figures = figures

@@ -2,14 +2,15 @@
 /// of `BinaryWriter`. Each layout starts with its own tag byte and a version, so that a reader
 /// refuses a layout it does not know instead of misreading it.
 public enum InternalLink {
-    /// The version this build writes. Version 6 added a figure's earlier reports (`revisions`);
+    /// The version this build writes. Version 7 added a batch's stated facts (`FigureBatch.facts`);
+    /// version 6 added a figure's earlier reports (`revisions`);
     /// version 5 added a report's and a figure's `powertrain` (a
     /// figure's `fromParts`; none, the whole, before); version 4 added what a report and a figure count (`measure`,
     /// deliveries in the versions before); version 3 added a report's `segmentRank` (on the report and
     /// on each source of a figure); version 2 added approximate intervals (a report's stated
     /// `low`/`high`, a figure's and its sources' intervals); versions 1 and 2, which logs written
     /// before hold, are still read.
-    public static let version: UInt8 = 6
+    public static let version: UInt8 = 7
     public static let oldestVersion: UInt8 = 1
     public static let figureBatchTag: UInt8 = 0xF1
     public static let reportBatchTag: UInt8 = 0xE1
@@ -249,18 +250,22 @@ public struct FigureBatch: Sendable {
     public var catalogs: [CatalogAcceptedEvent]
     public var reports: [ReportAcceptedEvent]
     public var figures: [FigureRecord]
+    /// The facts the aggregate stated for this turn, numbered in its fact history (layout 7 on;
+    /// none before): in the last batch of a turn.
+    public var facts: [FactEvent] = []
 
     public init(
         upstream: [String: UInt64] = [:], catalogs: [CatalogAcceptedEvent] = [], reports: [ReportAcceptedEvent] = [],
-        figures: [FigureRecord] = []
+        figures: [FigureRecord] = [], facts: [FactEvent] = []
     ) {
+        self.facts = facts
         self.upstream = upstream
         self.catalogs = catalogs
         self.reports = reports
         self.figures = figures
     }
 
-    public var isEmpty: Bool { catalogs.isEmpty && reports.isEmpty && figures.isEmpty }
+    public var isEmpty: Bool { catalogs.isEmpty && reports.isEmpty && figures.isEmpty && facts.isEmpty }
 
     /// The bytes of the batch; throws only when a catalog document cannot be written as JSON.
     public func encoded() throws -> [UInt8] {
@@ -282,6 +287,9 @@ public struct FigureBatch: Sendable {
         for event in reports { event.write(to: &writer) }
         writer.varint(UInt64(figures.count))
         for figure in figures { figure.write(to: &writer) }
+        // Facts are few and said in words: JSON, each as one raw value.
+        writer.varint(UInt64(facts.count))
+        for fact in facts { writer.raw(try CompactJSONEncoder.encode(fact)) }
         return writer.bytes
     }
 
@@ -310,6 +318,16 @@ public struct FigureBatch: Sendable {
         let figureCount = try reader.count(minimumBytes: 12)
         figures.reserveCapacity(figureCount)
         for _ in 0..<figureCount { figures.append(try FigureRecord(from: &reader, version: version)) }
+        facts = []
+        if version >= 7 {
+            for _ in 0..<(try reader.count(minimumBytes: 2)) {
+                let json = Array(try reader.raw())
+                guard let parsed = try? JSONParser.parse(json), let fact = try? JSONValueDecoder.decode(FactEvent.self, from: parsed) else {
+                    throw LinkError("a fact in the batch does not read")
+                }
+                facts.append(fact)
+            }
+        }
         guard reader.atEnd else { throw LinkError("bytes left after the batch") }
     }
 }

@@ -30,6 +30,9 @@ public enum MessageType: String, CaseIterable, Sendable, Codable {
     // Aggregate and query.
     case snapshot
     case snapshotResult = "snapshot.result"
+    /// *Extension*: the facts stated since a token (query ROUTER).
+    case facts
+    case factsResult = "facts.result"
 
     // Internal links (docs/PROTOCOL.md, "Internal links"): a JSON head and a binary frame.
     case figureBatch = "figure.batch"

@@ -30,9 +30,26 @@ public struct AggregateCore {
     /// What this turn applied and has not published yet.
     private var unpublished = Unpublished()
     public static let figuresPerMessage = 20_000
+    /// The most figures a turn may change and still have its facts stated (0: no facts).
+    public let factsPerBatch: Int
+    /// Every fact this aggregate stated, numbered (kept by the service in its fact journal).
+    public private(set) var facts: FactHistory
+    /// The ingest positions whose reports have had their chance to state facts: a report at or
+    /// before them (replayed after a restart or a rebuild) states none again.
+    public private(set) var statedThrough: [String: UInt64] = [:]
+    /// Turns that changed more than `factsPerBatch` figures: no facts stated (a bulk load).
+    public private(set) var factBatchesSkipped = 0
 
-    public init(groups: Set<String>) {
+    public init(groups: Set<String>, factsPerBatch: Int = 0, facts: FactHistory = FactHistory(id: "none", capacity: 1)) {
         self.groups = groups
+        self.factsPerBatch = factsPerBatch
+        self.facts = facts
+    }
+
+    /// Takes in the fact history kept on disk, and how far it had stated facts.
+    public mutating func adopt(facts history: FactHistory, statedThrough positions: [String: UInt64]) {
+        facts = history
+        statedThrough = positions
     }
 
     /// A stream is followed from now on: its position shows (0 until something is applied).
@@ -112,8 +129,10 @@ public struct AggregateCore {
             waiting.append((report, stream, seq))
             return
         }
+        let news = seq > statedThrough[stream] ?? 0
         for change in book.apply(report, stream: stream, seq: seq) {
             unpublished.figures.insert(change.figure)
+            if news { unpublished.factFigures.insert(change.figure) }
         }
         unpublished.reports.append(ReportAcceptedEvent(report: report, stream: stream, seq: seq))
     }
@@ -201,8 +220,9 @@ public struct AggregateCore {
     /// What this turn applied, as `figure.batch`es: each changed figure once with its final value,
     /// then the reports, catalog puts and ingest positions reached in the last batch (so that a
     /// follower that sees them has every figure they changed). Large turns are split.
-    public mutating func flush() -> [FigureBatch] {
+    public mutating func flush(statedAt: String = "") -> [FigureBatch] {
         guard pending else { return [] }
+        let stated = stateFacts(at: statedAt)
         let figures = unpublished.figures.sorted().compactMap { book.record($0) }
         var batches: [FigureBatch] = []
         var start = 0
@@ -212,16 +232,29 @@ public struct AggregateCore {
             batches.append(
                 FigureBatch(
                     upstream: last ? positions : [:], catalogs: last ? unpublished.catalogs : [], reports: last ? unpublished.reports : [],
-                    figures: Array(figures[start..<end])
+                    figures: Array(figures[start..<end]), facts: last ? stated : []
                 )
             )
             start = end
         } while start < figures.count
         unpublished.figures.removeAll(keepingCapacity: true)
+        unpublished.factFigures.removeAll()
         unpublished.reports.removeAll(keepingCapacity: true)
         unpublished.catalogs.removeAll()
         unpublished.positions = positions
         return batches
+    }
+
+    /// The facts this turn's new reports made true, numbered in the history: none for a turn of
+    /// more than `factsPerBatch` changed figures (counted), nor for reports stated through before.
+    mutating func stateFacts(at statedAt: String) -> [FactEvent] {
+        defer { statedThrough.merge(positions) { max($0, $1) } }
+        guard factsPerBatch > 0, !unpublished.factFigures.isEmpty else { return [] }
+        guard unpublished.figures.count <= factsPerBatch else {
+            factBatchesSkipped += 1
+            return []
+        }
+        return book.liveFactEvents(unpublished.factFigures).map { facts.state($0, at: statedAt) }
     }
 
     /// The whole state of the figures under a topic prefix, as a `snapshot` answers it.
@@ -249,6 +282,8 @@ struct CatalogSettlement {
 /// reports and catalog puts behind them, and the positions last published.
 struct Unpublished {
     var figures = Set<UInt64>()
+    /// The figures changed by reports not stated through before: the ones facts are stated for.
+    var factFigures = Set<UInt64>()
     var reports: [ReportAcceptedEvent] = []
     var catalogs: [CatalogAcceptedEvent] = []
     var positions: [String: UInt64] = [:]

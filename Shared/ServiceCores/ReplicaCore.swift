@@ -16,7 +16,6 @@ public struct ReplicaCore<Request> {
         public var busy = 0
         public var resyncs = 0
         public var factsPublished = 0
-        public var factBatchesSkipped = 0
     }
 
     /// What became of a query as it arrived.
@@ -28,9 +27,10 @@ public struct ReplicaCore<Request> {
         /// The wait queue is full: refuse it with this message.
         case busy(String)
     }
-    /// The most figures a batch may change and still have its `fact` events worked out.
-    public let factsPerBatch: Int
     public private(set) var replica = FigureReplica()
+    /// A copy of each aggregate's fact history (from its snapshot, then its batches): what the
+    /// `facts` request answers from.
+    public private(set) var factHistories: FactHistories
     /// Ingest positions each aggregate stream reflects; the replica reflects the least of them.
     public private(set) var upstream: [String: [String: UInt64]] = [:]
     /// The last ingest position whose `catalog.accepted` went out on the PUB.
@@ -52,8 +52,10 @@ public struct ReplicaCore<Request> {
     public static var reserveLimit: Int { 4_000_000 }
     public static var waitingLimit: Int { 10_000 }
 
-    public init(factsPerBatch: Int, maxWaitingBytes: Int) {
-        self.factsPerBatch = factsPerBatch
+    /// `factHistory`: the most facts kept of each aggregate's history (at least as many as the
+    /// aggregates keep, for a token to be answered by any replica).
+    public init(factHistory: Int, maxWaitingBytes: Int) {
+        factHistories = FactHistories(capacity: factHistory)
         waiting = WaitQueue(countLimit: Self.waitingLimit, byteLimit: maxWaitingBytes)
     }
 
@@ -176,7 +178,14 @@ public struct ReplicaCore<Request> {
             }
         }
         upstream[snapshot.stream] = snapshot.upstream
-        return changes.publications
+        var out = changes.publications
+        // The facts stated while this replica was not following (a gap, a restart of the
+        // aggregate) go out now; a first load tells nothing (no one subscribed to a new stream).
+        if let facts = snapshot.facts {
+            let missed = factHistories.install(facts, origin: origin)
+            if resync { out += published(missed) }
+        }
+        return out
     }
 
     /// Whether the next snapshot from an aggregate may be installed part by part: only a first
@@ -233,29 +242,14 @@ public struct ReplicaCore<Request> {
             out.append(.catalog(event))
         }
         out += batch.reports.map { .report($0) }
-        out += facts(changes)
+        out += published(factHistories.take(batch.facts, origin: origin))
         return out
     }
 
-    /// The facts a batch's figures made true. A batch larger than `factsPerBatch` (a bulk load) is
-    /// skipped and counted: a record set by a history being loaded is not news.
-    mutating func facts(_ changes: ConflatedChanges) -> [Publication] {
-        guard factsPerBatch > 0, changes.count > 0 else { return [] }
-        guard changes.count <= factsPerBatch else {
-            counts.factBatchesSkipped += 1
-            return []
-        }
-        let engine = QueryEngine(replica)
-        var out: [Publication] = []
-        // Facts (records, streaks, milestones) are worded for deliveries: another measure's
-        // figures are answered by queries, not stated as news.
-        for change in changes.changes where !change.removed && change.key.measure == .default {
-            for fact in engine.liveFacts(change.key.entity, change.key.period) {
-                out.append(.fact(FactEvent(entity: change.body.entity, period: change.body.period, fact: fact)))
-            }
-        }
-        counts.factsPublished += out.count
-        return out
+    /// Facts the aggregate stated, each with its place in its history, as `fact` events.
+    mutating func published(_ facts: [FactEvent]) -> [Publication] {
+        counts.factsPublished += facts.count
+        return facts.map { .fact($0) }
     }
 }
 

@@ -156,12 +156,12 @@ public struct SnapshotFetch: Sendable {
             return .nothing
         }
         parts.records.append(records)
-        return install(
-            Snapshot(
-                stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, figures: .records(parts.records),
-                tookMillis: now - askedAt, handedOut: parts.handedOut
-            )
+        var snapshot = Snapshot(
+            stream: stream, position: position, upstream: first.upstream, catalog: first.catalog, figures: .records(parts.records),
+            tookMillis: now - askedAt, handedOut: parts.handedOut
         )
+        snapshot.facts = first.facts
+        return install(snapshot)
     }
 
     private mutating func install(_ snapshot: Snapshot) -> Outcome {

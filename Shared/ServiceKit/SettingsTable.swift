@@ -141,9 +141,14 @@ public enum SettingsTable {
         fallback: "\(64 << 20)", range: (1 << 20)...(4 << 30)
     )
     public static let factsPerBatch = SettingSpec(
-        "DELIVERY_FACTS_PER_BATCH", "query",
-        "`fact` events are worked out for an aggregate batch that changes at most this many figures (a bulk load or a resync states none; `status` counts the batches skipped); 0 turns them off",
+        "DELIVERY_FACTS_PER_BATCH", "aggregate",
+        "facts (`fact` events) are stated for a turn that changes at most this many figures (a bulk load, or reports replayed after a restart, state none; `status` counts the turns skipped); 0 turns them off",
         shown: "1000", fallback: "1000", range: 0...100_000
+    )
+    public static let factHistory = SettingSpec(
+        "DELIVERY_FACT_HISTORY", "aggregate, query",
+        "facts an aggregate's fact history keeps (at least; up to a quarter more) and a replica keeps of each: how far back a `facts` token resumes",
+        shown: "10000", fallback: "10000", range: 100...1_000_000
     )
     public static let aggregatePublicKey = SettingSpec(
         "DELIVERY_AGGREGATE_PUBLIC_KEY", "query", "CURVE: the aggregates' public key, when they run with CURVE", shown: "none"
@@ -215,7 +220,7 @@ public enum SettingsTable {
     public static let all: [SettingSpec] = [
         ingestBind, ingestPublish, dataDir, databaseURL, maxBatch, checkpointSeconds, ingestEndpoints, ingestFeeds, aggregatePublish, aggregateBind,
         aggregateGroups, ingestPublicKey, aggregateEndpoints, aggregateFeeds, queryBind, queryPublish, snapshotChunk, maxWaitingBytes,
-        factsPerBatch, aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
+        factsPerBatch, factHistory, aggregatePublicKey, instance, logLevel, logFormat, maxRequestBytes, publishHwm, maxConnections, metricsBind, curveSecretKey,
         curveKeyFile, curveClients, endpoint, ingest, feed, serverKey, webBind, webTimeoutMs,
     ]
 

@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func aQueryIsAnsweredHeldOrRefusedAndCounted() {
-        var core = ReplicaCore<Int>(factsPerBatch: 10, maxWaitingBytes: 100)
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 100)
         let asOf: [String: UInt64] = ["ingest-a": 5]
         #expect(core.admit(Self.query(1), after: ["ingest-a": 5], timeoutMillis: nil, bytes: 10, ready: true, asOf: asOf, now: 0) == .answerNow)
         // Not loaded, or not at its positions: held.
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func snapshotRequestsAreAdmittedWithinEachClientsAllowance() {
-        var core = ReplicaCore<Int>(factsPerBatch: 10, maxWaitingBytes: 100)
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 100)
         let client: [UInt8] = [1, 2, 3]
         for _ in 0..<5 {
             #expect(core.admitSnapshot(client: client, now: 1000) == nil)

@@ -67,7 +67,7 @@ import Testing
 
     @Test func aFirstLoadIsQuietAResyncPublishesWhatChanged() throws {
         let (records, catalog) = try Self.records()
-        var core = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         #expect(core.install(Self.snapshot(records, catalog: catalog), origin: 0, resync: false).isEmpty)
         #expect(core.replica.count == records.count)
         #expect(core.asOf(streams: ["agg-1": 7]) == ["i": 2, "agg-1": 7])
@@ -100,10 +100,10 @@ import Testing
     /// next snapshot (no ghosts of the parts it had), and that one is not taken part by part.
     @Test func aFirstLoadPartByPartEqualsAWholeOneAndAStoppedOneLeavesNoGhosts() throws {
         let (records, catalog) = try Self.year(withSecondBrand: true)
-        var whole = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var whole = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         _ = whole.install(Self.snapshot(records, catalog: catalog), origin: 0, resync: false)
 
-        var parted = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var parted = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         #expect(parted.installsPartByPart(origin: 0, loaded: false))
         let cut = records.count / 3
         parted.installPart(Array(records[..<cut]), origin: 0, total: records.count)
@@ -119,28 +119,28 @@ import Testing
 
         // Stopped half-way: the parts of the state with both brands are in, then the aggregate's
         // state without b2 comes whole.
-        var stopped = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var stopped = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         stopped.installPart(records, origin: 0, total: records.count)
         #expect(!stopped.installsPartByPart(origin: 0, loaded: false))
         let (without, _) = try Self.year(withSecondBrand: false)
         _ = stopped.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
-        var fresh = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var fresh = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         _ = fresh.install(Self.snapshot(without, catalog: catalog), origin: 0, resync: false)
         #expect(stopped.replica.count == fresh.replica.count)
         #expect(stopped.replica.figures(prefix: "") == fresh.replica.figures(prefix: ""))
         #expect(!stopped.replica.figures(prefix: "").contains { $0.entity.id == "b2" })
         #expect(stopped.installsPartByPart(origin: 0, loaded: false) && !stopped.installsPartByPart(origin: 0, loaded: true))
         // A total on the wire reserves within the limit.
-        var lied = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var lied = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         lied.installPart(Array(records.prefix(2)), origin: 0, total: Int.max)
-        var plain = ReplicaCore<Int>(factsPerBatch: 100, maxWaitingBytes: 1 << 20)
+        var plain = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         plain.installPart(Array(records.prefix(2)), origin: 0, total: nil)
         #expect(lied.replica.figures(prefix: "") == plain.replica.figures(prefix: ""))
     }
 
     @Test func aBatchPublishesFiguresThenReportsAndEachCatalogPutOnce() throws {
         let (records, catalog) = try Self.records()
-        var core = ReplicaCore<Int>(factsPerBatch: 0, maxWaitingBytes: 1 << 20)
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
         _ = core.install(Self.snapshot([], catalog: catalog), origin: 0, resync: false)
         let put = CatalogAcceptedEvent(catalog: catalog, stream: "i", seq: 1)
         let accepted = ReportAcceptedEvent(report: AggregateCoreTests.report("r1", brand: "b1", group: "g1", units: 300), stream: "i", seq: 2)
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func heldBatchesComeBackInSeqOrderWithinTheLimit() {
-        var core = ReplicaCore<Int>(factsPerBatch: 0, maxWaitingBytes: 1)
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1)
         for seq in [5, 3, 4] as [UInt64] { core.hold(stream: "s", seq: seq, frames: [[UInt8(seq)]]) }
         #expect(core.bufferedCount == 3)
         #expect(core.takeHeld(stream: "s").map(\.seq) == [3, 4, 5])

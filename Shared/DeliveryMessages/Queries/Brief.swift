@@ -111,10 +111,19 @@ public struct BriefResult: QueryResult, Hashable {
 
 /// *Extension*: a `fact` event, published by a query replica on `fact.<group>.<brand>.<model>.`
 /// when a new figure sets a record, extends or ends a streak, or crosses a milestone.
+///
+/// *Extension*: each fact has a place in its aggregate's fact history (`history`, `number`: the
+/// first fact of a history is 1, each next one 1 more), the time it was stated, and the report
+/// whose figure made it true (`cause`), so that a script can resume from a token (the `facts`
+/// request).
 public struct FactEvent: Codable, Sendable, Hashable {
     public var entity: EntityRef
     public var period: String
     public var fact: Fact
+    public var history: String?
+    public var number: UInt64?
+    public var statedAt: String?
+    public var cause: Cause?
 
     public init(entity: EntityRef, period: String, fact: Fact) {
         self.entity = entity
