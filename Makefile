@@ -51,6 +51,7 @@ test: deps
 	$(PYTHON) system-tests/link_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/migration_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/determinism_test.py --bin $(TEST_BIN)
+	$(PYTHON) system-tests/facts_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/metrics_test.py --bin $(TEST_BIN)
 	$(PYTHON) system-tests/manifests_test.py
 	$(PYTHON) system-tests/postgres_test.py --bin $(TEST_BIN)

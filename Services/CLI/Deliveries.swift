@@ -10,7 +10,7 @@ struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliveries",
         abstract: "Submit delivery figures, query them and follow live updates.",
-        subcommands: [Submit.self, Query.self, Brief.self, Chart.self, Subscribe.self, Ping.self, Status.self, Keygen.self]
+        subcommands: [Submit.self, Query.self, Brief.self, Chart.self, Subscribe.self, Facts.self, Ping.self, Status.self, Keygen.self]
     )
 }
 

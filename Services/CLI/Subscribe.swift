@@ -9,7 +9,7 @@ struct Subscribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow live figure updates (Clone pattern: subscribe, snapshot, then newer updates; resyncs on a gap or a restart).",
         discussion: """
-            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true).             Another measure's figures have their own topics: figure:retail.hima. (or --measure retail), and a             powertrain's part its own: figure:BEV.hima., figure:retail:BEV.hima. (or --powertrain BEV).
+            PREFIX is a topic prefix such as figure.hima. (every HIMA figure), figure.hima.aito. (AITO and its             models), or fact. (only the news: records, streaks, milestones as new figures make them true; with             --since or --token-file, every fact since a token, once, across restarts).             Another measure's figures have their own topics: figure:retail.hima. (or --measure retail), and a             powertrain's part its own: figure:BEV.hima., figure:retail:BEV.hima. (or --powertrain BEV).
             """
     )
 
@@ -39,6 +39,16 @@ struct Subscribe: ParsableCommand {
     @Option(help: "Messages queued while this client is slow; past that, updates are lost and a resync follows.")
     var hwm: Int32 = 100_000
 
+    @Option(
+        help: "With a fact. prefix: start after this token (as `deliveries facts` or a previous run printed it; an empty one: the oldest fact kept), catch up on every fact stated since, then follow, each fact once; the token is printed at the end."
+    )
+    var since: String?
+
+    @Option(
+        help: "With a fact. prefix: keep the token in this file (read at start when it exists and --since is not given; written after every fact printed), so that a run resumes where the last one stopped (a kill -9 between printing a fact and writing the file prints that fact again: for exactly once, keep the token with what you keep of the facts, as --json lines carry history and number)."
+    )
+    var tokenFile: String?
+
     /// The prefix followed: `--measure` and `--powertrain` turn a `figure.` prefix into that
     /// measure's and powertrain's (`figure:retail:BEV.`).
     func followed() throws -> String {
@@ -64,6 +74,10 @@ struct Subscribe: ParsableCommand {
     }
 
     func run() throws {
+        if since != nil || tokenFile != nil {
+            guard prefix.hasPrefix("fact") else { throw ValidationError("--since and --token-file follow facts: give a prefix that starts with fact.") }
+            return try followFacts()
+        }
         let prefix = try followed()
         let context = try Context()
         defer { context.terminate() }
@@ -105,6 +119,79 @@ struct Subscribe: ParsableCommand {
                 }
                 if let count, following.shown >= count { return }
             }
+        }
+    }
+
+    /// Follows facts from a token: catches up with the `facts` request, then takes the live
+    /// `fact` events, each once; a gap in a history's numbers, a replica that restarted (a new
+    /// stream) or a feed that was silent is caught up again from the token.
+    func followFacts() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let socket = try Socket(context, .sub)
+        defer { socket.close() }
+        try socket.set([.linger(0), .receiveHighWaterMark(max(hwm, 1)), .reconnectInterval(100), .reconnectIntervalMax(1000), .maxMessageSize(1 << 20)])
+        try socket.set(.subscribe(Array(prefix.utf8)))
+        try socket.set(.subscribe(Array(Topic.heartbeat.utf8)))
+        try endpoints.secure(socket)
+        try socket.connect(endpoints.feedEndpoint)
+        let client = try RequestClient(context: context, endpoints: endpoints.queryEndpoints, configure: endpoints.secure)
+        defer { client.close() }
+        var reader = FactReader(client: client, prefix: prefix, json: json, timeout: endpoints.timeout)
+        reader.tokenFile = tokenFile
+        let saved = tokenFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let start = since ?? saved {
+            reader.token = try FactReader.token(start)
+        } else {
+            // A token file not written yet: from now on.
+            reader.token = FactToken(parsing: try reader.ask(FactsRequest(limit: 1, prefix: prefix)).0.token) ?? FactToken()
+            try reader.saveToken()
+        }
+        note("following \(prefix) on \(endpoints.feedEndpoint) after \(reader.token.text.isEmpty ? "the oldest fact kept" : reader.token.text)")
+        defer { note("token: \(reader.token.text)") }
+        var stream: String?
+        var silent = false
+        // A catch-up that could not be made (no replica answered, one still loading): tried again
+        // each second, the live facts held back meanwhile.
+        var behind = false
+        while count.map({ reader.shown < $0 }) ?? true {
+            if behind { behind = try !catchUp(&reader) }
+            let wait = behind ? 1000 : max(silenceSeconds, 1) * 1000
+            guard try Poller([socket]).poll(timeoutMilliseconds: wait).first == true else {
+                if !silent && !behind { note("no heartbeat from \(endpoints.feedEndpoint) for \(max(silenceSeconds, 1)) s: is a query replica publishing there?") }
+                silent = !behind
+                continue
+            }
+            guard let frames = try socket.receive(wait: false), let message = FeedMessage(frames: frames) else { continue }
+            // The first message (the subscription is in place), a replica that restarted, or a
+            // feed back after silence: what was stated meanwhile comes from the history.
+            if message.stream != stream || silent {
+                if silent { note("the feed on \(endpoints.feedEndpoint) is back") }
+                (stream, silent) = (message.stream, false)
+                behind = true
+            }
+            if behind {
+                behind = try !catchUp(&reader)
+                if behind { continue }
+            }
+            guard message.kind == .fact, message.topic.hasPrefix(prefix), case .success(let fact) = message.body(FactEvent.self) else { continue }
+            if reader.follows(fact) {
+                if reader.show(fact) { try reader.saveToken() }
+            } else {
+                behind = try !catchUp(&reader)
+            }
+        }
+    }
+
+    /// Catches up from the token; false when no replica could answer now (said on standard
+    /// error; the caller tries again). A token the replicas refuse stops the command.
+    func catchUp(_ reader: inout FactReader) throws -> Bool {
+        do {
+            try reader.catchUp(limit: count.map { $0 - reader.shown })
+            return true
+        } catch let error as ClientError where error.reply?.code != .invalidQuery {
+            note("cannot catch up yet (\(error.description)); trying again")
+            return false
         }
     }
 

@@ -39,24 +39,7 @@ extension ReplicaState {
                 core.snapshotQueued(queued, client: request.identity, now: now)
             }
         case .facts:
-            switch Wire.decodeBody(FactsRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
-            case .failure(let error):
-                request.reply(error, on: router)
-            case .success(let asked):
-                guard ready else {
-                    request.reply(ProtocolError(.unavailable, "the replica is still loading its first snapshot", id: head.id), on: router)
-                    return
-                }
-                do {
-                    let result = try core.factHistories.answer(asked)
-                    core.answering()
-                    request.reply(Envelope(MessageType.factsResult, id: head.id, body: result), on: router)
-                } catch {
-                    var failure = error
-                    failure.id = head.id
-                    request.reply(failure, on: router)
-                }
-            }
+            answerFacts(request, head, router: router, ready: ready)
         case .query(let query):
             let control: QueryControl
             switch Wire.decodeBody(QueryControl.self, in: request.message, id: head.id, code: .invalidQuery) {
@@ -75,6 +58,28 @@ extension ReplicaState {
             case .answerNow: answer(request, head, query, router: router)
             case .held: return
             case .busy(let message): request.reply(busy(message, id: head.id), on: router)
+            }
+        }
+    }
+
+    /// Answers `facts` from the copies of the aggregates' fact histories.
+    mutating func answerFacts(_ request: RouterRequest, _ head: EnvelopeHead, router: Socket, ready: Bool) {
+        switch Wire.decodeBody(FactsRequest.self, in: request.message, id: head.id, code: .invalidQuery) {
+        case .failure(let error):
+            request.reply(error, on: router)
+        case .success(let asked):
+            guard ready else {
+                request.reply(ProtocolError(.unavailable, "the replica is still loading its first snapshot", id: head.id), on: router)
+                return
+            }
+            do {
+                let result = try core.factHistories.answer(asked)
+                core.answering()
+                request.reply(Envelope(MessageType.factsResult, id: head.id, body: result), on: router)
+            } catch {
+                var failure = error
+                failure.id = head.id
+                request.reply(failure, on: router)
             }
         }
     }

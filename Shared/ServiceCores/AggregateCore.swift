@@ -30,26 +30,23 @@ public struct AggregateCore {
     /// What this turn applied and has not published yet.
     private var unpublished = Unpublished()
     public static let figuresPerMessage = 20_000
-    /// The most figures a turn may change and still have its facts stated (0: no facts).
-    public let factsPerBatch: Int
+    /// The facts it states (`FactStating`).
+    public private(set) var stating: FactStating
+    public var factsPerBatch: Int { stating.perBatch }
     /// Every fact this aggregate stated, numbered (kept by the service in its fact journal).
-    public private(set) var facts: FactHistory
-    /// The ingest positions whose reports have had their chance to state facts: a report at or
-    /// before them (replayed after a restart or a rebuild) states none again.
-    public private(set) var statedThrough: [String: UInt64] = [:]
-    /// Turns that changed more than `factsPerBatch` figures: no facts stated (a bulk load).
-    public private(set) var factBatchesSkipped = 0
+    public var facts: FactHistory { stating.history }
+    public var statedThrough: [String: UInt64] { stating.through }
+    public var factBatchesSkipped: Int { stating.skipped }
 
     public init(groups: Set<String>, factsPerBatch: Int = 0, facts: FactHistory = FactHistory(id: "none", capacity: 1)) {
         self.groups = groups
-        self.factsPerBatch = factsPerBatch
-        self.facts = facts
+        stating = FactStating(perBatch: factsPerBatch, history: facts)
     }
 
     /// Takes in the fact history kept on disk, and how far it had stated facts.
     public mutating func adopt(facts history: FactHistory, statedThrough positions: [String: UInt64]) {
-        facts = history
-        statedThrough = positions
+        stating.history = history
+        stating.through = positions
     }
 
     /// A stream is followed from now on: its position shows (0 until something is applied).
@@ -129,7 +126,7 @@ public struct AggregateCore {
             waiting.append((report, stream, seq))
             return
         }
-        let news = seq > statedThrough[stream] ?? 0
+        let news = seq > stating.through[stream] ?? 0
         for change in book.apply(report, stream: stream, seq: seq) {
             unpublished.figures.insert(change.figure)
             if news { unpublished.factFigures.insert(change.figure) }
@@ -248,13 +245,13 @@ public struct AggregateCore {
     /// The facts this turn's new reports made true, numbered in the history: none for a turn of
     /// more than `factsPerBatch` changed figures (counted), nor for reports stated through before.
     mutating func stateFacts(at statedAt: String) -> [FactEvent] {
-        defer { statedThrough.merge(positions) { max($0, $1) } }
+        defer { stating.through.merge(positions) { max($0, $1) } }
         guard factsPerBatch > 0, !unpublished.factFigures.isEmpty else { return [] }
         guard unpublished.figures.count <= factsPerBatch else {
-            factBatchesSkipped += 1
+            stating.skipped += 1
             return []
         }
-        return book.liveFactEvents(unpublished.factFigures).map { facts.state($0, at: statedAt) }
+        return book.liveFactEvents(unpublished.factFigures).map { stating.history.state($0, at: statedAt) }
     }
 
     /// The whole state of the figures under a topic prefix, as a `snapshot` answers it.
@@ -287,4 +284,15 @@ struct Unpublished {
     var reports: [ReportAcceptedEvent] = []
     var catalogs: [CatalogAcceptedEvent] = []
     var positions: [String: UInt64] = [:]
+}
+
+/// What an aggregate states as facts: at most how many changed figures a turn may have for its
+/// facts to be stated, the history they are numbered in, the ingest positions whose reports have
+/// had their chance (a report at or before them, replayed after a restart or a rebuild, states
+/// none again), and the turns skipped as bulk loads.
+public struct FactStating: Sendable {
+    public let perBatch: Int
+    public internal(set) var history: FactHistory
+    public internal(set) var through: [String: UInt64] = [:]
+    public internal(set) var skipped = 0
 }
