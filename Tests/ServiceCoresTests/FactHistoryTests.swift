@@ -143,6 +143,40 @@ struct FactHistoryTests {
         }
     }
 
+    /// Two shards, two histories: a replica merges them; a script reading with random cuts sees
+    /// each fact of both once, each history in the order of its numbers, and its token names both.
+    @Test func twoShardsHistoriesResumeTogether() throws {
+        let (_, first) = Self.aggregate(months: 1...10)
+        var second = AggregateCore(groups: [], factsPerBatch: 100, facts: FactHistory(id: "fb", capacity: 1000))
+        second.apply(StreamEvent(stream: "j", seq: 1, content: .catalog(AggregateCoreTests.put(["g2"], brands: [("c1", "g2")]))))
+        var other: [FigureBatch] = second.flush(statedAt: Self.stamp)
+        for month in 1...10 {
+            let report = AggregateCoreTests.report("c1-\(month)", brand: "c1", group: "g2", units: Int64(50 * month), period: String(format: "2025-%02d", month))
+            second.apply(StreamEvent(stream: "j", seq: UInt64(month + 1), content: .report(report)))
+            other += second.flush(statedAt: String(format: "2026-01-01T00:%02d:00.500Z", month))
+        }
+        var core = ReplicaCore<Int>(factHistory: 1000, maxWaitingBytes: 1 << 20)
+        for origin: UInt8 in [0, 1] {
+            _ = core.install(Snapshot(stream: "agg\(origin)", position: 0, upstream: [:], catalog: nil, figures: .records([]), tookMillis: 1), origin: origin, resync: false)
+        }
+        var rng = SystemRandomNumberGenerator()
+        var (a, b) = (first[...], other[...])
+        var seqs: [UInt8: UInt64] = [0: 0, 1: 0]
+        while !a.isEmpty || !b.isEmpty {
+            let origin: UInt8 = b.isEmpty || (!a.isEmpty && Bool.random(using: &rng)) ? 0 : 1
+            let batch = origin == 0 ? a.removeFirst() : b.removeFirst()
+            seqs[origin]! += 1
+            _ = core.apply(frames: [Array("batch.".utf8), [], try batch.encoded()], stream: "agg\(origin)", seq: seqs[origin]!, origin: origin)
+        }
+        let all = first.flatMap(\.facts) + other.flatMap(\.facts)
+        for _ in 0..<10 {
+            let (seen, token) = try Self.readAll(from: "", replicas: [core], rng: &rng)
+            #expect(seen.count == all.count && Set(seen) == Set(all))
+            #expect(seen.filter { $0.history == "fa" }.map(\.number) == first.flatMap(\.facts).map(\.number))
+            #expect(FactToken(parsing: token)?.positions == ["fa": UInt64(first.flatMap(\.facts).count), "fb": UInt64(other.flatMap(\.facts).count)])
+        }
+    }
+
     @Test func tokensPrefixesAndLimitsAreCheckedAndTheTokenMovesPastFilteredFacts() throws {
         let (aggregate, batches) = Self.aggregate(months: 1...12, capacity: 4)
         let (core, _) = try Self.replica(batches, capacity: 4)

@@ -280,3 +280,48 @@ def test_a_revised_figure_as_of_two_dates_and_its_history(client):
     with pytest.raises(DeliveryError) as bad:
         client.known_at("last week").units(group="HIMA", period="2023-11")
     assert bad.value.code == "invalid_query" and bad.value.details["field"] == "knownAt"
+
+
+def test_facts_resume_from_a_token_across_a_replica_kill(client, stack):
+    # HIMA's 2021 (nothing else here reads it): a rising year states records, streaks, milestones.
+    def month(m, units):
+        return client.submit([{"source": "CPCA", "period": f"2021-{m:02d}", "group": "HIMA", "units": units,
+                               "reportedAt": f"2021-{m:02d}-28T00:00:00Z"}])
+
+    start = client.facts(limit=1)["token"]
+    with client.follow_facts(start, heartbeat_timeout=10) as feed:
+        for m in range(1, 5):
+            done = month(m, 1000 * m)
+        client.units(group="HIMA", period="2021-04", after=done.after)
+        expected, end = client.facts_since(start)
+        assert expected and all(f["history"] and f["number"] for f in expected)
+        assert [feed.next(timeout=20) for _ in expected] == expected
+        assert feed.token == end
+        # The replica dies; facts are stated while it is down; the feed catches up from its token.
+        stack.kill9("query")
+        for m in range(5, 8):
+            done = month(m, 1000 * m)
+        stack.start("query")
+        eventually(lambda: _answers(client, done.after), 30)
+        more, later = client.facts_since(end)
+        assert more
+        assert [feed.next(timeout=30) for _ in more] == more
+        assert feed.token == later and feed.catch_ups >= 2
+    # A script that stopped half-way resumes from the token it kept: the rest, once.
+    halfway = expected[len(expected) // 2]
+    with client.follow_facts(f"{halfway['history']}:{halfway['number']}", heartbeat_timeout=10) as again:
+        rest = [f for f in expected + more if f["number"] > halfway["number"]]
+        assert [again.next(timeout=20) for _ in rest] == rest
+    with pytest.raises(DeliveryError) as bad:
+        client.facts(since="nonsense")
+    assert bad.value.code == "invalid_query" and bad.value.details["field"] == "since"
+    with pytest.raises(DeliveryError) as unknown:
+        client.facts(since="f000000000000:1")
+    assert "unknown token" in str(unknown.value)
+
+
+def _answers(client, after):
+    try:
+        return client.units(group="HIMA", period="2021-07", after=after).units == 7000
+    except DeliveryError:
+        return False

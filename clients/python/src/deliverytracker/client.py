@@ -5,11 +5,12 @@ import csv
 import copy
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import zmq
 
 from ._wire import Curve, Requester
+from .facts import FactFeed, facts_since
 from .feed import Subscription
 from .results import Answer, Brief, Panel, Ranking, Series, Units, answer
 
@@ -239,6 +240,33 @@ class Client:
     def put_catalog(self, catalog: Dict[str, Any]) -> Dict[str, Any]:
         """`catalog.put`: merges a catalog document (groups, brands, models, segments, fx)."""
         return self._ingest.request("catalog.put", catalog)["body"]
+
+    # Facts with a history
+
+    def facts(self, since: Optional[str] = None, limit: Optional[int] = None, prefix: Optional[str] = None) -> Dict[str, Any]:
+        """`facts`: the facts stated after the token `since` (at most `limit`, under `prefix` such
+        as `fact.hima.`), as the reply's body: `facts`, `token` (ask `since` it next), `more`,
+        `histories`. Without `since`: the latest facts kept and the current token."""
+        body: Dict[str, Any] = {}
+        if since is not None:
+            body["since"] = since
+        if limit is not None:
+            body["limit"] = limit
+        if prefix is not None:
+            body["prefix"] = prefix
+        return self._query.request("facts", body)["body"]
+
+    def facts_since(self, token: str, prefix: Optional[str] = None) -> Tuple[List[Dict[str, Any]], str]:
+        """Every fact after `token` (the empty token: every fact kept), answer by answer, and the
+        token after them."""
+        return facts_since(self._query, token, prefix)
+
+    def follow_facts(self, token: Optional[str] = None, prefix: str = "fact.", heartbeat_timeout: float = 5.0) -> FactFeed:
+        """The facts after `token`, then the live ones, each once, across replica restarts
+        (`FactFeed`); its `token` stands after the last fact yielded. Without `token`: from now."""
+        if token is None:
+            token = self.facts(limit=1, prefix=prefix)["token"]
+        return FactFeed(self.context, self.feed_endpoint, self._query, token, prefix, heartbeat_timeout)
 
     # The live feed
 
