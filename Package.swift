@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "ServiceKit", "TestSupport",
+                "ServiceKit", "ServiceCores", "TestSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -190,15 +190,18 @@ struct AggregateState: ServiceLoop {
         checkpointIfDue()
     }
 
-    /// Publishes what this turn applied (`AggregateCore.flush`).
+    /// Publishes what this turn applied (`AggregateCore.flushFigures`), then its facts.
     mutating func flush(_ publisher: Publisher) {
-        let batches = core.flush(statedAt: Timestamp.format(millis: wallMillis()))
-        guard !batches.isEmpty else { return }
-        // Kept before they go out: a restart neither renumbers them nor states them again.
-        if let facts = batches.last?.facts, !facts.isEmpty {
-            factJournal?.append(facts, history: core.facts, through: core.statedThrough)
-            metrics.facts.increment(by: Int64(facts.count))
-        }
+        publish(core.flushFigures(), on: publisher)
+        // Then the news the figures made true, in a batch of its own: kept before it goes out,
+        // so that a restart neither renumbers the facts nor states them again.
+        guard let facts = core.stateFacts(at: Timestamp.format(millis: wallMillis())) else { return }
+        factJournal?.append(facts.facts, history: core.facts, through: core.statedThrough)
+        metrics.facts.increment(by: Int64(facts.facts.count))
+        publish([facts], on: publisher)
+    }
+
+    func publish(_ batches: [FigureBatch], on publisher: Publisher) {
         for batch in batches {
             metrics.figures.increment(by: Int64(batch.figures.count))
             observability.published.increment()

@@ -35,7 +35,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Where the service executables are (default: beside this one).")
     var bin: String?
 
-    @Option(help: "Sections to run, comma-separated: ceiling, ingest, e2e, queries, fanout, core, volume (default: all).")
+    @Option(help: "Sections to run, comma-separated: ceiling, ingest, e2e, queries, fanout, core, facts, volume (default: all).")
     var only: String?
 
     func validate() throws {
@@ -69,7 +69,10 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let binary = bin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let sections = Set((only ?? "ceiling,ingest,e2e,queries,fanout,core,volume").split(separator: ",").map(String.init))
+        let sections = Set((only ?? "ceiling,ingest,e2e,queries,fanout,core,facts,volume").split(separator: ",").map(String.init))
+        // Measured first, on a fresh heap; the history stays until the end (`FactsBench.memory`).
+        let factMemory = sections.contains("facts") ? try FactsBench.memory(capacity: 10_000) : nil
+        defer { withExtendedLifetime(factMemory) {} }
         var report = Report()
         report.note("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, libzmq \(zeroMQVersion), \(seconds) s per measurement")
         let context = try Context()
@@ -215,6 +218,25 @@ struct BenchCommand: ParsableCommand {
                     result.bytesPerFigureRevised, result.bytesPerRevisedFigure
                 )
             )
+        }
+        if sections.contains("facts") {
+            let result = try FactsBench.run(models: 1000, months: 24, capacity: 10_000)
+            report.add(
+                "facts.stating", "aggregate turns of one report, facts stated", result.stating, unit: "reports/s",
+                ratio: result.stating.perSecond / result.baseline.perSecond
+            )
+            report.add("facts.baseline", "baseline: the same turns, facts off", result.baseline, unit: "reports/s")
+            report.extra("facts.stated", Double(result.stated))
+            report.add("facts.answer", "facts since a token: the whole history, 1,000 an answer", result.answer, unit: "facts/s")
+            if let factMemory {
+                report.extra("facts.bytesPerFact", factMemory.bytesPerFact)
+                report.note(
+                    String(
+                        format: "facts: %d stated for %d reports; a history keeping %d facts holds %.0f bytes per fact",
+                        result.stated, result.stating.operations, factMemory.history.facts.count, factMemory.bytesPerFact
+                    )
+                )
+            }
         }
         report.print()
     }

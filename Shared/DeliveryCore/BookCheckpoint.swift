@@ -131,6 +131,11 @@ public struct BookCheckpoint: Sendable {
             book.history[key] = earlier
         }
         guard reader.atEnd else { throw LinkError("bytes left after the checkpoint") }
+        for key in book.nodes.keys {
+            let period = FigureBook.unpack(key).period
+            let month = period.firstMonth
+            if book.earliestMonth.map({ month < $0 }) ?? true { book.earliestMonth = month }
+        }
         self.book = book
     }
 

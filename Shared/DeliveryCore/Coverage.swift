@@ -22,8 +22,26 @@ struct Coverage {
 
 /// Which figures an engine has found short, so that walking a history many times costs one walk.
 /// Not thread-safe: an engine answers one query (or works out one batch's facts) on one thread.
-final class CoverageMemo {
+///
+/// The aggregate keeps one across turns (`FactStating`): a figure's shortness depends only on the
+/// catalog and the figures beneath it, and every figure a report changes is one of its own or an
+/// ancestor or containing period's, so forgetting the changed figures (`forget`) and everything
+/// at a catalog change (`clear`) keeps it true; it is cleared past `limit` entries.
+public final class CoverageMemo: @unchecked Sendable {
     var short: [FigureKey: Bool] = [:]
+    public static let limit = 200_000
+
+    public init() {}
+
+    public var count: Int { short.count }
+
+    public func forget(_ key: FigureKey) {
+        if !short.isEmpty { short[key] = nil }
+    }
+
+    public func clear() {
+        short.removeAll()
+    }
 }
 
 /// Something a computed figure leaves out: an entity's figure (of the powertrain walked), or one

@@ -32,6 +32,8 @@ public struct FigureBook: MeasuredStore, Sendable {
     }
     /// How many reports were applied.
     public internal(set) var reportCount = 0
+    /// The first month any figure covers: a history walk stops there (`QueryEngine.history`).
+    public internal(set) var earliestMonth: Period?
 
     public init(catalog: Catalog = Catalog()) {
         self.catalog = catalog
@@ -89,6 +91,8 @@ public struct FigureBook: MeasuredStore, Sendable {
             let entity = entities.index(of: EntityKey(report.entity.level, report.entity.id), in: catalog)
         else { return [] }
         reportCount += 1
+        let month = period.firstMonth
+        if earliestMonth.map({ month < $0 }) ?? true { earliestMonth = month }
         let (arrival, order) = table.add(stream: stream, seq: seq, reportId: report.id, reportedAt: report.reportedAt, segmentRank: report.segmentRank)
         let slot = Slot(
             units: report.units, order: order, arrival: arrival,
@@ -211,8 +215,13 @@ public struct FigureBook: MeasuredStore, Sendable {
         body(FigureKey(entity, period, measure, powertrain), previous: nil)
     }
 
+    /// What the engine reads of a figure, straight from its node (no wire body is built: coverage
+    /// and the facts read many figures).
     public func summary(_ entity: EntityKey, _ period: Period, _ measure: Measure, _ powertrain: Powertrain?) -> FigureSummary? {
-        figure(entity, period, measure, powertrain).map(FigureSummary.init)
+        guard let index = entities.existing(entity) else { return nil }
+        let packed = Self.pack(index, period, measure, powertrain)
+        guard let position = nodes.position(of: packed) else { return nil }
+        return nodes.nodes[position].summary(period.kind, parts: partSums(packed))
     }
 
     /// The wire form of a figure; `previous` defaults to the current units.
@@ -486,6 +495,19 @@ public struct FigureBook: MeasuredStore, Sendable {
             record.powertrain = key.powertrain
             record.fromParts = chosen == nil && computed?.fromParts == true
             return record
+        }
+
+        /// The summary of this node's figure, as its wire form would give it (`FigureSummary(body)`).
+        func summary(_ kind: Period.Kind, parts: Sums? = nil) -> FigureSummary? {
+            let value = contribution(kind, parts: parts)
+            guard value.present else { return nil }
+            let chosen = chosen
+            let (low, high) = FigureBody.wireBounds(value.qualifier, value.interval)
+            return FigureSummary(
+                units: value.units, qualifier: value.qualifier, basis: chosen != nil ? .reported : .computed, complete: value.complete,
+                interval: FigureBody.wireInterval(value.units, value.qualifier, low: low, high: high),
+                fromParts: chosen == nil && computed(kind, parts: parts)?.fromParts == true
+            )
         }
 
         /// The wire form of this node's figure; nil while nothing is reported or summed.

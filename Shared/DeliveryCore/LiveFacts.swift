@@ -58,9 +58,10 @@ extension FigureBook {
     /// `fact` events not yet numbered in a history: each whole deliveries figure's, in the order
     /// of figure ids, with the report behind its last change as `cause`. Facts are worded for
     /// deliveries: another measure's figures, and powertrain parts, are answered by queries, not
-    /// stated as news.
-    public func liveFactEvents(_ figures: some Sequence<UInt64>) -> [FactEvent] {
-        let engine = QueryEngine(self)
+    /// stated as news. `memo`: what is known of the book's coverage (see `CoverageMemo`).
+    public func liveFactEvents(_ figures: some Sequence<UInt64>, memo: CoverageMemo = CoverageMemo()) -> [FactEvent] {
+        if memo.count > CoverageMemo.limit { memo.clear() }
+        let engine = QueryEngine(self, memo: memo)
         var events: [FactEvent] = []
         for figure in figures.sorted() {
             let key = key(packed: figure)
@@ -74,5 +75,30 @@ extension FigureBook {
             }
         }
         return events
+    }
+}
+
+extension FigureBook {
+    /// Makes `memo` forget what it knew of the changed figures (by id) and of every figure whose
+    /// coverage may rest on them: each one's entity and its ancestors, in its period and the
+    /// periods containing it, for its powertrain and the groups above it. (A figure's shortness
+    /// can change with a child's even when its own value does not: a first report of 0 units.)
+    public func forgetCoverage(of figures: some Sequence<UInt64>, in memo: CoverageMemo) {
+        guard memo.count > 0 else { return }
+        for figure in figures {
+            let (entity, period, measure, powertrain) = Self.unpack(figure)
+            var periods = [period]
+            while let container = periods.last?.container { periods.append(container) }
+            var powertrains = [powertrain]
+            while let part = powertrains.last ?? nil { powertrains.append(part.group) }
+            var index = entity
+            while index != EntityIndex.none, Int(index) < entities.keys.count {
+                let key = entities.keys[Int(index)]
+                for period in periods {
+                    for powertrain in powertrains { memo.forget(FigureKey(key, period, measure, powertrain)) }
+                }
+                index = entities.parents[Int(index)]
+            }
+        }
     }
 }

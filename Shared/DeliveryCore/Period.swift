@@ -160,6 +160,15 @@ public struct Period: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The period's first month (a month: itself), without building `months`.
+    public var firstMonth: Period {
+        switch kind {
+        case .month: self
+        case .quarter: .month(year, (code - 13) * 3 + 1)
+        case .year: .month(year, 1)
+        }
+    }
+
     /// Every month in the period (a month: itself).
     public var months: [Period] {
         switch kind {

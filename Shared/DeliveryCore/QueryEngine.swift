@@ -5,10 +5,18 @@ public struct QueryEngine<Store: FigureStore> {
     public let store: Store
     /// What this engine has worked out of its store's coverage: a query (or a batch's facts) walks
     /// the same months many times, and the store it holds does not change.
-    let memo = CoverageMemo()
+    let memo: CoverageMemo
 
     public init(_ store: Store) {
         self.store = store
+        memo = CoverageMemo()
+    }
+
+    /// An engine that takes what `memo` knows of the store's coverage and adds to it (the
+    /// aggregate's, kept across turns).
+    public init(_ store: Store, memo: CoverageMemo) {
+        self.store = store
+        self.memo = memo
     }
 
     var catalog: Catalog { store.catalog }

@@ -14,8 +14,18 @@ public enum Measure: String, Codable, Sendable, CaseIterable, Hashable {
     public var wire: Measure? { self == .deliveries ? nil : self }
 
     /// Its place in a figure's key (deliveries 0: keys from before measures are deliveries'): its
-    /// place in `allCases`, worked out once (keys are packed for every figure a report touches).
-    public var code: UInt64 { Self.codes[self] ?? 0 }
+    /// place in `allCases` (a switch, not a table: keys are packed for every figure a report
+    /// touches and every figure a query reads; `MeasureTests` checks it against `allCases`).
+    public var code: UInt64 {
+        switch self {
+        case .deliveries: 0
+        case .retail: 1
+        case .wholesale: 2
+        case .registrations: 3
+        case .production: 4
+        case .exports: 5
+        }
+    }
 
     public init?(code: UInt64) {
         guard code < UInt64(Self.ordered.count) else { return nil }
@@ -23,5 +33,4 @@ public enum Measure: String, Codable, Sendable, CaseIterable, Hashable {
     }
 
     private static let ordered = Array(allCases)
-    private static let codes = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, UInt64($0)) })
 }

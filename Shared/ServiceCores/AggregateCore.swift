@@ -69,6 +69,7 @@ public struct AggregateCore {
 
     /// Takes a checkpoint in: the book, positions and waiting reports as they were.
     public mutating func restore(_ loaded: BookCheckpoint) {
+        stating.coverage = CoverageMemo()
         book = loaded.book
         positions = loaded.positions
         waiting = loaded.waiting
@@ -78,6 +79,7 @@ public struct AggregateCore {
     /// Starts again from nothing (a rebuild under a new epoch): every log is replayed from its
     /// start. The decisions on catalog conflicts are kept.
     public mutating func reset() {
+        stating.coverage = CoverageMemo()
         book = FigureBook()
         positions = [:]
         waiting = []
@@ -140,6 +142,7 @@ public struct AggregateCore {
     mutating func applyCatalog(_ document: CatalogDocument, stream: String, seq: UInt64) {
         do {
             try book.apply(catalog: document)
+            stating.coverage.clear()
         } catch {
             if settlement.losers["\(stream)#\(seq)"] != nil {
                 settlement.held.append((document, stream, seq))
@@ -214,12 +217,28 @@ public struct AggregateCore {
 
     // MARK: Output
 
+    /// What this turn applied (`flushFigures`), then its facts (`stateFacts`) as a batch of
+    /// their own: the batches a follower gets, in order.
+    public mutating func flush(statedAt: String = "") -> [FigureBatch] {
+        var batches = flushFigures()
+        if let facts = stateFacts(at: statedAt) { batches.append(facts) }
+        return batches
+    }
+
     /// What this turn applied, as `figure.batch`es: each changed figure once with its final value,
     /// then the reports, catalog puts and ingest positions reached in the last batch (so that a
-    /// follower that sees them has every figure they changed). Large turns are split.
-    public mutating func flush(statedAt: String = "") -> [FigureBatch] {
+    /// follower that sees them has every figure they changed). Large turns are split. The facts
+    /// the figures made true are left for `stateFacts`: the service publishes the figures first,
+    /// so that working out the news never delays a figure.
+    public mutating func flushFigures() -> [FigureBatch] {
         guard pending else { return [] }
-        let stated = stateFacts(at: statedAt)
+        stating.due.formUnion(unpublished.factFigures)
+        stating.dueFigures += unpublished.figures.count
+        // What the coverage memo must forget when the facts are stated (all of it after a turn
+        // too large to list).
+        if factsPerBatch > 0 {
+            if stating.dueFigures <= factsPerBatch { stating.changed?.formUnion(unpublished.figures) } else { stating.changed = nil }
+        }
         let figures = unpublished.figures.sorted().compactMap { book.record($0) }
         var batches: [FigureBatch] = []
         var start = 0
@@ -229,7 +248,7 @@ public struct AggregateCore {
             batches.append(
                 FigureBatch(
                     upstream: last ? positions : [:], catalogs: last ? unpublished.catalogs : [], reports: last ? unpublished.reports : [],
-                    figures: Array(figures[start..<end]), facts: last ? stated : []
+                    figures: Array(figures[start..<end])
                 )
             )
             start = end
@@ -242,16 +261,28 @@ public struct AggregateCore {
         return batches
     }
 
-    /// The facts this turn's new reports made true, numbered in the history: none for a turn of
-    /// more than `factsPerBatch` changed figures (counted), nor for reports stated through before.
-    mutating func stateFacts(at statedAt: String) -> [FactEvent] {
-        defer { stating.through.merge(positions) { max($0, $1) } }
-        guard factsPerBatch > 0, !unpublished.factFigures.isEmpty else { return [] }
-        guard unpublished.figures.count <= factsPerBatch else {
-            stating.skipped += 1
-            return []
+    /// The facts the reports flushed since the last call made true, numbered in the history, as
+    /// a `figure.batch` of facts alone (nil: none). None for turns of more than `factsPerBatch`
+    /// changed figures (counted), nor for reports stated through before.
+    public mutating func stateFacts(at statedAt: String) -> FigureBatch? {
+        defer {
+            stating.due.removeAll()
+            stating.dueFigures = 0
+            stating.through.merge(positions) { max($0, $1) }
         }
-        return book.liveFactEvents(unpublished.factFigures).map { stating.history.state($0, at: statedAt) }
+        if let changed = stating.changed {
+            book.forgetCoverage(of: changed, in: stating.coverage)
+        } else {
+            stating.coverage.clear()
+        }
+        stating.changed = []
+        guard factsPerBatch > 0, !stating.due.isEmpty else { return nil }
+        guard stating.dueFigures <= factsPerBatch else {
+            stating.skipped += 1
+            return nil
+        }
+        let stated = book.liveFactEvents(stating.due, memo: stating.coverage).map { stating.history.state($0, at: statedAt) }
+        return stated.isEmpty ? nil : FigureBatch(facts: stated)
     }
 
     /// The whole state of the figures under a topic prefix, as a `snapshot` answers it.
@@ -289,10 +320,20 @@ struct Unpublished {
 /// What an aggregate states as facts: at most how many changed figures a turn may have for its
 /// facts to be stated, the history they are numbered in, the ingest positions whose reports have
 /// had their chance (a report at or before them, replayed after a restart or a rebuild, states
-/// none again), and the turns skipped as bulk loads.
+/// none again), the turns skipped as bulk loads, and the figures waiting for their facts.
 public struct FactStating: Sendable {
     public let perBatch: Int
     public internal(set) var history: FactHistory
     public internal(set) var through: [String: UInt64] = [:]
     public internal(set) var skipped = 0
+    /// The figures flushed since facts were last stated (changed by reports not stated through),
+    /// and how many figures those turns changed in all.
+    var due = Set<UInt64>()
+    var dueFigures = 0
+    /// The book's coverage as the facts found it, kept across turns (`CoverageMemo`); one core's
+    /// alone (`AggregateCore.restore` and `reset` start it anew).
+    var coverage = CoverageMemo()
+    /// The figures changed since facts were last stated (nil: too many to list; the memo is
+    /// cleared instead).
+    var changed: Set<UInt64>? = []
 }

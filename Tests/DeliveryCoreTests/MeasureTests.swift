@@ -79,6 +79,14 @@ import Testing
         return out
     }
 
+    /// A measure's code is its place in `allCases` (keys of older checkpoints depend on it), and
+    /// reads back.
+    @Test func codesAreThePlacesInAllCases() {
+        for (index, measure) in Measure.allCases.enumerated() {
+            #expect(measure.code == UInt64(index) && Measure(code: UInt64(index)) == measure)
+        }
+    }
+
     @Test func eachMeasureAnswersAsABookOfItsOwnReports() throws {
         var random = SplitMix(state: 40)
         for round in 0..<20 {
