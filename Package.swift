@@ -163,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceCoresTests",
-            dependencies: ["ServiceCores", "ServiceKit", "ZeroMQ"],
+            dependencies: ["ServiceCores", "ServiceKit", "ZeroMQ", "TestSupport"],
             path: "Tests/ServiceCoresTests",
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// An aggregate's checkpoint: saved at any point and loaded, then the rest of the streams
 /// applied, it gives exactly what applying everything from the start gives; a damaged one is

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// Claims that know their coverage: over random catalogs (models with and without delivery dates)
 /// and random histories (reported and computed parents, revisions, stated segment ranks), every

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// What was known when (#42): every query kind as of a past moment answers what a book of only the
 /// reports known then answers, on the aggregate's book and on a replica; `revisions` lists exactly

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// Figures by measure (#40): a retail figure and a delivery figure of one month live side by side,
 /// sources compete only within one measure, and every query of a measure equals the same query

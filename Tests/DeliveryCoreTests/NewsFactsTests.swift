@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// Streaks with a condition, records and cumulative totals against oracles written from the
 /// definitions over random monthly histories (gaps, revisions, ties, approximate figures), on a

@@ -1,6 +1,7 @@
 import DeliveryCore
 import DeliveryMessages
 import Testing
+import TestSupport
 
 /// One answer whatever the order: reports spread over several ingest streams, applied in any
 /// interleaving of the streams and through restarts (a checkpoint, then the rest in another

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Testing
+import TestSupport
 
 /// Figures by powertrain (#40): a report with a powertrain is one part of its entity's figure; a
 /// figure nobody reports is the larger of its children's sum and its powertrain parts' sum. Every

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Testing
+import TestSupport
 
 /// Aggregate shards that split the groups, and a replica that follows them all: every figure the
 /// replica holds, the market's included, equals the figure of one aggregate that owns everything.

@@ -2,6 +2,7 @@ import DeliveryCore
 import DeliveryMessages
 import Foundation
 import Testing
+import TestSupport
 
 @testable import ServiceCores
 
@@ -60,7 +61,7 @@ struct FactHistoryTests {
     /// model and brand reports from two sources, zeros (a first report of 0 units leaves its
     /// brand's sum as it was and its coverage not), revisions, a catalog put half-way.
     @Test(arguments: 0..<12) func factsWithTheKeptCoverageEqualAFreshWalk(seed: Int) {
-        var rng = Mix(state: UInt64(seed) &+ 17)
+        var rng = SplitMix(state: UInt64(seed) &+ 17)
         let put = AggregateCoreTests.put(["g"], brands: [("b1", "g"), ("b2", "g")], models: [("m1", "b1"), ("m2", "b1"), ("m3", "b2"), ("m4", "b2")])
         var kept = AggregateCore(groups: [], factsPerBatch: 100, facts: FactHistory(id: "fk", capacity: 1000))
         // Its own core (a copy would share the kept coverage: one core's alone).
@@ -258,18 +259,5 @@ struct FactHistoryTests {
         let torn = FactJournal.read(Array(bytes.dropLast(7)), capacity: 1000)
         #expect(torn?.unreadable == 1 && torn?.history.last == aggregate.facts.last - UInt64(batches.last { !$0.facts.isEmpty }!.facts.count))
         #expect(FactJournal.read([], capacity: 10) == nil)
-    }
-}
-
-/// A seeded generator (SplitMix64), so that a failing history can be run again.
-private struct Mix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
