@@ -195,7 +195,13 @@ struct AggregateState: ServiceLoop {
         publish(core.flushFigures(), on: publisher)
         // Then the news the figures made true, in a batch of its own: kept before it goes out,
         // so that a restart neither renumbers the facts nor states them again.
-        guard let facts = core.stateFacts(at: Timestamp.format(millis: wallMillis())) else { return }
+        let skipped = core.factBatchesSkipped
+        guard let facts = core.stateFacts(at: Timestamp.format(millis: wallMillis())) else {
+            // A bulk turn states nothing: the journal says so, so that a restart does not state
+            // the facts of its reports either (replayed in smaller turns).
+            if core.factBatchesSkipped > skipped { factJournal?.append([], history: core.facts, through: core.statedThrough) }
+            return
+        }
         factJournal?.append(facts.facts, history: core.facts, through: core.statedThrough)
         metrics.facts.increment(by: Int64(facts.facts.count))
         publish([facts], on: publisher)

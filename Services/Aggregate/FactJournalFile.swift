@@ -6,15 +6,16 @@ import ServiceKit
 
 /// The aggregate's fact journal on disk (`aggregate-<instance>.facts` beside its checkpoint; see
 /// `FactJournal`): read once at start, a line appended for each turn that stated facts before
-/// they are published (a `write` to the file, which a kill -9 does not undo), and rewritten as one
-/// line of the facts kept once it holds twice as many as the history keeps, so that the file stays
-/// bounded.
+/// they are published (a `write` to the file, which a kill -9 does not undo; a line without facts
+/// for a bulk turn, which states none), and rewritten as one line of the facts kept once it holds
+/// twice as many facts, or lines, as the history keeps facts, so that the file stays bounded.
 final class FactJournalFile {
     let path: String
     private let logger: Logger
     private var fd: Int32 = -1
-    /// Facts in the file (lines beyond the first), for the compaction.
+    /// Facts and lines in the file beyond the first line, for the compaction.
     private var factsInFile = 0
+    private var linesInFile = 0
     private(set) var lastError: String?
 
     init(directory: String, instance: String, logger: Logger) {
@@ -62,7 +63,8 @@ final class FactJournalFile {
         do {
             try write(line)
             factsInFile += facts.count
-            if factsInFile > 2 * history.capacity { try compact(history, through: through) }
+            linesInFile += 1
+            if factsInFile > 2 * history.capacity || linesInFile > 2 * history.capacity { try compact(history, through: through) }
             lastError = nil
         } catch {
             lastError = "\(error)"
@@ -79,6 +81,7 @@ final class FactJournalFile {
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard fd >= 0 else { throw StartError("cannot open \(path): \(errnoText(errno))") }
         factsInFile = 0
+        linesInFile = 0
     }
 
     private func write(_ bytes: [UInt8]) throws {
