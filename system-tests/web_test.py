@@ -169,7 +169,21 @@ def main():
             check("the history opens", eventually(lambda: page.locator("#history table tr").count() >= 3, 10), page.inner_html("#history")[:300])
             history = page.text_content("#history")
             check("every value it has had", "44,454" in history and "45,000" in history and "current" in history, history[:300])
-            check("the button says it is open", page.get_attribute("#history-button", "aria-expanded") == "true")
+            check("the button says it is open", page.get_attribute("#history-button", "aria-expanded") == "true",
+                  page.get_attribute("#history-button", "aria-expanded"))
+            # A revision lands while it is open: it stays open and lists the new report.
+            sent = submit([{"id": "hima-2025-05-rev2", "source": "CPCA", "period": "2025-05", "group": "HIMA", "units": 45500,
+                            "reportedAt": "2025-06-03T00:00:00Z"}])
+            check("second revision submitted", sent.returncode == 0, sent.stderr)
+            check("the open history takes the new report", eventually(lambda: "45,500" in page.text_content("#history")
+                                                                       and "+500" in page.text_content("#history"), 15), page.text_content("#history")[:400])
+            check("and stays open", page.get_attribute("#history-button", "aria-expanded") == "true" and page.is_visible("#history"))
+            # CPCA goes back to 45,000 (what the rest of this test reads).
+            sent = submit([{"id": "hima-2025-05-rev3", "source": "CPCA", "period": "2025-05", "group": "HIMA", "units": 45000,
+                            "reportedAt": "2025-06-04T00:00:00Z"}])
+            check("third revision submitted", sent.returncode == 0, sent.stderr)
+            check("back to 45,000", eventually(lambda: page.text_content("#units") == "45,000" and "-500" in page.text_content("#history"), 15),
+                  page.text_content("#units"))
 
             # Keyboard: every control is reachable and labelled.
             page.focus("#level")

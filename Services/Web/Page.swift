@@ -195,7 +195,13 @@ enum Page {
           const open = $("history-button").getAttribute("aria-expanded") !== "true";
           $("history-button").setAttribute("aria-expanded", String(open));
           $("history").hidden = !open;
-          if (!open) return;
+          if (open) await loadHistory();
+        }
+
+        // The figure whose history the panel is for: another figure closes it; a new render of the
+        // same one (a live update) refreshes it, open.
+        let historyKey = "";
+        async function loadHistory() {
           const s = selection();
           try {
             const r = await api("revisions", s.params);
@@ -210,9 +216,15 @@ enum Page {
         async function render() {
           const s = selection();
           if (!s.id || !s.period) return;
-          $("history-button").setAttribute("aria-expanded", "false");
-          $("history").hidden = true;
           const measure = $("measure").value;
+          const shown = [s.level, s.id, s.period, measure].join("/");
+          if (shown !== historyKey) {
+            historyKey = shown;
+            $("history-button").setAttribute("aria-expanded", "false");
+            $("history").hidden = true;
+          } else if ($("history-button").getAttribute("aria-expanded") === "true") {
+            loadHistory();
+          }
           history.replaceState(null, "", "?" + new URLSearchParams({ level: s.level, name: s.id, period: s.period, ...(measure === "deliveries" ? {} : { measure }) }));
           $("figure-h").textContent = $("measure").selectedOptions[0].textContent;
           const name = $("entity").selectedOptions[0]?.textContent || s.id;

@@ -332,7 +332,7 @@ public struct FactStating: Sendable {
     var dueFigures = 0
     /// The book's coverage as the facts found it, kept across turns (`CoverageMemo`); one core's
     /// alone (`AggregateCore.restore` and `reset` start it anew).
-    var coverage = CoverageMemo()
+    public internal(set) var coverage = CoverageMemo()
     /// The figures changed since facts were last stated (nil: too many to list; the memo is
     /// cleared instead).
     var changed: Set<UInt64>? = []

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import ServiceCores
+import ServiceCores
 
 /// Facts with a history: the aggregate numbers what it states and never states a report's facts
 /// twice (a restart replays reports it stated through), the numbers travel on the links and in
