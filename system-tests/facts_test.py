@@ -216,6 +216,9 @@ def scenario(ctx, ep, bin_dir, work, procs, runs, rng, query_env, agg_env):
     # A token ahead of a replica answers nothing and keeps its place; no token gives the latest.
     ahead = request(ctx, ep["q2"], "facts", {"since": f"{facts[0]['history']}:{total + 5}"})
     check("a token ahead", ahead["body"]["facts"] == [] and ahead["body"]["token"] == f"{facts[0]['history']}:{total + 5}", ahead)
+    largest = request(ctx, ep["q2"], "facts", {"since": f"{facts[0]['history']}:18446744073709551615"})
+    check("the largest number is answered, not a crash", largest and largest["type"] == "facts.result" and largest["body"]["facts"] == []
+          and pong(ctx, ep["q2"]), largest)
     latest = request(ctx, ep["q2"], "facts", {"limit": 3})
     check("the latest three", [f["number"] for f in latest["body"]["facts"]] == [total - 2, total - 1, total]
           and latest["body"]["token"] == f"{facts[0]['history']}:{total}", latest)

@@ -35,7 +35,6 @@ final class FactJournalFile {
                 "fact journal read",
                 metadata: ["path": "\(path)", "history": "\(contents.history.id)", "last": "\(contents.history.last)", "through": "\(contents.through)"]
             )
-            factsInFile = contents.factsInFile
             try compact(contents.history, through: contents.through)
             return (contents.history, contents.through)
         }

@@ -124,7 +124,7 @@ struct FactReader {
     /// a history the token does not name).
     func follows(_ fact: FactEvent) -> Bool {
         guard let history = fact.history, let number = fact.number else { return true }
-        return number <= (token.positions[history] ?? 0) + 1
+        return number == 0 || number - 1 <= token.positions[history] ?? 0
     }
 
     static func line(_ fact: FactEvent) -> String {

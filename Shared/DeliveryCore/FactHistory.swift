@@ -27,7 +27,7 @@ public struct FactHistory: Sendable, Equatable {
     public var body: FactHistoryBody { FactHistoryBody(history: id, last: last, facts: facts) }
 
     /// The number of the oldest fact kept (`last` + 1 when none is kept).
-    public var first: UInt64 { facts.first?.number ?? last + 1 }
+    public var first: UInt64 { facts.first?.number ?? last &+ 1 }
 
     public var range: FactHistoryRange { FactHistoryRange(history: id, first: first, last: last) }
 
@@ -164,7 +164,8 @@ public struct FactHistories: Sendable {
                     details: ["field": .string("since"), "histories": .array(histories.map { .string($0.id) })]
                 )
             }
-            guard number + 1 >= history.first else {
+            // (No `number + 1`: a token's number may be the largest there is.)
+            guard history.first == 0 || number >= history.first - 1 else {
                 throw ProtocolError(
                     .invalidQuery,
                     "the token is older than the facts kept: history '\(id)' keeps facts \(history.first) to \(history.last), the token "
@@ -228,12 +229,11 @@ public enum FactJournal {
         }
     }
 
-    /// What a journal's bytes hold: the history, how far it stated facts, the facts in the file,
-    /// and the lines that did not read (a crash mid-write tears the last one): dropped, counted.
+    /// What a journal's bytes hold: the history, how far it stated facts, and the lines that did
+    /// not read (a crash mid-write tears the last one): dropped, counted.
     public struct Contents: Sendable {
         public var history: FactHistory
         public var through: [String: UInt64]
-        public var factsInFile: Int
         public var unreadable: Int
     }
 
@@ -247,7 +247,7 @@ public enum FactJournal {
                 continue
             }
             if contents == nil {
-                contents = Contents(history: FactHistory(id: line.history, capacity: capacity), through: [:], factsInFile: 0, unreadable: 0)
+                contents = Contents(history: FactHistory(id: line.history, capacity: capacity), through: [:], unreadable: 0)
             }
             guard line.history == contents?.history.id else {
                 unreadable += 1
@@ -256,7 +256,6 @@ public enum FactJournal {
             for fact in line.facts { _ = contents?.history.take(fact) }
             contents?.history.advance(to: line.last)
             contents?.through.merge(line.through) { max($0, $1) }
-            contents?.factsInFile += line.facts.count
         }
         contents?.unreadable = unreadable
         return contents

@@ -237,6 +237,9 @@ struct FactHistoryTests {
         }
         #expect(throws: ProtocolError.self) { try histories.answer(FactsRequest(limit: 0)) }
         #expect(throws: ProtocolError.self) { try histories.answer(FactsRequest(prefix: "figure.")) }
+        // The largest number there is: an answer, not a trap.
+        let largest = try histories.answer(FactsRequest(since: "fa:\(UInt64.max)"))
+        #expect(largest.facts.isEmpty && largest.token == "fa:\(UInt64.max)")
         // A token ahead of this replica (another answered it): nothing, and the token stays.
         let ahead = try histories.answer(FactsRequest(since: "fa:\(last + 5)"))
         #expect(ahead.facts.isEmpty && ahead.token == "fa:\(last + 5)")
